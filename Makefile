@@ -1,0 +1,122 @@
+# sweep - hyperparameter sweeps in C.
+#
+#   make            build bin/sweep (runs `make deps` first on a fresh machine: no)
+#   make deps       apt-install the Debian packages the build and tests need
+#   make run        deps + build + bin/sweep run sweeps/cifar_lr.yaml
+#   make test       deps + build + every unit and end-to-end test
+#   make bench      benchmarks (tests/bench/*.sh)
+#   make fuzz       libFuzzer targets (clang) under build/fuzz/
+#   make install PREFIX=/usr/local
+#
+# Toggles: SAN=1 (address+undefined sanitizers), DEBUG=1 (-O0 -g), WERROR=1.
+# Each toggle builds into its own directory, so they never mix objects.
+
+CC ?= cc
+PREFIX ?= /usr/local
+PKGS := yaml-0.1 libcurl openblas lapacke jansson libarchive
+DEB_PKGS := gcc make pkg-config libyaml-dev libcurl4-openssl-dev \
+	libopenblas-openmp-dev liblapacke-dev libjansson-dev libarchive-dev \
+	libcmocka-dev python3
+
+BUILD := build
+BIN := bin/sweep
+OPT := -O2
+ifeq ($(DEBUG),1)
+BUILD := build/debug
+BIN := build/debug/sweep
+OPT := -O0 -g
+endif
+ifeq ($(SAN),1)
+BUILD := build/san
+BIN := build/san/sweep
+OPT += -g -fno-omit-frame-pointer
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS ?= $(OPT)
+CFLAGS += -std=gnu11 -Wall -Wextra -Wshadow -fopenmp -MMD -MP -Iinclude -Itests $(SANFLAGS)
+ifeq ($(WERROR),1)
+CFLAGS += -Werror
+endif
+CPPFLAGS += $(PKG_CFLAGS)
+LDFLAGS += -fopenmp $(SANFLAGS)
+LDLIBS += $(PKG_LIBS) -lm
+
+LIB_SRCS := $(filter-out sweep/main.c,$(wildcard sweep/*.c)) \
+	$(wildcard trainer/*.c) $(wildcard trainer/kernels/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB := $(BUILD)/libsweep.a
+
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+TEST_SUPPORT_SRCS := $(wildcard tests/support/*.c)
+TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/%.o)
+
+.PHONY: all deps run test bench fuzz install clean
+.SECONDARY:
+all: $(BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/sweep/main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# Installs only what is missing; needs root (or sudo) the first time.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || \
+			missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then sudo=""; \
+		elif command -v sudo >/dev/null; then sudo=sudo; \
+		else echo "sweep: error: missing packages:$$missing (run as root: apt-get install$$missing)" >&2; exit 1; fi; \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+run: deps
+	$(MAKE) all
+	$(BIN) run sweeps/cifar_lr.yaml
+
+# Runs every test binary (unit tests and end-to-end tests of $(BIN)), then a
+# total over all of them. SWEEP_BIN tells the end-to-end tests what to run.
+test: deps
+	$(MAKE) $(BIN) $(TEST_BINS)
+	@SWEEP_BIN=$(BIN) BUILD=$(BUILD) tests/run_tests.sh $(TEST_BINS)
+
+bench: deps
+	$(MAKE) all
+	@for b in tests/bench/*.sh; do [ -f "$$b" ] && SWEEP_BIN=$(BIN) bash "$$b" || exit 1; done
+
+FUZZ_SRCS := $(wildcard tests/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/%.c=build/fuzz/%)
+fuzz: $(FUZZ_BINS)
+build/fuzz/%: tests/%.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fopenmp -Iinclude \
+		$(CPPFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/sweep
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

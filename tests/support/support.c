@@ -1,0 +1,231 @@
+/* support.c - see tests/support/support.h */
+#define _GNU_SOURCE
+#include "support.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *sw_test_bin(void)
+{
+	const char *b = getenv("SWEEP_BIN");
+
+	return b && *b ? b : "bin/sweep";
+}
+
+struct capture {
+	char *data;
+	size_t len, alloc;
+};
+
+static void capture_add(struct capture *c, const char *buf, size_t n)
+{
+	if (c->len + n + 1 > c->alloc) {
+		c->alloc = (c->len + n + 1) * 2;
+		c->data = realloc(c->data, c->alloc);
+		if (!c->data)
+			abort();
+	}
+	memcpy(c->data + c->len, buf, n);
+	c->len += n;
+	c->data[c->len] = '\0';
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int sw_test_run(struct sw_test_proc *p, const char *const argv[],
+		const char *input, const char *const env[], int timeout_s)
+{
+	int in[2], out[2], err[2], status = 0, i;
+	struct capture co = { 0 }, ce = { 0 };
+	size_t in_len = input ? strlen(input) : 0, in_off = 0;
+	double deadline = now_s() + timeout_s;
+	pid_t pid;
+
+	memset(p, 0, sizeof(*p));
+	if (pipe(in) || pipe(out) || pipe(err))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		close(in[1]);
+		close(out[0]);
+		close(err[0]);
+		for (i = 0; env && env[i]; i++)
+			putenv((char *)env[i]);
+		execvp(argv[0], (char *const *)argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	signal(SIGPIPE, SIG_IGN);
+	if (in_len == 0) {
+		close(in[1]);
+		in[1] = -1;
+	}
+	for (;;) {
+		struct pollfd fds[3] = {
+			{ out[0], POLLIN, 0 }, { err[0], POLLIN, 0 }, { in[1], POLLOUT, 0 }
+		};
+		char buf[65536];
+		ssize_t n;
+		int left = (int)((deadline - now_s()) * 1000);
+
+		if (fds[0].fd < 0 && fds[1].fd < 0)
+			break;
+		if (left <= 0) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		if (poll(fds, 3, left) < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < 2; i++) {
+			int *fd = i == 0 ? &out[0] : &err[0];
+
+			if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			n = read(*fd, buf, sizeof(buf));
+			if (n > 0) {
+				capture_add(i == 0 ? &co : &ce, buf, (size_t)n);
+			} else if (n == 0 || errno != EINTR) {
+				close(*fd);
+				*fd = -1;
+			}
+		}
+		if (fds[2].fd >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
+			n = write(in[1], input + in_off, in_len - in_off);
+			if (n > 0)
+				in_off += (size_t)n;
+			if (n < 0 || in_off == in_len) {
+				close(in[1]);
+				in[1] = -1;
+			}
+		}
+	}
+	if (in[1] >= 0)
+		close(in[1]);
+	if (out[0] >= 0)
+		close(out[0]);
+	if (err[0] >= 0)
+		close(err[0]);
+	waitpid(pid, &status, 0);
+	p->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	capture_add(&co, "", 0);
+	capture_add(&ce, "", 0);
+	p->out = co.data;
+	p->err = ce.data;
+	return 0;
+}
+
+int sw_test_sweep(struct sw_test_proc *p, ...)
+{
+	const char *argv[64];
+	const char *a;
+	int n = 0;
+	va_list ap;
+
+	argv[n++] = sw_test_bin();
+	va_start(ap, p);
+	while ((a = va_arg(ap, const char *)) && n < 63)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	return sw_test_run(p, argv, NULL, NULL, 120);
+}
+
+void sw_test_proc_release(struct sw_test_proc *p)
+{
+	free(p->out);
+	free(p->err);
+	p->out = p->err = NULL;
+}
+
+char *sw_test_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	char *path;
+
+	if (asprintf(&path, "%s/sweep-test-XXXXXX", base && *base ? base : "/tmp") < 0)
+		return NULL;
+	if (!mkdtemp(path)) {
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+void sw_test_rmtree(const char *path)
+{
+	char *cmd;
+
+	if (!path || !*path || asprintf(&cmd, "rm -rf '%s'", path) < 0)
+		return;
+	if (system(cmd) != 0)
+		fprintf(stderr, "warning: could not remove %s\n", path);
+	free(cmd);
+}
+
+int sw_test_write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fwrite(data, 1, len, f) == len;
+	return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+char *sw_test_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	struct capture c = { 0 };
+	char buf[65536];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		capture_add(&c, buf, n);
+	fclose(f);
+	capture_add(&c, "", 0);
+	if (len)
+		*len = c.len;
+	return c.data;
+}
+
+int sw_test_count_lines(const char *s, const char *needle)
+{
+	int count = 0;
+
+	while (s && *s) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t)(nl - s) : strlen(s);
+
+		if (memmem(s, n, needle, strlen(needle)))
+			count++;
+		s += n + (nl ? 1 : 0);
+	}
+	return count;
+}
