@@ -26,6 +26,7 @@ struct cnn_hparam_info {
 	const char *default_text;   /* as shown in docs: "1e-3", "all", "adam" */
 	double min, max;            /* inclusive range for FLOAT/INT */
 	int min_exclusive;          /* FLOAT: value must be > min */
+	int multiple_of;            /* INT: value must be a multiple (0: any) */
 	const char *const *choices; /* CHOICE: NULL-terminated list */
 	const char *help;
 };
