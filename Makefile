@@ -23,12 +23,12 @@ BIN := bin/sweep
 OPT := -O2
 ifeq ($(DEBUG),1)
 BUILD := build/debug
-BIN := build/debug/sweep
+BIN := build/debug/bin/sweep
 OPT := -O0 -g
 endif
 ifeq ($(SAN),1)
 BUILD := build/san
-BIN := build/san/sweep
+BIN := build/san/bin/sweep
 OPT += -g -fno-omit-frame-pointer
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 endif
