@@ -212,11 +212,9 @@ static int fetch(const char *url, const struct cnn_download_opts *o,
 		sw_errorf(err, "download of '%s' failed: cannot write: %s", url,
 			  strerror(x->write_failed));
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
-		sw_errorf(err, "download of '%s' failed: %s (the server sent "
-			  "less than %ld bytes/s for %ld s)", url,
-			  *ebuf ? ebuf : curl_easy_strerror(rc),
-			  o->low_speed_limit > 0 ? o->low_speed_limit : 1000L,
-			  o->low_speed_time > 0 ? o->low_speed_time : 60L);
+		sw_errorf(err, "download of '%s' failed: %s (the server is too "
+			  "slow or not responding; try again later)", url,
+			  *ebuf ? ebuf : curl_easy_strerror(rc));
 	} else {
 		sw_errorf(err, "download of '%s' failed: %s", url,
 			  *ebuf ? ebuf : curl_easy_strerror(rc));
@@ -252,6 +250,7 @@ static int extract(const char *tarball, const char *into, const char *url,
 	struct archive *a = archive_read_new(), *w = archive_write_disk_new();
 	struct archive_entry *e;
 	long long total = 0;
+	char *name = NULL;
 	int ret = -1, r;
 
 	if (!a || !w) {
@@ -261,9 +260,10 @@ static int extract(const char *tarball, const char *into, const char *url,
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);
+	/* names are checked by safe_name() before the extraction directory is
+	 * prefixed, which makes them absolute: no SECURE_NOABSOLUTEPATHS */
 	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
 					   ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-					   ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
 					   ARCHIVE_EXTRACT_NO_OVERWRITE);
 	if (archive_read_open_filename(a, tarball, 1 << 16) != ARCHIVE_OK) {
 		sw_errorf(err, "the download of '%s' is not a readable archive: %s",
@@ -271,7 +271,6 @@ static int extract(const char *tarball, const char *into, const char *url,
 		goto done;
 	}
 	for (;;) {
-		const char *name;
 		char *full = NULL;
 		mode_t type;
 
@@ -288,7 +287,9 @@ static int extract(const char *tarball, const char *into, const char *url,
 				  url, archive_error_string(a));
 			goto done;
 		}
-		name = archive_entry_pathname(e);
+		free(name);
+		name = archive_entry_pathname(e) ? strdup(archive_entry_pathname(e))
+						 : NULL;
 		type = archive_entry_filetype(e);
 		if (!name || !safe_name(name)) {
 			sw_errorf(err, "the download of '%s' holds an unsafe path "
@@ -349,6 +350,7 @@ static int extract(const char *tarball, const char *into, const char *url,
 	}
 	ret = 0;
 done:
+	free(name);
 	if (a)
 		archive_read_free(a);
 	if (w)

@@ -56,8 +56,9 @@ struct cnn_download_opts {
  * SW_ERR_INTR when stopped; -1 with err set, e.g.
  * "download of 'URL' failed: HTTP 404", "checksum mismatch for 'URL': got
  * MD5 ..., expected ...; the download is corrupt, try again",
- * "download of 'URL' failed: Timeout was reached (less than 1000 bytes/s
- * for 60 s)". Prints one line to stderr saying what it downloads where.
+ * "download of 'URL' failed: Operation too slow. Less than 1000 bytes/sec
+ * transferred the last 60 seconds (the server is too slow or not
+ * responding; try again later)". Prints one line to stderr saying what it downloads where.
  * Not safe to call concurrently for the same dest_dir (each call has its own
  * temporaries, so the loser's rename fails cleanly with "already exists"). */
 int cnn_cifar_download(const char *dest_dir,
