@@ -1,0 +1,243 @@
+/*
+ * kernels.h - the numeric kernels of the CIFAR-10 CNN, each in two versions:
+ * a plain `_ref` version (obvious loops, used by the tests as the truth) and
+ * the fast version the trainer runs (OpenBLAS sgemm called single-threaded
+ * from inside OpenMP regions of `nthreads` threads, vectorisable loops).
+ *
+ * Conventions (llm.c style):
+ *   - outputs first, then inputs, then sizes;
+ *   - tensors are NCHW float32, row-major; a "col" matrix is (C*K*K, OH*OW);
+ *   - parameter gradients accumulate (+=) so the caller zeroes them once per
+ *     step; activation gradients (dx) are written (=) and, where a comment
+ *     says so, may alias the incoming gradient;
+ *   - `scale`/`shift` (C floats, both NULL for none) is a pending per-channel
+ *     affine map x*scale[c]+shift[c] applied to the input on the fly: this is
+ *     how a BatchNorm output reaches the next conv or pool without ever being
+ *     stored. Padding stays zero (it pads the BatchNorm output).
+ *   - fast kernels open `#pragma omp parallel num_threads(nthreads)` and call
+ *     BLAS inside it, where the OpenMP build of OpenBLAS runs on one thread;
+ *     cnn_blas_single_thread() makes that true for a team of one as well.
+ *     Their results are bit-identical for the same nthreads.
+ *
+ * defines: cnn_gemm_ref, cnn_gemm, cnn_blas_single_thread,
+ *          cnn_im2col_ref, cnn_im2col, cnn_col2im_ref, cnn_col2im,
+ *          cnn_conv_out, cnn_conv_ws_floats, cnn_conv_forward_ref,
+ *          cnn_conv_forward, cnn_conv_backward_ref, cnn_conv_backward,
+ *          cnn_bn_stats_ref, cnn_bn_stats, cnn_bn_affine, cnn_bn_backward_ref,
+ *          cnn_bn_backward, cnn_relu_forward_ref, cnn_relu_forward,
+ *          cnn_relu_backward_ref, cnn_relu_backward, cnn_maxpool_forward_ref,
+ *          cnn_maxpool_forward, cnn_maxpool_backward_ref, cnn_maxpool_backward,
+ *          cnn_dropout_mask, cnn_dropout_forward_ref, cnn_dropout_forward,
+ *          cnn_dropout_backward_ref, cnn_dropout_backward,
+ *          cnn_dense_forward_ref, cnn_dense_forward, cnn_dense_backward_ref,
+ *          cnn_dense_backward, cnn_softmax_xent_ref,
+ *          cnn_softmax_xent, cnn_adam_ref, cnn_adam, cnn_sgd_ref, cnn_sgd,
+ *          cnn_rmsprop_ref, cnn_rmsprop
+ */
+#ifndef CNN_KERNELS_H
+#define CNN_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ==== GEMM (gemm.c) ==== */
+
+/* C (M,N) = alpha * op(A) op(B) + beta * C, row-major, BLAS argument order
+ * (darknet gemm()): op(A) is (M,K), op(B) is (K,N); TA/TB non-zero mean
+ * transposed. beta 0 ignores C's old contents. */
+void cnn_gemm_ref(int TA, int TB, int M, int N, int K, float alpha,
+		  const float *A, int lda, const float *B, int ldb, float beta,
+		  float *C, int ldc);
+/* Same through cblas_sgemm (single-threaded when called in our regions). */
+void cnn_gemm(int TA, int TB, int M, int N, int K, float alpha,
+	      const float *A, int lda, const float *B, int ldb, float beta,
+	      float *C, int ldc);
+
+/* Sets OpenBLAS to one thread for calls made outside OpenMP regions; every
+ * trainer calls it so that BLAS never adds threads of its own. */
+void cnn_blas_single_thread(void);
+
+/* ==== im2col / col2im (im2col.c) ==== */
+
+/* Output side of a convolution: (H + 2*pad - K) / stride + 1. */
+int cnn_conv_out(int H, int K, int stride, int pad);
+
+/* col (C*K*K, OH*OW) = patches of one image x (C,H,W) with the optional
+ * affine; row (c*K+ki)*K+kj, column oh*OW+ow. */
+void cnn_im2col_ref(float *col, const float *x, const float *scale,
+		    const float *shift, int C, int H, int W, int K, int stride,
+		    int pad);
+void cnn_im2col(float *col, const float *x, const float *scale,
+		const float *shift, int C, int H, int W, int K, int stride,
+		int pad);
+
+/* dx (C,H,W) += the patches of col (C*K*K, OH*OW) scattered back. */
+void cnn_col2im_ref(float *dx, const float *col, int C, int H, int W, int K,
+		    int stride, int pad);
+void cnn_col2im(float *dx, const float *col, int C, int H, int W, int K,
+		int stride, int pad);
+
+/* ==== Convolution (conv.c) ==== */
+
+/* Floats of workspace cnn_conv_forward/backward need per thread. */
+size_t cnn_conv_ws_floats(int C, int H, int W, int M, int K, int stride,
+			  int pad);
+
+/* y (N,M,OH,OW) = conv(x (N,C,H,W) with affine, w (M,C*K*K)) + b (M), then
+ * ReLU when relu is set. ws: nthreads * cnn_conv_ws_floats() floats. */
+void cnn_conv_forward_ref(float *y, const float *x, const float *scale,
+			  const float *shift, const float *w, const float *b,
+			  int N, int C, int H, int W, int M, int K, int stride,
+			  int pad, int relu);
+void cnn_conv_forward(float *y, float *ws, const float *x, const float *scale,
+		      const float *shift, const float *w, const float *b,
+		      int N, int C, int H, int W, int M, int K, int stride,
+		      int pad, int relu, int nthreads);
+
+/* Backward of cnn_conv_forward. dy (N,M,OH,OW) is the gradient of y; with
+ * relu set it is first masked in place by y > 0. dw (M,C*K*K) += , db (M) +=,
+ * dx (N,C,H,W) = gradient of the (affine-mapped) input, or NULL to skip. */
+void cnn_conv_backward_ref(float *dx, float *dw, float *db, float *dy,
+			   const float *y, const float *x, const float *scale,
+			   const float *shift, const float *w, int N, int C,
+			   int H, int W, int M, int K, int stride, int pad,
+			   int relu);
+void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
+		       const float *y, const float *x, const float *scale,
+		       const float *shift, const float *w, int N, int C, int H,
+		       int W, int M, int K, int stride, int pad, int relu,
+		       int nthreads);
+
+/* ==== BatchNorm (bn.c) ==== */
+
+/* Batch statistics of x (N,C,HW) per channel: mean (C) and biased var (C),
+ * accumulated in double. */
+void cnn_bn_stats_ref(float *mean, float *var, const float *x, int N, int C,
+		      int HW);
+void cnn_bn_stats(float *mean, float *var, const float *x, int N, int C,
+		  int HW, int nthreads);
+
+/* scale (C) = gamma / sqrt(var + eps), shift (C) = beta - mean * scale: the
+ * BatchNorm output is x*scale + shift. */
+void cnn_bn_affine(float *scale, float *shift, const float *gamma,
+		   const float *beta, const float *mean, const float *var,
+		   float eps, int C);
+
+/* Backward of BatchNorm with batch statistics. dy (N,C,HW) gradient of the
+ * output; x the input; mean/var its batch statistics. dgamma, dbeta (C) +=;
+ * dx (N,C,HW) = gradient of x (may alias dy). */
+void cnn_bn_backward_ref(float *dx, float *dgamma, float *dbeta,
+			 const float *dy, const float *x, const float *mean,
+			 const float *var, const float *gamma, float eps,
+			 int N, int C, int HW);
+void cnn_bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+		     const float *x, const float *mean, const float *var,
+		     const float *gamma, float eps, int N, int C, int HW,
+		     int nthreads);
+
+/* ==== ReLU (act.c) ==== */
+
+/* y (n) = max(x, 0) (may alias x). */
+void cnn_relu_forward_ref(float *y, const float *x, size_t n);
+void cnn_relu_forward(float *y, const float *x, size_t n, int nthreads);
+/* dx (n) = dy where y > 0, else 0 (may alias dy). */
+void cnn_relu_backward_ref(float *dx, const float *dy, const float *y,
+			   size_t n);
+void cnn_relu_backward(float *dx, const float *dy, const float *y, size_t n,
+		       int nthreads);
+
+/* ==== Max pooling 2x2, stride 2 (pool.c) ==== */
+
+/* y (N,C,H/2,W/2) = max over each 2x2 window of x (N,C,H,W) with affine;
+ * idx (N,C,H/2,W/2) = position of the max in its window (0..3, first wins);
+ * odd trailing rows/columns are dropped (Keras "valid"). */
+void cnn_maxpool_forward_ref(float *y, uint8_t *idx, const float *x,
+			     const float *scale, const float *shift, int N,
+			     int C, int H, int W);
+void cnn_maxpool_forward(float *y, uint8_t *idx, const float *x,
+			 const float *scale, const float *shift, int N, int C,
+			 int H, int W, int nthreads);
+/* dx (N,C,H,W) = dy (N,C,H/2,W/2) routed to each window's max, 0 elsewhere. */
+void cnn_maxpool_backward_ref(float *dx, const float *dy, const uint8_t *idx,
+			      int N, int C, int H, int W);
+void cnn_maxpool_backward(float *dx, const float *dy, const uint8_t *idx,
+			  int N, int C, int H, int W, int nthreads);
+
+/* ==== Dropout (dropout.c) ==== */
+
+/* mask (N,D): 1 with probability 1-rate, else 0; row i drawn from a PCG32
+ * stream derived from (seed, i), so masks do not depend on thread count. */
+void cnn_dropout_mask(uint8_t *mask, uint64_t seed, float rate, int N, int D,
+		      int nthreads);
+/* y (N,D) = (x*scale+shift) * mask / (1-rate), the affine per channel of
+ * HW consecutive values (D = C*HW; scale/shift NULL for none); may alias x
+ * when there is no affine. */
+void cnn_dropout_forward_ref(float *y, const float *x, const float *scale,
+			     const float *shift, const uint8_t *mask,
+			     float rate, int N, int C, int HW);
+void cnn_dropout_forward(float *y, const float *x, const float *scale,
+			 const float *shift, const uint8_t *mask, float rate,
+			 int N, int C, int HW, int nthreads);
+/* dx (n) = dy * mask / (1-rate) (may alias dy). */
+void cnn_dropout_backward_ref(float *dx, const float *dy, const uint8_t *mask,
+			      float rate, size_t n);
+void cnn_dropout_backward(float *dx, const float *dy, const uint8_t *mask,
+			  float rate, size_t n, int nthreads);
+
+/* ==== Dense (dense.c) ==== */
+
+/* y (N,O) = x (N,I) w (I,O) + b (O), ReLU when relu is set (Keras kernel
+ * layout: inputs by outputs). */
+void cnn_dense_forward_ref(float *y, const float *x, const float *w,
+			   const float *b, int N, int I, int O, int relu);
+void cnn_dense_forward(float *y, const float *x, const float *w,
+		       const float *b, int N, int I, int O, int relu,
+		       int nthreads);
+/* dy (N,O) masked in place by y > 0 when relu; dw (I,O) +=, db (O) +=,
+ * dx (N,I) = dy w^T (NULL to skip). */
+void cnn_dense_backward_ref(float *dx, float *dw, float *db, float *dy,
+			    const float *y, const float *x, const float *w,
+			    int N, int I, int O, int relu);
+void cnn_dense_backward(float *dx, float *dw, float *db, float *dy,
+			const float *y, const float *x, const float *w, int N,
+			int I, int O, int relu, int nthreads);
+
+/* ==== Softmax cross-entropy (softmax.c) ==== */
+
+/* For logits (N,K) and labels (N): returns the summed loss over the batch
+ * (double); dlogits (N,K) = (softmax - onehot) * grad_scale (NULL to skip);
+ * *correct (NULL to skip) = how many argmax(logits) equal the label. The
+ * fast version is serial (N*K is tiny) but works in float with expf. */
+double cnn_softmax_xent_ref(float *dlogits, int *correct, const float *logits,
+			    const uint8_t *labels, int N, int K,
+			    float grad_scale);
+double cnn_softmax_xent(float *dlogits, int *correct, const float *logits,
+			const uint8_t *labels, int N, int K, float grad_scale,
+			int nthreads);
+
+/* ==== Optimizers (adam.c, sgd.c, rmsprop.c) ==== */
+
+/* One step over n parameters p with gradients g (L2 decay wd*p added to g
+ * first). Adam as Keras: m,v moments, t the 1-based step,
+ * p -= lr*sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps). */
+void cnn_adam_ref(float *p, float *m, float *v, const float *g, size_t n,
+		  float lr, float b1, float b2, float eps, float wd, long t);
+void cnn_adam(float *p, float *m, float *v, const float *g, size_t n,
+	      float lr, float b1, float b2, float eps, float wd, long t,
+	      int nthreads);
+/* SGD as Keras: vel = mom*vel - lr*g; p += vel, or with nesterov
+ * p += mom*vel - lr*g. */
+void cnn_sgd_ref(float *p, float *vel, const float *g, size_t n, float lr,
+		 float mom, int nesterov, float wd);
+void cnn_sgd(float *p, float *vel, const float *g, size_t n, float lr,
+	     float mom, int nesterov, float wd, int nthreads);
+/* RMSprop as Keras (rho 0.9, no momentum when mom is 0): v = rho*v +
+ * (1-rho)*g^2; with momentum, vel = mom*vel + lr*g/(sqrt(v)+eps), p -= vel;
+ * else p -= lr*g/(sqrt(v)+eps). */
+void cnn_rmsprop_ref(float *p, float *v, float *vel, const float *g, size_t n,
+		     float lr, float rho, float mom, float eps, float wd);
+void cnn_rmsprop(float *p, float *v, float *vel, const float *g, size_t n,
+		 float lr, float rho, float mom, float eps, float wd,
+		 int nthreads);
+
+#endif

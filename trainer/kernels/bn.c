@@ -1,0 +1,162 @@
+/* bn.c - BatchNorm over (N,C,HW): batch statistics, the affine map it turns
+ * into, and the backward pass. The fast versions give each OpenMP thread
+ * whole channels and sum with 8 float lanes per image row folded into double,
+ * so the result does not depend on the thread count. See kernels.h. */
+#include "trainer/kernels.h"
+
+#include <math.h>
+
+void cnn_bn_stats_ref(float *mean, float *var, const float *x, int N, int C,
+		      int HW)
+{
+	double cnt = (double)N * HW;
+
+	for (int c = 0; c < C; c++) {
+		double s = 0, ss = 0, mu;
+
+		for (int n = 0; n < N; n++)
+			for (int i = 0; i < HW; i++)
+				s += x[((size_t)n * C + c) * HW + i];
+		mu = s / cnt;
+		for (int n = 0; n < N; n++)
+			for (int i = 0; i < HW; i++) {
+				double d = x[((size_t)n * C + c) * HW + i] - mu;
+				ss += d * d;
+			}
+		mean[c] = (float)mu;
+		var[c] = (float)(ss / cnt);
+	}
+}
+
+// sum and sum of squares of (x - ref) over one row, 8 lanes
+static void row_sums(const float *x, int n, float ref, double *s, double *ss)
+{
+	float a[8] = { 0 }, b[8] = { 0 };
+	int i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		for (int l = 0; l < 8; l++) {
+			float d = x[i + l] - ref;
+			a[l] += d;
+			b[l] += d * d;
+		}
+	for (; i < n; i++) {
+		float d = x[i] - ref;
+		a[0] += d;
+		b[0] += d * d;
+	}
+	for (int l = 0; l < 8; l++) {
+		*s += a[l];
+		*ss += b[l];
+	}
+}
+
+void cnn_bn_stats(float *mean, float *var, const float *x, int N, int C,
+		  int HW, int nthreads)
+{
+	double cnt = (double)N * HW;
+
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+	for (int c = 0; c < C; c++) {
+		// shift by the first value of the channel: keeps sums small
+		float ref = x[(size_t)c * HW];
+		double s = 0, ss = 0, mu;
+
+		for (int n = 0; n < N; n++)
+			row_sums(x + ((size_t)n * C + c) * HW, HW, ref, &s, &ss);
+		mu = s / cnt;
+		mean[c] = (float)(ref + mu);
+		var[c] = (float)fmax(ss / cnt - mu * mu, 0.0);
+	}
+}
+
+void cnn_bn_affine(float *scale, float *shift, const float *gamma,
+		   const float *beta, const float *mean, const float *var,
+		   float eps, int C)
+{
+	for (int c = 0; c < C; c++) {
+		float s = gamma[c] / sqrtf(var[c] + eps);
+
+		scale[c] = s;
+		shift[c] = beta[c] - mean[c] * s;
+	}
+}
+
+// dx = gamma*istd*(dy - mean(dy) - xhat*mean(dy*xhat)), xhat=(x-mean)*istd
+void cnn_bn_backward_ref(float *dx, float *dgamma, float *dbeta,
+			 const float *dy, const float *x, const float *mean,
+			 const float *var, const float *gamma, float eps,
+			 int N, int C, int HW)
+{
+	double cnt = (double)N * HW;
+
+	for (int c = 0; c < C; c++) {
+		double istd = 1.0 / sqrt((double)var[c] + eps), sdy = 0, sdyx = 0;
+
+		for (int n = 0; n < N; n++)
+			for (int i = 0; i < HW; i++) {
+				size_t k = ((size_t)n * C + c) * HW + i;
+
+				sdy += dy[k];
+				sdyx += dy[k] * ((x[k] - (double)mean[c]) * istd);
+			}
+		dgamma[c] += (float)sdyx;
+		dbeta[c] += (float)sdy;
+		for (int n = 0; n < N; n++)
+			for (int i = 0; i < HW; i++) {
+				size_t k = ((size_t)n * C + c) * HW + i;
+				double xh = (x[k] - (double)mean[c]) * istd;
+
+				dx[k] = (float)(gamma[c] * istd *
+						(dy[k] - sdy / cnt - xh * sdyx / cnt));
+			}
+	}
+}
+
+void cnn_bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+		     const float *x, const float *mean, const float *var,
+		     const float *gamma, float eps, int N, int C, int HW,
+		     int nthreads)
+{
+	float cnt = (float)N * HW;
+
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+	for (int c = 0; c < C; c++) {
+		float mu = mean[c], istd = 1.0f / sqrtf(var[c] + eps);
+		double sdy = 0, sdyx = 0;
+
+		for (int n = 0; n < N; n++) {
+			const float *g = dy + ((size_t)n * C + c) * HW;
+			const float *xr = x + ((size_t)n * C + c) * HW;
+			float a[8] = { 0 }, b[8] = { 0 };
+			int i = 0;
+
+			for (; i + 8 <= HW; i += 8)
+				for (int l = 0; l < 8; l++) {
+					a[l] += g[i + l];
+					b[l] += g[i + l] * (xr[i + l] - mu);
+				}
+			for (; i < HW; i++) {
+				a[0] += g[i];
+				b[0] += g[i] * (xr[i] - mu);
+			}
+			for (int l = 0; l < 8; l++) {
+				sdy += a[l];
+				sdyx += b[l];
+			}
+		}
+		sdyx *= istd;
+		dgamma[c] += (float)sdyx;
+		dbeta[c] += (float)sdy;
+		float k1 = gamma[c] * istd, mdy = (float)(sdy / cnt);
+		float k2 = (float)(sdyx / cnt) * istd;
+		for (int n = 0; n < N; n++) {
+			const float *g = dy + ((size_t)n * C + c) * HW;
+			const float *xr = x + ((size_t)n * C + c) * HW;
+			float *d = dx + ((size_t)n * C + c) * HW;
+
+			for (int i = 0; i < HW; i++)
+				d[i] = k1 * (g[i] - mdy - (xr[i] - mu) * k2);
+		}
+	}
+}

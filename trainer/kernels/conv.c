@@ -1,0 +1,214 @@
+/* conv.c - 2-D convolution (+ bias, optional fused ReLU) through im2col and
+ * GEMM. The fast version splits the batch into one contiguous chunk of images
+ * per OpenMP thread; each thread runs per-image GEMMs on one BLAS thread and
+ * keeps its own weight-gradient accumulator, reduced in thread order so the
+ * result is the same for the same thread count. See kernels.h. */
+#include "trainer/kernels.h"
+
+#include <omp.h>
+#include <string.h>
+
+static size_t round16(size_t n)
+{
+	return (n + 15) & ~(size_t)15;
+}
+
+// per thread: col (CKK,OHW) | dcol (CKK,OHW) | dw (M,CKK) | db (M)
+size_t cnn_conv_ws_floats(int C, int H, int W, int M, int K, int stride,
+			  int pad)
+{
+	size_t ckk = (size_t)C * K * K;
+	size_t ohw = (size_t)cnn_conv_out(H, K, stride, pad) * cnn_conv_out(W, K, stride, pad);
+
+	return 2 * round16(ckk * ohw) + round16((size_t)M * ckk) + round16(M);
+}
+
+// y (N,M,OH,OW) = relu?(w (M,C*K*K) . im2col(x (N,C,H,W)) + b (M))
+void cnn_conv_forward_ref(float *y, const float *x, const float *scale,
+			  const float *shift, const float *w, const float *b,
+			  int N, int C, int H, int W, int M, int K, int stride,
+			  int pad, int relu)
+{
+	int OH = cnn_conv_out(H, K, stride, pad), OW = cnn_conv_out(W, K, stride, pad);
+
+	for (int n = 0; n < N; n++)
+		for (int m = 0; m < M; m++)
+			for (int oh = 0; oh < OH; oh++)
+				for (int ow = 0; ow < OW; ow++) {
+					double sum = b[m];
+
+					for (int c = 0; c < C; c++)
+						for (int ki = 0; ki < K; ki++)
+							for (int kj = 0; kj < K; kj++) {
+								int ih = oh * stride - pad + ki;
+								int iw = ow * stride - pad + kj;
+								float v;
+
+								if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+									continue;
+								v = x[(((size_t)n * C + c) * H + ih) * W + iw];
+								if (scale)
+									v = v * scale[c] + shift[c];
+								sum += (double)v * w[((m * C + c) * K + ki) * K + kj];
+							}
+					if (relu && sum < 0)
+						sum = 0;
+					y[(((size_t)n * M + m) * OH + oh) * OW + ow] = (float)sum;
+				}
+}
+
+static void chunk(int n, int tid, int nt, int *lo, int *hi)
+{
+	*lo = (int)((long)n * tid / nt);
+	*hi = (int)((long)n * (tid + 1) / nt);
+}
+
+void cnn_conv_forward(float *y, float *ws, const float *x, const float *scale,
+		      const float *shift, const float *w, const float *b,
+		      int N, int C, int H, int W, int M, int K, int stride,
+		      int pad, int relu, int nthreads)
+{
+	int OH = cnn_conv_out(H, K, stride, pad), OW = cnn_conv_out(W, K, stride, pad);
+	int ckk = C * K * K, ohw = OH * OW;
+	size_t per = cnn_conv_ws_floats(C, H, W, M, K, stride, pad);
+
+#pragma omp parallel num_threads(nthreads)
+	{
+		int tid = omp_get_thread_num(), lo, hi;
+		float *col = ws + per * tid;
+
+		chunk(N, tid, omp_get_num_threads(), &lo, &hi);
+		for (int n = lo; n < hi; n++) {
+			const float *xn = x + (size_t)n * C * H * W;
+			float *yn = y + (size_t)n * M * ohw;
+
+			cnn_im2col(col, xn, scale, shift, C, H, W, K, stride, pad);
+			cnn_gemm(0, 0, M, ohw, ckk, 1.0f, w, ckk, col, ohw, 0.0f, yn, ohw);
+			for (int m = 0; m < M; m++) {
+				float *ym = yn + (size_t)m * ohw, bm = b[m];
+
+				if (relu)
+					for (int i = 0; i < ohw; i++) {
+						float v = ym[i] + bm;
+						ym[i] = v > 0 ? v : 0;
+					}
+				else
+					for (int i = 0; i < ohw; i++)
+						ym[i] += bm;
+			}
+		}
+	}
+}
+
+void cnn_conv_backward_ref(float *dx, float *dw, float *db, float *dy,
+			   const float *y, const float *x, const float *scale,
+			   const float *shift, const float *w, int N, int C,
+			   int H, int W, int M, int K, int stride, int pad,
+			   int relu)
+{
+	int OH = cnn_conv_out(H, K, stride, pad), OW = cnn_conv_out(W, K, stride, pad);
+	size_t ny = (size_t)N * M * OH * OW;
+
+	if (relu)
+		for (size_t i = 0; i < ny; i++)
+			if (!(y[i] > 0))
+				dy[i] = 0;
+	if (dx)
+		memset(dx, 0, sizeof(float) * (size_t)N * C * H * W);
+	for (int n = 0; n < N; n++)
+		for (int m = 0; m < M; m++)
+			for (int oh = 0; oh < OH; oh++)
+				for (int ow = 0; ow < OW; ow++) {
+					float g = dy[(((size_t)n * M + m) * OH + oh) * OW + ow];
+
+					db[m] += g;
+					for (int c = 0; c < C; c++)
+						for (int ki = 0; ki < K; ki++)
+							for (int kj = 0; kj < K; kj++) {
+								int ih = oh * stride - pad + ki;
+								int iw = ow * stride - pad + kj;
+								size_t xi = (((size_t)n * C + c) * H + ih) * W + iw;
+								int wi = ((m * C + c) * K + ki) * K + kj;
+								float v;
+
+								if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+									continue;
+								v = x[xi];
+								if (scale)
+									v = v * scale[c] + shift[c];
+								dw[wi] += g * v;
+								if (dx)
+									dx[xi] += g * w[wi];
+							}
+				}
+}
+
+void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
+		       const float *y, const float *x, const float *scale,
+		       const float *shift, const float *w, int N, int C, int H,
+		       int W, int M, int K, int stride, int pad, int relu,
+		       int nthreads)
+{
+	int OH = cnn_conv_out(H, K, stride, pad), OW = cnn_conv_out(W, K, stride, pad);
+	int ckk = C * K * K, ohw = OH * OW;
+	size_t per = cnn_conv_ws_floats(C, H, W, M, K, stride, pad);
+	size_t colsz = round16((size_t)ckk * ohw);
+
+#pragma omp parallel num_threads(nthreads)
+	{
+		int tid = omp_get_thread_num(), nt = omp_get_num_threads(), lo, hi;
+		float *col = ws + per * tid, *dcol = col + colsz;
+		float *dwl = dcol + colsz, *dbl = dwl + round16((size_t)M * ckk);
+
+		memset(dwl, 0, sizeof(float) * ((size_t)M * ckk));
+		memset(dbl, 0, sizeof(float) * M);
+		chunk(N, tid, nt, &lo, &hi);
+		for (int n = lo; n < hi; n++) {
+			float *dyn = dy + (size_t)n * M * ohw;
+			const float *yn = y + (size_t)n * M * ohw;
+
+			for (int m = 0; m < M; m++) {
+				float *g = dyn + (size_t)m * ohw, s = 0;
+				const float *ym = yn + (size_t)m * ohw;
+
+				if (relu)
+					for (int i = 0; i < ohw; i++) {
+						g[i] = ym[i] > 0 ? g[i] : 0;
+						s += g[i];
+					}
+				else
+					for (int i = 0; i < ohw; i++)
+						s += g[i];
+				dbl[m] += s;
+			}
+			cnn_im2col(col, x + (size_t)n * C * H * W, scale, shift, C, H, W,
+				   K, stride, pad);
+			cnn_gemm(0, 1, M, ckk, ohw, 1.0f, dyn, ohw, col, ohw, 1.0f, dwl, ckk);
+			if (dx) {
+				float *dxn = dx + (size_t)n * C * H * W;
+
+				cnn_gemm(1, 0, ckk, ohw, M, 1.0f, w, ckk, dyn, ohw, 0.0f, dcol, ohw);
+				memset(dxn, 0, sizeof(float) * (size_t)C * H * W);
+				cnn_col2im(dxn, dcol, C, H, W, K, stride, pad);
+			}
+		}
+#pragma omp barrier
+		// reduce the per-thread accumulators, thread 0 first
+		int elo, ehi;
+		chunk(M * ckk + M, tid, nt, &elo, &ehi);
+		for (int e = elo; e < ehi; e++) {
+			float s = 0;
+
+			for (int t = 0; t < nt; t++) {
+				const float *base = ws + per * t + 2 * colsz;
+
+				s += e < M * ckk ? base[e]
+						 : base[round16((size_t)M * ckk) + (e - M * ckk)];
+			}
+			if (e < M * ckk)
+				dw[e] += s;
+			else
+				db[e - M * ckk] += s;
+		}
+	}
+}

@@ -1,0 +1,86 @@
+/* dropout.c - inverted dropout (Keras): kept values are scaled by 1/(1-rate)
+ * in training so evaluation is the identity. Masks come from one PCG32 stream
+ * per image, derived from the step's seed. See kernels.h. */
+#include "trainer/kernels.h"
+
+#include "sweep/rng.h"
+
+void cnn_dropout_mask(uint8_t *mask, uint64_t seed, float rate, int N, int D,
+		      int nthreads)
+{
+	// keep when u32 >= rate * 2^32
+	uint32_t thresh = (uint32_t)((double)rate * 4294967296.0 > 4294967295.0
+				     ? 4294967295.0 : (double)rate * 4294967296.0);
+
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+	for (int n = 0; n < N; n++) {
+		struct sw_rng r;
+		uint8_t *m = mask + (size_t)n * D;
+
+		sw_rng_seed(&r, seed, (uint64_t)n);
+		for (int i = 0; i < D; i++)
+			m[i] = sw_rng_u32(&r) >= thresh;
+	}
+}
+
+// y (N,C*HW) = affine(x) * mask / (1-rate)
+void cnn_dropout_forward_ref(float *y, const float *x, const float *scale,
+			     const float *shift, const uint8_t *mask,
+			     float rate, int N, int C, int HW)
+{
+	float keep = 1.0f / (1.0f - rate);
+
+	for (int n = 0; n < N; n++)
+		for (int c = 0; c < C; c++)
+			for (int i = 0; i < HW; i++) {
+				size_t k = ((size_t)n * C + c) * HW + i;
+				float v = x[k];
+
+				if (scale)
+					v = v * scale[c] + shift[c];
+				y[k] = mask[k] ? v * keep : 0.0f;
+			}
+}
+
+void cnn_dropout_forward(float *y, const float *x, const float *scale,
+			 const float *shift, const uint8_t *mask, float rate,
+			 int N, int C, int HW, int nthreads)
+{
+	float keep = 1.0f / (1.0f - rate);
+
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+	for (int nc = 0; nc < N * C; nc++) {
+		int c = nc % C;
+		float s = scale ? scale[c] * keep : keep;
+		float t = scale ? shift[c] * keep : 0.0f;
+		const float *xp = x + (size_t)nc * HW;
+		const uint8_t *mp = mask + (size_t)nc * HW;
+		float *yp = y + (size_t)nc * HW;
+
+		if (scale)
+			for (int i = 0; i < HW; i++)
+				yp[i] = mp[i] ? xp[i] * s + t : 0.0f;
+		else
+			for (int i = 0; i < HW; i++)
+				yp[i] = mp[i] ? xp[i] * s : 0.0f;
+	}
+}
+
+void cnn_dropout_backward_ref(float *dx, const float *dy, const uint8_t *mask,
+			      float rate, size_t n)
+{
+	float keep = 1.0f / (1.0f - rate);
+
+	for (size_t i = 0; i < n; i++)
+		dx[i] = mask[i] ? dy[i] * keep : 0.0f;
+}
+
+void cnn_dropout_backward(float *dx, const float *dy, const uint8_t *mask,
+			  float rate, size_t n, int nthreads)
+{
+	float keep = 1.0f / (1.0f - rate);
+
+#pragma omp parallel for simd num_threads(nthreads) schedule(static)
+	for (size_t i = 0; i < n; i++)
+		dx[i] = mask[i] ? dy[i] * keep : 0.0f;
+}

@@ -1,0 +1,116 @@
+/* pool.c - 2x2 max pooling with stride 2 (Keras MaxPooling2D defaults),
+ * reading its input through a pending per-channel affine. See kernels.h. */
+#include "trainer/kernels.h"
+
+#include <string.h>
+
+// y (N,C,H/2,W/2), idx same shape, from x (N,C,H,W)
+void cnn_maxpool_forward_ref(float *y, uint8_t *idx, const float *x,
+			     const float *scale, const float *shift, int N,
+			     int C, int H, int W)
+{
+	int OH = H / 2, OW = W / 2;
+
+	for (int n = 0; n < N; n++)
+		for (int c = 0; c < C; c++)
+			for (int oh = 0; oh < OH; oh++)
+				for (int ow = 0; ow < OW; ow++) {
+					float best = 0;
+					int arg = 0;
+
+					for (int k = 0; k < 4; k++) {
+						int ih = 2 * oh + k / 2, iw = 2 * ow + k % 2;
+						float v = x[(((size_t)n * C + c) * H + ih) * W + iw];
+
+						if (scale)
+							v = v * scale[c] + shift[c];
+						if (k == 0 || v > best) {
+							best = v;
+							arg = k;
+						}
+					}
+					size_t o = (((size_t)n * C + c) * OH + oh) * OW + ow;
+					y[o] = best;
+					idx[o] = (uint8_t)arg;
+				}
+}
+
+void cnn_maxpool_forward(float *y, uint8_t *idx, const float *x,
+			 const float *scale, const float *shift, int N, int C,
+			 int H, int W, int nthreads)
+{
+	int OH = H / 2, OW = W / 2;
+
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+	for (int nc = 0; nc < N * C; nc++) {
+		int c = nc % C;
+		float s = scale ? scale[c] : 1.0f, t = scale ? shift[c] : 0.0f;
+		const float *xp = x + (size_t)nc * H * W;
+		float *yp = y + (size_t)nc * OH * OW;
+		uint8_t *ip = idx + (size_t)nc * OH * OW;
+
+		for (int oh = 0; oh < OH; oh++) {
+			const float *r0 = xp + (size_t)(2 * oh) * W, *r1 = r0 + W;
+
+			for (int ow = 0; ow < OW; ow++) {
+				float v0 = r0[2 * ow], v1 = r0[2 * ow + 1];
+				float v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
+				float best;
+				int arg = 0;
+
+				if (scale) {
+					v0 = v0 * s + t;
+					v1 = v1 * s + t;
+					v2 = v2 * s + t;
+					v3 = v3 * s + t;
+				}
+				best = v0;
+				if (v1 > best) { best = v1; arg = 1; }
+				if (v2 > best) { best = v2; arg = 2; }
+				if (v3 > best) { best = v3; arg = 3; }
+				yp[oh * OW + ow] = best;
+				ip[oh * OW + ow] = (uint8_t)arg;
+			}
+		}
+	}
+}
+
+void cnn_maxpool_backward_ref(float *dx, const float *dy, const uint8_t *idx,
+			      int N, int C, int H, int W)
+{
+	int OH = H / 2, OW = W / 2;
+
+	memset(dx, 0, sizeof(float) * (size_t)N * C * H * W);
+	for (int n = 0; n < N; n++)
+		for (int c = 0; c < C; c++)
+			for (int oh = 0; oh < OH; oh++)
+				for (int ow = 0; ow < OW; ow++) {
+					size_t o = (((size_t)n * C + c) * OH + oh) * OW + ow;
+					int k = idx[o];
+					int ih = 2 * oh + k / 2, iw = 2 * ow + k % 2;
+
+					dx[(((size_t)n * C + c) * H + ih) * W + iw] = dy[o];
+				}
+}
+
+void cnn_maxpool_backward(float *dx, const float *dy, const uint8_t *idx,
+			  int N, int C, int H, int W, int nthreads)
+{
+	int OH = H / 2, OW = W / 2;
+
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+	for (int nc = 0; nc < N * C; nc++) {
+		float *xp = dx + (size_t)nc * H * W;
+		const float *yp = dy + (size_t)nc * OH * OW;
+		const uint8_t *ip = idx + (size_t)nc * OH * OW;
+
+		memset(xp, 0, sizeof(float) * (size_t)H * W);
+		for (int oh = 0; oh < OH; oh++)
+			for (int ow = 0; ow < OW; ow++) {
+				int k = ip[oh * OW + ow];
+
+				xp[(size_t)(2 * oh + (k >> 1)) * W + 2 * ow + (k & 1)] =
+					yp[oh * OW + ow];
+			}
+	}
+}
