@@ -1,0 +1,462 @@
+/* test_gql.c - GraphQL marshalling and every wandb operation against a fake
+ * transport: the exact request sent (URL, auth, query text, variables) and
+ * how answers and error bodies are turned into results and messages. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sweep/gql.h"
+#include "sweep/wandb_api.h"
+
+#define KEY "gqltestkey0123456789"
+
+struct fake {
+	long status;
+	const char *body;
+	int fail;                  /* transport failure instead of an answer */
+	int calls;
+	char *url, *sent, *user, *password, *ctype;
+};
+
+static int fake_transport(struct sw_http *http, const struct sw_http_request *req,
+			  struct sw_http_response *resp, struct sw_err *err)
+{
+	struct fake *f = http->transport_ctx;
+
+	f->calls++;
+	free(f->url);
+	free(f->sent);
+	free(f->user);
+	free(f->password);
+	free(f->ctype);
+	f->url = strdup(req->url);
+	f->sent = strndup(req->body, req->body_len);
+	f->user = req->user ? strdup(req->user) : NULL;
+	f->password = req->password ? strdup(req->password) : NULL;
+	f->ctype = req->content_type ? strdup(req->content_type) : NULL;
+	if (f->fail) {
+		resp->fail = SW_HTTP_FAIL_TRANSIENT;
+		return sw_errorf(err, "POST %s failed: Connection refused", req->url);
+	}
+	resp->status = f->status;
+	if (f->body)
+		sw_buf_append(&resp->body, f->body, strlen(f->body));
+	return 0;
+}
+
+static void setup(struct sw_http *h, struct fake *f, long status, const char *body)
+{
+	memset(f, 0, sizeof(*f));
+	f->status = status;
+	f->body = body;
+	sw_http_init(h);
+	h->transport = fake_transport;
+	h->transport_ctx = f;
+	h->max_tries = 1;
+	assert_int_equal(sw_http_set_server(h, "https://api.example.com", KEY), 0);
+}
+
+static void teardown(struct sw_http *h, struct fake *f)
+{
+	free(f->url);
+	free(f->sent);
+	free(f->user);
+	free(f->password);
+	free(f->ctype);
+	sw_http_release(h);
+}
+
+/* The request body must be exactly {"query": query, "variables": vars}. */
+static void assert_sent(struct fake *f, const char *query, const char *vars_json)
+{
+	json_t *vars = json_loads(vars_json, 0, NULL);
+	json_t *want = json_pack("{s:s, s:o}", "query", query, "variables", vars);
+	char *text = json_dumps(want, JSON_COMPACT);
+	json_t *got = json_loads(f->sent, 0, NULL);
+
+	assert_non_null(want);
+	assert_string_equal(f->url, "https://api.example.com/graphql");
+	assert_string_equal(f->user, "api");
+	assert_string_equal(f->password, KEY);
+	assert_string_equal(f->ctype, "application/json");
+	/* same bytes (key order included) and, to be sure, same JSON */
+	assert_string_equal(f->sent, text);
+	assert_true(json_equal(got, want));
+	free(text);
+	json_decref(got);
+	json_decref(want);
+}
+
+/* ==== sw_gql_request ==== */
+
+static void test_request_body_and_auth(void **state)
+{
+	struct sw_http h;
+	struct fake f;
+	struct sw_buf out;
+	struct sw_err err = SW_ERR_INIT;
+
+	(void)state;
+	setup(&h, &f, 200, "{\"data\":{\"x\":1}}");
+	sw_buf_init(&out, 1 << 20);
+	assert_int_equal(sw_gql_request(&h, "query Q { x }", NULL, &out, &err), 0);
+	assert_string_equal(f.sent, "{\"query\":\"query Q { x }\",\"variables\":{}}");
+	assert_string_equal(out.data, "{\"data\":{\"x\":1}}");
+	assert_int_equal(sw_gql_request(&h, "query Q($a: Int) { x }", "{\"a\": 5}", &out,
+					&err), 0);
+	assert_string_equal(f.sent, "{\"query\":\"query Q($a: Int) { x }\",\"variables\":{\"a\":5}}");
+	assert_int_equal(sw_gql_request(&h, "query Q { x }", "[1]", &out, &err), -1);
+	assert_string_equal(err.msg, "graphql variables are not a JSON object");
+	assert_int_equal(sw_gql_request(&h, "query Q { x }", "{bad", &out, &err), -1);
+	assert_non_null(strstr(err.msg, "graphql variables are not a JSON object: "));
+	assert_int_equal(f.calls, 2);
+	sw_buf_release(&out);
+	teardown(&h, &f);
+}
+
+static void expect_error(long status, const char *body, const char *want)
+{
+	struct sw_http h;
+	struct fake f;
+	struct sw_buf out;
+	struct sw_err err = SW_ERR_INIT;
+
+	setup(&h, &f, status, body);
+	sw_buf_init(&out, 1 << 20);
+	assert_int_equal(sw_gql_request(&h, "query Q { x }", NULL, &out, &err), -1);
+	assert_string_equal(err.msg, want);
+	assert_null(strstr(err.msg, KEY));
+	assert_int_equal(h.last_status, status);
+	sw_buf_release(&out);
+	teardown(&h, &f);
+}
+
+static void test_error_bodies(void **state)
+{
+	(void)state;
+	expect_error(200, "{\"errors\":[{\"message\":\"bad thing\",\"path\":[\"upsertSweep\"]},"
+		     "{\"message\":\"worse\"}],\"data\":{\"upsertSweep\":null}}",
+		     "wandb: bad thing; worse (in upsertSweep)");
+	expect_error(400, "{\"errors\":[{\"message\":\"Sweep ab12 is not running\","
+		     "\"path\":[\"createAgent\"]}]}",
+		     "wandb: Sweep ab12 is not running (HTTP 400 in createAgent)");
+	expect_error(500, "{\"errors\":[\"plain string error\"]}",
+		     "wandb: plain string error (HTTP 500)");
+	expect_error(404, "{\"error\":\"no such route\"}", "wandb: no such route (HTTP 404)");
+	expect_error(502, "<html>bad gateway</html>",
+		     "HTTP 502 from https://api.example.com/graphql: <html>bad gateway</html>");
+	expect_error(200, "not json", "unexpected answer from "
+		     "https://api.example.com/graphql: not JSON");
+	expect_error(200, "{\"nodata\":1}", "unexpected answer from "
+		     "https://api.example.com/graphql: no \"data\" object");
+	expect_error(401, "{\"errors\":[{\"message\":\"user is not logged in\"}]}",
+		     "wandb rejected the API key (HTTP 401 from https://api.example.com: user "
+		     "is not logged in); set WANDB_API_KEY, or put 'machine api.example.com "
+		     "login user password KEY' in ~/.netrc (mode 600); keys are at "
+		     "https://wandb.ai/authorize");
+	expect_error(403, "{\"errors\":[{\"message\":\"permission denied\"}]}",
+		     "wandb denied access (HTTP 403): permission denied; check that the entity "
+		     "and project exist and that this API key may write to them");
+	/* a server echoing the key back does not get it printed */
+	expect_error(400, "{\"errors\":[{\"message\":\"key " KEY " is malformed\"}]}",
+		     "wandb: key *** is malformed (HTTP 400)");
+}
+
+static void test_unreachable(void **state)
+{
+	struct sw_http h;
+	struct fake f;
+	struct sw_buf out;
+	struct sw_err err = SW_ERR_INIT;
+
+	(void)state;
+	setup(&h, &f, 0, NULL);
+	f.fail = 1;
+	sw_buf_init(&out, 1 << 20);
+	assert_int_equal(sw_gql_request(&h, "query Q { x }", NULL, &out, &err), -1);
+	assert_string_equal(err.msg, "unable to reach wandb at https://api.example.com: POST "
+			    "https://api.example.com/graphql failed: Connection refused");
+	assert_int_equal(h.last_status, 0);
+	sw_buf_release(&out);
+	teardown(&h, &f);
+}
+
+/* ==== Operations ==== */
+
+static void test_viewer(void **state)
+{
+	struct sw_http h;
+	struct fake f;
+	struct sw_err err = SW_ERR_INIT;
+	char *entity;
+
+	(void)state;
+	setup(&h, &f, 200, "{\"data\":{\"viewer\":{\"id\":\"VXNlcjox\",\"entity\":\"alice\","
+	      "\"username\":\"alice\",\"email\":\"a@x\",\"flags\":null,\"teams\":{\"edges\":[]}}}}");
+	assert_int_equal(sw_wandb_viewer(&h, &entity, &err), 0);
+	assert_string_equal(entity, "alice");
+	assert_sent(&f, "query Viewer { viewer { id entity username email flags teams { edges "
+		    "{ node { name } } } } }", "{}");
+	free(entity);
+	f.body = "{\"data\":{\"viewer\":null}}";
+	assert_int_equal(sw_wandb_viewer(&h, &entity, &err), -1);
+	assert_null(entity);
+	assert_non_null(strstr(err.msg, "viewer is null"));
+	teardown(&h, &f);
+}
+
+static void test_upsert_sweep(void **state)
+{
+	struct sw_http h;
+	struct fake f;
+	struct sw_err err = SW_ERR_INIT;
+	struct sw_wandb_sweep out;
+	struct sw_wandb_sweep_args a = {
+		.config_yaml = "method: random\nparameters:\n  lr:\n    max: 0.1\n    min: 0.001\n",
+		.entity = "alice",
+		.project = "proj",
+	};
+
+	(void)state;
+	setup(&h, &f, 200, "{\"data\":{\"upsertSweep\":{\"sweep\":{\"name\":\"ab12cd34\","
+	      "\"project\":{\"id\":\"UHJvamVjdDox\",\"name\":\"proj\",\"entity\":{\"id\":"
+	      "\"RW50aXR5OjE=\",\"name\":\"alice\"}}},\"configValidationWarnings\":"
+	      "[\"lr: bad\",\"x\"]}}}");
+	assert_int_equal(sw_wandb_upsert_sweep(&h, &a, &out, &err), 0);
+	assert_sent(&f, SW_GQL_UPSERT_SWEEP,
+		    "{\"id\":null,\"config\":\"method: random\\nparameters:\\n  lr:\\n    max: "
+		    "0.1\\n    min: 0.001\\n\",\"description\":null,\"entityName\":\"alice\","
+		    "\"projectName\":\"proj\",\"controller\":null,\"scheduler\":null,"
+		    "\"priorRunsFilters\":null,\"displayName\":null}");
+	assert_non_null(strstr(SW_GQL_UPSERT_SWEEP, "configValidationWarnings"));
+	assert_string_equal(out.name, "ab12cd34");
+	assert_string_equal(out.entity, "alice");
+	assert_string_equal(out.project, "proj");
+	assert_int_equal(out.n_warnings, 2);
+	assert_string_equal(out.warnings[0], "lr: bad");
+	sw_wandb_sweep_release(&out);
+
+	/* an update with a controller and a state */
+	a.id = "U3dlZXA6MQ==";
+	a.controller = "{\"schedule\":[]}";
+	a.state = "PAUSED";
+	a.entity = NULL;
+	assert_int_equal(sw_wandb_upsert_sweep(&h, &a, &out, &err), 0);
+	assert_sent(&f, SW_GQL_UPSERT_SWEEP,
+		    "{\"id\":\"U3dlZXA6MQ==\",\"config\":\"method: random\\nparameters:\\n  "
+		    "lr:\\n    max: 0.1\\n    min: 0.001\\n\",\"description\":null,\"entityName\":"
+		    "null,\"projectName\":\"proj\",\"controller\":\"{\\\"schedule\\\":[]}\","
+		    "\"scheduler\":null,\"priorRunsFilters\":null,\"displayName\":null,"
+		    "\"state\":\"PAUSED\"}");
+	sw_wandb_sweep_release(&out);
+
+	f.body = "{\"data\":{\"upsertSweep\":null}}";
+	assert_int_equal(sw_wandb_upsert_sweep(&h, &a, &out, &err), -1);
+	assert_string_equal(err.msg, "unexpected answer from wandb: no upsertSweep.sweep.name");
+	assert_null(out.name);
+	teardown(&h, &f);
+}
+
+static void test_create_agent(void **state)
+{
+	struct sw_http h;
+	struct fake f;
+	struct sw_err err = SW_ERR_INIT;
+	char *id;
+
+	(void)state;
+	setup(&h, &f, 200, "{\"data\":{\"createAgent\":{\"agent\":{\"id\":\"QWdlbnQ6MTIz\"}}}}");
+	assert_int_equal(sw_wandb_create_agent(&h, "node1", "alice", "proj", "ab12cd34", &id,
+					       &err), 0);
+	assert_string_equal(id, "QWdlbnQ6MTIz");
+	assert_sent(&f, SW_GQL_CREATE_AGENT, "{\"host\":\"node1\",\"entityName\":\"alice\","
+		    "\"projectName\":\"proj\",\"sweep\":\"ab12cd34\"}");
+	free(id);
+	f.status = 400;
+	f.body = "{\"errors\":[{\"message\":\"Sweep ab12cd34 is not running\"}]}";
+	assert_int_equal(sw_wandb_create_agent(&h, "node1", "alice", "proj", "ab12cd34", &id,
+					       &err), -1);
+	assert_string_equal(err.msg, "wandb: Sweep ab12cd34 is not running (HTTP 400)");
+	teardown(&h, &f);
+}
+
+static void test_heartbeat(void **state)
+{
+	struct sw_http h;
+	struct fake f;
+	struct sw_err err = SW_ERR_INIT;
+	json_t *cmds;
+
+	(void)state;
+	setup(&h, &f, 200, "{\"data\":{\"agentHeartbeat\":{\"agent\":{\"id\":\"A1\"},"
+	      "\"commands\":\"[{\\\"type\\\": \\\"run\\\", \\\"run_id\\\": \\\"k3j2h1g0\\\", "
+	      "\\\"program\\\": \\\"train.py\\\", \\\"args\\\": {\\\"lr\\\": {\\\"value\\\": "
+	      "0.0123}}}]\"}}}");
+	assert_int_equal(sw_wandb_agent_heartbeat(&h, "A1", "{\"k3j2h1g0\": true}", &cmds,
+						  &err), 0);
+	assert_sent(&f, SW_GQL_HEARTBEAT, "{\"id\":\"A1\",\"metrics\":\"{}\",\"runState\":"
+		    "\"{\\\"k3j2h1g0\\\": true}\"}");
+	assert_int_equal(json_array_size(cmds), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(cmds, 0), "type")),
+			    "run");
+	assert_true(json_real_value(json_object_get(json_object_get(json_object_get(
+		json_array_get(cmds, 0), "args"), "lr"), "value")) == 0.0123);
+	json_decref(cmds);
+
+	f.body = "{\"data\":{\"agentHeartbeat\":{\"agent\":{\"id\":\"A1\"},\"commands\":\"[]\"}}}";
+	assert_int_equal(sw_wandb_agent_heartbeat(&h, "A1", NULL, &cmds, &err), 0);
+	assert_sent(&f, SW_GQL_HEARTBEAT, "{\"id\":\"A1\",\"metrics\":\"{}\",\"runState\":\"{}\"}");
+	assert_int_equal(json_array_size(cmds), 0);
+	json_decref(cmds);
+
+	f.body = "{\"data\":{\"agentHeartbeat\":{\"commands\":\"{\\\"x\\\":1}\"}}}";
+	assert_int_equal(sw_wandb_agent_heartbeat(&h, "A1", NULL, &cmds, &err), -1);
+	assert_string_equal(err.msg, "unexpected answer from wandb: agentHeartbeat.commands is "
+			    "not a JSON list");
+
+	f.status = 404;
+	f.body = "{\"errors\":[{\"message\":\"sweep gone\"}]}";
+	assert_int_equal(sw_wandb_agent_heartbeat(&h, "A1", NULL, &cmds, &err), -1);
+	assert_int_equal(h.last_status, 404);
+	assert_string_equal(err.msg, "sweep not found (it may have been deleted): wandb: sweep "
+			    "gone (HTTP 404)");
+	teardown(&h, &f);
+}
+
+static void test_upsert_bucket(void **state)
+{
+	struct sw_http h;
+	struct fake f;
+	struct sw_err err = SW_ERR_INIT;
+	struct sw_wandb_run run;
+	struct sw_wandb_run_args a = {
+		.name = "k3j2h1g0", .entity = "alice", .project = "proj", .sweep = "ab12cd34",
+		.config = "{\"lr\": {\"value\": 0.0123}}", .host = "node1", .program = "sweep",
+	};
+
+	(void)state;
+	setup(&h, &f, 200, "{\"data\":{\"upsertBucket\":{\"bucket\":{\"id\":\"UnVuOnYxOms=\","
+	      "\"name\":\"k3j2h1g0\",\"displayName\":\"lovely-dawn-33\",\"description\":null,"
+	      "\"config\":\"{}\",\"sweepName\":\"ab12cd34\",\"project\":{\"id\":\"P\",\"name\":"
+	      "\"proj2\",\"entity\":{\"id\":\"E\",\"name\":\"bob\"}},\"historyLineCount\":5},"
+	      "\"inserted\":true}}}");
+	assert_int_equal(sw_wandb_upsert_bucket(&h, &a, &run, &err), 0);
+	assert_sent(&f, SW_GQL_UPSERT_BUCKET, "{\"name\":\"k3j2h1g0\",\"project\":\"proj\","
+		    "\"entity\":\"alice\",\"sweep\":\"ab12cd34\",\"config\":\"{\\\"lr\\\": "
+		    "{\\\"value\\\": 0.0123}}\",\"host\":\"node1\",\"program\":\"sweep\"}");
+	assert_string_equal(run.id, "UnVuOnYxOms=");
+	assert_string_equal(run.name, "k3j2h1g0");
+	assert_string_equal(run.display_name, "lovely-dawn-33");
+	assert_string_equal(run.sweep_name, "ab12cd34");
+	assert_string_equal(run.entity, "bob");
+	assert_string_equal(run.project, "proj2");
+	assert_int_equal(run.history_line_count, 5);
+	assert_true(run.inserted);
+	sw_wandb_run_release(&run);
+	sw_wandb_run_release(&run); /* twice is harmless */
+	teardown(&h, &f);
+}
+
+static void test_alert(void **state)
+{
+	struct sw_http h;
+	struct fake f;
+	struct sw_err err = SW_ERR_INIT;
+
+	(void)state;
+	setup(&h, &f, 200, "{\"data\":{\"notifyScriptableRunAlert\":{\"success\":true}}}");
+	assert_int_equal(sw_wandb_alert(&h, "alice", "proj", "k3j2h1g0", "Low acc", "acc=0.1",
+					"WARN", 60000, &err), 0);
+	assert_sent(&f, SW_GQL_ALERT, "{\"entityName\":\"alice\",\"projectName\":\"proj\","
+		    "\"runName\":\"k3j2h1g0\",\"title\":\"Low acc\",\"text\":\"acc=0.1\","
+		    "\"severity\":\"WARN\",\"waitDuration\":60000}");
+	assert_int_equal(sw_wandb_alert(&h, "alice", "proj", "r", "t", "x", "INFO", -1, &err), 0);
+	assert_sent(&f, SW_GQL_ALERT, "{\"entityName\":\"alice\",\"projectName\":\"proj\","
+		    "\"runName\":\"r\",\"title\":\"t\",\"text\":\"x\",\"severity\":\"INFO\"}");
+	assert_int_equal(sw_wandb_alert(&h, "alice", "proj", "r", "t", "x", "LOUD", -1, &err), -1);
+	assert_string_equal(err.msg, "alert severity 'LOUD' is not INFO, WARN or ERROR");
+	assert_int_equal(f.calls, 2);
+	f.body = "{\"data\":{\"notifyScriptableRunAlert\":{\"success\":false}}}";
+	assert_int_equal(sw_wandb_alert(&h, "alice", "proj", "r", "t", "x", "ERROR", 0, &err), -1);
+	assert_string_equal(err.msg, "wandb did not accept the alert 't' (success is not true)");
+	teardown(&h, &f);
+}
+
+static void test_sweep_with_runs(void **state)
+{
+	struct sw_http h;
+	struct fake f;
+	struct sw_err err = SW_ERR_INIT;
+	json_t *sweep;
+
+	(void)state;
+	setup(&h, &f, 200, "{\"data\":{\"project\":{\"sweep\":{\"id\":\"S1\",\"name\":\"ab12cd34\","
+	      "\"state\":\"RUNNING\",\"config\":\"method: grid\\n\",\"runs\":{\"edges\":[]}}}}}");
+	assert_int_equal(sw_wandb_sweep_with_runs(&h, "alice", "proj", "ab12cd34", NULL, &sweep,
+						  &err), 0);
+	assert_sent(&f, SW_GQL_SWEEP_WITH_RUNS, "{\"entity\":\"alice\",\"project\":\"proj\","
+		    "\"sweep\":\"ab12cd34\",\"specs\":\"{}\"}");
+	assert_string_equal(json_string_value(json_object_get(sweep, "state")), "RUNNING");
+	json_decref(sweep);
+	f.body = "{\"data\":{\"project\":null}}";
+	assert_int_equal(sw_wandb_sweep_with_runs(&h, "alice", "proj", "zz", "{\"keys\":[\"_step\"]}",
+						  &sweep, &err), -1);
+	assert_string_equal(err.msg, "sweep alice/proj/zz not found");
+	assert_sent(&f, SW_GQL_SWEEP_WITH_RUNS, "{\"entity\":\"alice\",\"project\":\"proj\","
+		    "\"sweep\":\"zz\",\"specs\":\"{\\\"keys\\\":[\\\"_step\\\"]}\"}");
+	teardown(&h, &f);
+}
+
+static void test_value_wrapping(void **state)
+{
+	struct sw_err err = SW_ERR_INIT;
+	json_t *flat = json_loads("{\"lr\": 0.5, \"layers\": [1, 2], \"opt\": \"adam\"}", 0, NULL);
+	json_t *wrapped = sw_wandb_wrap_config(flat), *back, *bad;
+	char *text = json_dumps(wrapped, JSON_COMPACT);
+
+	(void)state;
+	assert_string_equal(text, "{\"lr\":{\"value\":0.5},\"layers\":{\"value\":[1,2]},"
+			    "\"opt\":{\"value\":\"adam\"}}");
+	back = sw_wandb_unwrap_config(wrapped, &err);
+	assert_true(json_equal(back, flat));
+	bad = json_loads("{\"lr\": {\"desc\": null}}", 0, NULL);
+	assert_null(sw_wandb_unwrap_config(bad, &err));
+	assert_string_equal(err.msg, "run argument 'lr' has no \"value\" (expected "
+			    "{\"lr\": {\"value\": ...}})");
+	json_decref(bad);
+	bad = json_loads("{\"lr\": {\"desc\": null, \"value\": 1}}", 0, NULL);
+	json_decref(back);
+	back = sw_wandb_unwrap_config(bad, &err);
+	assert_int_equal(json_integer_value(json_object_get(back, "lr")), 1);
+	assert_null(sw_wandb_wrap_config(NULL));
+	free(text);
+	json_decref(bad);
+	json_decref(back);
+	json_decref(flat);
+	json_decref(wrapped);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_request_body_and_auth),
+		cmocka_unit_test(test_error_bodies),
+		cmocka_unit_test(test_unreachable),
+		cmocka_unit_test(test_viewer),
+		cmocka_unit_test(test_upsert_sweep),
+		cmocka_unit_test(test_create_agent),
+		cmocka_unit_test(test_heartbeat),
+		cmocka_unit_test(test_upsert_bucket),
+		cmocka_unit_test(test_alert),
+		cmocka_unit_test(test_sweep_with_runs),
+		cmocka_unit_test(test_value_wrapping),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
