@@ -90,9 +90,10 @@ struct cnn_st_file {
 };
 #define CNN_ST_FILE_INIT { 0, NULL, NULL, 0, NULL }
 
-/* Reads and validates path into f (which the caller then releases with
- * cnn_st_file_release, also after a failure). Returns 0 or -1 with err
- * naming path and what is wrong. */
+/* Reads and validates path into f. f is overwritten (release a file it
+ * held first); on success the caller releases it with cnn_st_file_release,
+ * on failure it is left zeroed (releasing it is harmless). Returns 0 or -1
+ * with err naming path and what is wrong. */
 int cnn_st_read(const char *path, struct cnn_st_file *f, struct sw_err *err);
 
 /* The same from memory (buf is copied as needed; `name` is used in error
