@@ -19,8 +19,10 @@
  * defines: struct sw_loc, enum sw_method, enum sw_dist, struct sw_param,
  *          struct sw_metric, struct sw_hyperband, struct sw_alert_rule,
  *          struct sw_spec, struct sw_diag, struct sw_diags, sw_dist_name,
- *          sw_spec_load, sw_spec_load_string, sw_spec_validate,
- *          sw_spec_release, sw_diags_release
+ *          sw_spec_init, sw_spec_load, sw_spec_load_string, sw_spec_validate,
+ *          sw_spec_release, sw_spec_to_json, sw_spec_grid_count,
+ *          sw_grid_value_key, sw_param_path, sw_diags_add, sw_diags_sort,
+ *          sw_diags_print, sw_diags_release, sw_nearest
  */
 #ifndef SW_SPEC_H
 #define SW_SPEC_H
@@ -28,6 +30,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "sweep/err.h"
 
@@ -87,6 +90,16 @@ struct sw_param {
 
 	struct sw_param *children;  /* SW_DIST_NESTED: sub-parameters */
 	size_t n_children;
+
+	/* Added for validation (locations of each field as written; 0 when
+	 * the field was absent and holds its default). */
+	struct sw_param *parent;    /* enclosing nested parameter, or NULL */
+	struct sw_loc loc_dist, loc_value, loc_values, loc_probabilities;
+	struct sw_loc loc_min, loc_max, loc_q, loc_mu, loc_sigma, loc_a, loc_b;
+	struct sw_loc *value_locs;  /* categorical*: location of each value */
+	int broken;                 /* the loader reported an error for it:
+				       fields may be incomplete; validation
+				       skips it and searches must not run */
 };
 
 enum sw_goal { SW_GOAL_MINIMIZE, SW_GOAL_MAXIMIZE };
@@ -102,6 +115,7 @@ struct sw_metric {
 	enum sw_impute impute;                /* default worst */
 	enum sw_impute impute_while_running;  /* default SW_IMPUTE_FALSE */
 	struct sw_loc loc;
+	struct sw_loc loc_target;
 };
 
 /* early_terminate: {type: hyperband, min_iter | (max_iter and s), eta, strict} */
@@ -112,6 +126,7 @@ struct sw_hyperband {
 	double eta;                 /* default 3 */
 	int strict;                 /* default 1 (wandb's default since 2024) */
 	struct sw_loc loc;
+	struct sw_loc loc_min_iter, loc_max_iter, loc_s, loc_eta;
 };
 
 enum sw_alert_level { SW_ALERT_INFO, SW_ALERT_WARN, SW_ALERT_ERROR };
@@ -131,6 +146,7 @@ struct sw_alert_rule {
 	enum sw_alert_level level;  /* default WARN */
 	int stop_run;               /* default 0 */
 	struct sw_loc loc;
+	struct sw_loc loc_when, loc_after_epoch;
 };
 
 struct sw_spec {
@@ -150,7 +166,16 @@ struct sw_spec {
 	char *entity, *project, *name, *description;
 	struct sw_alert_rule *alerts;
 	size_t n_alerts;
+
+	/* Added for validation: where each top-level key was written. */
+	struct sw_loc loc_method, loc_metric, loc_parameters, loc_run_cap,
+		      loc_program, loc_command;
+	int has_method;             /* `method:` was given (and readable) */
+	int parse_failed;           /* the YAML could not be read at all: the
+				       spec is empty, validation adds nothing */
 };
+
+#define SW_SPEC_INIT { 0 }
 
 /* One problem found while loading or validating. */
 struct sw_diag {
@@ -164,6 +189,9 @@ struct sw_diags {
 	size_t n, alloc;
 	size_t n_errors;
 };
+
+/* Sets up an empty spec (no allocation); same as SW_SPEC_INIT. */
+void sw_spec_init(struct sw_spec *spec);
 
 /* Reads and parses path. Problems (malformed YAML, wrong types, unknown
  * keys, YAML 1.1 differences, ...) are appended to diags; the spec is filled
@@ -182,7 +210,52 @@ int sw_spec_load_string(struct sw_spec *spec, const char *text, size_t len,
  * Appends to diags; returns 0 when no error was added, -1 otherwise. */
 int sw_spec_validate(const struct sw_spec *spec, struct sw_diags *diags);
 
+/* Frees everything the spec owns and zeroes it; accepts NULL. */
 void sw_spec_release(struct sw_spec *spec);
+
+/* The definition with every default filled in, as wandb's SweepConfig fills
+ * it: each parameter gets `distribution` and its defaults, `metric` its
+ * goal/impute defaults, `early_terminate` eta and strict. Keys appear in a
+ * fixed order (parameters in file order). Returns a new reference (NULL when
+ * out of memory). This is the parsed dump of the golden tests. */
+json_t *sw_spec_to_json(const struct sw_spec *spec);
+
+/* Number of points of the spec's grid: the product over every leaf parameter
+ * (nested ones included) of its number of distinct values (constant 1,
+ * categorical: values that wandb considers equal counted once, int_uniform
+ * max-min+1, q_uniform len(np.arange(min, max, q))); saturates at
+ * UINT64_MAX. Returns 0 with *count set, or -1 (err names the parameter)
+ * when a parameter is not discrete or is broken. */
+int sw_spec_grid_count(const struct sw_spec *spec, uint64_t *count,
+		       struct sw_err *err);
+
+/* The identity of a grid value as wandb's grid dedupes them (md5 of a YAML
+ * dump in wandb): a top-level real with an integer value counts as that
+ * integer, true != 1, "3" != 3, [1.0] != [1], object key order ignored.
+ * Returns a new string the caller frees (NULL when out of memory). */
+char *sw_grid_value_key(const json_t *value);
+
+/* "parent.child" path of a parameter (nested parameters joined with '.').
+ * Returns a new string the caller frees. */
+char *sw_param_path(const struct sw_param *p);
+
+/* Appends a diagnostic (is_error 0: warning). Returns -1 only when out of
+ * memory (the diagnostic is then dropped). */
+int sw_diags_add(struct sw_diags *diags, int is_error, struct sw_loc loc,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Sorts by line then column, keeping the order of equal locations;
+ * diagnostics without a location come first. */
+void sw_diags_sort(struct sw_diags *diags);
+
+/* Prints each diagnostic as "FILE:LINE:COL: error: MESSAGE" (or
+ * "warning"); "FILE: error: MESSAGE" when it has no location. */
+void sw_diags_print(const struct sw_diags *diags, const char *file, FILE *out);
+
 void sw_diags_release(struct sw_diags *diags);
+
+/* The candidate (NULL-terminated list) nearest to word by edit distance,
+ * when close enough to be a likely typo; NULL otherwise. */
+const char *sw_nearest(const char *word, const char *const *cands);
 
 #endif
