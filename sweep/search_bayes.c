@@ -27,11 +27,12 @@
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define NMAX 2000          /* observations the model conditions on */
-#define HFIT_MAX 80        /* observations used to fit hyperparameters */
+#define HFIT_MAX 64        /* observations used to fit hyperparameters */
 #define FANT_MAX 512       /* pending points and suggestions as fantasies */
 #define JITTER 1e-8
 #define SQRT5 2.23606797749978969641
@@ -42,9 +43,10 @@ typedef double (*objfn)(const double *x, double *g, void *ctx);
 
 /* Minimises f over the box [lo, hi] from x (updated in place) with
  * projected L-BFGS (memory 8, backtracking Armijo search on the projected
- * path, steps no longer than maxstep in any coordinate). Returns f(x). */
+ * path, steps no longer than maxstep in any coordinate; stops when an
+ * iteration gains less than ftol relative). Returns f(x). */
 static double lbfgs_box(objfn f, void *ctx, double *x, int n, const double *lo,
-			const double *hi, int maxit, double maxstep)
+			const double *hi, int maxit, double maxstep, double ftol)
 {
 	enum { M = 8 };
 	double *buf, *g, *pg, *p, *xt, *gt, *s, *yv, *rho, *al;
@@ -167,7 +169,7 @@ static double lbfgs_box(objfn f, void *ctx, double *x, int n, const double *lo,
 			memcpy(x, xt, (size_t)n * sizeof(double));
 			memcpy(g, gt, (size_t)n * sizeof(double));
 			fx = ft;
-			if (df < 1e-10 * (1.0 + fabs(fx)))
+			if (df < ftol * (1.0 + fabs(fx)))
 				break;
 		}
 	}
@@ -216,6 +218,7 @@ struct fitctx {
 	const double *X;  /* m x d */
 	const double *y;  /* m, standardised */
 	double *K, *Ki, *alpha;
+	double *Kf, *Gf;  /* m x m: kernel values and gradient factors */
 	double prior_mu_l, prior_s_l;
 };
 
@@ -238,18 +241,23 @@ static double fit_objective(const double *th, double *grad, void *vctx)
 
 	for (i = 0; i < d; i++)
 		inv_l2[i] = exp(-2.0 * th[i]);
+	/* kernel values (upper triangle of Kf keeps k, of Gf the gradient
+	 * factor: both are read back by the gradient pass) */
 	for (b = 0; b < m; b++) {
 		for (a = b; a < m; a++) {
-			double k = matern(&h, sqdist(&h, c->X + a * d, c->X + b * d), NULL);
+			double gf, k = matern(&h, sqdist(&h, c->X + a * d, c->X + b * d),
+					      &gf);
 
 			c->K[a + (size_t)b * m] = k;
+			c->Kf[b + (size_t)a * m] = k;
+			c->Gf[b + (size_t)a * m] = gf;
 		}
 		c->K[b + (size_t)b * m] += h.sn2 + JITTER;
 	}
-	if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', m, c->K, m) != 0)
+	if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', m, c->K, m) != 0)
 		return INFINITY;
 	memcpy(c->alpha, c->y, (size_t)m * sizeof(double));
-	if (LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', m, 1, c->K, m, c->alpha, m) != 0)
+	if (LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', m, 1, c->K, m, c->alpha, m) != 0)
 		return INFINITY;
 	for (a = 0; a < m; a++) {
 		logdet += log(c->K[a + (size_t)a * m]);
@@ -268,7 +276,7 @@ static double fit_objective(const double *th, double *grad, void *vctx)
 
 	/* dLML/dtheta = 1/2 tr((alpha alpha^T - K^-1) dK/dtheta) */
 	memcpy(c->Ki, c->K, (size_t)m * m * sizeof(double));
-	if (LAPACKE_dpotri(LAPACK_COL_MAJOR, 'L', m, c->Ki, m) != 0)
+	if (LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'L', m, c->Ki, m) != 0)
 		return INFINITY;
 	for (i = 0; i < d; i++)
 		tmp[i] = 0.0;
@@ -281,7 +289,7 @@ static double fit_objective(const double *th, double *grad, void *vctx)
 		for (a = b + 1; a < m; a++) {
 			const double *xa = c->X + a * d;
 			double w = c->alpha[a] * c->alpha[b] - c->Ki[a + (size_t)b * m];
-			double gf, k = matern(&h, sqdist(&h, xa, xb), &gf);
+			double k = c->Kf[b + (size_t)a * m], gf = c->Gf[b + (size_t)a * m];
 
 			gsf += w * k;
 			gf *= w;
@@ -308,7 +316,7 @@ static int fit_hyper(int d, int n, const double *X, const double *y,
 	int m = n < HFIT_MAX ? n : HFIT_MAX, i, r, restarts, *idx = NULL;
 	int ret = -1;
 
-	buf = malloc(((size_t)m * d + m + 2 * (size_t)m * m + m + d + 2) *
+	buf = malloc(((size_t)m * d + m + 4 * (size_t)m * m + m + d + 2) *
 		     sizeof(double));
 	idx = malloc((size_t)n * sizeof(int));
 	if (!buf || !idx)
@@ -317,7 +325,9 @@ static int fit_hyper(int d, int n, const double *X, const double *y,
 	ys = Xs + (size_t)m * d;
 	c.K = ys + m;
 	c.Ki = c.K + (size_t)m * m;
-	c.alpha = c.Ki + (size_t)m * m;
+	c.Kf = c.Ki + (size_t)m * m;
+	c.Gf = c.Kf + (size_t)m * m;
+	c.alpha = c.Gf + (size_t)m * m;
 	th = c.alpha + m;
 	/* a random subset (partial Fisher-Yates) when there are too many */
 	for (i = 0; i < n; i++)
@@ -359,7 +369,7 @@ static int fit_hyper(int d, int n, const double *X, const double *y,
 			    log(1e-6) + sw_rng_double(rng) * (log(1e-2) - log(1e-6));
 		for (i = 0; i < d + 2; i++)
 			th[i] = th[i] < lo[i] ? lo[i] : th[i] > hi[i] ? hi[i] : th[i];
-		f = lbfgs_box(fit_objective, &c, th, d + 2, lo, hi, 60, 2.0);
+		f = lbfgs_box(fit_objective, &c, th, d + 2, lo, hi, 60, 2.0, 1e-7);
 		if (f < best) {
 			best = f;
 			memcpy(theta, th, (size_t)(d + 2) * sizeof(double));
@@ -432,7 +442,7 @@ static int gp_init(struct gp *g, int d, int cap, const double *theta)
 static int gp_solve_alpha(struct gp *g)
 {
 	memcpy(g->alpha, g->y, (size_t)g->n * sizeof(double));
-	return LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', g->n, 1, g->L, g->cap,
+	return LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', g->n, 1, g->L, g->cap,
 			      g->alpha, g->n) == 0 ? 0 : -1;
 }
 
@@ -451,7 +461,7 @@ static int gp_factor(struct gp *g, int n)
 	}
 	if (n == 0)
 		return 0;
-	if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', n, g->L, g->cap) != 0)
+	if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', n, g->L, g->cap) != 0)
 		return -1;
 	return gp_solve_alpha(g);
 }
@@ -530,6 +540,39 @@ static void gp_predict(struct gp *g, const double *x, double *mu, double *sd,
 		dsd[i] = -dsd[i] / *sd;
 }
 
+/* Posterior mean and sd at the nc points Xc (nc x d) at once: one
+ * triangular solve with nc right-hand sides (level 3) instead of nc. */
+static int gp_predict_batch(struct gp *g, const double *Xc, int nc, double *mu,
+			    double *sd)
+{
+	int n = g->n, d = g->d, a, j;
+	double *Ks = malloc((size_t)n * nc * sizeof(double));
+
+	if (!Ks)
+		return -1;
+	for (j = 0; j < nc; j++) {
+		const double *x = Xc + (size_t)j * d;
+		double *kc = Ks + (size_t)j * n, m = 0.0;
+
+		for (a = 0; a < n; a++) {
+			kc[a] = matern(&g->h, sqdist(&g->h, g->X + a * d, x), NULL);
+			m += kc[a] * g->alpha[a];
+		}
+		mu[j] = m;
+	}
+	if (n)
+		cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans,
+			    CblasNonUnit, n, nc, 1.0, g->L, g->cap, Ks, n);
+	for (j = 0; j < nc; j++) {
+		const double *v = Ks + (size_t)j * n;
+		double var = g->h.sf2 - cblas_ddot(n, v, 1, v, 1);
+
+		sd[j] = sqrt(var < 1e-12 ? 1e-12 : var);
+	}
+	free(Ks);
+	return 0;
+}
+
 /* ==== log Expected Improvement ==== */
 
 /* log h(z) with h(z) = phi(z) + z Phi(z), and ratios Phi/h, phi/h. */
@@ -564,6 +607,13 @@ static double log_h(double z, double *Phi_h, double *phi_h)
 		*phi_h = 1.0 / one_m;
 		return -0.5 * z * z - 0.5 * log(2.0 * M_PI) + log(one_m);
 	}
+}
+
+static double neg_log_ei_at(const struct gp *g, double mu, double sd)
+{
+	double Phi_h, phi_h;
+
+	return -(log(sd) + log_h((g->fbest - mu) / sd, &Phi_h, &phi_h));
 }
 
 /* -log EI at x (and gradient); the objective the refinement minimises. */
@@ -845,7 +895,7 @@ static int maximise_ei(struct gp *g, const struct sw_dim *const *dims,
 {
 	int d = g->d, n = g->n, nc, nloc, i, j, k, nstart;
 	struct cand *c = NULL;
-	double *xs = NULL, lo[64], hi[64];
+	double *xs = NULL, *mu = NULL, lo[64], hi[64];
 
 	nc = (int)(4e6 / ((double)n * n + 1.0));
 	nc = nc < 256 ? 256 : nc > 2000 ? 2000 : nc;
@@ -878,15 +928,24 @@ static int maximise_ei(struct gp *g, const struct sw_dim *const *dims,
 		}
 		snap(dims, d, x);
 		c[k].x = x;
-		c[k].score = neg_log_ei(x, NULL, g);
 	}
+	mu = malloc(2 * (size_t)nc * sizeof(double));
+	if (!mu || gp_predict_batch(g, xs, nc, mu, mu + nc) < 0) {
+		free(mu);
+		free(c);
+		free(xs);
+		return -1;
+	}
+	for (k = 0; k < nc; k++)
+		c[k].score = neg_log_ei_at(g, mu[k], mu[nc + k]);
+	free(mu);
 	qsort(c, (size_t)nc, sizeof(*c), cmp_cand);
 	/* refine the best few (continuous relaxation), then snap */
 	for (j = 0; j < nstart && j < nc; j++) {
 		double *x = xs + (size_t)(nc + j) * d;
 
 		memcpy(x, c[j].x, d * sizeof(double));
-		lbfgs_box(neg_log_ei, g, x, d, lo, hi, 40, 0.2);
+		lbfgs_box(neg_log_ei, g, x, d, lo, hi, 40, 0.2, 1e-9);
 		snap(dims, d, x);
 		c[nc + j].x = x;
 		c[nc + j].score = neg_log_ei(x, NULL, g);
@@ -898,9 +957,31 @@ static int maximise_ei(struct gp *g, const struct sw_dim *const *dims,
 	return 0;
 }
 
+static int bayes(const struct sw_spec *spec, const struct sw_space *sp,
+		 const struct sw_runs *runs, size_t count, uint64_t seed,
+		 json_t *out, struct sw_err *err);
+
 int sw_search_bayes(const struct sw_spec *spec, const struct sw_space *sp,
 		    const struct sw_runs *runs, size_t count, uint64_t seed,
 		    json_t *out, struct sw_err *err)
+{
+	int blas_threads = openblas_get_num_threads();
+	int omp_threads = omp_get_max_threads();
+	int ret;
+
+	/* The matrices here are small (n <= NMAX): one thread is faster than
+	 * waking a team for every solve, and results do not depend on the
+	 * machine's core count. The caller's settings are restored. */
+	openblas_set_num_threads(1);
+	ret = bayes(spec, sp, runs, count, seed, out, err);
+	openblas_set_num_threads(blas_threads);
+	omp_set_num_threads(omp_threads);
+	return ret;
+}
+
+static int bayes(const struct sw_spec *spec, const struct sw_space *sp,
+		 const struct sw_runs *runs, size_t count, uint64_t seed,
+		 json_t *out, struct sw_err *err)
 {
 	const struct sw_dim **dims = NULL;
 	struct obs o;

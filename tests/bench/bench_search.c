@@ -1,0 +1,234 @@
+/* bench_search.c - drives `sweep suggest` as an ask/tell loop (one process
+ * per suggestion, the way any external program would use it) and measures
+ * search quality and whole-process suggestion latency.
+ *
+ *   bench_search quality SWEEP FUNC METHOD TRIALS SEEDS
+ *       FUNC branin|hartmann6, METHOD bayes|random: prints each seed's best
+ *       value and the median over seeds 0..SEEDS-1
+ *   bench_search latency SWEEP NOBS REPEATS
+ *       bayes in 6 dims with NOBS finished runs: median wall time of the
+ *       whole `sweep suggest` process over REPEATS runs, in ms
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sweep/rng.h"
+
+static double branin(const double *x)
+{
+	double b = 5.1 / (4 * M_PI * M_PI), c = 5 / M_PI, t = 1 / (8 * M_PI);
+	double u = x[1] - b * x[0] * x[0] + c * x[0] - 6;
+
+	return u * u + 10 * (1 - t) * cos(x[0]) + 10;
+}
+
+static double hartmann6(const double *x)
+{
+	static const double A[4][6] = {
+		{ 10, 3, 17, 3.5, 1.7, 8 }, { 0.05, 10, 17, 0.1, 8, 14 },
+		{ 3, 3.5, 1.7, 10, 17, 8 }, { 17, 8, 0.05, 10, 0.1, 14 } };
+	static const double P[4][6] = {
+		{ 0.1312, 0.1696, 0.5569, 0.0124, 0.8283, 0.5886 },
+		{ 0.2329, 0.4135, 0.8307, 0.3736, 0.1004, 0.9991 },
+		{ 0.2348, 0.1451, 0.3522, 0.2883, 0.3047, 0.6650 },
+		{ 0.4047, 0.8828, 0.8732, 0.5743, 0.1091, 0.0381 } };
+	static const double alpha[4] = { 1.0, 1.2, 3.0, 3.2 };
+	double s = 0.0;
+	int i, j;
+
+	for (i = 0; i < 4; i++) {
+		double e = 0.0;
+
+		for (j = 0; j < 6; j++)
+			e += A[i][j] * (x[j] - P[i][j]) * (x[j] - P[i][j]);
+		s -= alpha[i] * exp(-e);
+	}
+	return s;
+}
+
+static void write_spec(const char *path, const char *func, const char *method)
+{
+	FILE *f = fopen(path, "w");
+	int i;
+
+	if (!f) {
+		perror(path);
+		exit(1);
+	}
+	fprintf(f, "method: %s\nprogram: bench.py\nmetric:\n  name: f\n  goal: minimize\n"
+		"parameters:\n", method);
+	if (!strcmp(func, "branin")) {
+		fprintf(f, "  x1:\n    min: -5.0\n    max: 10.0\n");
+		fprintf(f, "  x2:\n    min: 0.0\n    max: 15.0\n");
+	} else {
+		for (i = 1; i <= 6; i++)
+			fprintf(f, "  x%d:\n    min: 0.0\n    max: 1.0\n", i);
+	}
+	fclose(f);
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(double), cmp_d);
+	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static int quality(const char *sweep, const char *func, const char *method,
+		   int trials, int seeds)
+{
+	char dir[] = "/tmp/sweep-bench-XXXXXX", spec[256], obs[256], cmd[1024];
+	double *best = calloc((size_t)seeds, sizeof(double));
+	int d = !strcmp(func, "branin") ? 2 : 6, seed, t, i;
+
+	if (!mkdtemp(dir) || !best) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(spec, sizeof(spec), "%s/spec.yaml", dir);
+	snprintf(obs, sizeof(obs), "%s/runs.jsonl", dir);
+	write_spec(spec, func, method);
+	for (seed = 0; seed < seeds; seed++) {
+		FILE *o = fopen(obs, "w");
+
+		fclose(o);
+		best[seed] = INFINITY;
+		for (t = 0; t < trials; t++) {
+			char line[4096], name[8];
+			double x[6], y;
+			json_t *j, *params;
+			FILE *p;
+
+			snprintf(cmd, sizeof(cmd), "%s suggest %s --observed %s --seed %d",
+				 sweep, spec, obs, seed);
+			p = popen(cmd, "r");
+			if (!p || !fgets(line, sizeof(line), p)) {
+				fprintf(stderr, "bench_search: '%s' gave no suggestion\n", cmd);
+				return 1;
+			}
+			if (pclose(p) != 0) {
+				fprintf(stderr, "bench_search: '%s' failed\n", cmd);
+				return 1;
+			}
+			j = json_loads(line, 0, NULL);
+			params = json_object_get(j, "params");
+			for (i = 0; i < d; i++) {
+				snprintf(name, sizeof(name), "x%d", i + 1);
+				x[i] = json_number_value(json_object_get(params, name));
+			}
+			y = d == 2 ? branin(x) : hartmann6(x);
+			if (y < best[seed])
+				best[seed] = y;
+			o = fopen(obs, "a");
+			fprintf(o, "{\"params\": %s, \"state\": \"finished\", "
+				"\"summary\": {\"f\": %.17g}}\n",
+				json_dumps(params, JSON_COMPACT), y);
+			fclose(o);
+			json_decref(j);
+		}
+		printf("  %s %s seed %d: best %.6f\n", func, method, seed, best[seed]);
+	}
+	printf("%s %s %d trials: median best over seeds 0-%d: %.6f\n", func, method,
+	       trials, seeds - 1, median(best, seeds));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		return 1;
+	free(best);
+	return 0;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int latency(const char *sweep, int nobs, int repeats)
+{
+	char dir[] = "/tmp/sweep-bench-XXXXXX", spec[256], obs[256], cmd[512];
+	double *ms = calloc((size_t)repeats, sizeof(double));
+	double *cpu = calloc((size_t)repeats, sizeof(double));
+	struct sw_rng rng;
+	FILE *o;
+	int i, j, r;
+
+	if (!mkdtemp(dir) || !ms || !cpu)
+		return 1;
+	snprintf(spec, sizeof(spec), "%s/spec.yaml", dir);
+	snprintf(obs, sizeof(obs), "%s/runs.jsonl", dir);
+	write_spec(spec, "hartmann6", "bayes");
+	sw_rng_seed(&rng, 2024, 7);
+	o = fopen(obs, "w");
+	for (i = 0; i < nobs; i++) {
+		double x[6];
+
+		fprintf(o, "{\"params\": {");
+		for (j = 0; j < 6; j++) {
+			x[j] = sw_rng_double(&rng);
+			fprintf(o, "%s\"x%d\": %.17g", j ? ", " : "", j + 1, x[j]);
+		}
+		fprintf(o, "}, \"state\": \"finished\", \"summary\": {\"f\": %.17g}}\n",
+			hartmann6(x));
+	}
+	fclose(o);
+	for (r = 0; r < repeats; r++) {
+		double t0 = now_ms();
+		pid_t pid = fork();
+		struct rusage ru;
+		int status;
+
+		if (pid == 0) {
+			if (!freopen("/dev/null", "w", stdout))
+				_exit(127);
+			execl(sweep, sweep, "suggest", spec, "--observed", obs, "--seed",
+			      "1", (char *)NULL);
+			_exit(127);
+		}
+		if (pid < 0 || wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0) {
+			fprintf(stderr, "bench_search: sweep suggest failed\n");
+			return 1;
+		}
+		ms[r] = now_ms() - t0;
+		cpu[r] = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+			 (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+	}
+	qsort(ms, (size_t)repeats, sizeof(double), cmp_d);
+	printf("bayes suggestion, 6 dims, %d observed runs: whole process median "
+	       "%.1f ms (min %.1f, max %.1f, %d runs; median CPU time %.1f ms)\n",
+	       nobs, median(ms, repeats), ms[0], ms[repeats - 1], repeats,
+	       median(cpu, repeats));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		return 1;
+	free(ms);
+	free(cpu);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 7 && !strcmp(argv[1], "quality"))
+		return quality(argv[2], argv[3], argv[4], atoi(argv[5]), atoi(argv[6]));
+	if (argc == 5 && !strcmp(argv[1], "latency"))
+		return latency(argv[2], atoi(argv[3]), atoi(argv[4]));
+	fprintf(stderr, "usage: bench_search quality SWEEP branin|hartmann6 "
+		"bayes|random TRIALS SEEDS\n"
+		"       bench_search latency SWEEP NOBS REPEATS\n");
+	return 2;
+}
