@@ -13,6 +13,8 @@
 const struct sw_cmd sw_commands[] = {
 	CMD(run, "search a sweep locally, training every trial in-process"),
 	CMD(resume, "continue an interrupted or crashed local sweep"),
+	CMD(ls, "list the sweeps of a results directory"),
+	CMD(show, "print the runs of a sweep, best first"),
 	CMD(validate, "check sweep YAML files the way wandb reads them"),
 	CMD(suggest, "print the next configurations a search would try"),
 	CMD(train, "train the built-in CIFAR-10 CNN once"),

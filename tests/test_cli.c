@@ -13,7 +13,7 @@
 
 static const char *const commands[] = {
 	"validate", "suggest", "train", "eval", "bench", "run", "resume",
-	"report", "create", "agent", "sync", NULL
+	"report", "create", "agent", "sync", "ls", "show", NULL
 };
 
 static void test_help_lists_every_command(void **state)
