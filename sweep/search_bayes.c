@@ -779,6 +779,35 @@ static int collect(const struct sw_spec *spec, const struct sw_space *sp,
 	return 0;
 }
 
+int sw_bayes_data(const struct sw_spec *spec, const struct sw_space *sp,
+		  const struct sw_runs *runs, int *d, double **X, double **y,
+		  int *n, double **P, int *n_pend, struct sw_err *err)
+{
+	struct obs o;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	*X = *y = *P = NULL;
+	*n = *n_pend = *d = 0;
+	if (!spec->metric.present || !spec->metric.name)
+		return sw_errorf(err, "bayes search needs a metric");
+	for (i = 0; i < sp->n; i++)
+		o.d += sw_dim_searchable(&sp->dims[i]);
+	if (collect(spec, sp, runs, &o, err) < 0) {
+		free(o.X);
+		free(o.y);
+		free(o.P);
+		return -1;
+	}
+	*d = o.d;
+	*X = o.X;
+	*y = o.y;
+	*P = o.P;
+	*n = o.n;
+	*n_pend = o.n_pend;
+	return 0;
+}
+
 /* ==== Suggestion ==== */
 
 static int search_dims(const struct sw_space *sp, const struct sw_dim **dims)

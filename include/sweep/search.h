@@ -31,7 +31,7 @@
  * runs are borrowed.
  *
  * defines: enum sw_search_end, sw_search_end_name, sw_search_next,
- *          sw_search_grid, sw_search_random, sw_search_bayes,
+ *          sw_search_grid, sw_search_random, sw_search_bayes, sw_bayes_data,
  *          sw_grid_count, sw_search_target_reached, sw_params_same,
  *          sw_random_point
  */
@@ -77,6 +77,18 @@ int sw_search_random(const struct sw_space *sp, const struct sw_runs *runs,
 int sw_search_bayes(const struct sw_spec *spec, const struct sw_space *sp,
 		    const struct sw_runs *runs, size_t count, uint64_t seed,
 		    json_t *out, struct sw_err *err);
+
+/* The data the bayes model is built from: each run whose searchable values
+ * are all present becomes an observation (its unit-cube point in X, d per
+ * row, and its metric in y, negated for maximize; failed/crashed/killed
+ * runs and finished ones without the metric imputed per metric.impute,
+ * running ones per impute_while_running) or a pending point (P: pending,
+ * preempted, and running ones when impute_while_running is "false"). Runs
+ * that cannot be imputed (nothing to impute from) are left out. Arrays are
+ * new (caller frees); *d is the number of searchable leaves. */
+int sw_bayes_data(const struct sw_spec *spec, const struct sw_space *sp,
+		  const struct sw_runs *runs, int *d, double **X, double **y,
+		  int *n, double **P, int *n_pend, struct sw_err *err);
 
 /* Number of grid points of spec (before removing observed runs), in *n.
  * Fails when a parameter is not discrete or the product exceeds 2^62. */

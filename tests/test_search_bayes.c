@@ -1,0 +1,340 @@
+/* test_search_bayes.c - Bayesian search: converges on toy functions (both
+ * goals), pending runs give distinct suggestions, imputation of failed and
+ * running runs, determinism for a seed, discrete spaces, errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sweep/observed.h"
+#include "sweep/search.h"
+#include "search_fixture.h"
+
+static void toy_spec(struct sw_spec *spec, enum sw_goal goal)
+{
+	struct sw_param p[3];
+
+	p[0] = fx_range("x", SW_DIST_UNIFORM, -1, 1);
+	p[0].min_is_int = p[0].max_is_int = 0;
+	p[1] = fx_range("y", SW_DIST_UNIFORM, -1, 1);
+	p[1].min_is_int = p[1].max_is_int = 0;
+	p[2] = fx_const("tag", "\"toy\"");
+	fx_spec(spec, SW_METHOD_BAYES, p, 3);
+	fx_metric(spec, "f", goal);
+}
+
+static double toy(const json_t *params)
+{
+	double x = json_number_value(json_object_get(params, "x"));
+	double y = json_number_value(json_object_get(params, "y"));
+
+	return (x - 0.3) * (x - 0.3) + 2 * (y + 0.2) * (y + 0.2);
+}
+
+static void add_run(struct sw_runs *runs, json_t *params, enum sw_obs_state st,
+		    const char *metric, double v)
+{
+	json_t *summary = json_pack("{sf}", metric, v);
+
+	assert_int_equal(sw_runs_add(runs, params, st, summary, NULL), 0);
+	json_decref(summary);
+}
+
+static json_t *ask(struct sw_spec *spec, struct sw_runs *runs, size_t count,
+		   uint64_t seed)
+{
+	struct sw_err err = SW_ERR_INIT;
+	enum sw_search_end end;
+	json_t *out = json_array();
+
+	if (sw_search_next(spec, runs, count, seed, out, &end, &err) < 0)
+		fail_msg("bayes failed: %s", err.msg);
+	return out;
+}
+
+static double run_loop(enum sw_goal goal, int trials, uint64_t seed)
+{
+	struct sw_spec spec;
+	struct sw_runs runs = SW_RUNS_INIT;
+	double best = INFINITY;
+	int t;
+
+	toy_spec(&spec, goal);
+	for (t = 0; t < trials; t++) {
+		json_t *out = ask(&spec, &runs, 1, seed), *p = json_array_get(out, 0);
+		double f = toy(p);
+
+		assert_string_equal(json_string_value(json_object_get(p, "tag")), "toy");
+		if (f < best)
+			best = f;
+		add_run(&runs, p, SW_OBS_FINISHED, "f",
+			goal == SW_GOAL_MAXIMIZE ? -f : f);
+		json_decref(out);
+	}
+	sw_runs_release(&runs);
+	fx_spec_free(&spec);
+	return best;
+}
+
+static void test_converges_minimize(void **state)
+{
+	(void)state;
+	/* random search needs ~1/(pi*0.01/4/sqrt2) ~ 180 trials for 1e-2 */
+	for (uint64_t seed = 0; seed < 3; seed++) {
+		double best = run_loop(SW_GOAL_MINIMIZE, 20, seed);
+
+		if (!(best < 1e-3))
+			fail_msg("seed %d: best %g after 20 trials", (int)seed, best);
+	}
+}
+
+static void test_converges_maximize(void **state)
+{
+	double best;
+
+	(void)state;
+	best = run_loop(SW_GOAL_MAXIMIZE, 20, 5);
+	if (!(best < 1e-3))
+		fail_msg("best %g after 20 trials", best);
+}
+
+static void seed_history(struct sw_spec *spec, struct sw_runs *runs, int n)
+{
+	int t;
+
+	for (t = 0; t < n; t++) {
+		json_t *out = ask(spec, runs, 1, 11), *p = json_array_get(out, 0);
+
+		add_run(runs, p, SW_OBS_FINISHED, "f", toy(p));
+		json_decref(out);
+	}
+}
+
+static void test_pending_gives_distinct_points(void **state)
+{
+	struct sw_spec spec;
+	struct sw_runs runs = SW_RUNS_INIT;
+	json_t *batch, *one;
+	size_t i, j;
+
+	(void)state;
+	toy_spec(&spec, SW_GOAL_MINIMIZE);
+	seed_history(&spec, &runs, 8);
+	batch = ask(&spec, &runs, 4, 3);
+	assert_int_equal(json_array_size(batch), 4);
+	for (i = 0; i < 4; i++)
+		for (j = i + 1; j < 4; j++) {
+			json_t *a = json_array_get(batch, i), *b = json_array_get(batch, j);
+			double dx = json_number_value(json_object_get(a, "x")) -
+				    json_number_value(json_object_get(b, "x"));
+			double dy = json_number_value(json_object_get(a, "y")) -
+				    json_number_value(json_object_get(b, "y"));
+
+			if (!(sqrt(dx * dx + dy * dy) > 1e-3))
+				fail_msg("suggestions %zu and %zu coincide", i, j);
+		}
+	/* a worker that sees the first as running gets the second */
+	assert_int_equal(sw_runs_add(&runs, json_array_get(batch, 0), SW_OBS_RUNNING,
+				     NULL, NULL), 0);
+	one = ask(&spec, &runs, 1, 3);
+	assert_true(json_equal(json_array_get(one, 0), json_array_get(batch, 1)));
+	json_decref(one);
+	json_decref(batch);
+	sw_runs_release(&runs);
+	fx_spec_free(&spec);
+}
+
+static void test_deterministic_for_seed(void **state)
+{
+	struct sw_spec spec;
+	struct sw_runs runs = SW_RUNS_INIT;
+	json_t *a, *b, *c;
+
+	(void)state;
+	toy_spec(&spec, SW_GOAL_MINIMIZE);
+	seed_history(&spec, &runs, 10);
+	a = ask(&spec, &runs, 2, 9);
+	b = ask(&spec, &runs, 2, 9);
+	c = ask(&spec, &runs, 2, 10);
+	assert_true(json_equal(a, b));
+	assert_false(json_equal(a, c));
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+	sw_runs_release(&runs);
+	fx_spec_free(&spec);
+}
+
+static void test_impute(void **state)
+{
+	struct sw_spec spec;
+	struct sw_space sp = SW_SPACE_INIT;
+	struct sw_runs runs = SW_RUNS_INIT;
+	struct sw_err err = SW_ERR_INIT;
+	double *X, *y, *P;
+	int d, n, np;
+
+	(void)state;
+	toy_spec(&spec, SW_GOAL_MINIMIZE);
+	assert_int_equal(sw_space_init(&sp, &spec, &err), 0);
+	/* finished: best of history and summary */
+	assert_int_equal(fx_run(&runs, "{\"params\": {\"x\": 0, \"y\": 0}, \"state\": \"finished\", \"summary\": {\"f\": 3}, \"history\": [{\"f\": 5}, {\"f\": 2}, {\"f\": 4}]}"), 0);
+	assert_int_equal(fx_run(&runs, "{\"params\": {\"x\": 1, \"y\": -1}, \"state\": \"finished\", \"summary\": {\"f\": 7}, \"history\": [{\"f\": 9}, {\"f\": 8}]}"), 0);
+	/* failed with values: imputed anyway (worst: max over runs' maxima) */
+	assert_int_equal(fx_run(&runs, "{\"params\": {\"x\": 0.5, \"y\": 0.5}, \"state\": \"failed\", \"history\": [{\"f\": 1}, {\"f\": 6}]}"), 0);
+	/* crashed without values */
+	assert_int_equal(fx_run(&runs, "{\"params\": {\"x\": -0.5, \"y\": 0.5}, \"state\": \"crashed\"}"), 0);
+	/* running and pending: in flight */
+	assert_int_equal(fx_run(&runs, "{\"params\": {\"x\": -1, \"y\": 1}, \"state\": \"running\", \"history\": [{\"f\": 0.5}]}"), 0);
+	assert_int_equal(fx_run(&runs, "{\"params\": {\"x\": 1, \"y\": 1}, \"state\": \"pending\"}"), 0);
+	/* missing a parameter: not part of the model */
+	assert_int_equal(fx_run(&runs, "{\"params\": {\"x\": 1}, \"state\": \"finished\", \"summary\": {\"f\": 0}}"), 0);
+
+	assert_int_equal(sw_bayes_data(&spec, &sp, &runs, &d, &X, &y, &n, &P, &np, &err), 0);
+	assert_int_equal(d, 2);
+	assert_int_equal(n, 4);
+	assert_int_equal(np, 2);
+	assert_true(y[0] == 2 && y[1] == 7 && y[2] == 9 && y[3] == 9);
+	assert_true(X[0] == 0.5 && X[1] == 0.5 && X[2] == 1.0 && X[3] == 0.0);
+	assert_true(P[0] == 0.0 && P[1] == 1.0);
+	free(X);
+	free(y);
+	free(P);
+
+	/* impute best / latest, impute_while_running */
+	spec.metric.impute = SW_IMPUTE_BEST;
+	spec.metric.impute_while_running = SW_IMPUTE_LATEST;
+	assert_int_equal(sw_bayes_data(&spec, &sp, &runs, &d, &X, &y, &n, &P, &np, &err), 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(np, 1);
+	/* failed: its own best 1; crashed: nothing of its own, so worst 9;
+	 * running: its best value so far */
+	assert_true(y[2] == 1 && y[3] == 9 && y[4] == 0.5);
+	free(X);
+	free(y);
+	free(P);
+	spec.metric.impute = SW_IMPUTE_LATEST;
+	assert_int_equal(sw_bayes_data(&spec, &sp, &runs, &d, &X, &y, &n, &P, &np, &err), 0);
+	assert_true(y[2] == 6);
+	free(X);
+	free(y);
+	free(P);
+
+	/* maximize: values negated, worst = min over runs' minima (the run
+	 * missing a parameter counts here: its 0 is the worst) */
+	spec.metric.goal = SW_GOAL_MAXIMIZE;
+	spec.metric.impute = SW_IMPUTE_WORST;
+	spec.metric.impute_while_running = SW_IMPUTE_FALSE;
+	assert_int_equal(sw_bayes_data(&spec, &sp, &runs, &d, &X, &y, &n, &P, &np, &err), 0);
+	assert_true(y[0] == -5 && y[1] == -9 && y[2] == 0 && y[3] == 0);
+	free(X);
+	free(y);
+	free(P);
+
+	/* all failed: the search still answers (random, nothing to learn) */
+	spec.metric.goal = SW_GOAL_MINIMIZE;
+	sw_runs_release(&runs);
+	for (int i = 0; i < 6; i++) {
+		char line[128];
+
+		snprintf(line, sizeof(line), "{\"params\": {\"x\": %g, \"y\": 0}, \"state\": \"failed\"}", i / 10.0);
+		assert_int_equal(fx_run(&runs, line), 0);
+	}
+	{
+		json_t *out = ask(&spec, &runs, 2, 0);
+
+		assert_int_equal(json_array_size(out), 2);
+		json_decref(out);
+	}
+	sw_runs_release(&runs);
+	sw_space_release(&sp);
+	fx_spec_free(&spec);
+}
+
+static void test_discrete_space_no_repeats(void **state)
+{
+	struct sw_param p[3];
+	struct sw_spec spec;
+	struct sw_runs runs = SW_RUNS_INIT;
+	int t;
+
+	(void)state;
+	p[0] = fx_values("opt", "[\"adam\", \"sgd\", \"rmsprop\"]");
+	p[1] = fx_range("layers", SW_DIST_INT_UNIFORM, 1, 3);
+	p[2] = fx_range("bs", SW_DIST_Q_LOG_UNIFORM_VALUES, 16, 256);
+	p[2].q = 16;
+	p[2].q_is_int = 1;
+	fx_spec(&spec, SW_METHOD_BAYES, p, 3);
+	fx_metric(&spec, "loss", SW_GOAL_MINIMIZE);
+	for (t = 0; t < 15; t++) {
+		json_t *out = ask(&spec, &runs, 1, 2), *s = json_array_get(out, 0);
+		const char *opt = json_string_value(json_object_get(s, "opt"));
+		json_int_t layers = json_integer_value(json_object_get(s, "layers"));
+		json_int_t bs = json_integer_value(json_object_get(s, "bs"));
+		size_t j;
+
+		assert_non_null(opt);
+		assert_true(layers >= 1 && layers <= 3);
+		assert_true(json_is_integer(json_object_get(s, "bs")));
+		assert_true(bs % 16 == 0 && bs >= 16 && bs <= 256);
+		for (j = 0; j < runs.n; j++)
+			assert_false(json_equal(runs.items[j].params, s));
+		add_run(&runs, s, SW_OBS_FINISHED, "loss",
+			(double)layers + (strcmp(opt, "sgd") ? 1.0 : 0.0) +
+			fabs(log((double)bs / 64.0)));
+		json_decref(out);
+	}
+	sw_runs_release(&runs);
+	fx_spec_free(&spec);
+}
+
+static void test_errors(void **state)
+{
+	struct sw_param p[1];
+	struct sw_spec spec;
+	struct sw_runs runs = SW_RUNS_INIT;
+	struct sw_err err = SW_ERR_INIT;
+	enum sw_search_end end;
+	json_t *out = json_array();
+
+	(void)state;
+	p[0] = fx_values("opt", "[\"adam\", \"sgd\"]");
+	fx_spec(&spec, SW_METHOD_BAYES, p, 1);
+	assert_int_equal(sw_search_next(&spec, &runs, 1, 0, out, &end, &err), -1);
+	assert_non_null(strstr(err.msg, "needs a metric"));
+	fx_metric(&spec, "loss", SW_GOAL_MINIMIZE);
+	assert_int_equal(fx_run(&runs, "{\"params\": {\"opt\": \"lamb\"}, \"summary\": {\"loss\": 1}}"), 0);
+	assert_int_equal(sw_search_next(&spec, &runs, 1, 0, out, &end, &err), -1);
+	assert_non_null(strstr(err.msg, "observed run 1"));
+	assert_non_null(strstr(err.msg, "\"lamb\" is not a permitted value"));
+	sw_runs_release(&runs);
+	fx_spec_free(&spec);
+
+	p[0] = fx_const("k", "1");
+	fx_spec(&spec, SW_METHOD_BAYES, p, 1);
+	fx_metric(&spec, "loss", SW_GOAL_MINIMIZE);
+	assert_int_equal(sw_search_next(&spec, &runs, 1, 0, out, &end, &err), -1);
+	assert_non_null(strstr(err.msg, "not constant"));
+	fx_spec_free(&spec);
+	json_decref(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_converges_minimize),
+		cmocka_unit_test(test_converges_maximize),
+		cmocka_unit_test(test_pending_gives_distinct_points),
+		cmocka_unit_test(test_deterministic_for_seed),
+		cmocka_unit_test(test_impute),
+		cmocka_unit_test(test_discrete_space_no_repeats),
+		cmocka_unit_test(test_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
