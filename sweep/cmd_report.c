@@ -1,16 +1,58 @@
-/* cmd_report.c - `sweep report`: not built yet (see its issue). */
+/* cmd_report.c - `sweep report DIR [-o FILE.html]`: writes the HTML report
+ * of a results directory (see include/sweep/report.h). */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "sweep/cli.h"
 #include "sweep/commands.h"
+#include "sweep/err.h"
+#include "sweep/report.h"
 
 const char cmd_report_usage[] =
 "usage: sweep report DIR [-o FILE.html]\n"
 "\n"
-"Write a self-contained HTML report of a results directory\n"
-"(default DIR/report.html).\n";
+"Write a self-contained HTML report of a results directory (default\n"
+"DIR/report.html): the sweep's outcome, a sortable table of the runs,\n"
+"learning curves, a parallel-coordinates plot, one scatter plot per\n"
+"parameter, the best value so far and parameter importance. The file has\n"
+"no external references: open it in any browser, offline, or print it.\n"
+"\n"
+"  -o, --output FILE   write the page to FILE instead (replaced atomically)\n";
 
 int cmd_report(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return sw_cli_not_built("report");
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct sw_err err = SW_ERR_INIT;
+	const char *out = NULL;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		default:
+			return sw_cli_bad_option("report", argc, argv, c);
+		}
+	}
+	if (optind >= argc)
+		return sw_cli_usage_error("report", "missing results directory");
+	if (optind + 1 < argc)
+		return sw_cli_usage_error("report", "unexpected argument '%s'",
+					  argv[optind + 1]);
+	if (out && !*out)
+		return sw_cli_usage_error("report", "empty output file name");
+	if (sw_report_write(argv[optind], out, &err) < 0)
+		return sw_cli_error("%s", err.msg);
+	if (out)
+		printf("%s\n", out);
+	else
+		printf("%s/report.html\n", argv[optind]);
+	return SW_EXIT_OK;
 }

@@ -1,0 +1,796 @@
+/* report_load.c - reading a sweep results directory for `sweep report`;
+ * see include/sweep/report.h.
+ *
+ * The JSON Lines and sweep.yaml readers here are deliberately small and
+ * private: they only need what the page shows. (The results store,
+ * sweep/store.c, and the spec loader, sweep/spec_load.c, were being written
+ * at the same time; their readers can replace these.) */
+#define _GNU_SOURCE
+#include "sweep/report.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+/* ==== Small helpers ==== */
+
+static char *path_join(const char *dir, const char *rel)
+{
+	char *p = NULL;
+
+	if (asprintf(&p, "%s/%s", dir, rel) < 0)
+		return NULL;
+	return p;
+}
+
+/* Reads a whole file. Returns 0 with *out (NUL-terminated, caller frees),
+ * 1 when the file does not exist, -1 on other errors (err set). */
+static int slurp(const char *path, char **out, size_t *len, struct sw_err *err)
+{
+	FILE *f = NULL;
+	char *data = NULL, *p;
+	size_t n = 0, alloc = 0, got;
+	int ret = -1;
+
+	*out = NULL;
+	f = fopen(path, "rb");
+	if (!f) {
+		if (errno == ENOENT)
+			return 1;
+		return sw_errorf(err, "cannot open '%s': %s", path, strerror(errno));
+	}
+	for (;;) {
+		if (n + 4096 + 1 > alloc) {
+			alloc = alloc ? alloc * 2 : 16384;
+			p = realloc(data, alloc);
+			if (!p) {
+				sw_errorf(err, "out of memory reading '%s'", path);
+				goto done;
+			}
+			data = p;
+		}
+		got = fread(data + n, 1, alloc - n - 1, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		sw_errorf(err, "cannot read '%s': %s", path, strerror(errno));
+		goto done;
+	}
+	data[n] = '\0';
+	*out = data;
+	data = NULL;
+	if (len)
+		*len = n;
+	ret = 0;
+done:
+	free(data);
+	fclose(f);
+	return ret;
+}
+
+/* A JSON value as a number: numbers, and the strings "NaN", "Infinity",
+ * "-Infinity" the store writes for non-finite metrics; NaN otherwise. */
+static double jnum(const json_t *v)
+{
+	const char *s;
+
+	if (json_is_number(v))
+		return json_number_value(v);
+	if (json_is_string(v)) {
+		s = json_string_value(v);
+		if (!strcmp(s, "Infinity") || !strcmp(s, "inf"))
+			return INFINITY;
+		if (!strcmp(s, "-Infinity") || !strcmp(s, "-inf"))
+			return -INFINITY;
+	}
+	return NAN;
+}
+
+/* ==== JSON Lines ==== */
+
+/* Parses a JSON Lines file into a new array. A last line without its
+ * newline that does not parse is torn (a crash mid-append): ignored and
+ * *torn set. Any other bad line is an error naming file:line. A missing
+ * file gives 1 (and an empty array). */
+static int jsonl_read(const char *path, json_t **out, int *torn,
+		      struct sw_err *err)
+{
+	char *text = NULL, *line, *nl;
+	size_t len = 0, lineno = 0;
+	json_t *arr = NULL, *v;
+	json_error_t je;
+	int rc, ret = -1;
+
+	*out = NULL;
+	rc = slurp(path, &text, &len, err);
+	if (rc < 0)
+		return -1;
+	arr = json_array();
+	if (!arr) {
+		sw_errorf(err, "out of memory reading '%s'", path);
+		goto done;
+	}
+	if (rc == 1) {
+		*out = arr;
+		return 1;
+	}
+	for (line = text; line < text + len; line = nl + 1) {
+		int last_unterminated;
+
+		lineno++;
+		nl = memchr(line, '\n', (size_t)(text + len - line));
+		last_unterminated = !nl;
+		if (!nl)
+			nl = text + len;
+		*nl = '\0';
+		if (strspn(line, " \t\r") == (size_t)(nl - line))
+			continue;
+		v = json_loads(line, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+		if (!v) {
+			if (last_unterminated) {
+				*torn = 1;
+				break;
+			}
+			sw_errorf(err, "'%s' line %zu: corrupt JSON (%s); the results "
+				  "store never writes such a line: restore the file or "
+				  "delete the line", path, lineno, je.text);
+			goto done;
+		}
+		if (json_array_append_new(arr, v) < 0) {
+			sw_errorf(err, "out of memory reading '%s'", path);
+			goto done;
+		}
+	}
+	*out = arr;
+	arr = NULL;
+	ret = 0;
+done:
+	json_decref(arr);
+	free(text);
+	return ret;
+}
+
+/* ==== Minimal sweep.yaml reader ==== */
+
+/* Plain scalars resolved as YAML 1.2's core schema does. */
+static json_t *yaml_scalar(const yaml_node_t *n)
+{
+	const char *s = (const char *)n->data.scalar.value;
+	size_t len = n->data.scalar.length;
+	char *end;
+	double d;
+	long long ll;
+
+	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || strlen(s) != len)
+		return json_stringn(s, len);
+	if (!len || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+	    !strcmp(s, "NULL"))
+		return json_null();
+	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
+		return json_true();
+	if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+		return json_false();
+	if (strspn(s, "+-0123456789") == len && len <= 19) {
+		errno = 0;
+		ll = strtoll(s, &end, 10);
+		if (!errno && *end == '\0' && end != s)
+			return json_integer(ll);
+	}
+	if (strspn(s, "+-0123456789.eE") == len) {
+		errno = 0;
+		d = strtod(s, &end);
+		if (*end == '\0' && end != s && isfinite(d))
+			return json_real(d);
+	}
+	return json_stringn(s, len);
+}
+
+static json_t *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth,
+			    size_t *budget)
+{
+	json_t *out = NULL, *v;
+	yaml_node_item_t *it;
+	yaml_node_pair_t *pair;
+	yaml_node_t *k;
+
+	if (!n || depth > 64 || *budget == 0)
+		return NULL;
+	(*budget)--;
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return yaml_scalar(n);
+	case YAML_SEQUENCE_NODE:
+		out = json_array();
+		for (it = n->data.sequence.items.start;
+		     out && it < n->data.sequence.items.top; it++) {
+			v = yaml_to_json(doc, yaml_document_get_node(doc, *it),
+					 depth + 1, budget);
+			if (!v || json_array_append_new(out, v) < 0) {
+				json_decref(out);
+				return NULL;
+			}
+		}
+		return out;
+	case YAML_MAPPING_NODE:
+		out = json_object();
+		for (pair = n->data.mapping.pairs.start;
+		     out && pair < n->data.mapping.pairs.top; pair++) {
+			k = yaml_document_get_node(doc, pair->key);
+			if (!k || k->type != YAML_SCALAR_NODE)
+				continue;   /* not a key wandb accepts either */
+			v = yaml_to_json(doc, yaml_document_get_node(doc, pair->value),
+					 depth + 1, budget);
+			if (!v || json_object_set_new(out, (const char *)k->data.scalar.value,
+						      v) < 0) {
+				json_decref(out);
+				return NULL;
+			}
+		}
+		return out;
+	default:
+		return json_null();
+	}
+}
+
+static int yaml_read(const char *path, const char *text, size_t len,
+		     json_t **out, struct sw_err *err)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	size_t budget = 200000;
+	int ret = -1;
+
+	*out = NULL;
+	if (!yaml_parser_initialize(&parser))
+		return sw_errorf(err, "out of memory reading '%s'", path);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		sw_errorf(err, "'%s' line %zu: %s; fix or restore the sweep "
+			  "definition", path, parser.problem_mark.line + 1,
+			  parser.problem ? parser.problem : "malformed YAML");
+		yaml_parser_delete(&parser);
+		return -1;
+	}
+	root = yaml_document_get_root_node(&doc);
+	if (!root || root->type != YAML_MAPPING_NODE) {
+		sw_errorf(err, "'%s': the sweep definition is not a YAML mapping", path);
+		goto done;
+	}
+	*out = yaml_to_json(&doc, root, 0, &budget);
+	if (!*out) {
+		sw_errorf(err, "'%s': too deeply nested or too large", path);
+		goto done;
+	}
+	ret = 0;
+done:
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return ret;
+}
+
+/* ==== Parameters ==== */
+
+static const char *const log_dists[] = {
+	"log_uniform", "log_uniform_values", "q_log_uniform",
+	"q_log_uniform_values", "inv_log_uniform", "inv_log_uniform_values",
+	"log_normal", "q_log_normal", NULL
+};
+
+static int is_log_dist(const char *d)
+{
+	size_t i;
+
+	for (i = 0; d && log_dists[i]; i++)
+		if (!strcmp(d, log_dists[i]))
+			return 1;
+	return 0;
+}
+
+static struct sw_report_param *param_find(struct sw_report *rep, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < rep->n_params; i++)
+		if (!strcmp(rep->params[i].name, name))
+			return &rep->params[i];
+	return NULL;
+}
+
+static struct sw_report_param *param_add(struct sw_report *rep, const char *name)
+{
+	struct sw_report_param *p = param_find(rep, name), *np;
+
+	if (p)
+		return p;
+	np = realloc(rep->params, (rep->n_params + 1) * sizeof(*np));
+	if (!np)
+		return NULL;
+	rep->params = np;
+	p = &rep->params[rep->n_params];
+	memset(p, 0, sizeof(*p));
+	p->name = strdup(name);
+	p->levels = json_array();
+	if (!p->name || !p->levels) {
+		free(p->name);
+		json_decref(p->levels);
+		return NULL;
+	}
+	rep->n_params++;
+	return p;
+}
+
+/* The distribution of a parameter as wandb infers it when not written. */
+static const char *infer_dist(const json_t *def)
+{
+	const json_t *d = json_object_get(def, "distribution");
+
+	if (json_is_string(d))
+		return json_string_value(d);
+	if (json_object_get(def, "values"))
+		return "categorical";
+	if (json_object_get(def, "value"))
+		return "constant";
+	if (json_is_integer(json_object_get(def, "min")) &&
+	    json_is_integer(json_object_get(def, "max")))
+		return "int_uniform";
+	if (json_object_get(def, "min") || json_object_get(def, "max"))
+		return "uniform";
+	return NULL;
+}
+
+/* Walks sweep.yaml's parameters (nested ones as "a.b"), adding each with
+ * its distribution and, for categorical ones, its values' order. */
+static int spec_params(struct sw_report *rep, const json_t *params,
+		       const char *prefix, int depth)
+{
+	const char *key;
+	json_t *def, *values, *v;
+	struct sw_report_param *p;
+	char *name = NULL;
+	size_t i;
+
+	if (!json_is_object(params) || depth > 16)
+		return 0;
+	json_object_foreach((json_t *)params, key, def) {
+		if (asprintf(&name, "%s%s", prefix, key) < 0)
+			return -1;
+		if (json_is_object(json_object_get(def, "parameters"))) {
+			char *pre = NULL;
+
+			if (asprintf(&pre, "%s.", name) < 0 ||
+			    spec_params(rep, json_object_get(def, "parameters"), pre,
+					depth + 1) < 0) {
+				free(pre);
+				free(name);
+				return -1;
+			}
+			free(pre);
+			free(name);
+			continue;
+		}
+		p = param_add(rep, name);
+		free(name);
+		name = NULL;
+		if (!p)
+			return -1;
+		p->dist = infer_dist(def);
+		p->log = is_log_dist(p->dist);
+		values = json_object_get(def, "values");
+		json_array_foreach(values, i, v)
+			json_array_append(p->levels, v);
+	}
+	return 0;
+}
+
+/* Flattens nested objects of a run's params into "a.b" keys. */
+static int flatten(json_t *out, const json_t *obj, const char *prefix, int depth)
+{
+	const char *key;
+	json_t *v;
+	char *name = NULL;
+	int rc;
+
+	json_object_foreach((json_t *)obj, key, v) {
+		if (asprintf(&name, "%s%s", prefix, key) < 0)
+			return -1;
+		if (json_is_object(v) && json_object_size(v) && depth < 16) {
+			char *pre = NULL;
+
+			rc = asprintf(&pre, "%s.", name) < 0 ? -1 :
+			     flatten(out, v, pre, depth + 1);
+			free(pre);
+		} else {
+			rc = json_object_set(out, name, v);
+		}
+		free(name);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int level_index(const json_t *levels, const json_t *v)
+{
+	size_t i;
+	json_t *l;
+
+	json_array_foreach(levels, i, l)
+		if (json_equal(l, (json_t *)v))
+			return (int)i;
+	return -1;
+}
+
+/* After the runs are read: which values each parameter took. */
+static int params_finish(struct sw_report *rep)
+{
+	size_t i, j;
+	json_t *v, *seen;
+	struct sw_report_param *p;
+	int n_num, n_other;
+
+	for (i = 0; i < rep->n_runs; i++) {
+		const char *key;
+
+		json_object_foreach(rep->runs[i].params, key, v)
+			if (!param_add(rep, key))
+				return -1;
+	}
+	for (j = 0; j < rep->n_params; j++) {
+		p = &rep->params[j];
+		n_num = n_other = 0;
+		seen = json_array();
+		if (!seen)
+			return -1;
+		for (i = 0; i < rep->n_runs; i++) {
+			v = json_object_get(rep->runs[i].params, p->name);
+			if (!v)
+				continue;
+			if (json_is_number(v))
+				n_num++;
+			else
+				n_other++;
+			if (level_index(seen, v) < 0)
+				json_array_append(seen, v);
+			if (level_index(p->levels, v) < 0)
+				json_array_append(p->levels, v);
+		}
+		p->numeric = n_num > 0 && n_other == 0;
+		p->varies = json_array_size(seen) > 1;
+		json_decref(seen);
+		if (p->log && p->numeric) {
+			for (i = 0; i < rep->n_runs; i++) {
+				v = json_object_get(rep->runs[i].params, p->name);
+				if (v && !(json_number_value(v) > 0))
+					p->log = 0;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ==== Runs ==== */
+
+static void note(struct sw_report *rep, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void note(struct sw_report *rep, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (rep->n_notes >= sizeof(rep->notes) / sizeof(rep->notes[0]))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(rep->notes[rep->n_notes++], sizeof(rep->notes[0]), fmt, ap);
+	va_end(ap);
+}
+
+/* The run's value of the sweep metric: summary.best.value (the best epoch),
+ * else summary.<metric> (the last epoch), else the best over its history. */
+static double run_metric(const struct sw_report *rep, const struct sw_report_run *r)
+{
+	json_t *summary = json_object_get(r->record, "summary"), *best, *e;
+	double v = NAN, x;
+	size_t i;
+
+	if (!rep->metric)
+		return NAN;
+	best = json_object_get(summary, "best");
+	if (json_is_object(best)) {
+		const json_t *nm = json_object_get(best, "name");
+
+		if (!json_is_string(nm) || !strcmp(json_string_value(nm), rep->metric))
+			v = jnum(json_object_get(best, "value"));
+		if (isfinite(v))
+			return v;
+	}
+	v = jnum(json_object_get(summary, rep->metric));
+	if (isfinite(v))
+		return v;
+	v = NAN;
+	json_array_foreach(r->history, i, e) {
+		x = jnum(json_object_get(e, rep->metric));
+		if (!isfinite(x))
+			continue;
+		if (isnan(v) || (rep->maximize ? x > v : x < v))
+			v = x;
+	}
+	return v;
+}
+
+/* A run id can be a directory name: no '/', not "." or "..". */
+static int id_is_path_safe(const char *id)
+{
+	return *id && !strchr(id, '/') && strcmp(id, ".") && strcmp(id, "..");
+}
+
+static int load_runs(struct sw_report *rep, const char *path, json_t *lines,
+		     struct sw_err *err)
+{
+	size_t i, k, no_history = 0;
+	json_t *rec, *id, *state, *seen = NULL;
+	struct sw_report_run *r;
+	char *hpath = NULL, *rel = NULL;
+	int torn = 0, rc, ret = -1;
+
+	rep->runs = calloc(json_array_size(lines) ? json_array_size(lines) : 1,
+			   sizeof(*rep->runs));
+	seen = json_object();
+	if (!rep->runs || !seen) {
+		sw_errorf(err, "out of memory");
+		goto done;
+	}
+	json_array_foreach(lines, i, rec) {
+		id = json_object_get(rec, "id");
+		state = json_object_get(rec, "state");
+		if (!json_is_object(rec) || !json_is_string(id) || !json_is_string(state)) {
+			sw_errorf(err, "'%s' run %zu: not a run record (needs a string "
+				  "\"id\" and \"state\"); was the file edited by hand?",
+				  path, i + 1);
+			goto done;
+		}
+		if (json_object_get(seen, json_string_value(id)))
+			continue;   /* the first line of an id wins */
+		json_object_set_new(seen, json_string_value(id), json_true());
+		r = &rep->runs[rep->n_runs++];
+		r->record = json_incref(rec);
+		r->id = json_string_value(id);
+		r->state = json_string_value(state);
+		r->reason = json_string_value(json_object_get(rec, "reason"));
+		r->index = rep->n_runs - 1;
+		r->runtime_s = jnum(json_object_get(rec, "runtime_s"));
+		r->epochs = json_is_integer(json_object_get(rec, "epochs")) ?
+			    json_integer_value(json_object_get(rec, "epochs")) : -1;
+		r->params = json_object();
+		if (!r->params || flatten(r->params, json_object_get(rec, "params"), "",
+					  0) < 0) {
+			sw_errorf(err, "out of memory");
+			goto done;
+		}
+		r->history = NULL;
+		if (id_is_path_safe(r->id)) {
+			free(rel);
+			rel = NULL;
+			free(hpath);
+			if (asprintf(&rel, "runs/%s/history.jsonl", r->id) < 0 ||
+			    !(hpath = path_join(rep->dir, rel))) {
+				hpath = NULL;
+				sw_errorf(err, "out of memory");
+				goto done;
+			}
+			rc = jsonl_read(hpath, &r->history, &torn, err);
+			if (rc < 0)
+				goto done;
+			if (rc == 1)
+				no_history++;
+			for (k = 0; k < json_array_size(r->history); k++) {
+				if (!json_is_object(json_array_get(r->history, k))) {
+					sw_errorf(err, "'%s' line %zu: not a JSON object",
+						  hpath, k + 1);
+					goto done;
+				}
+			}
+		} else {
+			no_history++;
+		}
+		if (!r->history && !(r->history = json_array())) {
+			sw_errorf(err, "out of memory");
+			goto done;
+		}
+	}
+	if (torn)
+		rep->torn = 1;
+	if (no_history)
+		note(rep, "runs without a history (no epoch ended, or no "
+		     "history.jsonl): %zu of %zu", no_history, rep->n_runs);
+	ret = 0;
+done:
+	free(rel);
+	free(hpath);
+	json_decref(seen);
+	return ret;
+}
+
+/* ==== Loading ==== */
+
+static int load_json_file(const char *dir, const char *name, json_t **out,
+			  struct sw_err *err)
+{
+	char *path = path_join(dir, name);
+	json_error_t je;
+	struct stat st;
+	int ret = -1;
+
+	*out = NULL;
+	if (!path)
+		return sw_errorf(err, "out of memory");
+	if (stat(path, &st) < 0 && errno == ENOENT) {
+		ret = 0;
+		goto done;
+	}
+	*out = json_load_file(path, JSON_DECODE_ANY, &je);
+	if (!*out) {
+		sw_errorf(err, "'%s' line %d: corrupt JSON (%s); restore the file or "
+			  "delete it", path, je.line, je.text);
+		goto done;
+	}
+	ret = 0;
+done:
+	free(path);
+	return ret;
+}
+
+static char *dup_str(const json_t *v)
+{
+	return json_is_string(v) && *json_string_value(v) ?
+	       strdup(json_string_value(v)) : NULL;
+}
+
+int sw_report_load(struct sw_report *rep, const char *dir, struct sw_err *err)
+{
+	char *runs_path = NULL, *spec_path = NULL;
+	json_t *lines = NULL, *m;
+	struct stat st;
+	const char *base;
+	int torn = 0, rc_runs, rc;
+	size_t i;
+
+	memset(rep, 0, sizeof(*rep));
+	if (stat(dir, &st) < 0)
+		return sw_errorf(err, "cannot open results directory '%s': %s", dir,
+				 strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return sw_errorf(err, "'%s' is not a directory: give the results "
+				 "directory of a sweep (results/<name>-<time>/)", dir);
+	rep->dir = strdup(dir);
+	runs_path = path_join(dir, "runs.jsonl");
+	spec_path = path_join(dir, "sweep.yaml");
+	if (!rep->dir || !runs_path || !spec_path) {
+		sw_errorf(err, "out of memory");
+		goto fail;
+	}
+
+	rc = slurp(spec_path, &rep->spec_text, &rep->spec_len, err);
+	if (rc < 0)
+		goto fail;
+	rc_runs = jsonl_read(runs_path, &lines, &torn, err);
+	if (rc_runs < 0)
+		goto fail;
+	if (rc_runs == 1 && rc == 1) {
+		sw_errorf(err, "'%s' is not a sweep results directory (no runs.jsonl "
+			  "or sweep.yaml in it)", dir);
+		goto fail;
+	}
+	if (rc_runs == 1 || json_array_size(lines) == 0) {
+		sw_errorf(err, "no runs recorded in '%s' yet: a report needs at least "
+			  "one ended run", runs_path);
+		goto fail;
+	}
+	if (torn)
+		rep->torn = 1;
+	if (rc == 0 && yaml_read(spec_path, rep->spec_text, rep->spec_len, &rep->spec,
+				 err) < 0)
+		goto fail;
+	if (rc == 1)
+		note(rep, "sweep.yaml is missing: parameter distributions unknown");
+	if (load_json_file(dir, "meta.json", &rep->meta, err) < 0 ||
+	    load_json_file(dir, "best.json", &rep->best, err) < 0)
+		goto fail;
+	{
+		char *ap = path_join(dir, "alerts.jsonl");
+
+		rc = ap ? jsonl_read(ap, &rep->alerts, &torn, err) : -1;
+		if (!ap)
+			sw_errorf(err, "out of memory");
+		free(ap);
+		if (rc < 0)
+			goto fail;
+		if (torn)
+			rep->torn = 1;
+	}
+
+	/* metric, method, name: sweep.yaml first, then meta.json */
+	m = json_object_get(rep->spec, "metric");
+	if (!json_is_object(m))
+		m = json_object_get(rep->meta, "metric");
+	rep->metric = dup_str(json_object_get(m, "name"));
+	rep->maximize = json_is_string(json_object_get(m, "goal")) &&
+			!strcmp(json_string_value(json_object_get(m, "goal")), "maximize");
+	rep->method = dup_str(json_object_get(rep->spec, "method"));
+	if (!rep->method)
+		rep->method = dup_str(json_object_get(rep->meta, "method"));
+	rep->name = dup_str(json_object_get(rep->spec, "name"));
+	if (!rep->name)
+		rep->name = dup_str(json_object_get(rep->meta, "name"));
+	if (!rep->name) {
+		size_t n = strlen(dir);
+
+		while (n > 1 && dir[n - 1] == '/')
+			n--;
+		base = dir + n;
+		while (base > dir && base[-1] != '/')
+			base--;
+		rep->name = strndup(base, (size_t)(dir + n - base));
+	}
+
+	if (spec_params(rep, json_object_get(rep->spec, "parameters"), "", 0) < 0) {
+		sw_errorf(err, "out of memory");
+		goto fail;
+	}
+	if (load_runs(rep, runs_path, lines, err) < 0)
+		goto fail;
+	if (params_finish(rep) < 0) {
+		sw_errorf(err, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < rep->n_runs; i++)
+		rep->runs[i].metric = run_metric(rep, &rep->runs[i]);
+	if (rep->torn)
+		note(rep, "a torn last line (from a crash while writing) was ignored");
+	json_decref(lines);
+	free(runs_path);
+	free(spec_path);
+	return 0;
+fail:
+	json_decref(lines);
+	free(runs_path);
+	free(spec_path);
+	sw_report_release(rep);
+	return -1;
+}
+
+void sw_report_release(struct sw_report *rep)
+{
+	size_t i;
+
+	if (!rep)
+		return;
+	for (i = 0; i < rep->n_runs; i++) {
+		json_decref(rep->runs[i].record);
+		json_decref(rep->runs[i].params);
+		json_decref(rep->runs[i].history);
+	}
+	free(rep->runs);
+	for (i = 0; i < rep->n_params; i++) {
+		free(rep->params[i].name);
+		json_decref(rep->params[i].levels);
+	}
+	free(rep->params);
+	free(rep->dir);
+	free(rep->spec_text);
+	json_decref(rep->spec);
+	json_decref(rep->meta);
+	json_decref(rep->best);
+	json_decref(rep->alerts);
+	free(rep->metric);
+	free(rep->method);
+	free(rep->name);
+	memset(rep, 0, sizeof(*rep));
+}
