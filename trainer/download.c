@@ -91,6 +91,7 @@ struct xfer {
 	int write_failed;       /* errno of a failed write, or 0 */
 	int too_big;
 	int progress;
+	curl_off_t total;       /* expected size, once the server said it */
 	double last_draw, start;
 	const volatile int *stop;
 };
@@ -156,6 +157,8 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	(void)ulnow;
 	if (x->stop && *x->stop)
 		return 1;
+	if (dltotal > 0)
+		x->total = dltotal;
 	if (x->progress && dlnow > 0)
 		draw_progress(x, dltotal, dlnow, 0);
 	return 0;
@@ -197,7 +200,7 @@ static int fetch(const char *url, const struct cnn_download_opts *o,
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (x->progress && x->bytes > 0)
-		draw_progress(x, -1, x->bytes, 1);
+		draw_progress(x, x->total, x->bytes, 1);
 	if (rc == CURLE_OK) {
 		ret = 0;
 	} else if (rc == CURLE_ABORTED_BY_CALLBACK && x->stop && *x->stop) {
