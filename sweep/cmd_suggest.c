@@ -124,7 +124,7 @@ int cmd_suggest(int argc, char **argv)
 	enum sw_search_end end = SW_SEARCH_MORE;
 	json_t *out = NULL;
 	size_t i;
-	int c, ret = SW_EXIT_FAILURE, bad;
+	int c, ret = SW_EXIT_FAILURE;
 
 	memset(&spec, 0, sizeof(spec));
 	optind = 1;
@@ -157,20 +157,20 @@ int cmd_suggest(int argc, char **argv)
 					  argv[optind + 1]);
 	file = argv[optind];
 
-	/* the sweep file: same diagnostics as `sweep validate` */
-	bad = sw_spec_load(&spec, file, &diags, &err) < 0;
-	if (err.msg[0]) {
-		sw_cli_error("%s", err.msg);   /* unreadable file */
-		goto done;
-	}
-	if (!bad)
-		bad = sw_spec_validate(&spec, &diags) < 0;
+	/* the sweep file: same diagnostics and exit code as `sweep validate` */
+	sw_spec_load(&spec, file, &diags, &err);
+	if (!spec.text)   /* unreadable */
+		sw_diags_add(&diags, 1, (struct sw_loc){ 0, 0 }, "%s", err.msg);
+	else
+		sw_spec_validate(&spec, &diags);
 	sw_diags_sort(&diags);
+	fflush(stdout);
 	sw_diags_print(&diags, file, stderr);
-	if (bad || diags.n_errors) {
+	if (!spec.text || diags.n_errors) {
 		ret = SW_EXIT_USAGE;
 		goto done;
 	}
+	sw_err_clear(&err);
 
 	if (observed && sw_runs_load(&runs, observed, &err) < 0) {
 		sw_cli_error("%s", err.msg);

@@ -328,6 +328,11 @@ static size_t wprob_index(const struct sw_param *p, double u)
 	return 0;
 }
 
+static double clamp(double x, double lo, double hi)
+{
+	return x < lo ? lo : x > hi ? hi : x;
+}
+
 /* The unquantised value of a numeric distribution at quantile u. */
 static double cont_ppf(const struct sw_param *p, double u)
 {
@@ -337,13 +342,15 @@ static double cont_ppf(const struct sw_param *p, double u)
 		return p->min + u * (p->max - p->min);
 	case SW_DIST_LOG_UNIFORM:
 	case SW_DIST_Q_LOG_UNIFORM:
-		return exp(p->min + u * (p->max - p->min));
+		return clamp(exp(p->min + u * (p->max - p->min)), exp(p->min),
+			     exp(p->max));
 	case SW_DIST_LOG_UNIFORM_VALUES:
 	case SW_DIST_Q_LOG_UNIFORM_VALUES:
 	case SW_DIST_INV_LOG_UNIFORM_VALUES: {
 		double a = log(p->min), b = log(p->max);
 
-		return exp(a + u * (b - a));
+		/* exp(log(max)) can be max + 1 ulp: stay inside the range */
+		return clamp(exp(a + u * (b - a)), p->min, p->max);
 	}
 	case SW_DIST_INV_LOG_UNIFORM:
 		return exp(-(p->min + (1.0 - u) * (p->max - p->min)));
