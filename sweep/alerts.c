@@ -27,6 +27,16 @@ const char *sw_alert_level_name(enum sw_alert_level level)
 	return "WARN";
 }
 
+const char *sw_alerts_webhook_url(const char *cli_url)
+{
+	const char *env;
+
+	if (cli_url && *cli_url)
+		return cli_url;
+	env = getenv("SWEEP_ALERT_WEBHOOK");
+	return env && *env ? env : NULL;
+}
+
 static double now_wall(void)
 {
 	struct timespec ts;

@@ -895,8 +895,10 @@ int sw_store_create(struct sw_store *st, const char *root,
 	path = NULL;
 
 	iso_time(stamp, start);
-	meta = json_pack("{s:i, s:s, s:s, s:I, s:s, s:s, s:s}",
+	meta = json_pack("{s:i, s:s, s:{s:s, s:s, s:s}, s:s, s:I, s:s, s:s, s:s}",
 			 "format", 1, "sweep_version", SW_VERSION,
+			 "versions", "sweep", SW_VERSION, "jansson", JANSSON_VERSION,
+			 "compiler", __VERSION__,
 			 "start_time", stamp, "start_timestamp", (json_int_t)start,
 			 "name", spec->name && *spec->name ? spec->name : name,
 			 "spec_file", spec->path ? spec->path : "",
@@ -921,8 +923,12 @@ int sw_store_create(struct sw_store *st, const char *root,
 		json_object_set_new(meta, "metric",
 				    json_pack("{s:s, s:s}", "name", st->metric, "goal",
 					      st->maximize ? "maximize" : "minimize"));
-	json_object_foreach((json_t *)extra, key, v)
-		json_object_set(meta, key, v);
+	json_object_foreach((json_t *)extra, key, v) {
+		if (!strcmp(key, "versions") && json_is_object(v))
+			json_object_update(json_object_get(meta, "versions"), v);
+		else
+			json_object_set(meta, key, v);
+	}
 	path = path_join(dir, "meta.json");
 	if (!path || replace_json(path, meta, err))
 		goto done;
@@ -1117,7 +1123,20 @@ int sw_store_run_begin(struct sw_store *st, const char *id,
 		goto done;
 	}
 	free(path);
-	/* the marker first: a crash from here on leaves the run in flight */
+	/* A new, empty history (a rerun starts over), then the marker, whose
+	 * atomic replace ends with an fsync of the run directory that also
+	 * makes the history's entry durable. A crash before the marker leaves
+	 * a run that never started: its index is handed out again. */
+	path = run_path(st->dir, id, "history.jsonl");
+	if (!path)
+		goto oom;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		sw_errorf(err, "cannot create '%s': %s", path, strerror(errno));
+		goto done;
+	}
+	close(fd);
+	free(path);
 	iso_time(stamp, time(NULL));
 	marker = json_pack("{s:s, s:O, s:I, s:I, s:s}", "id", id, "params", r->params,
 			   "seed", (json_int_t)seed, "index", (json_int_t)index,
@@ -1127,18 +1146,6 @@ int sw_store_run_begin(struct sw_store *st, const char *id,
 		goto oom;
 	if (replace_json(path, marker, err))
 		goto done;
-	free(path);
-	path = run_path(st->dir, id, "history.jsonl");
-	if (!path)
-		goto oom;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		sw_errorf(err, "cannot create '%s': %s", path, strerror(errno));
-		goto done;
-	}
-	fsync(fd);
-	close(fd);
-	fsync_dir_of(path, 0);
 	r->t0 = now_mono();
 	r->next = st->active;
 	st->active = r;
@@ -1304,11 +1311,11 @@ int sw_store_run_end(struct sw_store *st, const char *id,
 	if (append_json_fd(st->runs_fd, runs_path, rec, err))
 		goto done;
 	json_object_set_new(st->recorded, id, json_true());
+	/* no fsync needed: a marker that survives a crash beside a recorded
+	 * run is deleted by sw_store_open() */
 	path = run_path(st->dir, id, "running.json");
-	if (path) {
+	if (path)
 		unlink(path);
-		fsync_dir_of(path, 0);
-	}
 	if (out)
 		*out = json_incref(rec);
 	ret = 0;

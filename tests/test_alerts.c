@@ -292,6 +292,15 @@ static void test_bad_webhook_url(void **state)
 	assert_int_equal(sw_alerts_init(&al, NULL, 0, &cfg, &err), -1);
 	assert_string_equal(err.msg, "alert webhook URL must start with http:// or https://");
 	sw_alerts_release(&al);
+	/* --alert-webhook wins over SWEEP_ALERT_WEBHOOK; empty means unset */
+	setenv("SWEEP_ALERT_WEBHOOK", "http://env.example/hook", 1);
+	assert_string_equal(sw_alerts_webhook_url("http://cli.example/x"), "http://cli.example/x");
+	assert_string_equal(sw_alerts_webhook_url(NULL), "http://env.example/hook");
+	assert_string_equal(sw_alerts_webhook_url(""), "http://env.example/hook");
+	setenv("SWEEP_ALERT_WEBHOOK", "", 1);
+	assert_null(sw_alerts_webhook_url(NULL));
+	unsetenv("SWEEP_ALERT_WEBHOOK");
+	assert_null(sw_alerts_webhook_url(NULL));
 	cfg.webhook_url = "";   /* empty: no webhook */
 	assert_int_equal(sw_alerts_init(&al, NULL, 0, &cfg, &err), 0);
 	assert_int_equal(al.thread_ok, 0);

@@ -43,7 +43,8 @@
  * defines: struct sw_alerts_config, SW_ALERTS_CONFIG_INIT, struct sw_alerts,
  *          struct sw_alert_run, sw_alerts_init, sw_alerts_release,
  *          sw_alert_run_init, sw_alert_run_release, sw_alerts_epoch,
- *          sw_alerts_run_end, sw_alerts_stats, sw_alert_level_name
+ *          sw_alerts_run_end, sw_alerts_stats, sw_alert_level_name,
+ *          sw_alerts_webhook_url
  */
 #ifndef SW_ALERTS_H
 #define SW_ALERTS_H
@@ -147,6 +148,10 @@ void sw_alerts_run_end(struct sw_alerts *al, struct sw_alert_run *r,
  * pointer may be NULL. */
 void sw_alerts_stats(struct sw_alerts *al, size_t *raised, size_t *sent,
 		     size_t *failed, size_t *dropped);
+
+/* The webhook to use: cli_url (--alert-webhook) when non-empty, else
+ * $SWEEP_ALERT_WEBHOOK when set and non-empty, else NULL. Borrowed strings. */
+const char *sw_alerts_webhook_url(const char *cli_url);
 
 /* "INFO", "WARN", "ERROR". */
 const char *sw_alert_level_name(enum sw_alert_level level);

@@ -38,7 +38,11 @@
  *   resume: sw_store_open (repairs torn tails, loads recorded ids and the
  *           best) -> sw_store_load_runs / sw_store_inflight to rebuild the
  *           search -> rerun in-flight ids with sw_store_run_begin (their
- *           history is restarted) -> as above.
+ *           history is restarted) -> as above. The next trial index is 1 +
+ *           the highest "index" among recorded and in-flight runs: a trial
+ *           that crashed inside sw_store_run_begin before its marker was
+ *           durable is not in flight, and gets its index (and, with
+ *           sw_store_run_id, its id) again.
  *
  * defines: enum sw_run_state, sw_run_state_name, sw_run_state_parse,
  *          struct sw_kv, struct sw_store, SW_STORE_INIT, sw_store_dir_name,
@@ -113,10 +117,12 @@ char *sw_store_dir_name(char *out, size_t size, const char *spec_name,
  * start); when that exists, "-2", "-3", ... is appended. Writes sweep.yaml
  * (spec->text), meta.json and empty runs.jsonl / alerts.jsonl, and opens
  * the store for appending. meta.json holds "format": 1, "sweep_version",
- * "start_time" (ISO 8601 UTC), "start_timestamp", "name", "spec_file",
- * "method", "metric" {name, goal} (when the spec has one), then every member
- * of `extra` (borrowed, may be NULL: seed, parallel, threads, versions,
- * anything resume needs). An unwritable root gives an error naming it.
+ * "versions" {sweep, jansson, compiler}, "start_time" (ISO 8601 UTC),
+ * "start_timestamp", "name", "spec_file", "method", "metric" {name, goal}
+ * (when the spec has one), then every member of `extra` (borrowed, may be
+ * NULL: seed, parallel, threads, anything resume needs; an "versions" object
+ * there is merged into ours, e.g. {"openblas": ...}). An unwritable root
+ * gives an error naming it.
  * Borrows spec. On failure st is left released. */
 int sw_store_create(struct sw_store *st, const char *root,
 		    const struct sw_spec *spec, const json_t *extra, time_t start,
@@ -159,7 +165,8 @@ int sw_store_run_begin(struct sw_store *st, const char *id,
  * last and, for the sweep metric, its best. When the sweep metric is among
  * the metrics, finite, and strictly better than the best of the whole
  * sweep so far (goal-aware), best.json is replaced and *new_best (may be
- * NULL) is set to 1, else 0. */
+ * NULL) is set to 1, else 0. Metric names must be non-empty and must not
+ * start with '_' (wandb's system keys). */
 int sw_store_epoch(struct sw_store *st, const char *id, const struct sw_kv *m,
 		   size_t n, int *new_best, struct sw_err *err);
 
