@@ -493,8 +493,9 @@ static void runs_table(struct page *pg)
 		h->failed = 1;
 		goto done;
 	}
-	sw_html_printf(h, "<p class=\"sub\">%zu runs, best first; click a column to "
-		       "sort. # is the order in which runs ended.</p>\n", rep->n_runs);
+	sw_html_printf(h, "<p class=\"sub\">%zu run%s, best first; click a column to "
+		       "sort. # is the order in which runs ended.</p>\n", rep->n_runs,
+		       rep->n_runs == 1 ? "" : "s");
 	sw_html_puts(h, "<div class=\"tablewrap\"><table class=\"sortable\" "
 		     "id=\"runs-table\">\n<thead><tr><th>#</th><th>run</th><th>state</th>");
 	if (rep->metric) {
@@ -658,6 +659,7 @@ static void curve_panel(struct page *pg, const char *key, const char *what)
 	p.mr = 14;
 	p.mt = 12;
 	p.mb = 44;
+	p.x.integer = 1;
 	sw_scale_fit(&p.x, SW_SCALE_LINEAR, ex, n);
 	if (p.x.d0 < 0 && ex[0] >= 0)
 		p.x.d0 = 0;
@@ -839,10 +841,14 @@ static void parallel(struct page *pg)
 		sw_html_puts(h, "</section>\n");
 		return;
 	}
-	sw_html_puts(h, "<p class=\"sub\">One vertical axis per swept parameter and "
+	sw_html_puts(h, rep->metric ?
+		     "<p class=\"sub\">One vertical axis per swept parameter and "
 		     "one for the metric; each line is a run, coloured by its metric "
-		     "value (runs without one are grey). Categorical parameters have "
-		     "one tick per value.</p>\n");
+		     "value (runs without one are grey and dashed); the best run is "
+		     "black. Categorical parameters have one tick per value.</p>\n" :
+		     "<p class=\"sub\">One vertical axis per swept parameter; each "
+		     "line is a run (the sweep has no metric to colour them by). "
+		     "Categorical parameters have one tick per value.</p>\n");
 	sc = calloc(n_axes, sizeof(*sc));
 	ap = calloc(n_axes, sizeof(*ap));
 	labels = calloc(n_axes, sizeof(*labels));
@@ -863,6 +869,7 @@ static void parallel(struct page *pg)
 		if (a < pg->n_swept) {
 			for (i = 0; i < rep->n_runs; i++)
 				vals[i] = param_pos(ap[a], &rep->runs[i]);
+			sc[a].integer = ap[a]->integer;
 			if (ap[a]->numeric)
 				sw_scale_fit(&sc[a], ap[a]->log ? SW_SCALE_LOG : SW_SCALE_LINEAR,
 					     vals, rep->n_runs);
@@ -903,12 +910,15 @@ static void parallel(struct page *pg)
 				   pg->metric[i];
 			ys[a] = isfinite(v) ? sw_scale_map(&sc[a], v) : NAN;
 		}
-		metric_color(pg, pg->metric[i], col);
+		if (rep->metric)
+			metric_color(pg, pg->metric[i], col);
+		else
+			snprintf(col, sizeof(col), "%s", COL_FINISHED);
 		label = run_label(pg, &rep->runs[i]);
 		sw_html_printf(h, "<g class=\"pc-line\" data-run-index=\"%zu\">", i);
 		sw_svg_polyline(h, xs, ys, n_axes, i == pg->best ? COL_BEST : col,
 				i == pg->best ? 3 : rep->n_runs > 60 ? 1.1 : 1.8,
-				isfinite(pg->metric[i]) ? NULL : "4 3",
+				isfinite(pg->metric[i]) || !rep->metric ? NULL : "4 3",
 				i == pg->best ? 1.0 : isfinite(pg->metric[i]) ?
 				(rep->n_runs > 60 ? 0.6 : 0.85) : 0.6,
 				label);
@@ -1049,11 +1059,12 @@ static void scatters(struct page *pg)
 		p.width = 384;
 		p.height = 290;
 		p.ml = 60;
-		p.mr = 10;
+		p.mr = 20;
 		p.mt = 10;
 		p.mb = pr->numeric ? 44 : 62;
 		for (i = 0; i < rep->n_runs; i++)
 			vals[i] = param_pos(pr, &rep->runs[i]);
+		p.x.integer = pr->integer;
 		if (kind == SW_SCALE_BAND) {
 			sw_scale_fit(&p.x, kind, NULL, json_array_size(pr->levels));
 			labels = level_labels(pr);
@@ -1145,6 +1156,7 @@ static void best_so_far(struct page *pg)
 	p.mr = 20;
 	p.mt = 34;
 	p.mb = 44;
+	p.x.integer = 1;
 	sw_scale_fit(&p.x, SW_SCALE_LINEAR, idx, rep->n_runs);
 	if (p.x.d0 > 0 && p.x.d0 <= 1)
 		p.x.d0 = 0;

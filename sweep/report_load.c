@@ -1,10 +1,10 @@
 /* report_load.c - reading a sweep results directory for `sweep report`;
  * see include/sweep/report.h.
  *
- * The JSON Lines and sweep.yaml readers here are deliberately small and
- * private: they only need what the page shows. (The results store,
- * sweep/store.c, and the spec loader, sweep/spec_load.c, were being written
- * at the same time; their readers can replace these.) */
+ * JSON Lines files are read with the results store's reader (torn last
+ * lines ignored), sweep.yaml with the spec loader. Run records are checked
+ * more leniently than sw_store_load_runs() does (any string id, any state)
+ * because a report should show whatever a directory holds. */
 #define _GNU_SOURCE
 #include "sweep/report.h"
 
@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <yaml.h>
+
+#include "sweep/spec.h"
+#include "sweep/store.h"
 
 /* ==== Small helpers ==== */
 
@@ -26,53 +28,6 @@ static char *path_join(const char *dir, const char *rel)
 	if (asprintf(&p, "%s/%s", dir, rel) < 0)
 		return NULL;
 	return p;
-}
-
-/* Reads a whole file. Returns 0 with *out (NUL-terminated, caller frees),
- * 1 when the file does not exist, -1 on other errors (err set). */
-static int slurp(const char *path, char **out, size_t *len, struct sw_err *err)
-{
-	FILE *f = NULL;
-	char *data = NULL, *p;
-	size_t n = 0, alloc = 0, got;
-	int ret = -1;
-
-	*out = NULL;
-	f = fopen(path, "rb");
-	if (!f) {
-		if (errno == ENOENT)
-			return 1;
-		return sw_errorf(err, "cannot open '%s': %s", path, strerror(errno));
-	}
-	for (;;) {
-		if (n + 4096 + 1 > alloc) {
-			alloc = alloc ? alloc * 2 : 16384;
-			p = realloc(data, alloc);
-			if (!p) {
-				sw_errorf(err, "out of memory reading '%s'", path);
-				goto done;
-			}
-			data = p;
-		}
-		got = fread(data + n, 1, alloc - n - 1, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		sw_errorf(err, "cannot read '%s': %s", path, strerror(errno));
-		goto done;
-	}
-	data[n] = '\0';
-	*out = data;
-	data = NULL;
-	if (len)
-		*len = n;
-	ret = 0;
-done:
-	free(data);
-	fclose(f);
-	return ret;
 }
 
 /* A JSON value as a number: numbers, and the strings "NaN", "Infinity",
@@ -95,185 +50,20 @@ static double jnum(const json_t *v)
 
 /* ==== JSON Lines ==== */
 
-/* Parses a JSON Lines file into a new array. A last line without its
- * newline that does not parse is torn (a crash mid-append): ignored and
- * *torn set. Any other bad line is an error naming file:line. A missing
- * file gives 1 (and an empty array). */
+/* Reads a JSON Lines file with the store's reader into a new array.
+ * Returns 1 (and an empty array) when the file does not exist; a torn last
+ * line sets *torn. */
 static int jsonl_read(const char *path, json_t **out, int *torn,
 		      struct sw_err *err)
 {
-	char *text = NULL, *line, *nl;
-	size_t len = 0, lineno = 0;
-	json_t *arr = NULL, *v;
-	json_error_t je;
-	int rc, ret = -1;
+	struct stat st;
+	int t = 0, missing = stat(path, &st) < 0 && errno == ENOENT;
 
-	*out = NULL;
-	rc = slurp(path, &text, &len, err);
-	if (rc < 0)
+	if (sw_jsonl_load(path, 1, out, &t, err) < 0)
 		return -1;
-	arr = json_array();
-	if (!arr) {
-		sw_errorf(err, "out of memory reading '%s'", path);
-		goto done;
-	}
-	if (rc == 1) {
-		*out = arr;
-		return 1;
-	}
-	for (line = text; line < text + len; line = nl + 1) {
-		int last_unterminated;
-
-		lineno++;
-		nl = memchr(line, '\n', (size_t)(text + len - line));
-		last_unterminated = !nl;
-		if (!nl)
-			nl = text + len;
-		*nl = '\0';
-		if (strspn(line, " \t\r") == (size_t)(nl - line))
-			continue;
-		v = json_loads(line, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
-		if (!v) {
-			if (last_unterminated) {
-				*torn = 1;
-				break;
-			}
-			sw_errorf(err, "'%s' line %zu: corrupt JSON (%s); the results "
-				  "store never writes such a line: restore the file or "
-				  "delete the line", path, lineno, je.text);
-			goto done;
-		}
-		if (json_array_append_new(arr, v) < 0) {
-			sw_errorf(err, "out of memory reading '%s'", path);
-			goto done;
-		}
-	}
-	*out = arr;
-	arr = NULL;
-	ret = 0;
-done:
-	json_decref(arr);
-	free(text);
-	return ret;
-}
-
-/* ==== Minimal sweep.yaml reader ==== */
-
-/* Plain scalars resolved as YAML 1.2's core schema does. */
-static json_t *yaml_scalar(const yaml_node_t *n)
-{
-	const char *s = (const char *)n->data.scalar.value;
-	size_t len = n->data.scalar.length;
-	char *end;
-	double d;
-	long long ll;
-
-	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || strlen(s) != len)
-		return json_stringn(s, len);
-	if (!len || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
-	    !strcmp(s, "NULL"))
-		return json_null();
-	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
-		return json_true();
-	if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
-		return json_false();
-	if (strspn(s, "+-0123456789") == len && len <= 19) {
-		errno = 0;
-		ll = strtoll(s, &end, 10);
-		if (!errno && *end == '\0' && end != s)
-			return json_integer(ll);
-	}
-	if (strspn(s, "+-0123456789.eE") == len) {
-		errno = 0;
-		d = strtod(s, &end);
-		if (*end == '\0' && end != s && isfinite(d))
-			return json_real(d);
-	}
-	return json_stringn(s, len);
-}
-
-static json_t *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth,
-			    size_t *budget)
-{
-	json_t *out = NULL, *v;
-	yaml_node_item_t *it;
-	yaml_node_pair_t *pair;
-	yaml_node_t *k;
-
-	if (!n || depth > 64 || *budget == 0)
-		return NULL;
-	(*budget)--;
-	switch (n->type) {
-	case YAML_SCALAR_NODE:
-		return yaml_scalar(n);
-	case YAML_SEQUENCE_NODE:
-		out = json_array();
-		for (it = n->data.sequence.items.start;
-		     out && it < n->data.sequence.items.top; it++) {
-			v = yaml_to_json(doc, yaml_document_get_node(doc, *it),
-					 depth + 1, budget);
-			if (!v || json_array_append_new(out, v) < 0) {
-				json_decref(out);
-				return NULL;
-			}
-		}
-		return out;
-	case YAML_MAPPING_NODE:
-		out = json_object();
-		for (pair = n->data.mapping.pairs.start;
-		     out && pair < n->data.mapping.pairs.top; pair++) {
-			k = yaml_document_get_node(doc, pair->key);
-			if (!k || k->type != YAML_SCALAR_NODE)
-				continue;   /* not a key wandb accepts either */
-			v = yaml_to_json(doc, yaml_document_get_node(doc, pair->value),
-					 depth + 1, budget);
-			if (!v || json_object_set_new(out, (const char *)k->data.scalar.value,
-						      v) < 0) {
-				json_decref(out);
-				return NULL;
-			}
-		}
-		return out;
-	default:
-		return json_null();
-	}
-}
-
-static int yaml_read(const char *path, const char *text, size_t len,
-		     json_t **out, struct sw_err *err)
-{
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	yaml_node_t *root;
-	size_t budget = 200000;
-	int ret = -1;
-
-	*out = NULL;
-	if (!yaml_parser_initialize(&parser))
-		return sw_errorf(err, "out of memory reading '%s'", path);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		sw_errorf(err, "'%s' line %zu: %s; fix or restore the sweep "
-			  "definition", path, parser.problem_mark.line + 1,
-			  parser.problem ? parser.problem : "malformed YAML");
-		yaml_parser_delete(&parser);
-		return -1;
-	}
-	root = yaml_document_get_root_node(&doc);
-	if (!root || root->type != YAML_MAPPING_NODE) {
-		sw_errorf(err, "'%s': the sweep definition is not a YAML mapping", path);
-		goto done;
-	}
-	*out = yaml_to_json(&doc, root, 0, &budget);
-	if (!*out) {
-		sw_errorf(err, "'%s': too deeply nested or too large", path);
-		goto done;
-	}
-	ret = 0;
-done:
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	return ret;
+	if (t)
+		*torn = 1;
+	return missing ? 1 : 0;
 }
 
 /* ==== Parameters ==== */
@@ -327,67 +117,92 @@ static struct sw_report_param *param_add(struct sw_report *rep, const char *name
 	return p;
 }
 
-/* The distribution of a parameter as wandb infers it when not written. */
-static const char *infer_dist(const json_t *def)
-{
-	const json_t *d = json_object_get(def, "distribution");
-
-	if (json_is_string(d))
-		return json_string_value(d);
-	if (json_object_get(def, "values"))
-		return "categorical";
-	if (json_object_get(def, "value"))
-		return "constant";
-	if (json_is_integer(json_object_get(def, "min")) &&
-	    json_is_integer(json_object_get(def, "max")))
-		return "int_uniform";
-	if (json_object_get(def, "min") || json_object_get(def, "max"))
-		return "uniform";
-	return NULL;
-}
-
 /* Walks sweep.yaml's parameters (nested ones as "a.b"), adding each with
  * its distribution and, for categorical ones, its values' order. */
-static int spec_params(struct sw_report *rep, const json_t *params,
-		       const char *prefix, int depth)
+static int spec_params(struct sw_report *rep, const struct sw_param *params,
+		       size_t n, const char *prefix, int depth)
 {
-	const char *key;
-	json_t *def, *values, *v;
 	struct sw_report_param *p;
 	char *name = NULL;
-	size_t i;
+	size_t i, k;
+	json_t *v;
+	int rc;
 
-	if (!json_is_object(params) || depth > 16)
+	if (depth > 16)
 		return 0;
-	json_object_foreach((json_t *)params, key, def) {
-		if (asprintf(&name, "%s%s", prefix, key) < 0)
+	for (i = 0; i < n; i++) {
+		if (asprintf(&name, "%s%s", prefix, params[i].name) < 0)
 			return -1;
-		if (json_is_object(json_object_get(def, "parameters"))) {
+		if (params[i].dist == SW_DIST_NESTED) {
 			char *pre = NULL;
 
-			if (asprintf(&pre, "%s.", name) < 0 ||
-			    spec_params(rep, json_object_get(def, "parameters"), pre,
-					depth + 1) < 0) {
-				free(pre);
-				free(name);
-				return -1;
-			}
+			rc = asprintf(&pre, "%s.", name) < 0 ? -1 :
+			     spec_params(rep, params[i].children, params[i].n_children,
+					 pre, depth + 1);
 			free(pre);
 			free(name);
+			if (rc < 0)
+				return -1;
 			continue;
 		}
 		p = param_add(rep, name);
 		free(name);
-		name = NULL;
 		if (!p)
 			return -1;
-		p->dist = infer_dist(def);
+		p->dist = sw_dist_name(params[i].dist);
 		p->log = is_log_dist(p->dist);
-		values = json_object_get(def, "values");
-		json_array_foreach(values, i, v)
+		json_array_foreach(params[i].values, k, v)
 			json_array_append(p->levels, v);
 	}
 	return 0;
+}
+
+/* Reads sweep.yaml with the spec loader: metric, method, name and the
+ * parameters' distributions. Returns 1 when the file does not exist. */
+static int load_spec(struct sw_report *rep, const char *path, struct sw_err *err)
+{
+	struct sw_spec spec = SW_SPEC_INIT;
+	struct sw_diags diags = { 0 };
+	struct stat st;
+	size_t i;
+	int ret = -1;
+
+	if (stat(path, &st) < 0 && errno == ENOENT)
+		return 1;
+	if (sw_spec_load(&spec, path, &diags, err) < 0) {
+		if (spec.text) {
+			for (i = 0; i < diags.n && !diags.items[i].is_error; i++)
+				;
+			if (i < diags.n)
+				sw_errorf(err, "'%s' line %d: %s; fix or restore the sweep "
+					  "definition", path, diags.items[i].loc.line,
+					  diags.items[i].msg);
+			else
+				sw_errorf(err, "'%s': cannot be read as a sweep definition",
+					  path);
+		}
+		goto done;
+	}
+	rep->spec_text = strdup(spec.text ? spec.text : "");
+	rep->spec_len = rep->spec_text ? strlen(rep->spec_text) : 0;
+	rep->spec = spec.doc ? json_incref(spec.doc) : NULL;
+	if (spec.metric.present && spec.metric.name) {
+		rep->metric = strdup(spec.metric.name);
+		rep->maximize = spec.metric.goal == SW_GOAL_MAXIMIZE;
+	}
+	rep->method = strdup(sw_method_name(spec.method));
+	if (spec.name && *spec.name)
+		rep->name = strdup(spec.name);
+	if (!rep->spec_text || !rep->method ||
+	    spec_params(rep, spec.params, spec.n_params, "", 0) < 0) {
+		sw_errorf(err, "out of memory");
+		goto done;
+	}
+	ret = 0;
+done:
+	sw_spec_release(&spec);
+	sw_diags_release(&diags);
+	return ret;
 }
 
 /* Flattens nested objects of a run's params into "a.b" keys. */
@@ -434,7 +249,7 @@ static int params_finish(struct sw_report *rep)
 	size_t i, j;
 	json_t *v, *seen;
 	struct sw_report_param *p;
-	int n_num, n_other;
+	int n_num, n_other, n_int;
 
 	for (i = 0; i < rep->n_runs; i++) {
 		const char *key;
@@ -445,7 +260,7 @@ static int params_finish(struct sw_report *rep)
 	}
 	for (j = 0; j < rep->n_params; j++) {
 		p = &rep->params[j];
-		n_num = n_other = 0;
+		n_num = n_other = n_int = 0;
 		seen = json_array();
 		if (!seen)
 			return -1;
@@ -457,12 +272,15 @@ static int params_finish(struct sw_report *rep)
 				n_num++;
 			else
 				n_other++;
+			if (json_is_integer(v))
+				n_int++;
 			if (level_index(seen, v) < 0)
 				json_array_append(seen, v);
 			if (level_index(p->levels, v) < 0)
 				json_array_append(p->levels, v);
 		}
 		p->numeric = n_num > 0 && n_other == 0;
+		p->integer = p->numeric && n_int == n_num;
 		p->varies = json_array_size(seen) > 1;
 		json_decref(seen);
 		if (p->log && p->numeric) {
@@ -492,27 +310,17 @@ static void note(struct sw_report *rep, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The run's value of the sweep metric: summary.best.value (the best epoch),
- * else summary.<metric> (the last epoch), else the best over its history. */
+/* The run's value of the sweep metric: sw_run_best_value() (summary.best,
+ * else summary.<metric>), else the best over its history. */
 static double run_metric(const struct sw_report *rep, const struct sw_report_run *r)
 {
-	json_t *summary = json_object_get(r->record, "summary"), *best, *e;
+	json_t *e;
 	double v = NAN, x;
 	size_t i;
 
 	if (!rep->metric)
 		return NAN;
-	best = json_object_get(summary, "best");
-	if (json_is_object(best)) {
-		const json_t *nm = json_object_get(best, "name");
-
-		if (!json_is_string(nm) || !strcmp(json_string_value(nm), rep->metric))
-			v = jnum(json_object_get(best, "value"));
-		if (isfinite(v))
-			return v;
-	}
-	v = jnum(json_object_get(summary, rep->metric));
-	if (isfinite(v))
+	if (sw_run_best_value(r->record, rep->metric, &v) == 0)
 		return v;
 	v = NAN;
 	json_array_foreach(r->history, i, e) {
@@ -677,9 +485,7 @@ int sw_report_load(struct sw_report *rep, const char *dir, struct sw_err *err)
 		goto fail;
 	}
 
-	rc = slurp(spec_path, &rep->spec_text, &rep->spec_len, err);
-	if (rc < 0)
-		goto fail;
+	rc = stat(spec_path, &st) < 0 && errno == ENOENT ? 1 : 0;
 	rc_runs = jsonl_read(runs_path, &lines, &torn, err);
 	if (rc_runs < 0)
 		goto fail;
@@ -695,8 +501,7 @@ int sw_report_load(struct sw_report *rep, const char *dir, struct sw_err *err)
 	}
 	if (torn)
 		rep->torn = 1;
-	if (rc == 0 && yaml_read(spec_path, rep->spec_text, rep->spec_len, &rep->spec,
-				 err) < 0)
+	if (rc == 0 && load_spec(rep, spec_path, err) < 0)
 		goto fail;
 	if (rc == 1)
 		note(rep, "sweep.yaml is missing: parameter distributions unknown");
@@ -716,17 +521,15 @@ int sw_report_load(struct sw_report *rep, const char *dir, struct sw_err *err)
 			rep->torn = 1;
 	}
 
-	/* metric, method, name: sweep.yaml first, then meta.json */
-	m = json_object_get(rep->spec, "metric");
-	if (!json_is_object(m))
-		m = json_object_get(rep->meta, "metric");
-	rep->metric = dup_str(json_object_get(m, "name"));
-	rep->maximize = json_is_string(json_object_get(m, "goal")) &&
+	/* without sweep.yaml: metric, method and name from meta.json */
+	m = json_object_get(rep->meta, "metric");
+	if (!rep->spec_text && json_is_object(m)) {
+		rep->metric = dup_str(json_object_get(m, "name"));
+		rep->maximize = json_is_string(json_object_get(m, "goal")) &&
 			!strcmp(json_string_value(json_object_get(m, "goal")), "maximize");
-	rep->method = dup_str(json_object_get(rep->spec, "method"));
+	}
 	if (!rep->method)
 		rep->method = dup_str(json_object_get(rep->meta, "method"));
-	rep->name = dup_str(json_object_get(rep->spec, "name"));
 	if (!rep->name)
 		rep->name = dup_str(json_object_get(rep->meta, "name"));
 	if (!rep->name) {
@@ -740,10 +543,6 @@ int sw_report_load(struct sw_report *rep, const char *dir, struct sw_err *err)
 		rep->name = strndup(base, (size_t)(dir + n - base));
 	}
 
-	if (spec_params(rep, json_object_get(rep->spec, "parameters"), "", 0) < 0) {
-		sw_errorf(err, "out of memory");
-		goto fail;
-	}
 	if (load_runs(rep, runs_path, lines, err) < 0)
 		goto fail;
 	if (params_finish(rep) < 0) {

@@ -197,11 +197,13 @@ void sw_scale_fit(struct sw_scale *s, enum sw_scale_kind kind, const double *v,
 		hi = 1;
 	}
 	if (lo == hi) {
-		pad = fabs(lo) > 0 ? fabs(lo) * 0.1 : 1;
+		pad = s->integer ? 1 : fabs(lo) > 0 ? fabs(lo) * 0.1 : 1;
 		lo -= pad;
 		hi += pad;
 	}
 	step = nice_step(hi - lo, 5);
+	if (s->integer && step < 1)
+		step = 1;
 	s->d0 = floor(lo / step + 1e-9) * step;
 	s->d1 = ceil(hi / step - 1e-9) * step;
 	if (s->d1 <= s->d0)
@@ -256,6 +258,8 @@ size_t sw_scale_ticks(const struct sw_scale *s, double *ticks, size_t max,
 		return n;
 	}
 	st = nice_step(s->d1 - s->d0, 5);
+	if (s->integer && st < 1)
+		st = 1;
 	if (step)
 		*step = st;
 	for (t = ceil(s->d0 / st - 1e-9) * st; t <= s->d1 + st * 1e-9 && n < max;
@@ -592,14 +596,16 @@ void sw_svg_colorbar(struct sw_html *h, const char *id, double x, double y,
 		     double w, double hgt, double lo, double hi,
 		     const char *label)
 {
-	struct sw_scale s = { SW_SCALE_LINEAR, lo, hi, y + hgt, y, 0 };
+	struct sw_scale s = { SW_SCALE_LINEAR, lo, hi, y + hgt, y, 0, 0 };
 	double ticks[16], step, pos;
 	size_t n, i;
 	char col[8], lab[64], attr[96];
 
 	if (!(hi > lo)) {
-		s.d0 = lo - 0.5;
-		s.d1 = lo + 0.5;
+		double pad = fabs(lo) > 0 ? fabs(lo) * 0.1 : 1;
+
+		s.d0 = lo - pad;
+		s.d1 = lo + pad;
 	}
 	sw_html_printf(h, "<defs><linearGradient id=\"%s\" x1=\"0\" y1=\"1\" x2=\"0\" "
 		       "y2=\"0\">", id);

@@ -559,8 +559,8 @@ static void test_cli_bad_directories(void **state)
 	write_at(tmp, "sweep.yaml", "method: [random\n");
 	expect_error(tmp, "sweep.yaml' line");
 	write_at(tmp, "sweep.yaml", "- a list\n");
-	expect_error(tmp, "not a YAML mapping");
-	write_at(tmp, "sweep.yaml", "method: random\n");
+	expect_error(tmp, "sweep.yaml' line 1: a sweep file must be a mapping");
+	write_at(tmp, "sweep.yaml", "method: random\nparameters: {x: {values: [1]}}\n");
 	/* a corrupt history line names its file and line */
 	assert_true(asprintf(&d, "%s/runs", tmp) > 0);
 	assert_int_equal(mkdir(d, 0755), 0);

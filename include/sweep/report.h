@@ -52,6 +52,7 @@ struct sw_report_param {
 				       NULL when not found there */
 	int log;                    /* log-distributed: log axes */
 	int numeric;                /* every value recorded is a number */
+	int integer;                /* ... and an integer */
 	int varies;                 /* at least two distinct values recorded */
 	json_t *levels;             /* categorical: distinct values in display
 				       order (sweep.yaml's order first) (owned) */

@@ -55,6 +55,8 @@ struct sw_scale {
 	double d0, d1;
 	double r0, r1;
 	size_t n_bands;
+	int integer;        /* linear: integer data (epochs, indices): ticks
+			       at least 1 apart; set before sw_scale_fit */
 };
 
 /* Sets s's domain from n values (NaN and, for log, non-positive values are
