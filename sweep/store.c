@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -779,6 +780,8 @@ void sw_store_release(struct sw_store *st)
 		close(st->runs_fd);
 	if (st->alerts_fd >= 0)
 		close(st->alerts_fd);
+	if (st->dir_lock_fd >= 0)
+		close(st->dir_lock_fd);   /* drops the flock */
 	json_decref(st->recorded);
 	json_decref(st->best);
 	free(st->dir);
@@ -786,7 +789,7 @@ void sw_store_release(struct sw_store *st)
 	if (st->lock_ok)
 		pthread_mutex_destroy(&st->lock);
 	memset(st, 0, sizeof(*st));
-	st->runs_fd = st->alerts_fd = -1;
+	st->runs_fd = st->alerts_fd = st->dir_lock_fd = -1;
 }
 
 static int store_setup(struct sw_store *st, const char *dir, struct sw_err *err)
@@ -794,7 +797,7 @@ static int store_setup(struct sw_store *st, const char *dir, struct sw_err *err)
 	char *path = NULL;
 
 	memset(st, 0, sizeof(*st));
-	st->runs_fd = st->alerts_fd = -1;
+	st->runs_fd = st->alerts_fd = st->dir_lock_fd = -1;
 	if (pthread_mutex_init(&st->lock, NULL))
 		return sw_errorf(err, "cannot create a mutex");
 	st->lock_ok = 1;
@@ -811,6 +814,23 @@ static int store_setup(struct sw_store *st, const char *dir, struct sw_err *err)
 		return -1;
 	}
 	free(path);
+	path = path_join(dir, ".lock");
+	if (!path)
+		return sw_errorf(err, "out of memory");
+	st->dir_lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (st->dir_lock_fd < 0) {
+		sw_errorf(err, "cannot open '%s': %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	if (flock(st->dir_lock_fd, LOCK_EX | LOCK_NB)) {
+		if (errno == EWOULDBLOCK)
+			return sw_errorf(err, "sweep directory '%s' is in use by another "
+					 "sweep process", dir);
+		return sw_errorf(err, "cannot lock sweep directory '%s': %s", dir,
+				 strerror(errno));
+	}
 	return 0;
 }
 
@@ -847,7 +867,7 @@ int sw_store_create(struct sw_store *st, const char *root,
 	int i, ret = -1;
 
 	memset(st, 0, sizeof(*st));
-	st->runs_fd = st->alerts_fd = -1;
+	st->runs_fd = st->alerts_fd = st->dir_lock_fd = -1;
 	if (!root || !*root)
 		root = "results";
 	if (mkdir_p(root, err))
@@ -978,7 +998,7 @@ int sw_store_open(struct sw_store *st, const char *dir, struct sw_err *err)
 
 	if (sw_store_load_meta(dir, &meta, err)) {
 		memset(st, 0, sizeof(*st));
-		st->runs_fd = st->alerts_fd = -1;
+		st->runs_fd = st->alerts_fd = st->dir_lock_fd = -1;
 		return -1;
 	}
 	if (store_setup(st, dir, err))

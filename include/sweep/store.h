@@ -27,6 +27,10 @@
  * it has already recorded (also across resume), and readers keep only the
  * first line of an id.
  *
+ * Processes: an open store holds an exclusive flock(2) on <dir>/.lock, so a
+ * second `sweep resume` of a sweep that is still running is refused; the
+ * kernel drops the lock when the process dies, even by SIGKILL.
+ *
  * Threads: one struct sw_store may be shared by all trials of a sweep; every
  * sw_store_* function taking a store locks it. The readers (sw_store_load_*,
  * sw_jsonl_load) are independent of any open store.
@@ -98,11 +102,12 @@ struct sw_store {
 	pthread_mutex_t lock;
 	int lock_ok;
 	int runs_fd, alerts_fd;     /* O_APPEND descriptors, -1 when closed */
+	int dir_lock_fd;            /* holds flock(LOCK_EX) on <dir>/.lock */
 	json_t *recorded;           /* object: id -> true for ids in runs.jsonl */
 	json_t *best;               /* current best.json content, or NULL */
 	struct sw_store_run *active;/* linked list of begun, not ended runs */
 };
-#define SW_STORE_INIT { NULL, NULL, 0, PTHREAD_MUTEX_INITIALIZER, 0, -1, -1, \
+#define SW_STORE_INIT { NULL, NULL, 0, PTHREAD_MUTEX_INITIALIZER, 0, -1, -1, -1, \
 			NULL, NULL, NULL }
 
 /* The default directory name "<stem>-<YYYYmmdd-HHMMSS>" (local time of t):
