@@ -122,8 +122,11 @@ int sw_alerts_init(struct sw_alerts *al, const struct sw_alert_rule *rules,
 		   size_t n, const struct sw_alerts_config *cfg, struct sw_err *err);
 
 /* Stops the sender: it gets cfg.drain_s to deliver what is queued (retries
- * included), then any transfer in progress is aborted and what is left is
- * counted as dropped. Frees everything. Accepts NULL and zeroed structs. */
+ * included), then any transfer or backoff in progress is aborted (libcurl
+ * notices within about a second: release returns after at most drain_s +
+ * ~1 s, measured 1.2 s with drain_s 0.2 against a server that never
+ * answers) and what is left is counted as dropped. Frees everything.
+ * Accepts NULL and zeroed structs. */
 void sw_alerts_release(struct sw_alerts *al);
 
 /* Per-run state for run id (copied). Returns 0, or -1 on OOM. */
