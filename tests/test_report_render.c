@@ -184,6 +184,71 @@ static void test_render_300_runs(void **state)
 	free(tmp);
 }
 
+/* The table sorter runs in a real browser: a script appended to a copy of
+ * the page clicks column headers and records the row order in the DOM,
+ * which --dump-dom prints. */
+static void test_render_table_sorting(void **state)
+{
+	static const char probe[] =
+		"<script>\n"
+		"function order(){return Array.prototype.map.call(document."
+		"querySelectorAll('#runs-table tbody tr'),function(r){return "
+		"r.cells[1].textContent.replace(' \\u2605','');}).join(',');}\n"
+		"var th=document.querySelectorAll('#runs-table thead th');\n"
+		"th[3].click();document.body.setAttribute('data-metric-asc',order());\n"
+		"th[3].click();document.body.setAttribute('data-metric-desc',order());\n"
+		"th[0].click();document.body.setAttribute('data-index-asc',order());\n"
+		"</script>\n";
+	struct sw_test_proc p;
+	char *tmp, *html, *page, *profile, *url, *end;
+	size_t len;
+
+	(void)state;
+	if (!find_chromium())
+		skip();
+	tmp = abs_tmpdir();
+	assert_true(asprintf(&html, "%s/sort.html", tmp) > 0);
+	render_to(FIXTURE, html);
+	page = sw_test_read_file(html, &len);
+	assert_non_null(page);
+	end = strstr(page, "</body>");
+	assert_non_null(end);
+	{
+		FILE *f = fopen(html, "w");
+
+		assert_non_null(f);
+		fwrite(page, 1, (size_t)(end - page), f);
+		fputs(probe, f);
+		fputs(end, f);
+		fclose(f);
+	}
+	free(page);
+	assert_true(asprintf(&profile, "--user-data-dir=%s/profile-sort", tmp) > 0);
+	assert_true(asprintf(&url, "file://%s", html) > 0);
+	{
+		const char *argv[] = {
+			chromium, "--headless", "--no-sandbox", "--disable-gpu",
+			"--disable-quic", "--no-first-run",
+			"--disable-background-networking", "--disable-component-update",
+			"--disable-sync", profile, "--dump-dom", url, NULL
+		};
+
+		assert_int_equal(sw_test_run(&p, argv, NULL, NULL, 120), 0);
+		if (p.status != 0)
+			fail_msg("chromium exited %d: %s", p.status, p.err);
+	}
+	/* metric ascending, the run without a value last either way */
+	assert_non_null(strstr(p.out, "data-metric-asc=\"d4,c3,e5,b2,f6,a1,&lt;img"));
+	assert_non_null(strstr(p.out, "data-metric-desc=\"a1,f6,b2,e5,c3,d4,&lt;img"));
+	assert_non_null(strstr(p.out, "data-index-asc=\"a1,b2,c3,d4,&lt;img"));
+	sw_test_proc_release(&p);
+	sw_test_rmtree(tmp);
+	free(profile);
+	free(url);
+	free(html);
+	free(tmp);
+}
+
 /* The checker must see a blank page as blank. */
 static void test_render_blank_control(void **state)
 {
@@ -215,6 +280,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_render_fixture),
 		cmocka_unit_test(test_render_300_runs),
+		cmocka_unit_test(test_render_table_sorting),
 		cmocka_unit_test(test_render_blank_control),
 	};
 
