@@ -858,12 +858,14 @@ static void load_command(struct lctx *c, const struct sw_ynode *n)
 		return;
 	}
 	s->command = calloc(n->n + 1, sizeof(*s->command));
-	if (!s->command)
+	s->command_locs = calloc(n->n + 1, sizeof(*s->command_locs));
+	if (!s->command || !s->command_locs)
 		return;
 	s->n_command = n->n;
 	for (i = 0; i < n->n; i++) {
 		const struct sw_ynode *v = n->items[i];
 
+		s->command_locs[i] = v->loc;
 		if (v->kind != SW_YNODE_SCALAR || strlen(v->text) != v->len) {
 			error_at(c, v->loc, "item %zu of 'command' must be a string, "
 				 "got %s", i + 1, sw_ynode_describe(v));
@@ -1174,6 +1176,7 @@ void sw_spec_release(struct sw_spec *spec)
 	for (i = 0; i < spec->n_command; i++)
 		free(spec->command[i]);
 	free(spec->command);
+	free(spec->command_locs);
 	free(spec->entity);
 	free(spec->project);
 	free(spec->name);

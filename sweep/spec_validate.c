@@ -458,6 +458,8 @@ static void check_command(struct vctx *c)
 	for (i = 0; i < s->n_command; i++) {
 		const char *item = s->command[i];
 		size_t len = strlen(item);
+		struct sw_loc loc = s->command_locs ? s->command_locs[i] :
+				    s->loc_command;
 		const char *p;
 
 		if (len >= 3 && strncmp(item, "${", 2) == 0 && item[len - 1] == '}' &&
@@ -473,10 +475,10 @@ static void check_command(struct vctx *c)
 				const char *near = sw_nearest(name, macros);
 
 				if (near)
-					ERROR(s->loc_command, "unknown macro '%s' in "
+					ERROR(loc, "unknown macro '%s' in "
 					      "'command'; did you mean '${%s}'?", item, near);
 				else
-					ERROR(s->loc_command, "unknown macro '%s' in "
+					ERROR(loc, "unknown macro '%s' in "
 					      "'command' (known: ${env}, ${interpreter}, "
 					      "${program}, ${args}, ${args_no_hyphens}, "
 					      "${args_no_equals}, ${args_no_boolean_flags}, "
@@ -495,13 +497,13 @@ static void check_command(struct vctx *c)
 				       *q == '_')
 					q++;
 				if (*q != '}')
-					WARN(s->loc_command, "'%s' in 'command' is not a "
+					WARN(loc, "'%s' in 'command' is not a "
 					     "valid ${envvar:NAME} (NAME is upper case "
 					     "letters, digits and '_'): it is passed as "
 					     "written", item);
 				continue;
 			}
-			WARN(s->loc_command, "'%s' in 'command': macros are expanded "
+			WARN(loc, "'%s' in 'command': macros are expanded "
 			     "only as whole items (like \"${args}\"), so this one is "
 			     "passed as written", item);
 			break;

@@ -170,6 +170,7 @@ struct sw_spec {
 	/* Added for validation: where each top-level key was written. */
 	struct sw_loc loc_method, loc_metric, loc_parameters, loc_run_cap,
 		      loc_program, loc_command;
+	struct sw_loc *command_locs; /* location of each command item */
 	int has_method;             /* `method:` was given (and readable) */
 	int parse_failed;           /* the YAML could not be read at all: the
 				       spec is empty, validation adds nothing */
@@ -196,7 +197,9 @@ void sw_spec_init(struct sw_spec *spec);
 /* Reads and parses path. Problems (malformed YAML, wrong types, unknown
  * keys, YAML 1.1 differences, ...) are appended to diags; the spec is filled
  * as far as possible. Returns 0 when there is no error diagnostic, -1
- * otherwise (or when the file cannot be read: then err says why). */
+ * otherwise, or when the file cannot be read: then err says why, nothing is
+ * added to diags and spec->text stays NULL. diags may be NULL. The caller
+ * releases spec in every case. */
 int sw_spec_load(struct sw_spec *spec, const char *path, struct sw_diags *diags,
 		 struct sw_err *err);
 
@@ -207,7 +210,10 @@ int sw_spec_load_string(struct sw_spec *spec, const char *text, size_t len,
 /* Second pass: schema and engine rules (grid needs discrete parameters, bayes
  * needs a metric, hyperband brackets, min < max, probabilities sum to 1, the
  * trainer's hyperparameter table when no program/command is set, ...).
- * Appends to diags; returns 0 when no error was added, -1 otherwise. */
+ * Parameters the loader marked broken are skipped. Appends to diags; returns
+ * 0 when no error was added, -1 otherwise (also when the YAML could not be
+ * read at all, spec->parse_failed). A spec is usable only when both
+ * sw_spec_load() and sw_spec_validate() returned 0. */
 int sw_spec_validate(const struct sw_spec *spec, struct sw_diags *diags);
 
 /* Frees everything the spec owns and zeroes it; accepts NULL. */
