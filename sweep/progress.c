@@ -399,6 +399,11 @@ void sw_progress_log(struct sw_progress *p, const char *line)
 	pthread_mutex_unlock(&p->lock);
 }
 
+void sw_progress_console(void *progress, const char *line)
+{
+	sw_progress_log(progress, line);
+}
+
 /* ==== Final summary ==== */
 
 void sw_progress_summary(FILE *out, const json_t *runs, const char *metric,

@@ -63,7 +63,7 @@ static void test_plain_lines(void **state)
 	sw_progress_run_end(&p, "b", SW_RUN_FAILED, "out of memory", 1, 5.0);
 	sw_progress_run_start(&p, "c", NULL, 3, 0);
 	sw_progress_run_end(&p, "c", SW_RUN_STOPPED, NULL, 0, 3725);
-	sw_progress_log(&p, "sweep: alert: [WARN] x");
+	sw_progress_console(&p, "sweep: alert: [WARN] x");
 	sw_progress_release(&p);
 	fclose(f);
 	assert_string_equal(buf,

@@ -27,7 +27,8 @@
  * defines: struct sw_progress_config, SW_PROGRESS_CONFIG_INIT,
  *          struct sw_progress, sw_progress_init, sw_progress_release,
  *          sw_progress_run_start, sw_progress_batch, sw_progress_epoch,
- *          sw_progress_run_end, sw_progress_log, sw_progress_summary,
+ *          sw_progress_run_end, sw_progress_log, sw_progress_console,
+ *          sw_progress_summary,
  *          sw_format_duration, sw_format_params
  */
 #ifndef SW_PROGRESS_H
@@ -99,6 +100,10 @@ void sw_progress_run_end(struct sw_progress *p, const char *id,
 
 /* One message line (no '\n'), above the live block or as a plain line. */
 void sw_progress_log(struct sw_progress *p, const char *line);
+
+/* sw_progress_log with the signature of struct sw_alerts_config.console:
+ * cfg.console = sw_progress_console; cfg.console_ctx = &progress. */
+void sw_progress_console(void *progress, const char *line);
 
 /* The final report, independent of the mode: the top `top` runs (records
  * as in runs.jsonl; borrowed, not modified) sorted by metric (goal-aware),
