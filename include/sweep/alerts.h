@@ -148,7 +148,7 @@ void sw_alerts_run_end(struct sw_alerts *al, struct sw_alert_run *r,
 
 /* Counters: alerts raised, webhook POSTs delivered, webhook alerts given
  * up after all tries, and dropped (queue full or left at shutdown). Any
- * pointer may be NULL. */
+ * pointer may be NULL. Also valid after sw_alerts_release() (final counts). */
 void sw_alerts_stats(struct sw_alerts *al, size_t *raised, size_t *sent,
 		     size_t *failed, size_t *dropped);
 
