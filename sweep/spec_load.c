@@ -1016,6 +1016,16 @@ static void load_root(struct lctx *c, const struct sw_ynode *root)
 			tmp = NULL;
 		} else if (strcmp(name, "scheduler") == 0) {
 			load_scheduler(c, v);
+		} else if (v->kind == SW_YNODE_MAP &&
+			   (sw_ymap_get(v, "values", NULL) || sw_ymap_get(v, "value", NULL) ||
+			    sw_ymap_get(v, "distribution", NULL) ||
+			    (sw_ymap_get(v, "min", NULL) && sw_ymap_get(v, "max", NULL))) &&
+			   !sw_nearest(name, top_keys)) {
+			char buf[80];
+
+			error_at(c, key->loc, "unknown key '%s': it looks like a "
+				 "parameter; put it under 'parameters:'",
+				 key_text(key, buf, sizeof(buf)));
 		} else {
 			unknown_key(c, key, "", top_keys, "a sweep takes method, metric, "
 				    "parameters, early_terminate, run_cap, program, "
