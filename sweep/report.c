@@ -281,7 +281,9 @@ static const char css[] =
 "pre{background:#f7f7f7;border:1px solid #ddd;padding:8px;overflow-x:auto;"
 "font-size:12px}\n"
 "@media print{nav{display:none}body{max-width:none;padding:0}"
-".tablewrap{max-height:none;overflow:visible}"
+".tablewrap{max-height:none;overflow:visible;border:none}"
+"table{font-size:9px}th,td{padding:1px 3px}"
+".tablewrap th{position:static}"
 "section{break-before:auto}h2{break-after:avoid}}\n"
 "</style>\n";
 
@@ -1449,7 +1451,7 @@ static void alerts(struct page *pg)
 		json_array_foreach(keys, k, kk) {
 			v = json_object_get(a, json_string_value(kk));
 			sw_html_puts(h, "<td>");
-			if (v)
+			if (v && !json_is_null(v))
 				esc_json(h, v);
 			sw_html_puts(h, "</td>");
 		}
