@@ -194,7 +194,7 @@ static void test_download_good(void **state)
 {
 	struct fixture *f = *state;
 	struct sw_test_http_route rt = { "GET", "/c.tar.gz", 200, NULL,
-					 f->tarball, f->len, -1, 0 };
+					 f->tarball, f->len, -1, 0, 0 };
 	struct cnn_download_opts o = CNN_DOWNLOAD_OPTS_INIT;
 	struct cnn_data_opts dopts = CNN_DATA_OPTS_INIT;
 	struct sw_err err = SW_ERR_INIT;
@@ -229,7 +229,7 @@ static void test_download_truncated(void **state)
 {
 	struct fixture *f = *state;
 	struct sw_test_http_route rt = { NULL, "/c.tar.gz", 200, NULL,
-					 f->tarball, f->len, (long)f->len / 2, 0 };
+					 f->tarball, f->len, (long)f->len / 2, 0, 0 };
 	char *url = serve(f, &rt);
 
 	expect_failure(f, url, NULL, "bytes remaining", -1);
@@ -240,7 +240,7 @@ static void test_download_bad_checksum(void **state)
 {
 	struct fixture *f = *state;
 	struct sw_test_http_route rt = { NULL, "/c.tar.gz", 200, NULL,
-					 f->tarball, f->len, -1, 0 };
+					 f->tarball, f->len, -1, 0, 0 };
 	char *url = serve(f, &rt);
 	char want[200];
 
@@ -255,7 +255,7 @@ static void test_download_bad_checksum(void **state)
 static void test_download_404(void **state)
 {
 	struct fixture *f = *state;
-	struct sw_test_http_route rt = { NULL, "/other", 200, NULL, "x", 1, -1, 0 };
+	struct sw_test_http_route rt = { NULL, "/other", 200, NULL, "x", 1, -1, 0, 0 };
 	char *url = serve(f, &rt);
 
 	expect_failure(f, url, NULL, "failed: HTTP 404", -1);
@@ -268,7 +268,19 @@ static void test_download_stall(void **state)
 	/* sends 2,000 bytes, then nothing for 30 s: the low-speed limit
 	 * (1000 bytes/s over 1 s in expect_failure) must end it */
 	struct sw_test_http_route rt = { NULL, "/c.tar.gz", 200, NULL,
-					 f->tarball, f->len, 2000, 30000 };
+					 f->tarball, f->len, 2000, 30000, 0 };
+	char *url = serve(f, &rt);
+
+	expect_failure(f, url, NULL, "too slow", -1);
+	free(url);
+}
+
+static void test_download_silent(void **state)
+{
+	struct fixture *f = *state;
+	/* accepts the connection, reads the request, never answers */
+	struct sw_test_http_route rt = { NULL, "/c.tar.gz", 200, NULL,
+					 f->tarball, f->len, -1, 0, 30000 };
 	char *url = serve(f, &rt);
 
 	expect_failure(f, url, NULL, "too slow", -1);
@@ -278,7 +290,7 @@ static void test_download_stall(void **state)
 static void test_download_refused(void **state)
 {
 	struct fixture *f = *state;
-	struct sw_test_http_route rt = { NULL, NULL, 200, NULL, "x", 1, -1, 0 };
+	struct sw_test_http_route rt = { NULL, NULL, 200, NULL, "x", 1, -1, 0, 0 };
 	char *url = serve(f, &rt);
 
 	sw_test_http_stop(f->srv);  /* nothing listens on that port now */
@@ -291,7 +303,7 @@ static void test_download_interrupted(void **state)
 {
 	struct fixture *f = *state;
 	struct sw_test_http_route rt = { NULL, "/c.tar.gz", 200, NULL,
-					 f->tarball, f->len, 2000, 30000 };
+					 f->tarball, f->len, 2000, 30000, 0 };
 	struct cnn_download_opts o = CNN_DOWNLOAD_OPTS_INIT;
 	struct sw_err err = SW_ERR_INIT;
 	volatile int stop = 1;
@@ -348,7 +360,7 @@ static void serve_and_fail(struct fixture *f, const unsigned char *body,
 			   size_t len, const char *needle)
 {
 	struct sw_test_http_route rt = { NULL, "/c.tar.gz", 200, NULL, body, len,
-					 -1, 0 };
+					 -1, 0, 0 };
 	char *url = serve(f, &rt), md5[33];
 
 	md5_of(body, len, md5);
@@ -401,7 +413,7 @@ static void test_open_downloads(void **state)
 {
 	struct fixture *f = *state;
 	struct sw_test_http_route rt = { "GET", "/c.tar.gz", 200, NULL,
-					 f->tarball, f->len, -1, 0 };
+					 f->tarball, f->len, -1, 0, 0 };
 	struct cnn_data_opts o = CNN_DATA_OPTS_INIT;
 	struct sw_err err = SW_ERR_INIT;
 	struct cnn_dataset *ds = NULL;
@@ -436,6 +448,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_download_bad_checksum, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_download_404, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_download_stall, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_download_silent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_download_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_download_interrupted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_download_bad_archives, setup, teardown),

@@ -121,7 +121,7 @@ static void send_all(int fd, const void *data, size_t n)
 static void serve(struct sw_test_http *s, int fd)
 {
 	static const struct sw_test_http_route not_found = {
-		NULL, NULL, 404, "text/plain", "not found\n", 10, -1, 0
+		NULL, NULL, 404, "text/plain", "not found\n", 10, -1, 0, 0
 	};
 	const struct sw_test_http_route *rt = &not_found;
 	char method[16] = "", target[1024] = "", head[512];
@@ -150,6 +150,8 @@ static void serve(struct sw_test_http *s, int fd)
 			break;
 		}
 	}
+	if (rt->silent_ms > 0 && stopping(s, rt->silent_ms))
+		return;
 	snprintf(head, sizeof(head),
 		 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 		 "Connection: close\r\n\r\n", rt->status, reason(rt->status),

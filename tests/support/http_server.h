@@ -29,6 +29,8 @@ struct sw_test_http_route {
 	                           * this many bytes of it (a truncated reply) */
 	int stall_ms;             /* after sending, wait this long (or until
 	                           * sw_test_http_stop) before closing */
+	int silent_ms;            /* before sending anything, wait this long
+	                           * (a server that accepts but never answers) */
 };
 
 struct sw_test_http;
