@@ -18,7 +18,6 @@
 #include "support/support.h"
 #include "trainer/data.h"
 
-#define REAL_DIR "/work/shared/data/cifar-10-batches-bin"
 #define R 20  /* records per generated file */
 
 static char *make_fake(void)
@@ -375,10 +374,12 @@ static void test_real_data(void **state)
 	int i;
 
 	(void)state;
-	if (access(REAL_DIR "/data_batch_1.bin", R_OK) != 0)
+	const char *real = sw_test_cifar_real_dir();
+
+	if (!real)
 		skip();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (cnn_dataset_load(REAL_DIR, NULL, &ds, &err) < 0)
+	if (cnn_dataset_load(real, NULL, &ds, &err) < 0)
 		fail_msg("%s", err.msg);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	print_message("loaded 60,000 CIFAR-10 images in %.3f s\n",

@@ -16,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "support/cifar_fake.h"
 #include "trainer/transform.h"
 
-#define REAL_DIR "/work/shared/data/cifar-10-batches-bin"
 #define NIMG 24
 
 /* NIMG random images with labels, as a split. */
@@ -491,9 +491,11 @@ static void test_real_data(void **state)
 	int c, idx[256], i, reps = 20;
 
 	(void)state;
-	if (access(REAL_DIR "/data_batch_1.bin", R_OK) != 0)
+	const char *real = sw_test_cifar_real_dir();
+
+	if (!real)
 		skip();
-	assert_int_equal(cnn_dataset_load(REAL_DIR, NULL, &ds, &err), 0);
+	assert_int_equal(cnn_dataset_load(real, NULL, &ds, &err), 0);
 	cnn_hparams_default(&hp);
 	hp.normalize = CNN_NORM_STANDARDIZE;
 	hp.augment = CNN_AUG_FLIP_CROP;

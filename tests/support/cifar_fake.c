@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define RECORD 3073
 
@@ -138,4 +139,24 @@ unsigned char *sw_test_cifar_tarball(int records, size_t *len)
 	}
 	*len = used;
 	return out;
+}
+
+const char *sw_test_cifar_real_dir(void)
+{
+	static char path[4096];
+	const char *cand[3] = { getenv("SWEEP_TEST_REAL_DATA"),
+				"../shared/data/cifar-10-batches-bin",
+				"/work/shared/data/cifar-10-batches-bin" };
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (!cand[i] || !*cand[i])
+			continue;
+		snprintf(path, sizeof(path), "%s/data_batch_1.bin", cand[i]);
+		if (access(path, R_OK) == 0) {
+			snprintf(path, sizeof(path), "%s", cand[i]);
+			return path;
+		}
+	}
+	return NULL;
 }

@@ -7,7 +7,7 @@
  * sw_test_cifar_pixel(f, r, k), so tests can check what was loaded.
  *
  * defines: sw_test_cifar_label, sw_test_cifar_pixel, sw_test_cifar_write,
- *          sw_test_cifar_tarball
+ *          sw_test_cifar_tarball, sw_test_cifar_real_dir
  */
 #ifndef SW_TEST_CIFAR_FAKE_H
 #define SW_TEST_CIFAR_FAKE_H
@@ -26,5 +26,11 @@ int sw_test_cifar_write(const char *dir, int records);
  * (cifar-10-batches-bin/<files>, plus readme.html) with `records` records
  * per file. Returns a buffer the caller frees (length in *len), or NULL. */
 unsigned char *sw_test_cifar_tarball(int records, size_t *len);
+
+/* The real CIFAR-10 directory if this machine has it, else NULL: the first
+ * of $SWEEP_TEST_REAL_DATA, ../shared/data/cifar-10-batches-bin (beside the
+ * checkout, as CI lays it out) and /work/shared/data/cifar-10-batches-bin
+ * that holds data_batch_1.bin. */
+const char *sw_test_cifar_real_dir(void);
 
 #endif
