@@ -369,6 +369,7 @@ static void check_metric(struct vctx *c)
 {
 	const struct sw_metric *m = &c->spec->metric;
 	const char *near;
+	json_t *goal;
 
 	if (!m->present || !m->name)
 		return;
@@ -378,6 +379,17 @@ static void check_metric(struct vctx *c)
 	}
 	if (!c->trainer)
 		return;
+	goal = json_object_get(json_object_get(c->spec->doc, "metric"), "goal");
+	if ((strcmp(m->name, "accuracy") == 0 || strcmp(m->name, "val_accuracy") == 0) &&
+	    m->goal == SW_GOAL_MINIMIZE &&
+	    (!goal || (json_is_string(goal) &&
+		       strcmp(json_string_value(goal), "minimize") == 0)))
+		WARN(m->loc, "the sweep minimizes '%s' (goal defaults to minimize): "
+		     "add goal: maximize to look for the most accurate model", m->name);
+	if ((strcmp(m->name, "loss") == 0 || strcmp(m->name, "val_loss") == 0) &&
+	    m->goal == SW_GOAL_MAXIMIZE)
+		WARN(m->loc, "the sweep maximizes '%s': did you mean goal: minimize?",
+		     m->name);
 	for (near = NULL; ; ) {
 		size_t i;
 
@@ -450,6 +462,9 @@ static void check_command(struct vctx *c)
 	int uses_program = 0;
 	size_t i;
 
+	if (s->program && !s->program[0])
+		ERROR(s->loc_program, "'program' is empty: give the script to run, "
+		      "or remove it to train the built-in model");
 	if (!s->command)
 		return;
 	if (s->n_command == 0)
