@@ -1,16 +1,96 @@
-/* cmd_resume.c - `sweep resume`: not built yet (see its issue). */
+/* cmd_resume.c - `sweep resume DIR`: continue a local sweep after Ctrl-C, a
+ * crash or a kill, with the settings it was started with. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sweep/alerts.h"
 #include "sweep/cli.h"
 #include "sweep/commands.h"
+#include "sweep/controller.h"
+#include "sweep/spec.h"
+#include "sweep/store.h"
 
 const char cmd_resume_usage[] =
-"usage: sweep resume DIR\n"
+"usage: sweep resume DIR [--data DIR] [--alert-webhook URL]\n"
 "\n"
-"Continue a local sweep after Ctrl-C, a crash or a kill: finished runs are kept,\n"
-"runs that were in flight run again.\n";
+"Continue a local sweep after Ctrl-C, a crash or a kill: finished runs are\n"
+"kept and never run again, runs that were in flight run again from the\n"
+"start, and the search continues where it was, with the sweep's recorded\n"
+"seed, parallelism and run count.\n"
+"\n"
+"  --data DIR          CIFAR-10 directory (default: the one recorded)\n"
+"  --alert-webhook URL POST alerts there (also $SWEEP_ALERT_WEBHOOK)\n";
 
 int cmd_resume(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return sw_cli_not_built("resume");
+	static const struct option longopts[] = {
+		{ "data", required_argument, NULL, 'd' },
+		{ "alert-webhook", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sw_run_config cfg = SW_RUN_CONFIG_INIT;
+	struct sw_spec spec = { 0 };
+	struct sw_err err = SW_ERR_INIT;
+	json_t *meta = NULL;
+	char *yaml = NULL;
+	const char *dir;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int c, ret = SW_EXIT_USAGE;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":d:w:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			cfg.data_dir = optarg;
+			break;
+		case 'w':
+			cfg.webhook_url = optarg;
+			break;
+		default:
+			return sw_cli_bad_option("resume", argc, argv, c);
+		}
+	}
+	if (optind >= argc)
+		return sw_cli_usage_error("resume", "missing results DIR");
+	if (argc - optind > 1)
+		return sw_cli_usage_error("resume", "unexpected argument '%s'",
+					  argv[optind + 1]);
+	dir = argv[optind];
+	cfg.webhook_url = sw_alerts_webhook_url(cfg.webhook_url);
+
+	if (sw_store_load_meta(dir, &meta, &err) < 0) {
+		sw_cli_error("%s (is '%s' a directory made by 'sweep run'?)", err.msg, dir);
+		ret = SW_EXIT_FAILURE;
+		goto done;
+	}
+	if (asprintf(&yaml, "%s/sweep.yaml", dir) < 0)
+		goto done;
+	if (sw_run_load_spec(&spec, yaml) < 0)
+		goto done;
+	cfg.seed = (uint64_t)json_integer_value(json_object_get(meta, "seed"));
+	cfg.count = json_integer_value(json_object_get(meta, "count"));
+	cfg.parallel = (int)json_integer_value(json_object_get(meta, "parallel"));
+	cfg.threads = (int)json_integer_value(json_object_get(meta, "threads"));
+	if (!cfg.data_dir)
+		cfg.data_dir = json_string_value(json_object_get(meta, "data_dir"));
+	if (cfg.parallel < 1 || cfg.threads < 1 ||
+	    (long)cfg.parallel * cfg.threads > (cores > 0 ? cores : 1)) {
+		/* recorded on a bigger machine, or not at all: choose again */
+		if (sw_run_pick_parallel(&spec, cores > 0 ? (int)cores : 1, 0, 0,
+					 &cfg.parallel, &cfg.threads, &err) < 0) {
+			sw_cli_error("%s", err.msg);
+			goto done;
+		}
+	}
+	ret = sw_run_main(&spec, dir, NULL, &cfg);
+done:
+	free(yaml);
+	json_decref(meta);
+	sw_spec_release(&spec);
+	return ret;
 }

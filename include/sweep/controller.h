@@ -1,0 +1,93 @@
+/*
+ * controller.h - the local sweep controller behind `sweep run` and
+ * `sweep resume`: proposes configurations with the search engine, trains P
+ * of them at once in this process (each trainer with T OpenMP threads),
+ * applies hyperband and the alert rules after every epoch, records every
+ * run in the results store, and stops cleanly on Ctrl-C.
+ *
+ * Stopping: run_cap, --count (total runs of the sweep, resumed ones
+ * included), grid exhausted, metric.target reached: no new runs start and
+ * the running ones finish. First SIGINT/SIGTERM (sw_controller_interrupt):
+ * no new runs; running ones end after their current epoch, recorded as
+ * `stopped`. Second: running ones stop between batches, recorded as
+ * `killed`. The result is then SW_ERR_INTR (exit 130).
+ *
+ * Resume: given a store opened with sw_store_open(), the runs recorded in
+ * runs.jsonl are kept as observations (never run again), runs that were in
+ * flight run again first with their id, index, seed and parameters, and the
+ * search continues from the recorded runs (grid skips points already run;
+ * random and bayes draw suggestion i from (seed, i)).
+ *
+ * defines: struct sw_run_config, SW_RUN_CONFIG_INIT, sw_run_pick_parallel,
+ *          sw_run_data_opts,
+ *          sw_controller_run, sw_controller_interrupt, sw_controller_signals,
+ *          sw_controller_interrupted, sw_run_load_spec, sw_run_main
+ */
+#ifndef SW_CONTROLLER_H
+#define SW_CONTROLLER_H
+
+#include <stdint.h>
+
+#include "sweep/err.h"
+#include "sweep/spec.h"
+#include "sweep/store.h"
+#include "trainer/data.h"
+
+struct sw_run_config {
+	int64_t count;              /* total runs of the sweep; 0: no limit */
+	int parallel;               /* trials at once (>= 1) */
+	int threads;                /* OpenMP threads per trial (>= 1) */
+	uint64_t seed;              /* sweep seed: search and trial seeds */
+	const char *data_dir;       /* --data, or NULL */
+	const char *webhook_url;    /* alert webhook, or NULL */
+	int tty;                    /* progress view: -1 auto, 0 plain, 1 live */
+	int write_report;           /* write report.html at the end */
+	struct cnn_dataset *ds;     /* the data every trial trains on (borrowed) */
+};
+#define SW_RUN_CONFIG_INIT { 0, 1, 1, 0, NULL, NULL, -1, 1, NULL }
+
+/* Chooses trials-at-once P and threads-per-trial T for `cores` cores from
+ * the largest model the sweep can propose (--parallel auto): models up to
+ * about 200 MFLOP per training image use one core each (P = cores, T = 1),
+ * larger ones use all cores for one trial. A given parallel or threads (> 0)
+ * is kept and the other derived; P x T above the cores is an error. */
+int sw_run_pick_parallel(const struct sw_spec *spec, int cores, int parallel,
+			 int threads, int *p_out, int *t_out, struct sw_err *err);
+
+/* What to load for this sweep: only as many training and test images as
+ * the largest train_limit / val_limit it can propose (all when a trial may
+ * use all of them). */
+void sw_run_data_opts(const struct sw_spec *spec, struct cnn_data_opts *opts);
+
+/* Runs the sweep to its end into store (created or opened by the caller;
+ * borrowed, like spec). Prints progress on stderr and the final table on
+ * stdout. Returns 0 when the sweep ended normally, SW_ERR_INTR after an
+ * interrupt, SW_ERR with err set when it could not go on (data, store,
+ * search failure). Every run that ended is in the store in every case. */
+int sw_controller_run(const struct sw_spec *spec, struct sw_store *store,
+		      const struct sw_run_config *cfg, struct sw_err *err);
+
+/* Async-signal-safe: counts an interrupt (see above). */
+void sw_controller_interrupt(void);
+
+/* Routes SIGINT and SIGTERM to sw_controller_interrupt() (no SA_RESTART, so
+ * blocking calls return) and ignores SIGPIPE. */
+void sw_controller_signals(void);
+
+/* Non-zero once an interrupt arrived (polled by a data download). */
+const volatile int *sw_controller_interrupted(void);
+
+/* Loads and validates the sweep file for `sweep run` / `sweep resume`,
+ * printing every diagnostic as `sweep validate` does; refuses program/command
+ * sweeps (not trainable in-process). Returns 0 when it can run, else -1. */
+int sw_run_load_spec(struct sw_spec *spec, const char *path);
+
+/* The whole of `sweep run` / `sweep resume` once the spec is valid: loads
+ * the data (downloading it when absent), then, for a new sweep (dir NULL)
+ * creates the results directory under results_root, or opens dir to
+ * resume it, and runs the controller. Prints errors itself; returns the
+ * exit code (0, 1, 130). */
+int sw_run_main(const struct sw_spec *spec, const char *dir,
+		const char *results_root, struct sw_run_config *cfg);
+
+#endif
