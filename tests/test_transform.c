@@ -354,6 +354,35 @@ static void test_fit(void **state)
 		omp_set_num_threads(2);
 		assert_memory_equal(&q, &p, sizeof(p));
 	}
+	/* the generic path (a real resize before standardize) too */
+	{
+		struct cnn_pipeline q;
+		float *r;
+
+		cnn_pipeline_init(&q);
+		add(&q, CNN_STEP_RESIZE, 20, 0);
+		add(&q, CNN_STEP_RANDOM_CROP, 2, 0);
+		add(&q, CNN_STEP_RESCALE, 0, 1.0f / 255);
+		add(&q, CNN_STEP_STANDARDIZE, 0, 0);
+		assert_int_equal(cnn_pipeline_fit(&q, &s, &err), 0);
+		r = alloc_out(&q, NIMG);
+		cnn_pipeline_apply(&q, r, &s, NULL, NIMG, 0, NULL);
+		for (c = 0; c < 3; c++) {
+			double m = 0, v = 0;
+
+			for (j = 0; j < NIMG; j++)
+				for (k = 0; k < 400; k++) {
+					double x = r[(size_t)j * 1200 + c * 400 + k];
+
+					m += x;
+					v += x * x;
+				}
+			m /= NIMG * 400.0;
+			assert_float_equal(m, 0, 1e-4);
+			assert_float_equal(v / (NIMG * 400.0) - m * m, 1, 1e-3);
+		}
+		free(r);
+	}
 	/* an empty set cannot be fitted */
 	{
 		struct cnn_split empty = { 0, pixels, labels };

@@ -504,7 +504,7 @@ void cnn_pipeline_apply(const struct cnn_pipeline *p, float *out,
 	struct plan pl;
 
 	plan_make(p, &pl);
-#pragma omp parallel
+#pragma omp parallel if (n >= 8)
 	{
 		float *a = malloc(plane * sizeof(float));
 		float *b = malloc(plane * sizeof(float));
@@ -539,6 +539,62 @@ void cnn_pipeline_apply(const struct cnn_pipeline *p, float *out,
 
 #define FIT_CHUNK 256
 
+/* When the steps before a standardize are, in evaluation mode, a per-channel
+ * affine map of the bytes (no real resize; flips and crops are skipped),
+ * the statistics follow exactly from a histogram of the bytes: one pass
+ * over the pixels with no float conversion. Returns 1 when it applied. */
+static int fit_from_histogram(const struct cnn_pipeline *head,
+			      const struct cnn_split *train, struct cnn_step *s)
+{
+	uint64_t hist[CNN_CIFAR_C][256];
+	struct plan pl;
+	int c, v;
+
+	if (!plan_make(head, &pl) || pl.resize) {
+		plan_release(&pl);
+		return 0;
+	}
+	memset(hist, 0, sizeof(hist));
+#pragma omp parallel
+	{
+		uint64_t mine[CNN_CIFAR_C][256];
+		int j;
+
+		memset(mine, 0, sizeof(mine));
+#pragma omp for schedule(static)
+		for (j = 0; j < train->n; j++) {
+			const uint8_t *px = train->pixels + (size_t)j * CNN_CIFAR_PIXELS;
+			int cc, t;
+
+			for (cc = 0; cc < CNN_CIFAR_C; cc++)
+				for (t = 0; t < CNN_CIFAR_H * CNN_CIFAR_W; t++)
+					mine[cc][px[cc * CNN_CIFAR_H * CNN_CIFAR_W + t]]++;
+		}
+#pragma omp critical
+		for (int cc = 0; cc < CNN_CIFAR_C; cc++)
+			for (int vv = 0; vv < 256; vv++)
+				hist[cc][vv] += mine[cc][vv];  /* integers: order-free */
+	}
+	for (c = 0; c < CNN_CIFAR_C; c++) {
+		double n = 0, sum = 0, sq = 0, mean, var, sd;
+
+		for (v = 0; v < 256; v++) {
+			double x = (double)pl.a[c] * v + pl.b[c];
+
+			n += (double)hist[c][v];
+			sum += (double)hist[c][v] * x;
+			sq += (double)hist[c][v] * x * x;
+		}
+		mean = sum / n;
+		var = sq / n - mean * mean;
+		sd = var > 0 ? sqrt(var) : 0;
+		s->mean[c] = (float)mean;
+		s->std[c] = sd < 1e-6 ? 1.0f : (float)sd;
+	}
+	plan_release(&pl);
+	return 1;
+}
+
 int cnn_pipeline_fit(struct cnn_pipeline *p, const struct cnn_split *train,
 		     struct sw_err *err)
 {
@@ -559,6 +615,8 @@ int cnn_pipeline_fit(struct cnn_pipeline *p, const struct cnn_split *train,
 		if (s->op != CNN_STEP_STANDARDIZE)
 			continue;
 		head.n_steps = k;
+		if (fit_from_histogram(&head, train, s))
+			continue;
 		S = cnn_pipeline_out_size(&head);
 		img = (size_t)CNN_CIFAR_C * S * S;
 		n_chunks = (train->n + FIT_CHUNK - 1) / FIT_CHUNK;
