@@ -4,6 +4,7 @@
  */
 #include "sweep/cli.h"
 #include "sweep/commands.h"
+#include "sweep/spec.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -43,50 +44,19 @@ static void print_help(FILE *out)
 	      "130 interrupted.\n", out);
 }
 
-/* Levenshtein distance, for "did you mean" on mistyped command names. */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[64], i, j;
-
-	if (lb >= sizeof(row) / sizeof(row[0]))
-		return (size_t)-1;
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		size_t diag = row[0];
-
-		row[0] = i;
-		for (j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t best = diag + (a[i - 1] != b[j - 1]);
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
 static int unknown_command(const char *name)
 {
-	const struct sw_cmd *c, *best = NULL;
-	size_t best_d = 3;
+	const char *names[sizeof(sw_commands) / sizeof(sw_commands[0])];
+	const char *best;
+	size_t i;
 
-	for (c = sw_commands; c->name; c++) {
-		size_t d = edit_distance(name, c->name);
-
-		if (d < best_d) {
-			best_d = d;
-			best = c;
-		}
-	}
+	for (i = 0; sw_commands[i].name; i++)
+		names[i] = sw_commands[i].name;
+	names[i] = NULL;
+	best = sw_nearest(name, names);
 	if (best)
 		fprintf(stderr, "sweep: error: unknown command '%s'; did you mean '%s'?\n",
-			name, best->name);
+			name, best);
 	else
 		fprintf(stderr, "sweep: error: unknown command '%s'\n", name);
 	fprintf(stderr, "%s\nRun 'sweep --help' for the list of commands.\n", main_usage);

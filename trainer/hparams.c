@@ -1,6 +1,7 @@
 /* hparams.c - the trainer's hyperparameter table and typed values; see
  * include/trainer/hparams.h */
 #include "trainer/hparams.h"
+#include "sweep/spec.h"
 
 #include <errno.h>
 #include <math.h>
@@ -55,47 +56,16 @@ const struct cnn_hparam_info *cnn_hparam_find(const char *name)
 	return NULL;
 }
 
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[65], i, j;
-
-	if (lb > 64 || la > 64)
-		return (size_t)-1;
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		size_t diag = row[0];
-
-		row[0] = i;
-		for (j = 1; j <= lb; j++) {
-			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
 const char *cnn_hparam_suggest(const char *name)
 {
-	const struct cnn_hparam_info *h;
-	const char *best = NULL;
-	size_t best_d = 4;
+	enum { N = sizeof(cnn_hparam_table) / sizeof(cnn_hparam_table[0]) };
+	const char *names[N];
+	size_t i;
 
-	for (h = cnn_hparam_table; h->name; h++) {
-		size_t d = edit_distance(name, h->name);
-
-		if (d < best_d) {
-			best_d = d;
-			best = h->name;
-		}
-	}
-	return best;
+	for (i = 0; cnn_hparam_table[i].name; i++)
+		names[i] = cnn_hparam_table[i].name;
+	names[i] = NULL;
+	return sw_nearest(name, names);
 }
 
 static int check_choice(const struct cnn_hparam_info *info, const json_t *value,
