@@ -32,7 +32,7 @@
 #include <string.h>
 
 #define NMAX 2000          /* observations the model conditions on */
-#define HFIT_MAX 64        /* observations used to fit hyperparameters */
+#define HFIT_MAX 50        /* observations used to fit hyperparameters */
 #define FANT_MAX 512       /* pending points and suggestions as fantasies */
 #define JITTER 1e-8
 #define SQRT5 2.23606797749978969641
