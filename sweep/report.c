@@ -267,6 +267,7 @@ static const char css[] =
 ".state.failed{background:" COL_FAILED "}.state.killed{background:#8f4a78}"
 ".state.other{background:#666}\n"
 ".kv td:first-child{font-weight:600;background:#f7f7f7}\n"
+"#runs-table td:nth-child(2){white-space:nowrap}\n"
 ".cards{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0}\n"
 ".card{border:1px solid #ddd;border-radius:6px;padding:8px 12px;flex:1 1 200px}\n"
 ".card .big{font-size:20px;font-weight:600}\n"
@@ -611,19 +612,31 @@ static double epoch_of(const json_t *e, size_t k)
 	return isfinite(x) ? x + 1 : (double)(k + 1);
 }
 
-/* Whether the curves use one colour per run (few runs, with a legend) or
- * the metric's colour scale. */
-static int curves_by_run(const struct page *pg)
+/* How the curves are coloured: one colour per run (few runs, with a
+ * legend naming them), by the run's metric value (viridis), or all alike
+ * (many runs and no metric). */
+enum curve_colors { BY_RUN, BY_METRIC, PLAIN };
+
+static enum curve_colors curve_colors(const struct page *pg)
 {
-	return pg->rep->n_runs <= SW_PALETTE_N || pg->n_with_metric == 0;
+	if (pg->rep->n_runs <= SW_PALETTE_N)
+		return BY_RUN;
+	return pg->n_with_metric ? BY_METRIC : PLAIN;
 }
 
 static void run_curve_color(const struct page *pg, size_t i, char out[8])
 {
-	if (curves_by_run(pg))
+	switch (curve_colors(pg)) {
+	case BY_RUN:
 		snprintf(out, 8, "%s", sw_palette(i));
-	else
+		break;
+	case BY_METRIC:
 		metric_color(pg, pg->metric[i], out);
+		break;
+	default:
+		snprintf(out, 8, "%s", COL_FINISHED);
+		break;
+	}
 }
 
 static void curve_panel(struct page *pg, const char *key, const char *what)
@@ -745,22 +758,45 @@ static void curves_legend(struct page *pg)
 {
 	const struct sw_report *rep = pg->rep;
 	struct sw_html *h = &pg->h;
+	enum curve_colors mode = curve_colors(pg);
 	double x = 8, y = 18;
 	size_t i, rows = 1;
-	char lab[128];
+	char lab[128], col[8];
 
-	if (curves_by_run(pg))
+	if (mode == BY_RUN)
 		rows += (rep->n_runs + 3) / 4;
 	sw_html_printf(h, "<svg class=\"plot legend\" viewBox=\"0 0 1180 %zu\" "
 		       "width=\"1180\" height=\"%zu\" role=\"img\" aria-label=\"legend\">\n",
 		       rows * 22 + 8, rows * 22 + 8);
-	x = sw_svg_legend(h, x, y, -1, COL_BEST, NULL, "best run");
+	if (pg->best < rep->n_runs)
+		x = sw_svg_legend(h, x, y, -1, COL_BEST, NULL, "best run");
 	x = sw_svg_legend(h, x, y, -1, "#555", "5 3", "stopped (dashed, ■ at stop)");
 	x = sw_svg_legend(h, x, y, SW_MARK_CROSS, COL_FAILED, NULL, "failed (× at failure)");
 	x = sw_svg_legend(h, x, y, -1, "#555", "2 3", "killed (dotted, ▲)");
-	if (!curves_by_run(pg))
-		sw_svg_legend(h, x, y, -1, COL_NONE, NULL, "no metric value");
-	if (curves_by_run(pg)) {
+	if (mode == BY_METRIC) {
+		x = sw_svg_legend(h, x, y, -1, COL_NONE, NULL, "no metric value");
+		/* the colour scale, horizontally: low value on the left */
+		sw_html_puts(h, "<defs><linearGradient id=\"curves-cbar\" x1=\"0\" "
+			     "y1=\"0\" x2=\"1\" y2=\"0\">");
+		for (i = 0; i <= 8; i++) {
+			sw_color_viridis(i / 8.0, col);
+			sw_html_printf(h, "<stop offset=\"%.3f\" stop-color=\"%s\"/>",
+				       i / 8.0, col);
+		}
+		sw_html_puts(h, "</linearGradient></defs>\n");
+		snprintf(lab, sizeof(lab), "%s:", rep->metric);
+		sw_svg_text(h, x, y, "start", NULL, lab);
+		x += 7 * strlen(lab) + 6;
+		sw_fmt_num(lab, sizeof(lab), pg->mlo, 0);
+		sw_svg_text(h, x, y, "start", NULL, lab);
+		x += 7 * strlen(lab) + 4;
+		sw_html_printf(h, "<rect x=\"%.1f\" y=\"%.1f\" width=\"120\" "
+			       "height=\"10\" fill=\"url(#curves-cbar)\" stroke=\"#666\" "
+			       "stroke-width=\"0.5\"/>\n", x, y - 9);
+		sw_fmt_num(lab, sizeof(lab), pg->mhi, 0);
+		sw_svg_text(h, x + 124, y, "start", NULL, lab);
+	}
+	if (mode == BY_RUN) {
 		for (i = 0; i < rep->n_runs; i++) {
 			snprintf(lab, sizeof(lab), "%s", rep->runs[i].id);
 			sw_svg_legend(h, 8 + (i % 4) * 290, y + 22 * (1 + i / 4), -1,
@@ -794,9 +830,9 @@ static void curves(struct page *pg)
 		       "for every run. %s Stopped runs are dashed and end in a square, "
 		       "killed runs dotted with a triangle, failed runs end in a cross; "
 		       "the best run is drawn in black on top.</p>\n",
-		       curves_by_run(pg) ? "Each run has its own colour." :
-		       "Colour shows the run's value of the sweep metric (scale in the "
-		       "parallel-coordinates plot below: yellow is high, purple low).");
+		       curve_colors(pg) == BY_RUN ? "Each run has its own colour." :
+		       curve_colors(pg) == BY_METRIC ? "Colour shows the run's value of "
+		       "the sweep metric (yellow high, purple low)." : "");
 	curves_legend(pg);
 	sw_html_puts(h, "<div class=\"plots\">\n");
 	for (k = 0; k < nb; k++) {
@@ -938,6 +974,9 @@ static void parallel(struct page *pg)
 		sw_html_printf(h, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
 			       "y2=\"%.1f\" stroke-width=\"1.5\"/>\n", xs[a], top, xs[a], bot);
 		if (sc[a].kind == SW_SCALE_BAND) {
+			/* label at most ~24 levels so they stay readable */
+			size_t every = sc[a].n_bands > 24 ? (sc[a].n_bands + 23) / 24 : 1;
+
 			for (i = 0; labels[a] && labels[a][i]; i++) {
 				double y = sw_scale_map(&sc[a], (double)i);
 				char cut[40];
@@ -947,9 +986,10 @@ static void parallel(struct page *pg)
 				sw_html_printf(h, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
 					       "y2=\"%.1f\" stroke=\"#333\"/>\n", xs[a] - 4, y,
 					       xs[a], y);
-				sw_svg_text(h, xs[a] - 6, y + 4, "end",
-					    "class=\"pc-tick\" paint-order=\"stroke\" "
-					    "stroke=\"#fff\" stroke-width=\"3\"", cut);
+				if (i % every == 0)
+					sw_svg_text(h, xs[a] - 6, y + 4, "end",
+						    "class=\"pc-tick\" paint-order=\"stroke\" "
+						    "stroke=\"#fff\" stroke-width=\"3\"", cut);
 			}
 		} else {
 			nt = sw_scale_ticks(&sc[a], ticks, 32, &step);
@@ -1068,9 +1108,19 @@ static void scatters(struct page *pg)
 			vals[i] = param_pos(pr, &rep->runs[i]);
 		p.x.integer = pr->integer;
 		if (kind == SW_SCALE_BAND) {
-			sw_scale_fit(&p.x, kind, NULL, json_array_size(pr->levels));
+			size_t maxlen = 0, k, nl = json_array_size(pr->levels);
+
+			sw_scale_fit(&p.x, kind, NULL, nl);
 			labels = level_labels(pr);
 			p.xbands = (const char *const *)labels;
+			/* room for labels that sw_plot_open will rotate */
+			for (k = 0; labels && labels[k]; k++)
+				if (strlen(labels[k]) > maxlen)
+					maxlen = strlen(labels[k]);
+			if (maxlen > 14)
+				maxlen = 14;
+			if (nl && maxlen * 6.5 * (nl > 16 ? 16 : nl) > p.width - p.ml - p.mr)
+				p.mb = 44 + maxlen * 3.6;
 		} else {
 			sw_scale_fit(&p.x, kind, vals, rep->n_runs);
 		}

@@ -350,8 +350,10 @@ static void band_labels_x(struct sw_html *h, const struct sw_plot *p)
 	for (i = 0; i < n; i++)
 		if (strlen(p->xbands[i]) > maxlen)
 			maxlen = strlen(p->xbands[i]);
-	rotate = maxlen * 6.5 > band;
-	for (i = 0; i < n; i++) {
+	size_t every = n > 16 ? (n + 15) / 16 : 1;
+
+	rotate = maxlen * 6.5 > band * every;
+	for (i = 0; i < n; i += every) {
 		double x = sw_scale_map(&p->x, (double)i);
 		double y = p->height - p->mb + 14;
 
