@@ -92,8 +92,12 @@ int cnn_pipeline_from_hparams(struct cnn_pipeline *p,
 /* Computes the mean and standard deviation (population, over all pixels of
  * all images of train, per channel) of the values that reach each
  * standardize step, i.e. after the steps before it in evaluation mode, and
- * stores them in that step. A std below 1e-6 is stored as 1. OpenMP
- * parallel, deterministic. Returns 0, or -1 if train is empty. */
+ * stores them in that step. A std below 1e-6 is stored as 1. When the
+ * steps before it are per-channel affine in evaluation mode (the builder's
+ * order at any image_size equal to the input), the statistics come exactly
+ * from byte histograms; otherwise from the transformed floats. OpenMP
+ * parallel, deterministic (independent of the thread count). Returns 0, or
+ * -1 if train is empty. */
 int cnn_pipeline_fit(struct cnn_pipeline *p, const struct cnn_split *train,
 		     struct sw_err *err);
 
