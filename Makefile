@@ -90,9 +90,12 @@ deps:
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+# DATA: the CIFAR-10 binary directory; by default the team's shared copy
+# when it is there, else $SWEEP_DATA or the cache (downloaded if absent).
+DATA ?= $(if $(SWEEP_DATA),,$(firstword $(wildcard ../shared/data/cifar-10-batches-bin)))
 run: deps
 	$(MAKE) all
-	$(BIN) run sweeps/cifar_lr.yaml
+	$(BIN) run sweeps/cifar_lr.yaml $(if $(DATA),--data $(DATA))
 
 # Runs every test binary (unit tests and end-to-end tests of $(BIN)), then a
 # total over all of them. SWEEP_BIN tells the end-to-end tests what to run.
