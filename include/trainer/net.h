@@ -19,6 +19,9 @@
  * two ping-pong buffers. At batch 256 with the default sizes the whole net
  * holds about 190 MB.
  *
+ * A net points into itself (layers to their activations): never copy or
+ * move a struct cnn_net, or a struct holding one, after cnn_net_init.
+ *
  * Threads: every kernel runs on net->nthreads OpenMP threads (see
  * kernels.h), so two nets side by side with T threads each use 2T cores.
  *

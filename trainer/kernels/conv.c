@@ -88,11 +88,13 @@ void cnn_conv_forward(float *y, float *ws, const float *x, const float *scale,
 				float *ym = yn + (size_t)m * ohw, bm = b[m];
 
 				if (relu)
+#pragma omp simd
 					for (int i = 0; i < ohw; i++) {
 						float v = ym[i] + bm;
 						ym[i] = v > 0 ? v : 0;
 					}
 				else
+#pragma omp simd
 					for (int i = 0; i < ohw; i++)
 						ym[i] += bm;
 			}
@@ -172,11 +174,13 @@ void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
 				const float *ym = yn + (size_t)m * ohw;
 
 				if (relu)
+#pragma omp simd reduction(+:s)
 					for (int i = 0; i < ohw; i++) {
 						g[i] = ym[i] > 0 ? g[i] : 0;
 						s += g[i];
 					}
 				else
+#pragma omp simd reduction(+:s)
 					for (int i = 0; i < ohw; i++)
 						s += g[i];
 				dbl[m] += s;

@@ -74,12 +74,13 @@ void cnn_im2col(float *col, const float *x, const float *scale,
 					const float *src = xc + (size_t)ih * W + off;
 					for (int ow = 0; ow < lo; ow++)
 						dst[ow] = 0;
-					if (scale)
+					if (scale) {
+#pragma omp simd
 						for (int ow = lo; ow < hi; ow++)
 							dst[ow] = src[ow] * s + t;
-					else
-						for (int ow = lo; ow < hi; ow++)
-							dst[ow] = src[ow];
+					} else {
+						memcpy(dst + lo, src + lo, sizeof(float) * (size_t)(hi - lo));
+					}
 					for (int ow = hi; ow < OW; ow++)
 						dst[ow] = 0;
 				}
@@ -135,6 +136,7 @@ void cnn_col2im(float *dx, const float *col, int C, int H, int W, int K,
 					if (ih < 0 || ih >= H)
 						continue;
 					float *dst = dc + (size_t)ih * W + off;
+#pragma omp simd
 					for (int ow = lo; ow < hi; ow++)
 						dst[ow] += src[ow];
 				}

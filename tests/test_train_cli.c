@@ -1,0 +1,267 @@
+/* test_train_cli.c - end-to-end `sweep train`, `sweep eval` and `sweep
+ * bench` on tiny generated CIFAR-format data: output per epoch (text and
+ * JSON), saving and evaluating a model, bad hyperparameters, bad data
+ * directories and bad model files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "support/cifar_fake.h"
+#include "support/support.h"
+
+#define RECORDS 40
+
+static char *dir, *data;
+
+static const char *const env[] = {
+	"SWEEP_TEST_CIFAR_RECORDS=40",
+	"SWEEP_CIFAR_URL=http://127.0.0.1:9/none.tar.gz",
+	"SWEEP_DATA=",
+	NULL
+};
+
+static int setup(void **state)
+{
+	char p[4096];
+
+	(void)state;
+	dir = sw_test_tmpdir();
+	if (!dir)
+		return -1;
+	snprintf(p, sizeof(p), "%s/data", dir);
+	data = strdup(p);
+	if (mkdir(data, 0755) < 0 || sw_test_cifar_write(data, RECORDS) < 0)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	sw_test_rmtree(dir);
+	free(dir);
+	free(data);
+	return 0;
+}
+
+/* Runs the sweep binary with args (NULL-terminated) and the test env. */
+static void run(struct sw_test_proc *p, const char *const *args)
+{
+	const char *argv[32];
+	int i = 0;
+
+	argv[i++] = sw_test_bin();
+	for (; *args && i < 31; args++)
+		argv[i++] = *args;
+	argv[i] = NULL;
+	assert_int_equal(sw_test_run(p, argv, NULL, env, 120), 0);
+}
+
+#define TINY "epochs=2", "conv1_filters=4", "conv2_filters=4", "dense_units=8", \
+	"batch_size=16", "image_size=16"
+
+static void test_train_text(void **state)
+{
+	struct sw_test_proc p;
+	const char *args[] = { "train", "--data", data, "--threads", "1", TINY, NULL };
+
+	(void)state;
+	run(&p, args);
+	if (p.status != 0)
+		printf("%s", p.err);
+	assert_int_equal(p.status, 0);
+	assert_int_equal(sw_test_count_lines(p.out, "epoch "), 2);
+	assert_non_null(strstr(p.out, "epoch 1/2: loss "));
+	assert_non_null(strstr(p.out, "val_accuracy "));
+	assert_non_null(strstr(p.out, "images/s"));
+	sw_test_proc_release(&p);
+}
+
+static void test_train_json_save_eval(void **state)
+{
+	struct sw_test_proc p;
+	char model[4096];
+	const char *args[] = { "train", "--data", data, "--threads", "2", "--json",
+			       "--save", model, TINY, "seed=3", NULL };
+	const char *eargs[] = { "eval", model, "--data", data, "--json", NULL };
+	json_error_t jerr;
+	json_t *ep, *sum;
+	char *nl;
+
+	(void)state;
+	snprintf(model, sizeof(model), "%s/m.safetensors", dir);
+	run(&p, args);
+	if (p.status != 0)
+		printf("%s", p.err);
+	assert_int_equal(p.status, 0);
+	/* two epoch objects then the summary */
+	nl = strchr(p.out, '\n');
+	assert_non_null(nl);
+	*nl = '\0';
+	ep = json_loads(p.out, 0, &jerr);
+	assert_non_null(ep);
+	assert_int_equal(json_integer_value(json_object_get(ep, "epoch")), 1);
+	const char *keys[] = { "loss", "accuracy", "val_loss", "val_accuracy",
+			       "learning_rate", "images_per_sec" };
+	for (int i = 0; i < 6; i++)
+		assert_true(json_is_number(json_object_get(ep, keys[i])));
+	json_decref(ep);
+	assert_int_equal(sw_test_count_lines(nl + 1, "\"epoch\""), 1);
+	sum = json_loads(strstr(nl + 1, "{\"summary\""), JSON_DISABLE_EOF_CHECK, &jerr);
+	assert_non_null(sum);
+	json_t *s = json_object_get(sum, "summary");
+	assert_string_equal(json_string_value(json_object_get(s, "status")), "ok");
+	assert_int_equal(json_integer_value(json_object_get(s, "epochs")), 2);
+	assert_int_equal(json_integer_value(json_object_get(s, "seed")), 3);
+	double val_loss = json_real_value(json_object_get(s, "val_loss"));
+	json_decref(sum);
+	sw_test_proc_release(&p);
+
+	/* the saved model evaluates to the last epoch's validation loss */
+	run(&p, eargs);
+	if (p.status != 0)
+		printf("%s", p.err);
+	assert_int_equal(p.status, 0);
+	ep = json_loads(p.out, 0, &jerr);
+	assert_non_null(ep);
+	assert_float_equal(json_real_value(json_object_get(ep, "test_loss")), val_loss, 1e-4);
+	assert_int_equal(json_integer_value(json_object_get(ep, "images")), RECORDS);
+	json_decref(ep);
+	sw_test_proc_release(&p);
+}
+
+static void test_bad_hyperparameters(void **state)
+{
+	struct sw_test_proc p;
+	const char *a1[] = { "train", "--data", data, "lerning_rate=0.1", NULL };
+	const char *a2[] = { "train", "--data", data, "batch_size=0", NULL };
+	const char *a3[] = { "train", "--data", data, "optimizer=adamw", NULL };
+	const char *a4[] = { "train", "--data", data, "epochs", NULL };
+	const char *a5[] = { "train", "--threads", "zero", NULL };
+	const char *a6[] = { "train", "--bogus", NULL };
+
+	(void)state;
+	run(&p, a1);
+	assert_int_equal(p.status, 2);
+	assert_non_null(strstr(p.err, "unknown hyperparameter 'lerning_rate'; did you mean 'learning_rate'?"));
+	assert_string_equal(p.out, "");
+	sw_test_proc_release(&p);
+	run(&p, a2);
+	assert_int_equal(p.status, 2);
+	assert_non_null(strstr(p.err, "batch_size"));
+	sw_test_proc_release(&p);
+	run(&p, a3);
+	assert_int_equal(p.status, 2);
+	assert_non_null(strstr(p.err, "optimizer"));
+	sw_test_proc_release(&p);
+	run(&p, a4);
+	assert_int_equal(p.status, 2);
+	assert_non_null(strstr(p.err, "expected key=value, got 'epochs'"));
+	sw_test_proc_release(&p);
+	run(&p, a5);
+	assert_int_equal(p.status, 2);
+	assert_non_null(strstr(p.err, "--threads"));
+	sw_test_proc_release(&p);
+	run(&p, a6);
+	assert_int_equal(p.status, 2);
+	assert_non_null(strstr(p.err, "--bogus"));
+	sw_test_proc_release(&p);
+}
+
+static void test_bad_data(void **state)
+{
+	struct sw_test_proc p;
+	char bad[2048], file[4096], missing[4096];
+	const char *a1[] = { "train", "--data", bad, TINY, NULL };
+	const char *a2[] = { "train", "--data", missing, TINY, NULL };
+
+	(void)state;
+	/* a truncated training file */
+	snprintf(bad, sizeof(bad), "%s/bad", dir);
+	assert_int_equal(mkdir(bad, 0755), 0);
+	assert_int_equal(sw_test_cifar_write(bad, RECORDS), 0);
+	snprintf(file, sizeof(file), "%s/data_batch_3.bin", bad);
+	assert_int_equal(truncate(file, 3073 * 10 + 5), 0);
+	run(&p, a1);
+	assert_int_equal(p.status, 1);
+	assert_non_null(strstr(p.err, "data_batch_3.bin"));
+	assert_null(strstr(p.err, "Segmentation"));
+	sw_test_proc_release(&p);
+	/* a directory that does not exist and cannot be downloaded */
+	snprintf(missing, sizeof(missing), "%s/nothing/here", dir);
+	run(&p, a2);
+	assert_int_equal(p.status, 1);
+	assert_non_null(strstr(p.err, "sweep: error:"));
+	assert_non_null(strstr(p.err, "127.0.0.1"));
+	sw_test_proc_release(&p);
+}
+
+static void test_eval_bad_model(void **state)
+{
+	struct sw_test_proc p;
+	char model[4096];
+	const char *a1[] = { "eval", model, "--data", data, NULL };
+	const char *a2[] = { "eval", NULL };
+
+	(void)state;
+	snprintf(model, sizeof(model), "%s/junk.safetensors", dir);
+	assert_int_equal(sw_test_write_file(model, "not a model", 11), 0);
+	run(&p, a1);
+	assert_int_equal(p.status, 1);
+	assert_non_null(strstr(p.err, "junk.safetensors"));
+	sw_test_proc_release(&p);
+	run(&p, a2);
+	assert_int_equal(p.status, 2);
+	assert_non_null(strstr(p.err, "missing the model file"));
+	sw_test_proc_release(&p);
+}
+
+static void test_bench_json(void **state)
+{
+	struct sw_test_proc p;
+	const char *a1[] = { "bench", "--batch", "8", "--threads", "1", "--seconds",
+			     "0.05", "--json", NULL };
+	const char *a2[] = { "bench", "--seconds", "-1", NULL };
+	json_error_t jerr;
+	json_t *o;
+
+	(void)state;
+	run(&p, a1);
+	assert_int_equal(p.status, 0);
+	o = json_loads(p.out, 0, &jerr);
+	assert_non_null(o);
+	const char *keys[] = { "train_images_per_sec", "infer_images_per_sec", "gflops",
+			       "peak_rss_mb" };
+	for (int i = 0; i < 4; i++)
+		assert_true(json_number_value(json_object_get(o, keys[i])) > 0);
+	assert_int_equal(json_integer_value(json_object_get(o, "batch")), 8);
+	assert_int_equal(json_integer_value(json_object_get(o, "threads")), 1);
+	json_decref(o);
+	sw_test_proc_release(&p);
+	run(&p, a2);
+	assert_int_equal(p.status, 2);
+	assert_non_null(strstr(p.err, "--seconds"));
+	sw_test_proc_release(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_train_text),
+		cmocka_unit_test(test_train_json_save_eval),
+		cmocka_unit_test(test_bad_hyperparameters),
+		cmocka_unit_test(test_bad_data),
+		cmocka_unit_test(test_eval_bad_model),
+		cmocka_unit_test(test_bench_json),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
