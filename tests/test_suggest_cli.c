@@ -207,13 +207,10 @@ static void test_bayes_ask_tell(void **state)
 
 static void test_random_ask_tell(void **state)
 {
-	char yaml[sizeof(bayes_yaml)];
 	const char *spec;
 	char *a, *b;
 
 	(void)state;
-	memcpy(yaml, bayes_yaml, sizeof(yaml));
-	memcpy(yaml + strlen("method: "), "random", 6);   /* "bayes\n" -> "random" */
 	spec = write_tmp("random.yaml",
 			 "method: random\n"
 			 "program: train.py\n"

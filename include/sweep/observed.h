@@ -7,7 +7,8 @@
  * of the results store's runs.jsonl lines:
  *   {"params": {...}, "state": "finished", "summary": {"loss": 0.3},
  *    "history": [{"loss": 0.9}, {"loss": 0.5}, ...]}
- * Other keys on a line are ignored, so runs.jsonl can be passed as is.
+ * Other keys on a line are ignored, so runs.jsonl can be passed as is; a
+ * line without "state" is a finished run.
  *
  * States (wandb's RunState plus our "stopped", a run ended early by
  * hyperband, which counts as finished): pending, running, finished, failed,
