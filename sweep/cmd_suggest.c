@@ -24,7 +24,7 @@ const char cmd_suggest_usage[] =
 "When the search is over (grid exhausted, run_cap or metric.target reached)\n"
 "fewer lines are printed and stderr says why; the exit code is still 0.\n"
 "\n"
-"  --observed FILE  runs so far, JSON lines as in runs.jsonl:\n"
+"  --observed FILE  runs so far, JSON lines as in runs.jsonl (- for stdin):\n"
 "                   {\"params\": {...}, \"state\": \"finished\", \"summary\": {\"loss\": 0.1}}\n"
 "                   (state: finished, running, failed, stopped, crashed,\n"
 "                   killed or pending; optional \"history\": [{...}, ...])\n"

@@ -111,10 +111,12 @@ int sw_runs_load(struct sw_runs *runs, const char *path, struct sw_err *err)
 	int lineno = 0, ret = -1;
 	json_t *obj = NULL;
 
-	f = fopen(path, "r");
+	f = strcmp(path, "-") ? fopen(path, "r") : stdin;
 	if (!f)
 		return sw_errorf(err, "unable to open '%s': %s", path,
 				 strerror(errno));
+	if (f == stdin)
+		path = "<stdin>";
 	while ((len = getline(&line, &cap, f)) >= 0) {
 		json_error_t jerr;
 		ssize_t i;
@@ -152,7 +154,8 @@ int sw_runs_load(struct sw_runs *runs, const char *path, struct sw_err *err)
 done:
 	json_decref(obj);
 	free(line);
-	fclose(f);
+	if (f != stdin)
+		fclose(f);
 	return ret;
 }
 

@@ -121,6 +121,25 @@ static void test_grid_lists_remaining(void **state)
 		"{\"params\": {\"epochs\": 5, \"layers\": 3, \"opt\": {\"name\": \"adam\"}}}\n"
 		"{\"params\": {\"epochs\": 5, \"layers\": 3, \"opt\": {\"name\": \"sgd\"}}}\n");
 	sw_test_proc_release(&p);
+
+	/* --observed - reads standard input */
+	{
+		const char *argv[] = { sw_test_bin(), "suggest", spec, "--observed", "-",
+				       "--count", "2", NULL };
+
+		assert_int_equal(sw_test_run(&p, argv,
+			"{\"params\": {\"layers\": 1, \"opt\": {\"name\": \"adam\"}}}\n",
+			NULL, 60), 0);
+		assert_int_equal(p.status, 0);
+		assert_string_equal(p.out,
+			"{\"params\": {\"epochs\": 5, \"layers\": 1, \"opt\": {\"name\": \"sgd\"}}}\n"
+			"{\"params\": {\"epochs\": 5, \"layers\": 2, \"opt\": {\"name\": \"adam\"}}}\n");
+		sw_test_proc_release(&p);
+		assert_int_equal(sw_test_run(&p, argv, "{\"params\": 1}\n", NULL, 60), 0);
+		assert_int_equal(p.status, 1);
+		assert_non_null(strstr(p.err, "<stdin>:1: 'params' must be an object"));
+		sw_test_proc_release(&p);
+	}
 }
 
 /* Runs suggest, returns stdout (owned) after checking exit 0. */

@@ -74,8 +74,9 @@ int sw_runs_add(struct sw_runs *runs, json_t *params, enum sw_obs_state state,
 int sw_runs_add_json(struct sw_runs *runs, const json_t *obj,
 		     struct sw_err *err);
 
-/* Reads JSON lines from path (blank lines skipped). Errors name the file
- * and line: "runs.jsonl:3: 'state' must be one of ...". */
+/* Reads JSON lines from path ("-": standard input, named "<stdin>" in
+ * errors), blank lines skipped. Errors name the file and line:
+ * "runs.jsonl:3: unknown state 'done' (...)". */
 int sw_runs_load(struct sw_runs *runs, const char *path, struct sw_err *err);
 
 void sw_runs_release(struct sw_runs *runs);
