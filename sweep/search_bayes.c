@@ -922,14 +922,16 @@ static int maximise_ei(struct gp *g, const struct sw_dim *const *dims,
 		       struct sw_rng *rng, struct cand **cands_out,
 		       double **xs_out, int *n_out)
 {
-	int d = g->d, n = g->n, nc, nloc, i, j, k, nstart;
+	int d = g->d, n = g->n, nc, nloc, i, j, k, nstart, maxit;
 	struct cand *c = NULL;
 	double *xs = NULL, *mu = NULL, lo[64], hi[64];
 
 	nc = (int)(4e6 / ((double)n * n + 1.0));
-	nc = nc < 256 ? 256 : nc > 2000 ? 2000 : nc;
+	nc = nc < 256 ? (n > 500 ? 128 : 256) : nc > 2000 ? 2000 : nc;
 	nloc = nc / 5;
-	nstart = n > 150 ? 3 : 5;
+	/* refinement costs two O(n^2) solves per step: fewer for large n */
+	nstart = n > 500 ? 2 : n > 150 ? 3 : 5;
+	maxit = n > 500 ? 15 : 40;
 	c = calloc((size_t)(nc + nstart), sizeof(*c));
 	xs = malloc((size_t)(nc + nstart) * d * sizeof(double));
 	if (!c || !xs) {
@@ -974,7 +976,7 @@ static int maximise_ei(struct gp *g, const struct sw_dim *const *dims,
 		double *x = xs + (size_t)(nc + j) * d;
 
 		memcpy(x, c[j].x, d * sizeof(double));
-		lbfgs_box(neg_log_ei, g, x, d, lo, hi, 40, 0.2, 1e-9);
+		lbfgs_box(neg_log_ei, g, x, d, lo, hi, maxit, 0.2, 1e-9);
 		snap(dims, d, x);
 		c[nc + j].x = x;
 		c[nc + j].score = neg_log_ei(x, NULL, g);
