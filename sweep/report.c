@@ -268,6 +268,7 @@ static const char css[] =
 ".state.other{background:#666}\n"
 ".kv td:first-child{font-weight:600;background:#f7f7f7}\n"
 "#runs-table td:nth-child(2){white-space:nowrap}\n"
+"td.reason{min-width:320px}\n"
 ".cards{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0}\n"
 ".card{border:1px solid #ddd;border-radius:6px;padding:8px 12px;flex:1 1 200px}\n"
 ".card .big{font-size:20px;font-weight:600}\n"
@@ -576,7 +577,7 @@ static void runs_table(struct page *pg)
 				sw_html_puts(h, "</td>");
 			}
 		}
-		sw_html_puts(h, "<td>");
+		sw_html_puts(h, "<td class=\"reason\">");
 		if (r->reason)
 			sw_html_esc(h, r->reason);
 		sw_html_puts(h, "</td></tr>\n");
@@ -678,6 +679,7 @@ static void curve_panel(struct page *pg, const char *key, const char *what)
 	sw_scale_fit(&p.x, SW_SCALE_LINEAR, ex, n);
 	if (p.x.d0 < 0 && ex[0] >= 0)
 		p.x.d0 = 0;
+	p.y.pad = 0.03;
 	sw_scale_fit(&p.y, SW_SCALE_LINEAR, ey, n);
 	snprintf(title, sizeof(title), "%s (%s) per epoch", key, what);
 	p.title = title;
@@ -1122,8 +1124,10 @@ static void scatters(struct page *pg)
 			if (nl && maxlen * 6.5 * (nl > 16 ? 16 : nl) > p.width - p.ml - p.mr)
 				p.mb = 44 + maxlen * 3.6;
 		} else {
+			p.x.pad = 0.04;
 			sw_scale_fit(&p.x, kind, vals, rep->n_runs);
 		}
+		p.y.pad = 0.04;
 		sw_scale_fit(&p.y, SW_SCALE_LINEAR, pg->metric, rep->n_runs);
 		snprintf(title, sizeof(title), "%s against %s", rep->metric, pr->name);
 		p.title = title;
@@ -1212,6 +1216,7 @@ static void best_so_far(struct page *pg)
 	sw_scale_fit(&p.x, SW_SCALE_LINEAR, idx, rep->n_runs);
 	if (p.x.d0 > 0 && p.x.d0 <= 1)
 		p.x.d0 = 0;
+	p.y.pad = 0.04;
 	sw_scale_fit(&p.y, SW_SCALE_LINEAR, pg->metric, rep->n_runs);
 	snprintf(ylabel, sizeof(ylabel), "%s", rep->metric);
 	p.xlabel = "run index (order ended)";

@@ -186,6 +186,15 @@ void sw_scale_fit(struct sw_scale *s, enum sw_scale_kind kind, const double *v,
 			lo = 1;
 			hi = 10;
 		}
+		if (s->pad > 0) {
+			/* padded, not widened to whole decades */
+			pad = (log10(hi) - log10(lo)) * s->pad;
+			if (!(pad > 0))
+				pad = 0.15;
+			s->d0 = pow(10, log10(lo) - pad);
+			s->d1 = pow(10, log10(hi) + pad);
+			return;
+		}
 		s->d0 = pow(10, floor(log10(lo) + 1e-9));
 		s->d1 = pow(10, ceil(log10(hi) - 1e-9));
 		if (s->d1 <= s->d0)
@@ -198,6 +207,10 @@ void sw_scale_fit(struct sw_scale *s, enum sw_scale_kind kind, const double *v,
 	}
 	if (lo == hi) {
 		pad = s->integer ? 1 : fabs(lo) > 0 ? fabs(lo) * 0.1 : 1;
+		lo -= pad;
+		hi += pad;
+	} else if (s->pad > 0) {
+		pad = (hi - lo) * s->pad;
 		lo -= pad;
 		hi += pad;
 	}
@@ -598,7 +611,7 @@ void sw_svg_colorbar(struct sw_html *h, const char *id, double x, double y,
 		     double w, double hgt, double lo, double hi,
 		     const char *label)
 {
-	struct sw_scale s = { SW_SCALE_LINEAR, lo, hi, y + hgt, y, 0, 0 };
+	struct sw_scale s = { SW_SCALE_LINEAR, lo, hi, y + hgt, y, 0, 0, 0 };
 	double ticks[16], step, pos;
 	size_t n, i;
 	char col[8], lab[64], attr[96];

@@ -280,7 +280,7 @@ static void test_fixture_scatter(void **state)
 	assert_int_equal(count(sec, "learning_rate (log scale)</text>"), 1);
 	assert_int_equal(count(sec, "(log scale)"), 1);
 	/* log ticks at powers of ten */
-	assert_non_null(strstr(sec, ">0.0001</text>"));
+	assert_non_null(strstr(sec, ">0.001</text>"));
 	assert_non_null(strstr(sec, ">0.01</text>"));
 	/* categorical levels in sweep.yaml's order */
 	assert_true(strstr(sec, ">adam</text>") < strstr(sec, ">sgd</text>"));

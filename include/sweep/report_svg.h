@@ -57,6 +57,9 @@ struct sw_scale {
 	size_t n_bands;
 	int integer;        /* linear: integer data (epochs, indices): ticks
 			       at least 1 apart; set before sw_scale_fit */
+	double pad;         /* fraction of the data's span kept free at each
+			       end, so points are not drawn on the frame;
+			       set before sw_scale_fit */
 };
 
 /* Sets s's domain from n values (NaN and, for log, non-positive values are
