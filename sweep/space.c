@@ -591,6 +591,8 @@ double sw_dim_snap(const struct sw_dim *d, double u)
 		size_t k = wprob_index(p, u), i;
 		double lo = 0.0;
 
+		if (p->n_probabilities == 0)
+			return 0.5;
 		for (i = 0; i < k; i++)
 			lo += p->probabilities[i];
 		return clip01(lo + 0.5 * p->probabilities[k]);

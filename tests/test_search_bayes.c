@@ -293,6 +293,71 @@ static void test_discrete_space_no_repeats(void **state)
 	fx_spec_free(&spec);
 }
 
+/* Every distribution through the model: encode observed values, fit,
+ * decode suggestions. */
+static void test_every_distribution(void **state)
+{
+	static const enum sw_dist dists[] = {
+		SW_DIST_UNIFORM, SW_DIST_Q_UNIFORM, SW_DIST_LOG_UNIFORM,
+		SW_DIST_LOG_UNIFORM_VALUES, SW_DIST_Q_LOG_UNIFORM,
+		SW_DIST_Q_LOG_UNIFORM_VALUES, SW_DIST_INV_LOG_UNIFORM,
+		SW_DIST_INV_LOG_UNIFORM_VALUES, SW_DIST_NORMAL, SW_DIST_Q_NORMAL,
+		SW_DIST_LOG_NORMAL, SW_DIST_Q_LOG_NORMAL, SW_DIST_BETA, SW_DIST_Q_BETA,
+		SW_DIST_INT_UNIFORM,
+	};
+	enum { ND = sizeof(dists) / sizeof(dists[0]) };
+	struct sw_param p[ND + 3];
+	struct sw_spec spec;
+	struct sw_runs runs = SW_RUNS_INIT;
+	char name[16];
+	int i, t;
+
+	(void)state;
+	for (i = 0; i < ND; i++) {
+		snprintf(name, sizeof(name), "p%02d", i);
+		p[i] = fx_range(name, dists[i], 1, 4);
+		p[i].q = 0.5;
+		p[i].a = 2;
+		p[i].b = 3;
+		p[i].mu = 1;
+		p[i].sigma = 0.5;
+	}
+	p[ND] = fx_values("cat", "[\"a\", [1, 2], {\"k\": null}, 3.5]");
+	p[ND + 1] = fx_values("wcat", "[\"x\", \"y\", \"z\"]");
+	p[ND + 1].dist = SW_DIST_CATEGORICAL_W_PROBABILITIES;
+	p[ND + 1].probabilities = calloc(3, sizeof(double));
+	p[ND + 1].probabilities[0] = 0.2;
+	p[ND + 1].probabilities[2] = 0.8;   /* y has probability 0 */
+	p[ND + 1].n_probabilities = 3;
+	p[ND + 2] = fx_const("c", "[true]");
+	fx_spec(&spec, SW_METHOD_BAYES, p, ND + 3);
+	fx_metric(&spec, "m", SW_GOAL_MAXIMIZE);
+	for (t = 0; t < 30; t++) {
+		json_t *out = ask(&spec, &runs, 1, 4), *s = json_array_get(out, 0);
+		double sum = 0.0;
+
+		assert_int_equal(json_object_size(s), ND + 3);
+		for (i = 0; i < ND; i++) {
+			json_t *v;
+
+			snprintf(name, sizeof(name), "p%02d", i);
+			v = json_object_get(s, name);
+			if (!json_is_number(v))
+				fail_msg("%s is not a number at trial %d", name, t);
+			sum += json_number_value(v);
+		}
+		assert_string_not_equal(json_string_value(json_object_get(s, "wcat")) ?
+					json_string_value(json_object_get(s, "wcat")) : "",
+					"y");
+		assert_non_null(json_object_get(s, "cat"));
+		add_run(&runs, s, t % 7 == 6 ? SW_OBS_CRASHED : SW_OBS_FINISHED, "m",
+			-fabs(sum - 20.0));
+		json_decref(out);
+	}
+	sw_runs_release(&runs);
+	fx_spec_free(&spec);
+}
+
 static void test_errors(void **state)
 {
 	struct sw_param p[1];
@@ -333,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_deterministic_for_seed),
 		cmocka_unit_test(test_impute),
 		cmocka_unit_test(test_discrete_space_no_repeats),
+		cmocka_unit_test(test_every_distribution),
 		cmocka_unit_test(test_errors),
 	};
 
