@@ -28,6 +28,7 @@ int cmd_report(int argc, char **argv)
 	};
 	struct sw_err err = SW_ERR_INIT;
 	const char *out = NULL;
+	char def[4096];
 	int c;
 
 	optind = 1;
@@ -48,11 +49,19 @@ int cmd_report(int argc, char **argv)
 					  argv[optind + 1]);
 	if (out && !*out)
 		return sw_cli_usage_error("report", "empty output file name");
+	if (!out) {
+		const char *dir = argv[optind];
+		size_t n = strlen(dir);
+
+		while (n > 1 && dir[n - 1] == '/')
+			n--;
+		if (snprintf(def, sizeof(def), "%.*s/report.html", (int)n, dir) >=
+		    (int)sizeof(def))
+			return sw_cli_error("results directory name too long: '%s'", dir);
+		out = def;
+	}
 	if (sw_report_write(argv[optind], out, &err) < 0)
 		return sw_cli_error("%s", err.msg);
-	if (out)
-		printf("%s\n", out);
-	else
-		printf("%s/report.html\n", argv[optind]);
+	printf("%s\n", out);
 	return SW_EXIT_OK;
 }

@@ -116,6 +116,18 @@ static int better(const struct sw_report *rep, double a, double b)
 	return rep->maximize ? a > b : a < b;
 }
 
+/* The number a run is shown with: its trial number (order started) when
+ * every run has one, else its position in runs.jsonl (order ended); from 1. */
+static double run_number(const struct sw_report *rep, const struct sw_report_run *r)
+{
+	return rep->by_trial ? (double)r->trial + 1 : (double)r->index + 1;
+}
+
+static const char *run_order_words(const struct sw_report *rep)
+{
+	return rep->by_trial ? "order started" : "order ended";
+}
+
 static const char *state_color(const char *st)
 {
 	if (!strcmp(st, "finished"))
@@ -498,8 +510,8 @@ static void runs_table(struct page *pg)
 		goto done;
 	}
 	sw_html_printf(h, "<p class=\"sub\">%zu run%s, best first; click a column to "
-		       "sort. # is the order in which runs ended.</p>\n", rep->n_runs,
-		       rep->n_runs == 1 ? "" : "s");
+		       "sort. # is the run's number in the %s.</p>\n", rep->n_runs,
+		       rep->n_runs == 1 ? "" : "s", run_order_words(rep));
 	sw_html_puts(h, "<div class=\"tablewrap\"><table class=\"sortable\" "
 		     "id=\"runs-table\">\n<thead><tr><th>#</th><th>run</th><th>state</th>");
 	if (rep->metric) {
@@ -530,8 +542,8 @@ static void runs_table(struct page *pg)
 		r = &rep->runs[i];
 		sw_html_printf(h, "<tr class=\"run %s%s\">", state_class(r->state),
 			       i == pg->best ? " best" : "");
-		sw_html_printf(h, "<td class=\"num\" data-v=\"%zu\">%zu</td><td>", i + 1,
-			       i + 1);
+		sw_html_printf(h, "<td class=\"num\" data-v=\"%.0f\">%.0f</td><td>",
+			       run_number(rep, r), run_number(rep, r));
 		sw_html_esc(h, r->id);
 		sw_html_printf(h, "%s</td><td><span class=\"state %s\">",
 			       i == pg->best ? " ★" : "", state_class(r->state));
@@ -1184,8 +1196,8 @@ static void best_so_far(struct page *pg)
 	struct sw_html *h = &pg->h;
 	struct sw_plot p;
 	double *xs = NULL, *ys = NULL, *idx = NULL, best = NAN;
-	size_t i, n = 0;
-	char ylabel[160];
+	size_t i, n = 0, m, *seq = NULL;
+	char ylabel[160], xlabel[64];
 
 	section_open(h, "best-so-far", "Best value so far");
 	if (!rep->metric || !pg->n_with_metric) {
@@ -1194,17 +1206,24 @@ static void best_so_far(struct page *pg)
 		sw_html_puts(h, "</section>\n");
 		return;
 	}
-	sw_html_puts(h, "<p class=\"sub\">Each run's value of the metric in the order "
-		     "the runs ended, and the best value reached so far.</p>\n");
+	sw_html_printf(h, "<p class=\"sub\">Each run's value of the metric by run "
+		       "number (%s), and the best value reached so far.</p>\n",
+		       run_order_words(rep));
 	xs = malloc((2 * rep->n_runs + 2) * sizeof(double));
 	ys = malloc((2 * rep->n_runs + 2) * sizeof(double));
 	idx = malloc((rep->n_runs + 1) * sizeof(double));
-	if (!xs || !ys || !idx) {
+	seq = malloc((rep->n_runs + 1) * sizeof(size_t));
+	if (!xs || !ys || !idx || !seq) {
 		h->failed = 1;
 		goto done;
 	}
-	for (i = 0; i < rep->n_runs; i++)
-		idx[i] = (double)(i + 1);
+	/* seq: the runs in run-number order (insertion sort: nearly sorted) */
+	for (i = 0; i < rep->n_runs; i++) {
+		idx[i] = run_number(rep, &rep->runs[i]);
+		for (m = i; m > 0 && idx[seq[m - 1]] > idx[i]; m--)
+			seq[m] = seq[m - 1];
+		seq[m] = i;
+	}
 	memset(&p, 0, sizeof(p));
 	p.width = 1180;
 	p.height = 320;
@@ -1219,7 +1238,8 @@ static void best_so_far(struct page *pg)
 	p.y.pad = 0.04;
 	sw_scale_fit(&p.y, SW_SCALE_LINEAR, pg->metric, rep->n_runs);
 	snprintf(ylabel, sizeof(ylabel), "%s", rep->metric);
-	p.xlabel = "run index (order ended)";
+	snprintf(xlabel, sizeof(xlabel), "run number (%s)", run_order_words(rep));
+	p.xlabel = xlabel;
 	p.ylabel = ylabel;
 	p.title = "best value so far against run index";
 	sw_html_puts(h, "<figure id=\"best-so-far-plot\">\n");
@@ -1231,10 +1251,12 @@ static void best_so_far(struct page *pg)
 		x = sw_svg_legend(h, x, 20, -1, COL_FINISHED, NULL, "best so far");
 		sw_svg_legend(h, x, 20, SW_MARK_STAR, COL_BEST, NULL, "best run");
 	}
-	for (i = 0; i < rep->n_runs; i++) {
-		double v = pg->metric[i];
+	for (m = 0; m < rep->n_runs; m++) {
+		double v;
 		char *label;
 
+		i = seq[m];
+		v = pg->metric[i];
 		if (better(rep, v, best)) {
 			if (n) {
 				xs[n] = sw_scale_map(&p.x, idx[i]);
@@ -1255,7 +1277,7 @@ static void best_so_far(struct page *pg)
 		free(label);
 	}
 	if (n) {
-		xs[n] = sw_scale_map(&p.x, idx[rep->n_runs - 1]);
+		xs[n] = sw_scale_map(&p.x, idx[seq[rep->n_runs - 1]]);
 		ys[n] = ys[n - 1];
 		n++;
 	}
@@ -1271,6 +1293,7 @@ done:
 	free(xs);
 	free(ys);
 	free(idx);
+	free(seq);
 }
 
 /* ==== Parameter importance ==== */

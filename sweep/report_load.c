@@ -373,6 +373,9 @@ static int load_runs(struct sw_report *rep, const char *path, json_t *lines,
 		r->state = json_string_value(state);
 		r->reason = json_string_value(json_object_get(rec, "reason"));
 		r->index = rep->n_runs - 1;
+		r->trial = json_is_integer(json_object_get(rec, "index")) &&
+			   json_integer_value(json_object_get(rec, "index")) >= 0 ?
+			   json_integer_value(json_object_get(rec, "index")) : -1;
 		r->runtime_s = jnum(json_object_get(rec, "runtime_s"));
 		r->epochs = json_is_integer(json_object_get(rec, "epochs")) ?
 			    json_integer_value(json_object_get(rec, "epochs")) : -1;
@@ -549,8 +552,12 @@ int sw_report_load(struct sw_report *rep, const char *dir, struct sw_err *err)
 		sw_errorf(err, "out of memory");
 		goto fail;
 	}
-	for (i = 0; i < rep->n_runs; i++)
+	rep->by_trial = 1;
+	for (i = 0; i < rep->n_runs; i++) {
 		rep->runs[i].metric = run_metric(rep, &rep->runs[i]);
+		if (rep->runs[i].trial < 0)
+			rep->by_trial = 0;
+	}
 	if (rep->torn)
 		note(rep, "a torn last line (from a crash while writing) was ignored");
 	json_decref(lines);

@@ -200,6 +200,10 @@ static void test_fixture_table(void **state)
 	assert_non_null(strstr(table, "<th>arch.dropout</th>"));
 	assert_non_null(strstr(table, "data-v=\"0.0030000000000000001\">0.003<"));
 	assert_non_null(strstr(table, "loss became NaN at epoch 2"));
+	/* runs are numbered by trial (order started): f6 started before e5
+	 * but ended after it */
+	assert_non_null(strstr(table, "<td class=\"num\" data-v=\"7\">7</td><td>e5</td>"));
+	assert_non_null(strstr(table, "<td class=\"num\" data-v=\"6\">6</td><td>f6</td>"));
 	assert_non_null(strstr(html, "table.sortable"));
 	free(table);
 	free(html);
@@ -302,7 +306,7 @@ static void test_fixture_parallel_best_importance(void **state)
 	free(sec);
 
 	sec = between(html, "id=\"best-so-far\"", "</section>");
-	assert_non_null(strstr(sec, "run index (order ended)"));
+	assert_non_null(strstr(sec, "run number (order started)"));
 	assert_non_null(strstr(sec, ">best so far<"));
 	free(sec);
 

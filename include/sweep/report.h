@@ -43,6 +43,8 @@ struct sw_report_run {
 	double runtime_s;           /* NaN when absent */
 	long long epochs;           /* -1 when absent */
 	size_t index;               /* position in runs.jsonl, from 0 */
+	long long trial;            /* the record's "index" (trial number, in
+				       the order runs started), -1 if absent */
 };
 
 /* One parameter column: a flattened name ("optimizer.lr" for nested). */
@@ -74,6 +76,8 @@ struct sw_report {
 	size_t n_runs;
 	struct sw_report_param *params;
 	size_t n_params;
+	int by_trial;               /* every run has a trial number: runs are
+				       numbered by it, else by position */
 	int torn;                   /* a torn last line was ignored somewhere */
 	char notes[4][256];         /* problems worth showing on the page */
 	size_t n_notes;
