@@ -840,6 +840,17 @@ static void curves(struct page *pg)
 		bases[nb++] = "accuracy";
 	if (nb > 2 && m)
 		nb = 2;
+	for (k = 0; k < nb; k++) {
+		snprintf(train, sizeof(train), "%s", bases[k]);
+		snprintf(val, sizeof(val), "val_%s", bases[k]);
+		shown += history_has(rep, train) + history_has(rep, val);
+	}
+	if (!shown && !(m && history_has(rep, m))) {
+		para(h, "empty", "No run logged an epoch with these metrics, so there "
+		     "are no curves to draw.");
+		sw_html_puts(h, "</section>\n");
+		return;
+	}
 	sw_html_printf(h, "<p class=\"sub\">Training and validation metrics per epoch "
 		       "for every run. %s Stopped runs are dashed and end in a square, "
 		       "killed runs dotted with a triangle, failed runs end in a cross; "
@@ -852,23 +863,14 @@ static void curves(struct page *pg)
 	for (k = 0; k < nb; k++) {
 		snprintf(train, sizeof(train), "%s", bases[k]);
 		snprintf(val, sizeof(val), "val_%s", bases[k]);
-		if (history_has(rep, train)) {
+		if (history_has(rep, train))
 			curve_panel(pg, train, "training");
-			shown++;
-		}
-		if (history_has(rep, val)) {
+		if (history_has(rep, val))
 			curve_panel(pg, val, "validation");
-			shown++;
-		}
 	}
-	if (m && !shown && history_has(rep, m)) {
-		curve_panel(pg, m, "sweep metric");
-		shown++;
-	}
-	sw_html_puts(h, "</div>\n");
 	if (!shown)
-		para(h, "empty", "No run logged an epoch with these metrics, so there "
-		     "are no curves to draw.");
+		curve_panel(pg, m, "sweep metric");
+	sw_html_puts(h, "</div>\n");
 	sw_html_puts(h, "</section>\n");
 }
 
@@ -882,6 +884,7 @@ static void parallel(struct page *pg)
 	struct sw_scale *sc = NULL;
 	struct sw_report_param **ap = NULL;
 	double *vals = NULL, *xs = NULL, *ys = NULL, x0 = 70, x1, top = 62, bot, W = 1180,
+	       spacing, angle,
 	       H = 470, ticks[32], step;
 	char col[8], lab[64], attr[128];
 	char ***labels = NULL;
@@ -913,6 +916,11 @@ static void parallel(struct page *pg)
 		goto done;
 	}
 	x1 = W - 120;
+	/* axis titles turn steeper, and need more room, as axes get closer */
+	spacing = n_axes > 1 ? (x1 - x0) / (double)(n_axes - 1) : x1 - x0;
+	angle = spacing >= 150 ? 18 : spacing >= 90 ? 30 : 50;
+	top = angle == 18 ? 62 : angle == 30 ? 92 : 124;
+	H += top - 62;
 	bot = H - 40;
 	for (a = 0, j = 0; j < rep->n_params; j++)
 		if (pg->swept[j])
@@ -1019,8 +1027,8 @@ static void parallel(struct page *pg)
 					    "stroke=\"#fff\" stroke-width=\"3\"", lab);
 			}
 		}
-		snprintf(attr, sizeof(attr), "class=\"axis-title\" transform=\"rotate(-18 "
-			 "%.1f %.1f)\"", xs[a], top - 14);
+		snprintf(attr, sizeof(attr), "class=\"axis-title\" transform=\"rotate(-%.0f "
+			 "%.1f %.1f)\"", angle, xs[a], top - 14);
 		{
 			char full[160];
 
