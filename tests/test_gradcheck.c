@@ -124,7 +124,7 @@ static double conv_f(struct fn *fn)
 	int OH = cnn_conv_out(c->H, c->K, c->stride, c->pad);
 	int OW = cnn_conv_out(c->W, c->K, c->stride, c->pad);
 
-	cnn_conv_forward(c->y, c->ws, c->x, c->s, c->t, c->w, c->b, c->N, c->C, c->H,
+	cnn_conv_forward(c->y, NULL, c->ws, c->x, c->s, c->t, c->w, c->b, c->N, c->C, c->H,
 			 c->W, c->M, c->K, c->stride, c->pad, c->relu, 2);
 	return dot(c->r, c->y, (size_t)c->N * c->M * OH * OW);
 }
@@ -164,7 +164,7 @@ static void test_conv_grad(void **state)
 		dy = malloc(4 * ny);
 		conv_f(&fn);
 		memcpy(dy, c.r, 4 * ny);
-		cnn_conv_backward(dx, dw, db, c.ws, dy, c.y, c.x, c.s, c.t, c.w, c.N, c.C,
+		cnn_conv_backward(dx, dw, db, c.ws, dy, NULL, NULL, NULL, c.y, c.x, c.s, c.t, c.w, c.N, c.C,
 				  c.H, c.W, c.M, c.K, c.stride, c.pad, c.relu, 2);
 		/* dx is w.r.t. the affine-mapped input: chain through scale */
 		for (size_t i = 0; i < nx; i++)

@@ -138,26 +138,41 @@ static void test_conv(void **state)
 				s = sc;
 				t = sh;
 			}
-			cnn_conv_forward_ref(y1, x, s, t, w, b, c->N, c->C, c->H, c->W, c->M,
+			double *p1 = malloc(sizeof(double) * 2 * c->N * c->M);
+			double *p2 = malloc(sizeof(double) * 2 * c->N * c->M);
+			float *ga = rnd(c->M, 0.5f, 2), *gb = rnd(c->M, -1, 1), *gd = rnd(c->M, -1, 1);
+
+			cnn_conv_forward_ref(y1, p1, x, s, t, w, b, c->N, c->C, c->H, c->W, c->M,
 					     c->K, c->stride, c->pad, c->relu);
-			cnn_conv_forward(y2, ws, x, s, t, w, b, c->N, c->C, c->H, c->W, c->M,
+			cnn_conv_forward(y2, p2, ws, x, s, t, w, b, c->N, c->C, c->H, c->W, c->M,
 					 c->K, c->stride, c->pad, c->relu, nt);
 			assert_true(check_tensor("conv y", y2, y1, ny, 1e-5f));
-			cnn_conv_backward_ref(dx1, dw1, db1, dy1, y1, x, s, t, w, c->N, c->C,
-					      c->H, c->W, c->M, c->K, c->stride, c->pad,
-					      c->relu);
-			cnn_conv_backward(dx2, dw2, db2, ws, dy2, y1, x, s, t, w, c->N, c->C,
-					  c->H, c->W, c->M, c->K, c->stride, c->pad,
-					  c->relu, nt);
-			assert_true(check_tensor("conv dy", dy2, dy1, ny, 0));
-			assert_true(check_tensor("conv dx", dx2, dx1, nx, 1e-5f));
-			assert_true(check_tensor("conv dw", dw2, dw1, (size_t)c->M * ckk, 1e-5f));
-			assert_true(check_tensor("conv db", db2, db1, c->M, 1e-5f));
+			for (int i = 0; i < 2 * c->N * c->M; i++)
+				assert_true(fabs(p1[i] - p2[i]) <= 1e-4 * (1 + fabs(p1[i])));
+			for (int fused = 0; fused < 2; fused++) {
+				memcpy(dy2, dy1, sizeof(float) * ny);
+				float *dyr = dup(dy1, ny), *dwr = dup(dw1, (size_t)c->M * ckk);
+				float *dbr = dup(db1, c->M), *dwf = dup(dw1, (size_t)c->M * ckk);
+				float *dbf = dup(db1, c->M);
+
+				cnn_conv_backward_ref(dx1, dwr, dbr, dyr, fused ? ga : NULL, gb, gd,
+						      y1, x, s, t, w, c->N, c->C, c->H, c->W, c->M,
+						      c->K, c->stride, c->pad, c->relu);
+				cnn_conv_backward(dx2, dwf, dbf, ws, dy2, fused ? ga : NULL, gb, gd,
+						  y1, x, s, t, w, c->N, c->C, c->H, c->W, c->M,
+						  c->K, c->stride, c->pad, c->relu, nt);
+				assert_true(check_tensor("conv dy", dy2, dyr, ny, 1e-6f));
+				assert_true(check_tensor("conv dx", dx2, dx1, nx, 1e-5f));
+				assert_true(check_tensor("conv dw", dwf, dwr, (size_t)c->M * ckk, 1e-5f));
+				assert_true(check_tensor("conv db", dbf, dbr, c->M, 1e-5f));
+				free(dyr); free(dwr); free(dbr); free(dwf); free(dbf);
+			}
 			/* dx NULL: parameter gradients only */
 			memcpy(dy2, dy1, sizeof(float) * ny);
-			cnn_conv_backward(NULL, dw2, db2, ws, dy2, y1, x, s, t, w, c->N,
-					  c->C, c->H, c->W, c->M, c->K, c->stride, c->pad,
-					  c->relu, nt);
+			cnn_conv_backward(NULL, dw2, db2, ws, dy2, NULL, NULL, NULL, y1, x, s, t,
+					  w, c->N, c->C, c->H, c->W, c->M, c->K, c->stride,
+					  c->pad, c->relu, nt);
+			free(p1); free(p2); free(ga); free(gb); free(gd);
 			free(sc); free(sh); free(x); free(w); free(b); free(y1); free(y2);
 			free(ws); free(dy1); free(dy2); free(dw1); free(dw2); free(db1);
 			free(db2); free(dx1); free(dx2);
@@ -176,12 +191,12 @@ static void test_conv_threads_bit_identical(void **state)
 	float dba[4] = { 0 }, dbb[4] = { 0 };
 
 	(void)state;
-	cnn_conv_forward(y1, ws, x, NULL, NULL, w, b, N, C, H, W, M, 3, 1, 1, 1, 2);
-	cnn_conv_forward(y2, ws, x, NULL, NULL, w, b, N, C, H, W, M, 3, 1, 1, 1, 2);
+	cnn_conv_forward(y1, NULL, ws, x, NULL, NULL, w, b, N, C, H, W, M, 3, 1, 1, 1, 2);
+	cnn_conv_forward(y2, NULL, ws, x, NULL, NULL, w, b, N, C, H, W, M, 3, 1, 1, 1, 2);
 	assert_memory_equal(y1, y2, sizeof(float) * ny);
-	cnn_conv_backward(NULL, dwa, dba, ws, dy, y1, x, NULL, NULL, w, N, C, H, W,
+	cnn_conv_backward(NULL, dwa, dba, ws, dy, NULL, NULL, NULL, y1, x, NULL, NULL, w, N, C, H, W,
 			  M, 3, 1, 1, 1, 2);
-	cnn_conv_backward(NULL, dwb, dbb, ws, dy2, y1, x, NULL, NULL, w, N, C, H, W,
+	cnn_conv_backward(NULL, dwb, dbb, ws, dy2, NULL, NULL, NULL, y1, x, NULL, NULL, w, N, C, H, W,
 			  M, 3, 1, 1, 1, 2);
 	assert_memory_equal(dwa, dwb, sizeof(float) * M * C * 9);
 	free(x); free(w); free(b); free(ws); free(y1); free(y2); free(dy); free(dy2);
@@ -211,6 +226,26 @@ static void test_bn(void **state)
 		assert_true(check_tensor("bn dx", dx2, dx1, n, 1e-4f));
 		assert_true(check_tensor("bn dgamma", dg2, dg1, C, 1e-4f));
 		assert_true(check_tensor("bn dbeta", db2, db1, C, 1e-4f));
+		/* split backward: the map ga*dy + gb*x + gd gives the same dx */
+		float ga[3], gb[3], gd[3], dg3[3] = { 0.1f, 0.2f, 0.3f }, db3[3] = { 0 };
+		float *dx3 = rnd(n, 0, 1);
+		cnn_bn_backward_affine(ga, gb, gd, dg3, db3, dy, x, m1, v1, g, 1e-3f, N, C,
+				       HW, nt);
+		for (size_t i = 0; i < n; i++) {
+			int ch = (int)((i / HW) % C);
+			dx3[i] = ga[ch] * dy[i] + gb[ch] * x[i] + gd[ch];
+		}
+		assert_true(check_tensor("bn map dx", dx3, dx1, n, 1e-4f));
+		assert_true(check_tensor("bn map dgamma", dg3, dg1, C, 1e-4f));
+		assert_true(check_tensor("bn map dbeta", db3, db1, C, 1e-4f));
+		/* statistics from per-image partial sums */
+		double *part = malloc(sizeof(double) * 2 * N * C);
+		cnn_bn_partials_ref(part, x, N, C, HW);
+		cnn_bn_stats_reduce(m2, v2, part, N, C, HW);
+		assert_true(check_tensor("bn reduce mean", m2, m1, C, 1e-5f));
+		assert_true(check_tensor("bn reduce var", v2, v1, C, 1e-4f));
+		free(part);
+		free(dx3);
 		free(x); free(dy); free(g); free(dx1); free(dx2);
 	}
 }

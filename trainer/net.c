@@ -54,20 +54,24 @@ static void conv_forward(struct cnn_layer *l, struct cnn_net *net, int n,
 {
 	struct cnn_act *in = l->in, *out = l->out;
 
-	(void)mode;
 	(void)seed;
-	cnn_conv_forward(out->x, net->ws, in->x, in->scale, in->shift, l->w, l->b,
-			 n, in->C, in->H, in->W, out->C, 3, 1, 1, l->relu,
-			 net->nthreads);
+	/* per-image sums for the BatchNorm after, unless it uses moving stats */
+	cnn_conv_forward(out->x, l->fused_bn && mode != CNN_EVAL ? l->part : NULL,
+			 net->ws, in->x, in->scale, in->shift, l->w, l->b, n, in->C,
+			 in->H, in->W, out->C, 3, 1, 1, l->relu, net->nthreads);
 }
 
 static void conv_backward(struct cnn_layer *l, struct cnn_net *net, int n)
 {
 	struct cnn_act *in = l->in, *out = l->out;
 
-	cnn_conv_backward(in->g, l->dw, l->db, net->ws, out->g, out->x, in->x,
-			  in->scale, in->shift, l->w, n, in->C, in->H, in->W,
-			  out->C, 3, 1, 1, l->relu, net->nthreads);
+	struct cnn_layer *bn = l->fused_bn;
+
+	/* the BatchNorm after left its backward as a map for us to apply */
+	cnn_conv_backward(in->g, l->dw, l->db, net->ws, out->g,
+			  bn ? bn->ga : NULL, bn ? bn->gb : NULL, bn ? bn->gd : NULL,
+			  out->x, in->x, in->scale, in->shift, l->w, n, in->C, in->H,
+			  in->W, out->C, 3, 1, 1, l->relu, net->nthreads);
 }
 
 static void conv_params(struct cnn_layer *l, struct cnn_net *net)
@@ -97,7 +101,10 @@ static void bn_forward(struct cnn_layer *l, struct cnn_net *net, int n,
 			      l->mvar, CNN_BN_EPS, C);
 		return;
 	}
-	cnn_bn_stats(l->mean, l->var, in->x, n, C, HW, net->nthreads);
+	if (l->fused_conv)
+		cnn_bn_stats_reduce(l->mean, l->var, l->fused_conv->part, n, C, HW);
+	else
+		cnn_bn_stats(l->mean, l->var, in->x, n, C, HW, net->nthreads);
 	if (mode == CNN_TRAIN) {
 		for (int c = 0; c < C; c++) {
 			l->mmean[c] = l->mmean[c] * mom + l->mean[c] * (1 - mom);
@@ -119,9 +126,15 @@ static void bn_backward(struct cnn_layer *l, struct cnn_net *net, int n)
 {
 	struct cnn_act *in = l->in, *out = l->out;
 
-	cnn_bn_backward(in->g, l->dgamma, l->dbeta, out->g, in->x, l->mean,
-			l->var, l->gamma, CNN_BN_EPS, n, in->C, in->H * in->W,
-			net->nthreads);
+	if (l->fused_conv)      /* the conv before applies ga*dy + gb*x + gd */
+		cnn_bn_backward_affine(l->ga, l->gb, l->gd, l->dgamma, l->dbeta,
+				       out->g, in->x, l->mean, l->var, l->gamma,
+				       CNN_BN_EPS, n, in->C, in->H * in->W,
+				       net->nthreads);
+	else
+		cnn_bn_backward(in->g, l->dgamma, l->dbeta, out->g, in->x, l->mean,
+				l->var, l->gamma, CNN_BN_EPS, n, in->C,
+				in->H * in->W, net->nthreads);
 }
 
 static void bn_params(struct cnn_layer *l, struct cnn_net *net)
@@ -365,10 +378,20 @@ int cnn_net_init(struct cnn_net *net, const struct cnn_net_config *cfg,
 
 		if (L->ops == &bn_ops) {
 			out->x = in->x;
-			L->mean = net_alloc(net, 4 * (size_t)in->C);
+			L->mean = net_alloc(net, 7 * (size_t)in->C);
 			L->var = L->mean + in->C;
 			L->scale = L->var + in->C;
 			L->shift = L->scale + in->C;
+			L->ga = L->shift + in->C;
+			L->gb = L->ga + in->C;
+			L->gd = L->gb + in->C;
+			if (i > 0 && net->layers[i - 1].ops == &conv_ops) {
+				struct cnn_layer *cv = &net->layers[i - 1];
+
+				L->fused_conv = cv;
+				cv->fused_bn = L;
+				cv->part = xcalloc((size_t)max_batch * in->C * 2, sizeof(double));
+			}
 			out->scale = L->scale;
 			out->shift = L->shift;
 			L->acc_mean = xcalloc(2 * (size_t)in->C, sizeof(double));
@@ -434,6 +457,7 @@ void cnn_net_release(struct cnn_net *net)
 	for (int i = 0; i < net->n_layers; i++) {
 		free(net->layers[i].bytes);
 		free(net->layers[i].acc_mean);
+		free(net->layers[i].part);
 	}
 	memset(net, 0, sizeof(*net));
 }

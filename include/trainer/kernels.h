@@ -23,8 +23,10 @@
  *          cnn_im2col_ref, cnn_im2col, cnn_col2im_ref, cnn_col2im,
  *          cnn_conv_out, cnn_conv_ws_floats, cnn_conv_forward_ref,
  *          cnn_conv_forward, cnn_conv_backward_ref, cnn_conv_backward,
- *          cnn_bn_stats_ref, cnn_bn_stats, cnn_bn_affine, cnn_bn_backward_ref,
- *          cnn_bn_backward, cnn_relu_forward_ref, cnn_relu_forward,
+ *          cnn_bn_stats_ref, cnn_bn_stats, cnn_bn_partials_ref,
+ *          cnn_bn_stats_reduce, cnn_bn_affine, cnn_bn_backward_ref,
+ *          cnn_bn_backward, cnn_bn_backward_affine, cnn_relu_forward_ref,
+ *          cnn_relu_forward,
  *          cnn_relu_backward_ref, cnn_relu_backward, cnn_maxpool_forward_ref,
  *          cnn_maxpool_forward, cnn_maxpool_backward_ref, cnn_maxpool_backward,
  *          cnn_dropout_mask, cnn_dropout_forward_ref, cnn_dropout_forward,
@@ -84,25 +86,33 @@ size_t cnn_conv_ws_floats(int C, int H, int W, int M, int K, int stride,
 			  int pad);
 
 /* y (N,M,OH,OW) = conv(x (N,C,H,W) with affine, w (M,C*K*K)) + b (M), then
- * ReLU when relu is set. ws: nthreads * cnn_conv_ws_floats() floats. */
-void cnn_conv_forward_ref(float *y, const float *x, const float *scale,
-			  const float *shift, const float *w, const float *b,
-			  int N, int C, int H, int W, int M, int K, int stride,
-			  int pad, int relu);
-void cnn_conv_forward(float *y, float *ws, const float *x, const float *scale,
-		      const float *shift, const float *w, const float *b,
-		      int N, int C, int H, int W, int M, int K, int stride,
-		      int pad, int relu, int nthreads);
+ * ReLU when relu is set. part (N,M,2), NULL to skip, receives per image and
+ * channel the sum and sum of squares of y (what cnn_bn_stats_reduce turns
+ * into BatchNorm statistics without another pass over y).
+ * ws: nthreads * cnn_conv_ws_floats() floats. */
+void cnn_conv_forward_ref(float *y, double *part, const float *x,
+			  const float *scale, const float *shift, const float *w,
+			  const float *b, int N, int C, int H, int W, int M, int K,
+			  int stride, int pad, int relu);
+void cnn_conv_forward(float *y, double *part, float *ws, const float *x,
+		      const float *scale, const float *shift, const float *w,
+		      const float *b, int N, int C, int H, int W, int M, int K,
+		      int stride, int pad, int relu, int nthreads);
 
-/* Backward of cnn_conv_forward. dy (N,M,OH,OW) is the gradient of y; with
- * relu set it is first masked in place by y > 0. dw (M,C*K*K) += , db (M) +=,
- * dx (N,C,H,W) = gradient of the (affine-mapped) input, or NULL to skip. */
+/* Backward of cnn_conv_forward. dy (N,M,OH,OW) is the gradient of y; when
+ * ga is non-NULL it is first replaced by ga[m]*dy + gb[m]*y + gd[m] (the
+ * backward of a BatchNorm that follows, see cnn_bn_backward_affine); with
+ * relu set it is then masked by y > 0; all in place. dw (M,C*K*K) +=,
+ * db (M) +=, dx (N,C,H,W) = gradient of the (affine-mapped) input, or NULL
+ * to skip. */
 void cnn_conv_backward_ref(float *dx, float *dw, float *db, float *dy,
+			   const float *ga, const float *gb, const float *gd,
 			   const float *y, const float *x, const float *scale,
 			   const float *shift, const float *w, int N, int C,
 			   int H, int W, int M, int K, int stride, int pad,
 			   int relu);
 void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
+		       const float *ga, const float *gb, const float *gd,
 		       const float *y, const float *x, const float *scale,
 		       const float *shift, const float *w, int N, int C, int H,
 		       int W, int M, int K, int stride, int pad, int relu,
@@ -116,6 +126,14 @@ void cnn_bn_stats_ref(float *mean, float *var, const float *x, int N, int C,
 		      int HW);
 void cnn_bn_stats(float *mean, float *var, const float *x, int N, int C,
 		  int HW, int nthreads);
+
+/* Per-image partial sums of x (N,C,HW): part (N,C,2) = sum, sum of squares
+ * (the reference of what cnn_conv_forward produces). */
+void cnn_bn_partials_ref(double *part, const float *x, int N, int C, int HW);
+/* mean, biased var (C) from per-image partial sums part (N,C,2) over
+ * N*HW values, reduced in image order. */
+void cnn_bn_stats_reduce(float *mean, float *var, const double *part, int N,
+			 int C, int HW);
 
 /* scale (C) = gamma / sqrt(var + eps), shift (C) = beta - mean * scale: the
  * BatchNorm output is x*scale + shift. */
@@ -134,6 +152,16 @@ void cnn_bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
 		     const float *x, const float *mean, const float *var,
 		     const float *gamma, float eps, int N, int C, int HW,
 		     int nthreads);
+
+/* The same backward split in two so that the gradient pass can be fused
+ * into the layer before: dgamma, dbeta (C) += and the per-channel map
+ * dx = ga*dy + gb*x + gd (ga, gb, gd: C each), after one reading pass over
+ * dy and x. cnn_conv_backward applies the map while it reads dy. */
+void cnn_bn_backward_affine(float *ga, float *gb, float *gd, float *dgamma,
+			    float *dbeta, const float *dy, const float *x,
+			    const float *mean, const float *var,
+			    const float *gamma, float eps, int N, int C, int HW,
+			    int nthreads);
 
 /* ==== ReLU (act.c) ==== */
 

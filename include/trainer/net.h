@@ -106,6 +106,10 @@ struct cnn_layer {
 	float *gamma, *beta, *dgamma, *dbeta, *mmean, *mvar;
 	/* per-layer state, owned */
 	float *mean, *var, *scale, *shift;   /* BatchNorm, C each */
+	float *ga, *gb, *gd;                 /* BatchNorm backward map, C each */
+	double *part;                        /* conv: per-image sums (N,M,2) */
+	struct cnn_layer *fused_bn;          /* conv: the BatchNorm right after */
+	struct cnn_layer *fused_conv;        /* BatchNorm: the conv right before */
 	double *acc_mean, *acc_var;          /* precise BN accumulators */
 	uint8_t *bytes;                      /* pool argmax / dropout mask */
 };

@@ -70,6 +70,41 @@ void cnn_bn_stats(float *mean, float *var, const float *x, int N, int C,
 	}
 }
 
+void cnn_bn_partials_ref(double *part, const float *x, int N, int C, int HW)
+{
+	for (int n = 0; n < N; n++)
+		for (int c = 0; c < C; c++) {
+			double s = 0, ss = 0;
+
+			for (int i = 0; i < HW; i++) {
+				double v = x[((size_t)n * C + c) * HW + i];
+
+				s += v;
+				ss += v * v;
+			}
+			part[((size_t)n * C + c) * 2] = s;
+			part[((size_t)n * C + c) * 2 + 1] = ss;
+		}
+}
+
+void cnn_bn_stats_reduce(float *mean, float *var, const double *part, int N,
+			 int C, int HW)
+{
+	double cnt = (double)N * HW;
+
+	for (int c = 0; c < C; c++) {
+		double s = 0, ss = 0, mu;
+
+		for (int n = 0; n < N; n++) {
+			s += part[((size_t)n * C + c) * 2];
+			ss += part[((size_t)n * C + c) * 2 + 1];
+		}
+		mu = s / cnt;
+		mean[c] = (float)mu;
+		var[c] = (float)fmax(ss / cnt - mu * mu, 0.0);
+	}
+}
+
 void cnn_bn_affine(float *scale, float *shift, const float *gamma,
 		   const float *beta, const float *mean, const float *var,
 		   float eps, int C)
@@ -158,5 +193,49 @@ void cnn_bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
 			for (int i = 0; i < HW; i++)
 				d[i] = k1 * (g[i] - mdy - (xr[i] - mu) * k2);
 		}
+	}
+}
+
+void cnn_bn_backward_affine(float *ga, float *gb, float *gd, float *dgamma,
+			    float *dbeta, const float *dy, const float *x,
+			    const float *mean, const float *var,
+			    const float *gamma, float eps, int N, int C, int HW,
+			    int nthreads)
+{
+	double cnt = (double)N * HW;
+
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+	for (int c = 0; c < C; c++) {
+		float mu = mean[c];
+		double istd = 1.0 / sqrt((double)var[c] + eps), sdy = 0, sdyx = 0;
+
+		for (int n = 0; n < N; n++) {
+			const float *g = dy + ((size_t)n * C + c) * HW;
+			const float *xr = x + ((size_t)n * C + c) * HW;
+			float a[8] = { 0 }, b[8] = { 0 };
+			int i = 0;
+
+			for (; i + 8 <= HW; i += 8)
+				for (int l = 0; l < 8; l++) {
+					a[l] += g[i + l];
+					b[l] += g[i + l] * (xr[i + l] - mu);
+				}
+			for (; i < HW; i++) {
+				a[0] += g[i];
+				b[0] += g[i] * (xr[i] - mu);
+			}
+			for (int l = 0; l < 8; l++) {
+				sdy += a[l];
+				sdyx += b[l];
+			}
+		}
+		sdyx *= istd;           /* sum of dy * xhat */
+		dgamma[c] += (float)sdyx;
+		dbeta[c] += (float)sdy;
+		/* dx = k1*(dy - sdy/cnt - xhat*sdyx/cnt), xhat = (x-mu)*istd */
+		double k1 = gamma[c] * istd, k2 = sdyx / cnt * istd;
+		ga[c] = (float)k1;
+		gb[c] = (float)(-k1 * k2);
+		gd[c] = (float)(k1 * (k2 * mu - sdy / cnt));
 	}
 }

@@ -24,10 +24,10 @@ size_t cnn_conv_ws_floats(int C, int H, int W, int M, int K, int stride,
 }
 
 // y (N,M,OH,OW) = relu?(w (M,C*K*K) . im2col(x (N,C,H,W)) + b (M))
-void cnn_conv_forward_ref(float *y, const float *x, const float *scale,
-			  const float *shift, const float *w, const float *b,
-			  int N, int C, int H, int W, int M, int K, int stride,
-			  int pad, int relu)
+void cnn_conv_forward_ref(float *y, double *part, const float *x,
+			  const float *scale, const float *shift, const float *w,
+			  const float *b, int N, int C, int H, int W, int M, int K,
+			  int stride, int pad, int relu)
 {
 	int OH = cnn_conv_out(H, K, stride, pad), OW = cnn_conv_out(W, K, stride, pad);
 
@@ -55,6 +55,8 @@ void cnn_conv_forward_ref(float *y, const float *x, const float *scale,
 						sum = 0;
 					y[(((size_t)n * M + m) * OH + oh) * OW + ow] = (float)sum;
 				}
+	if (part)
+		cnn_bn_partials_ref(part, y, N, M, OH * OW);
 }
 
 static void chunk(int n, int tid, int nt, int *lo, int *hi)
@@ -63,10 +65,10 @@ static void chunk(int n, int tid, int nt, int *lo, int *hi)
 	*hi = (int)((long)n * (tid + 1) / nt);
 }
 
-void cnn_conv_forward(float *y, float *ws, const float *x, const float *scale,
-		      const float *shift, const float *w, const float *b,
-		      int N, int C, int H, int W, int M, int K, int stride,
-		      int pad, int relu, int nthreads)
+void cnn_conv_forward(float *y, double *part, float *ws, const float *x,
+		      const float *scale, const float *shift, const float *w,
+		      const float *b, int N, int C, int H, int W, int M, int K,
+		      int stride, int pad, int relu, int nthreads)
 {
 	int OH = cnn_conv_out(H, K, stride, pad), OW = cnn_conv_out(W, K, stride, pad);
 	int ckk = C * K * K, ohw = OH * OW;
@@ -86,23 +88,39 @@ void cnn_conv_forward(float *y, float *ws, const float *x, const float *scale,
 			cnn_gemm(0, 0, M, ohw, ckk, 1.0f, w, ckk, col, ohw, 0.0f, yn, ohw);
 			for (int m = 0; m < M; m++) {
 				float *ym = yn + (size_t)m * ohw, bm = b[m];
+				float s1 = 0, s2 = 0;
 
-				if (relu)
-#pragma omp simd
+				if (relu) {
+#pragma omp simd reduction(+:s1, s2)
 					for (int i = 0; i < ohw; i++) {
 						float v = ym[i] + bm;
-						ym[i] = v > 0 ? v : 0;
+
+						v = v > 0 ? v : 0;
+						ym[i] = v;
+						s1 += v;
+						s2 += v * v;
 					}
-				else
-#pragma omp simd
-					for (int i = 0; i < ohw; i++)
-						ym[i] += bm;
+				} else {
+#pragma omp simd reduction(+:s1, s2)
+					for (int i = 0; i < ohw; i++) {
+						float v = ym[i] + bm;
+
+						ym[i] = v;
+						s1 += v;
+						s2 += v * v;
+					}
+				}
+				if (part) {
+					part[((size_t)n * M + m) * 2] = s1;
+					part[((size_t)n * M + m) * 2 + 1] = s2;
+				}
 			}
 		}
 	}
 }
 
 void cnn_conv_backward_ref(float *dx, float *dw, float *db, float *dy,
+			   const float *ga, const float *gb, const float *gd,
 			   const float *y, const float *x, const float *scale,
 			   const float *shift, const float *w, int N, int C,
 			   int H, int W, int M, int K, int stride, int pad,
@@ -111,6 +129,12 @@ void cnn_conv_backward_ref(float *dx, float *dw, float *db, float *dy,
 	int OH = cnn_conv_out(H, K, stride, pad), OW = cnn_conv_out(W, K, stride, pad);
 	size_t ny = (size_t)N * M * OH * OW;
 
+	if (ga)
+		for (size_t i = 0; i < ny; i++) {
+			int m = (int)((i / ((size_t)OH * OW)) % M);
+
+			dy[i] = ga[m] * dy[i] + gb[m] * y[i] + gd[m];
+		}
 	if (relu)
 		for (size_t i = 0; i < ny; i++)
 			if (!(y[i] > 0))
@@ -146,6 +170,7 @@ void cnn_conv_backward_ref(float *dx, float *dw, float *db, float *dy,
 }
 
 void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
+		       const float *ga, const float *gb, const float *gd,
 		       const float *y, const float *x, const float *scale,
 		       const float *shift, const float *w, int N, int C, int H,
 		       int W, int M, int K, int stride, int pad, int relu,
@@ -173,16 +198,35 @@ void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
 				float *g = dyn + (size_t)m * ohw, s = 0;
 				const float *ym = yn + (size_t)m * ohw;
 
-				if (relu)
+				if (ga) {
+					float a = ga[m], bb = gb[m], d = gd[m];
+
+					if (relu) {
+#pragma omp simd reduction(+:s)
+						for (int i = 0; i < ohw; i++) {
+							float v = a * g[i] + bb * ym[i] + d;
+
+							g[i] = ym[i] > 0 ? v : 0;
+							s += g[i];
+						}
+					} else {
+#pragma omp simd reduction(+:s)
+						for (int i = 0; i < ohw; i++) {
+							g[i] = a * g[i] + bb * ym[i] + d;
+							s += g[i];
+						}
+					}
+				} else if (relu) {
 #pragma omp simd reduction(+:s)
 					for (int i = 0; i < ohw; i++) {
 						g[i] = ym[i] > 0 ? g[i] : 0;
 						s += g[i];
 					}
-				else
+				} else {
 #pragma omp simd reduction(+:s)
 					for (int i = 0; i < ohw; i++)
 						s += g[i];
+				}
 				dbl[m] += s;
 			}
 			cnn_im2col(col, x + (size_t)n * C * H * W, scale, shift, C, H, W,
