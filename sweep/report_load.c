@@ -117,6 +117,9 @@ static struct sw_report_param *param_add(struct sw_report *rep, const char *name
 	return p;
 }
 
+static void note(struct sw_report *rep, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* Walks sweep.yaml's parameters (nested ones as "a.b"), adding each with
  * its distribution and, for categorical ones, its values' order. */
 static int spec_params(struct sw_report *rep, const struct sw_param *params,
@@ -170,9 +173,14 @@ static int load_spec(struct sw_report *rep, const char *path, struct sw_err *err
 	if (stat(path, &st) < 0 && errno == ENOENT)
 		return 1;
 	if (sw_spec_load(&spec, path, &diags, err) < 0) {
-		if (spec.text) {
-			for (i = 0; i < diags.n && !diags.items[i].is_error; i++)
-				;
+		if (!spec.text)
+			goto done;
+		for (i = 0; i < diags.n && !diags.items[i].is_error; i++)
+			;
+		/* unreadable YAML is an error; a readable definition with
+		 * problems (an unknown key, a missing field) is shown as far as
+		 * it could be read, with the first problem noted */
+		if (!json_is_object(spec.doc)) {
 			if (i < diags.n)
 				sw_errorf(err, "'%s' line %d: %s; fix or restore the sweep "
 					  "definition", path, diags.items[i].loc.line,
@@ -180,8 +188,12 @@ static int load_spec(struct sw_report *rep, const char *path, struct sw_err *err
 			else
 				sw_errorf(err, "'%s': cannot be read as a sweep definition",
 					  path);
+			goto done;
 		}
-		goto done;
+		if (i < diags.n)
+			note(rep, "sweep.yaml line %d: %s (the definition is shown as far "
+			     "as it could be read)", diags.items[i].loc.line,
+			     diags.items[i].msg);
 	}
 	rep->spec_text = strdup(spec.text ? spec.text : "");
 	rep->spec_len = rep->spec_text ? strlen(rep->spec_text) : 0;
@@ -296,8 +308,6 @@ static int params_finish(struct sw_report *rep)
 
 /* ==== Runs ==== */
 
-static void note(struct sw_report *rep, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 static void note(struct sw_report *rep, const char *fmt, ...)
 {

@@ -564,6 +564,15 @@ static void test_cli_bad_directories(void **state)
 	expect_error(tmp, "sweep.yaml' line");
 	write_at(tmp, "sweep.yaml", "- a list\n");
 	expect_error(tmp, "sweep.yaml' line 1: a sweep file must be a mapping");
+	/* a readable definition with a problem is shown, the problem noted */
+	write_at(tmp, "sweep.yaml", "method: random\n");
+	{
+		char *html = render(tmp);
+
+		assert_non_null(strstr(html, "sweep.yaml line 1: missing required key "
+				       "&#39;parameters&#39;"));
+		free(html);
+	}
 	write_at(tmp, "sweep.yaml", "method: random\nparameters: {x: {values: [1]}}\n");
 	/* a corrupt history line names its file and line */
 	assert_true(asprintf(&d, "%s/runs", tmp) > 0);
