@@ -8,6 +8,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Escapes control characters (a newline quoted from the file, say) so that
+ * every diagnostic stays on one line. */
+static int one_line(char **msg)
+{
+	const unsigned char *p;
+	size_t extra = 0, o = 0;
+	char *out;
+
+	for (p = (const unsigned char *)*msg; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			extra += 3;
+	if (!extra)
+		return 0;
+	out = malloc(strlen(*msg) + extra + 1);
+	if (!out)
+		return -1;
+	for (p = (const unsigned char *)*msg; *p; p++) {
+		if (*p == '\n' || *p == '\t') {
+			out[o++] = '\\';
+			out[o++] = *p == '\n' ? 'n' : 't';
+		} else if (*p < 0x20 || *p == 0x7f) {
+			o += (size_t)sprintf(out + o, "\\x%02x", *p);
+		} else {
+			out[o++] = (char)*p;
+		}
+	}
+	out[o] = '\0';
+	free(*msg);
+	*msg = out;
+	return 0;
+}
+
 int sw_diags_add(struct sw_diags *diags, int is_error, struct sw_loc loc,
 		 const char *fmt, ...)
 {
@@ -23,6 +55,10 @@ int sw_diags_add(struct sw_diags *diags, int is_error, struct sw_loc loc,
 	va_end(ap);
 	if (n < 0)
 		return -1;
+	if (one_line(&msg) < 0) {
+		free(msg);
+		return -1;
+	}
 	if (diags->n == diags->alloc) {
 		size_t alloc = diags->alloc ? 2 * diags->alloc : 8;
 		struct sw_diag *items = realloc(diags->items, alloc * sizeof(*items));

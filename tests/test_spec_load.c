@@ -487,6 +487,23 @@ static void test_everything_reported_with_locations(void **state)
 	unload(&l);
 }
 
+static void test_diagnostics_stay_on_one_line(void **state)
+{
+	static const char y[] =
+		"method: \"ran\\ndom\"\nparameters:\n  \"a\\nb\": {value: 1}\n"
+		"  c: {distribution: \"uni\\tform\"}\n";
+	struct loaded l;
+
+	(void)state;
+	load(&l, y, strlen(y));
+	assert_int_equal(l.diags.n_errors, 3);
+	/* three errors, three lines: quoted control characters are escaped */
+	assert_int_equal(sw_test_count_lines(l.text, "t.yaml:"), 3);
+	assert_non_null(strstr(l.text, "'ran\\ndom'"));
+	assert_non_null(strstr(l.text, "'uni\\tform'"));
+	unload(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -501,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_defaults_without_sections),
 		cmocka_unit_test(test_anchors_and_merge),
 		cmocka_unit_test(test_everything_reported_with_locations),
+		cmocka_unit_test(test_diagnostics_stay_on_one_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
