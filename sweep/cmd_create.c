@@ -1,15 +1,227 @@
-/* cmd_create.c - `sweep create`: not built yet (see its issue). */
+/* cmd_create.c - `sweep create FILE.yaml [--entity E] [--project P]`:
+ * validate a sweep locally, register it with wandb (UpsertSweep), print its
+ * ID and URL. */
+#define _GNU_SOURCE
 #include "sweep/cli.h"
 #include "sweep/commands.h"
+#include "sweep/spec.h"
+#include "sweep/wandb_api.h"
+#include "sweep/wandb_settings.h"
+#include "sweep/wandb_yaml.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 const char cmd_create_usage[] =
 "usage: sweep create FILE.yaml [--entity E] [--project P]\n"
 "\n"
-"Validate a sweep and register it with wandb; prints the sweep ID and URL.\n";
+"Validate a sweep file (as `sweep validate` does) and register it with wandb\n"
+"(GraphQL UpsertSweep). Prints the sweep ID, then its URL, on stdout; run\n"
+"agents with `sweep agent ENTITY/PROJECT/ID`.\n"
+"\n"
+"The config is uploaded as YAML written so that wandb's YAML 1.1 loader reads\n"
+"the values `sweep` read (1e-5 is sent as 1.0e-05, strings such as 'yes' are\n"
+"quoted); the `alerts:` extension stays local. Warnings from wandb's own\n"
+"validation are shown as 'sweep: warning: wandb: ...'.\n"
+"\n"
+"  -e, --entity E    wandb entity (default: $WANDB_ENTITY, the file's\n"
+"                    `entity:`, else your default entity)\n"
+"  -p, --project P   wandb project (default: $WANDB_PROJECT, the file's\n"
+"                    `project:`, else wandb's default)\n"
+"\n"
+"Settings: WANDB_API_KEY (else ~/.netrc or $NETRC, 'machine HOST[:PORT]',\n"
+"which must not be readable by others), WANDB_BASE_URL (default\n"
+"https://api.wandb.ai; plain http only with a warning unless loopback),\n"
+"WANDB_HTTP_TIMEOUT (seconds). Server errors, rate limits and dropped\n"
+"connections are retried with backoff; Ctrl-C stops at once.\n"
+"\n"
+"Exit status: 0 created, 1 wandb or network failure, 2 invalid file or\n"
+"settings, 130 interrupted.\n";
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void on_retry(void *ctx, const char *msg)
+{
+	(void)ctx;
+	sw_cli_warning("%s", msg);
+}
+
+/* The loader's notes on how wandb's YAML 1.1 loader would read a value
+ * differently do not apply here: the config is re-written for it. */
+static int yaml11_note(const struct sw_diag *d)
+{
+	return !d->is_error && strstr(d->msg, "for wandb's YAML 1.1 loader");
+}
+
+static void print_diags(const struct sw_diags *all, const char *path)
+{
+	struct sw_diags shown = { 0 };
+	size_t i;
+
+	shown.items = calloc(all->n ? all->n : 1, sizeof(*shown.items));
+	if (!shown.items) {
+		sw_diags_print(all, path, stderr);
+		return;
+	}
+	for (i = 0; i < all->n; i++) {
+		if (yaml11_note(&all->items[i]))
+			continue;
+		shown.items[shown.n++] = all->items[i];
+		shown.n_errors += all->items[i].is_error != 0;
+	}
+	sw_diags_print(&shown, path, stderr);
+	free(shown.items);
+}
 
 int cmd_create(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return sw_cli_not_built("create");
+	static const struct option opts[] = {
+		{ "entity", required_argument, NULL, 'e' },
+		{ "project", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sw_spec spec = SW_SPEC_INIT;
+	struct sw_diags diags = { 0 };
+	struct sw_wandb_settings settings = SW_WANDB_SETTINGS_INIT;
+	struct sw_http http;
+	struct sw_wandb_sweep created = { 0 };
+	struct sw_wandb_sweep_args args = { 0 };
+	struct sw_err err = SW_ERR_INIT;
+	struct sigaction sa, old_int, old_term;
+	const char *entity_opt = NULL, *project_opt = NULL, *path, *entity, *project;
+	char *viewer_entity = NULL, *yaml = NULL, app[256], shown[256];
+	int rc, ret = SW_EXIT_FAILURE, handlers = 0;
+	size_t i;
+
+	sw_http_init(&http);
+	opterr = 0;
+	optind = 1;
+	while ((rc = getopt_long(argc, argv, ":e:p:", opts, NULL)) != -1) {
+		if (rc == 'e')
+			entity_opt = optarg;
+		else if (rc == 'p')
+			project_opt = optarg;
+		else
+			return sw_cli_bad_option("create", argc, argv, rc);
+	}
+	if (optind >= argc)
+		return sw_cli_usage_error("create", "no sweep file given");
+	if (argc - optind > 1)
+		return sw_cli_usage_error("create", "one sweep file at a time (got %d)",
+					  argc - optind);
+	path = argv[optind];
+
+	/* 1. local validation: nothing goes to wandb unless the file is valid */
+	sw_spec_load(&spec, path, &diags, &err);
+	if (!spec.text) {
+		ret = sw_cli_error("%s", err.msg[0] ? err.msg : "unable to read the sweep file");
+		ret = SW_EXIT_USAGE;
+		goto done;
+	}
+	sw_spec_validate(&spec, &diags);
+	sw_diags_sort(&diags);
+	print_diags(&diags, path);
+	if (diags.n_errors) {
+		sw_cli_error("'%s' is not a valid sweep (%zu error%s); nothing was sent to wandb",
+			     path, diags.n_errors, diags.n_errors == 1 ? "" : "s");
+		ret = SW_EXIT_USAGE;
+		goto done;
+	}
+	yaml = sw_wandb_config_yaml(spec.doc, &err);
+	if (!yaml) {
+		ret = sw_cli_error("%s: %s", path, err.msg);
+		goto done;
+	}
+
+	/* 2. settings */
+	if (sw_wandb_settings_load(&settings, entity_opt, project_opt, 1, &err) < 0) {
+		sw_cli_error("%s", err.msg);
+		ret = SW_EXIT_USAGE;
+		goto done;
+	}
+	if (settings.offline) {
+		sw_cli_error("WANDB_MODE is offline: `sweep create` needs the wandb server "
+			     "(unset WANDB_MODE, or use `sweep run` to search locally)");
+		ret = SW_EXIT_USAGE;
+		goto done;
+	}
+	if (settings.insecure)
+		sw_cli_warning("WANDB_BASE_URL '%s' is plain http to a host that is not loopback: "
+			       "the API key and data travel unencrypted; use https", settings.base_url);
+	if (sw_wandb_http_init(&http, &settings, &err) < 0) {
+		ret = sw_cli_error("%s", err.msg);
+		goto done;
+	}
+	http.on_retry = on_retry;
+	http.stop = &stop_flag;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	handlers = 1;
+
+	/* 3. entity: option, WANDB_ENTITY, the file, else the key's default */
+	entity = settings.entity ? settings.entity : spec.entity;
+	project = settings.project ? settings.project : spec.project;
+	if (!entity) {
+		rc = sw_wandb_viewer(&http, &viewer_entity, &err);
+		if (rc < 0)
+			goto fail;
+		entity = viewer_entity;
+	}
+
+	/* 4. register */
+	args.config_yaml = yaml;
+	args.description = spec.description;
+	args.entity = entity;
+	args.project = project;
+	rc = sw_wandb_upsert_sweep(&http, &args, &created, &err);
+	if (rc < 0)
+		goto fail;
+	for (i = 0; i < created.n_warnings; i++)
+		sw_cli_warning("wandb: %s", created.warnings[i]);
+	if (created.entity)
+		entity = created.entity;
+	if (created.project)
+		project = created.project;
+	sw_wandb_app_url(&settings, app, sizeof(app));
+	sw_url_redact(app, shown, sizeof(shown));
+	if (entity && project) {
+		printf("%s\n%s/%s/%s/sweeps/%s\n", created.name, shown, entity, project,
+		       created.name);
+		fprintf(stderr, "sweep: created sweep %s/%s/%s; start agents with: sweep agent "
+			"%s/%s/%s\n", entity, project, created.name, entity, project, created.name);
+	} else {
+		printf("%s\n", created.name);
+	}
+	fflush(stdout);
+	ret = SW_EXIT_OK;
+	goto done;
+fail:
+	sw_redact(err.msg, settings.api_key);
+	sw_cli_error("%s", err.msg);
+	ret = rc == SW_ERR_INTR || stop_flag ? SW_EXIT_INTERRUPTED : SW_EXIT_FAILURE;
+done:
+	if (handlers) {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+	}
+	free(viewer_entity);
+	free(yaml);
+	sw_wandb_sweep_release(&created);
+	sw_http_release(&http);
+	sw_wandb_settings_release(&settings);
+	sw_diags_release(&diags);
+	sw_spec_release(&spec);
+	return ret;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -37,6 +38,8 @@ int sw_fake_wandb_start(struct sw_fake_wandb *f, const char *config_json)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		/* never outlive the test, even when an assertion jumps past stop */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(out[1], 1);
 		close(out[0]);
 		close(out[1]);
