@@ -435,8 +435,6 @@ static void test_no_metric_no_history(void **state)
 	free(dir);
 }
 
-/* ==== The command ==== */
-
 static void write_at(const char *dir, const char *name, const char *text)
 {
 	char *p;
@@ -445,6 +443,40 @@ static void write_at(const char *dir, const char *name, const char *text)
 	assert_int_equal(sw_test_write_file(p, text, strlen(text)), 0);
 	free(p);
 }
+
+/* Records with odd field types still render (the report is a viewer). */
+static void test_odd_records(void **state)
+{
+	static const char runs[] =
+		"{\"id\": \"a\", \"state\": \"finished\", \"params\": 5, \"summary\": \"x\", "
+		"\"epochs\": \"many\", \"runtime_s\": \"slow\"}\n"
+		"{\"id\": \"\", \"state\": \"running\", \"params\": {\"lr\": [1, 2], "
+		"\"opt\": {\"name\": null}}, \"summary\": {\"best\": 3, \"val_accuracy\": "
+		"\"NaN\"}}\n"
+		"{\"id\": \"../..\", \"state\": \"failed\", \"params\": {\"lr\": true}, "
+		"\"summary\": {\"val_accuracy\": 1e308}, \"reason\": 7}\n"
+		"{\"id\": \"a\", \"state\": \"killed\"}\n";
+	char *tmp = sw_test_tmpdir(), *html, *sec;
+
+	(void)state;
+	assert_non_null(tmp);
+	write_at(tmp, "sweep.yaml", "method: random\nmetric: {name: val_accuracy, goal: "
+		 "maximize}\nparameters: {lr: {values: [1, 2]}}\n");
+	write_at(tmp, "runs.jsonl", runs);
+	html = render(tmp);
+	sec = between(html, "id=\"runs-table\"", "</table>");
+	/* the repeated id "a" is kept once (the first line wins) */
+	assert_int_equal(count(sec, "<tr class=\"run "), 3);
+	assert_int_equal(count(sec, "<tr class=\"run other"), 1);
+	free(sec);
+	assert_non_null(strstr(html, "id=\"best-run\""));
+	assert_true(valid_utf8((const unsigned char *)html, strlen(html)));
+	free(html);
+	sw_test_rmtree(tmp);
+	free(tmp);
+}
+
+/* ==== The command ==== */
 
 static void expect_error(const char *dir, const char *needle)
 {
@@ -717,6 +749,7 @@ int main(void)
 		cmocka_unit_test(test_300_runs),
 		cmocka_unit_test(test_one_run),
 		cmocka_unit_test(test_no_metric_no_history),
+		cmocka_unit_test(test_odd_records),
 		cmocka_unit_test(test_cli_writes_report),
 		cmocka_unit_test(test_cli_usage),
 		cmocka_unit_test(test_cli_bad_directories),
