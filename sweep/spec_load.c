@@ -560,8 +560,10 @@ static void load_param(struct lctx *c, struct sw_param *p, const struct sw_ynode
 		} else if (v->n == 0) {
 			error_at(c, v->loc, "nested parameter '%s' has no parameters", path);
 			p->broken = 1;
-		} else if (load_params(c, v, p, path, &p->children, &p->n_children) < 0) {
-			p->broken = 1;
+		} else {
+			/* children with errors are marked broken themselves, so
+			 * the valid siblings are still validated */
+			load_params(c, v, p, path, &p->children, &p->n_children);
 		}
 	}
 }

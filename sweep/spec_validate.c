@@ -310,8 +310,8 @@ static void check_hyperband(struct vctx *c)
 	double first = 0, epochs;
 	char a[40], b[40];
 
-	if (!h->present)
-		return;
+	if (!h->present || !json_is_object(json_object_get(s->doc, "early_terminate")))
+		return;     /* absent, or not a mapping (reported by the loader) */
 	if (!s->metric.present)
 		ERROR(h->loc, "early_terminate (hyperband) needs a 'metric' to "
 		      "compare runs by");
@@ -709,12 +709,18 @@ static void check_trainer_param(struct vctx *c, const struct sw_param *p)
 		      num(info->min, x, sizeof(x)));
 		return;
 	}
-	if (p->dist != SW_DIST_BETA)
-		trainer_end(c, info, p, at(p->loc_min, p->loc), lo, integral,
-			    has_q(p->dist) ? "lowest value (after q rounding)" :
-			    "min");
-	trainer_end(c, info, p, at(p->loc_max, p->loc), hi, integral,
-		    has_q(p->dist) ? "highest value (after q rounding)" : "max");
+	{
+		int fields = p->dist == SW_DIST_INT_UNIFORM || p->dist == SW_DIST_UNIFORM ||
+			     is_log_values(p->dist);
+
+		if (p->dist != SW_DIST_BETA)
+			trainer_end(c, info, p, at(p->loc_min, p->loc), lo, integral,
+				    has_q(p->dist) ? "lowest value (after q rounding)" :
+				    fields ? "min" : "lowest value");
+		trainer_end(c, info, p, at(p->loc_max, p->loc), hi, integral,
+			    has_q(p->dist) ? "highest value (after q rounding)" :
+			    fields ? "max" : "highest value");
+	}
 }
 
 /* ==== Entry point ==== */
