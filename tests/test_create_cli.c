@@ -12,7 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "support/fake_wandb.h"
 #include "support/support.h"
@@ -419,6 +423,57 @@ static void test_unreachable_server(void **state)
 	env_free(&e);
 }
 
+/* Ctrl-C while the server is slow: the request is abandoned at once and the
+ * command exits 130. */
+static void test_interrupt_while_waiting(void **state)
+{
+	struct sw_fake_wandb fw;
+	struct env e;
+	int out[2], status = 0, i;
+	pid_t pid, done = 0;
+	char buf[4096];
+	ssize_t n;
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(sw_fake_wandb_start(&fw, "{\"faults\": [{\"op\": \"UpsertSweep\", "
+					     "\"action\": \"slow\", \"delay\": 20}]}"), 0);
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	assert_int_equal(pipe(out), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(out[1], 2);
+		close(out[0]);
+		for (i = 0; i < e.n; i++)
+			putenv(e.vars[i]);
+		execl(sw_test_bin(), sw_test_bin(), "create", e.yaml, "-e", "alice", (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	usleep(700 * 1000);  /* the request is under way (or backing off) */
+	kill(pid, SIGINT);
+	for (i = 0; i < 100 && !done; i++) {  /* up to 10 s; normally at once */
+		done = waitpid(pid, &status, WNOHANG);
+		if (!done)
+			usleep(100 * 1000);
+	}
+	if (!done) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	while (len < sizeof(buf) - 1 && (n = read(out[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(out[0]);
+	assert_true(done > 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 130);
+	assert_non_null(strstr(buf, "sweep: error: interrupted"));
+	env_free(&e);
+	sw_fake_wandb_stop(&fw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +486,7 @@ int main(void)
 		cmocka_unit_test(test_key_from_netrc_and_settings_errors),
 		cmocka_unit_test(test_plain_http_warning),
 		cmocka_unit_test(test_unreachable_server),
+		cmocka_unit_test(test_interrupt_while_waiting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -561,6 +561,30 @@ static void test_curl_refused_for_a_while(void **state)
 	sw_http_release(&h);
 }
 
+/* A server that is not listening yet when the client starts. */
+static void test_curl_server_comes_up_late(void **state)
+{
+	struct sw_fake_wandb fw;
+	struct sw_http h;
+	struct sw_http_response resp;
+	struct sw_err err = SW_ERR_INIT;
+	char url[128];
+
+	(void)state;
+	assert_int_equal(sw_fake_wandb_start(&fw, "{\"refuse_first\": 0.5}"), 0);
+	snprintf(url, sizeof(url), "%s/graphql", fw.url);
+	sw_http_init(&h);
+	h.backoff_min_s = 0.05;
+	h.backoff_max_s = 0.2;
+	h.max_tries = 30;
+	assert_int_equal(curl_post(&h, url, SW_FAKE_WANDB_KEY, &resp, &err), 0);
+	assert_int_equal(resp.status, 200);
+	assert_true(resp.attempts >= 2);
+	sw_http_response_release(&resp);
+	sw_fake_wandb_stop(&fw);
+	sw_http_release(&h);
+}
+
 static volatile sig_atomic_t stop_flag;
 
 static void *raise_later(void *arg)
@@ -614,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_curl_timeout_and_refused),
 		cmocka_unit_test(test_curl_refused_for_a_while),
 		cmocka_unit_test(test_curl_stop_flag_aborts_transfer),
+		cmocka_unit_test(test_curl_server_comes_up_late),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
