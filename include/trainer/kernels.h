@@ -193,8 +193,9 @@ void cnn_maxpool_backward(float *dx, const float *dy, const uint8_t *idx,
 
 /* ==== Dropout (dropout.c) ==== */
 
-/* mask (N,D): 1 with probability 1-rate, else 0; row i drawn from a PCG32
- * stream derived from (seed, i), so masks do not depend on thread count. */
+/* mask (N,D): 1 with probability 1-rate (rate rounded to a multiple of
+ * 1/65536), else 0; row i drawn from a PCG32 stream derived from (seed, i),
+ * so masks do not depend on thread count. */
 void cnn_dropout_mask(uint8_t *mask, uint64_t seed, float rate, int N, int D,
 		      int nthreads);
 /* y (N,D) = (x*scale+shift) * mask / (1-rate), the affine per channel of

@@ -5,21 +5,41 @@
 
 #include "sweep/rng.h"
 
+// sw_rng_u32 inlined (the same PCG32 step): the mask is the hot loop
+static inline uint32_t pcg_next(uint64_t *state, uint64_t inc)
+{
+	uint64_t old = *state;
+	uint32_t xorshifted = (uint32_t)(((old >> 18) ^ old) >> 27);
+	uint32_t rot = (uint32_t)(old >> 59);
+
+	*state = old * 6364136223846793005ULL + inc;
+	return (xorshifted >> rot) | (xorshifted << ((-rot) & 31));
+}
+
+// each 32-bit draw decides two elements, 16 bits each: keep when the
+// half-word >= rate * 65536 (the rate is rounded to a multiple of 1/65536)
 void cnn_dropout_mask(uint8_t *mask, uint64_t seed, float rate, int N, int D,
 		      int nthreads)
 {
-	// keep when u32 >= rate * 2^32
-	uint32_t thresh = (uint32_t)((double)rate * 4294967296.0 > 4294967295.0
-				     ? 4294967295.0 : (double)rate * 4294967296.0);
+	double t = (double)rate * 65536.0 + 0.5;
+	uint32_t thresh = t > 65536.0 ? 65536u : (uint32_t)t;
 
 #pragma omp parallel for num_threads(nthreads) schedule(static)
 	for (int n = 0; n < N; n++) {
 		struct sw_rng r;
 		uint8_t *m = mask + (size_t)n * D;
+		int i = 0;
 
 		sw_rng_seed(&r, seed, (uint64_t)n);
-		for (int i = 0; i < D; i++)
-			m[i] = sw_rng_u32(&r) >= thresh;
+		uint64_t st = r.state;
+		for (; i + 2 <= D; i += 2) {
+			uint32_t u = pcg_next(&st, r.inc);
+
+			m[i] = (u & 0xffffu) >= thresh;
+			m[i + 1] = (u >> 16) >= thresh;
+		}
+		if (i < D)
+			m[i] = (pcg_next(&st, r.inc) & 0xffffu) >= thresh;
 	}
 }
 
