@@ -29,6 +29,10 @@ CONFIG (JSON object; all keys optional)
                  "exit_when_done" is true).
     "exit_when_done": see above.
     "stop_runs": run ids whose file_stream answers carry "stopped": true.
+    "strict_run_ids": (default true) an UpsertBucket with a `sweep` must use
+                 a run id that a heartbeat of that sweep handed out (the
+                 protocol notes: it "must equal the run_id from the heartbeat
+                 command"); false lets any name join (e.g. for sync tests).
     "refuse_first": seconds to keep the port closed after printing it.
     "faults":    a list of faults, applied in order to matching requests:
         {"op": OP,            which requests: a GraphQL operation name
@@ -74,6 +78,7 @@ GET /_control/state):
                             "summary", "complete", "exitcode",
                             "file_stream_posts", "resent_lines", "state"}},
      "alerts":    [variables of each NotifyScriptableRunAlert],
+     "issued_runs": {RUN_ID: SWEEP_NAME} for every run command handed out,
      "violations": ["what a client did against the protocol", ...],
      "yaml_loader": "pyyaml" | "mini"}
 A test asserts on "violations" being empty as well as on the data.
@@ -106,7 +111,7 @@ DEFAULT_KEY = "fakekey-" + "0" * 32
 LOCK = threading.RLock()
 CONFIG = {}
 RECORD = {"requests": [], "sweeps": {}, "agents": {}, "runs": {}, "alerts": [],
-          "violations": [], "yaml_loader": None}
+          "violations": [], "yaml_loader": None, "issued_runs": {}}
 RECORD_PATH = None
 FAULT_STATE = []        # per fault: matched count
 STATE = {"server": None, "down_until": 0.0, "port": 0}
@@ -543,6 +548,7 @@ def op_heartbeat(v):
             cmd.setdefault("run_id", rand_id())
             cmd.setdefault("program", "train.py")
             cmd.setdefault("args", {})
+            RECORD["issued_runs"][cmd["run_id"]] = s["name"]
         cmds.append(cmd)
     elif CONFIG.get("exit_when_done"):
         cmds.append({"type": "exit"})
@@ -553,6 +559,12 @@ def op_upsert_bucket(v):
     name = v.get("name") or rand_id()
     if v.get("sweep") and v["sweep"] not in RECORD["sweeps"]:
         raise GqlError("sweep %s not found" % v["sweep"], 404, "upsertBucket")
+    if (v.get("sweep") and CONFIG.get("strict_run_ids", True) and
+            RECORD["issued_runs"].get(name) != v["sweep"]):
+        violation("UpsertBucket joins sweep %s with run name %s, which no heartbeat of that "
+                  "sweep handed out" % (v["sweep"], name))
+        raise GqlError("run %s was not issued for sweep %s" % (name, v["sweep"]), 400,
+                       "upsertBucket")
     config = None
     if v.get("config") is not None:
         config = json.loads(v["config"])

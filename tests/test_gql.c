@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "support/fake_wandb.h"
+#include "sweep/filestream.h"
 #include "sweep/gql.h"
 #include "sweep/wandb_api.h"
 
@@ -442,6 +444,135 @@ static void test_value_wrapping(void **state)
 	json_decref(wrapped);
 }
 
+/* ==== The operations against the fake server: one agent cycle ==== */
+
+static void test_agent_cycle_against_fake_server(void **state)
+{
+	struct sw_fake_wandb fw;
+	struct sw_http h;
+	struct sw_err err = SW_ERR_INIT;
+	struct sw_wandb_sweep sweep;
+	struct sw_wandb_sweep_args sa = { .config_yaml = "method: random\nparameters:\n  lr:\n"
+					  "    values: [0.1, 0.2]\n", .project = "proj" };
+	struct sw_wandb_run run;
+	struct sw_wandb_run_args ra = { .project = "proj", .entity = "alice" };
+	struct sw_filestream fs;
+	char *agent = NULL, *entity = NULL, control[256], state_json[64];
+	json_t *cmds, *cmd, *args, *flat, *wrapped, *s, *rec;
+	char *run_id, *config;
+
+	(void)state;
+	assert_int_equal(sw_fake_wandb_start(&fw, NULL), 0);
+	sw_http_init(&h);
+	h.max_tries = 1;
+	assert_int_equal(sw_http_set_server(&h, fw.url, SW_FAKE_WANDB_KEY), 0);
+
+	assert_int_equal(sw_wandb_viewer(&h, &entity, &err), 0);
+	assert_string_equal(entity, "alice");
+	assert_int_equal(sw_wandb_upsert_sweep(&h, &sa, &sweep, &err), 0);
+	assert_string_equal(sweep.entity, "alice");
+	snprintf(control, sizeof(control), "{\"commands\": {\"%s\": [{\"type\": \"run\", "
+		 "\"args\": {\"lr\": {\"value\": 0.1}}}, {\"type\": \"exit\"}]}}", sweep.name);
+	assert_int_equal(sw_fake_wandb_control(&fw, control), 0);
+
+	assert_int_equal(sw_wandb_create_agent(&h, "node1", "alice", "proj", sweep.name, &agent,
+					       &err), 0);
+	assert_int_equal(sw_wandb_agent_heartbeat(&h, agent, NULL, &cmds, &err), 0);
+	cmd = json_array_get(cmds, 0);
+	assert_string_equal(json_string_value(json_object_get(cmd, "type")), "run");
+	assert_non_null(json_string_value(json_object_get(cmd, "run_id")));
+	run_id = strdup(json_string_value(json_object_get(cmd, "run_id")));
+	args = json_object_get(cmd, "args");
+	flat = sw_wandb_unwrap_config(args, &err);
+	assert_true(json_real_value(json_object_get(flat, "lr")) == 0.1);
+
+	/* the run joins the sweep with the issued id and a value-wrapped config */
+	wrapped = sw_wandb_wrap_config(flat);
+	config = json_dumps(wrapped, JSON_COMPACT);
+	ra.name = run_id;
+	ra.sweep = sweep.name;
+	ra.config = config;
+	assert_int_equal(sw_wandb_upsert_bucket(&h, &ra, &run, &err), 0);
+	assert_true(run.inserted);
+	assert_int_equal(run.history_line_count, 0);
+	assert_int_equal(sw_filestream_init(&fs, &h, run.entity, run.project, run.name,
+					    run.history_line_count, &err), 0);
+	assert_int_equal(sw_filestream_log(&fs, "{\"_step\":0,\"_runtime\":1.0,\"_timestamp\":"
+					   "1724300000.0,\"val_loss\":0.5}", &err), 0);
+	assert_int_equal(sw_filestream_set_summary(&fs, "{\"_step\":0,\"val_loss\":0.5}", &err), 0);
+	assert_int_equal(sw_wandb_alert(&h, run.entity, run.project, run.name, "low", "val_loss=0.5",
+					"WARN", 60000, &err), 0);
+	snprintf(state_json, sizeof(state_json), "{\"%s\": true}", run_id);
+	assert_int_equal(sw_filestream_finish(&fs, 0, &err), 0);
+	json_decref(cmds);
+	assert_int_equal(sw_wandb_agent_heartbeat(&h, agent, state_json, &cmds, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(cmds, 0), "type")),
+			    "exit");
+	json_decref(cmds);
+
+	/* the local controller's view */
+	assert_int_equal(sw_wandb_sweep_with_runs(&h, "alice", "proj", sweep.name, NULL, &s,
+						  &err), 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(
+		json_object_get(json_object_get(s, "runs"), "edges"), 0), "node"), "state")),
+		"finished");
+	json_decref(s);
+
+	/* what the fake recorded */
+	rec = sw_fake_wandb_record(&fw);
+	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	assert_int_equal(json_array_size(json_object_get(rec, "alerts")), 1);
+	assert_true(json_equal(json_object_get(json_object_get(json_object_get(rec, "runs"), run_id),
+					       "config"), wrapped));
+	{
+		json_t *hb = json_object_get(json_object_get(json_object_get(rec, "agents"), agent),
+					     "heartbeats");
+
+		assert_int_equal(json_array_size(hb), 2);
+		assert_int_equal(json_object_size(json_array_get(hb, 0)), 0);
+		assert_true(json_is_true(json_object_get(json_array_get(hb, 1), run_id)));
+	}
+	json_decref(rec);
+	free(agent);
+	agent = NULL;
+	sw_wandb_run_release(&run);
+
+	/* errors the agent must handle */
+	assert_int_equal(sw_wandb_agent_heartbeat(&h, "nosuchagent", NULL, &cmds, &err), -1);
+	assert_int_equal(h.last_status, 404);
+	assert_non_null(strstr(err.msg, "sweep not found (it may have been deleted)"));
+	assert_int_equal(sw_wandb_create_agent(&h, "node1", "alice", "proj", "zzzzzzzz", &agent,
+					       &err), -1);
+	assert_string_equal(err.msg, "wandb: Sweep alice/proj/zzzzzzzz not found (HTTP 404 in "
+			    "createAgent)");
+	assert_int_equal(sw_fake_wandb_control(&fw, "{\"sweeps\": {\"donedone\": {\"entity\": "
+					       "\"alice\", \"project\": \"proj\", \"state\": "
+					       "\"FINISHED\"}}}"), 0);
+	assert_int_equal(sw_wandb_create_agent(&h, "node1", "alice", "proj", "donedone", &agent,
+					       &err), -1);
+	assert_string_equal(err.msg, "wandb: Sweep donedone is not running (HTTP 400 in "
+			    "createAgent)");
+	ra.name = "madeup01";
+	assert_int_equal(sw_wandb_upsert_bucket(&h, &ra, &run, &err), -1);
+	assert_non_null(strstr(err.msg, "was not issued for sweep"));
+	ra.name = run_id;
+	ra.config = "{\"lr\": 0.1}";
+	assert_int_equal(sw_wandb_upsert_bucket(&h, &ra, &run, &err), -1);
+	assert_non_null(strstr(err.msg, "is not value-wrapped"));
+
+	free(config);
+	free(run_id);
+	json_decref(wrapped);
+	json_decref(flat);
+	sw_filestream_release(&fs);
+	sw_wandb_run_release(&run);
+	sw_wandb_sweep_release(&sweep);
+	free(agent);
+	free(entity);
+	sw_http_release(&h);
+	sw_fake_wandb_stop(&fw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +587,7 @@ int main(void)
 		cmocka_unit_test(test_alert),
 		cmocka_unit_test(test_sweep_with_runs),
 		cmocka_unit_test(test_value_wrapping),
+		cmocka_unit_test(test_agent_cycle_against_fake_server),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,7 +15,9 @@
  * All go through sw_gql_call (gql.h): errors come back as one line in err,
  * http->last_status holds the HTTP status (404 on a heartbeat means the
  * sweep was deleted). Strings returned are new; the caller frees them, or
- * releases the struct.
+ * releases the struct. Out structs are overwritten without being released
+ * first (release a previous result before reusing one); on failure they
+ * are left empty.
  *
  * defines: sw_wandb_viewer, struct sw_wandb_sweep_args, struct
  *          sw_wandb_sweep, sw_wandb_upsert_sweep, sw_wandb_sweep_release,
