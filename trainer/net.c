@@ -4,6 +4,7 @@
 #include "trainer/net.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -508,6 +509,8 @@ const float *cnn_net_forward(struct cnn_net *net, const float *x, int n,
 			     enum cnn_mode mode, uint64_t seed)
 {
 	CNN_CHECK(n >= 1 && n <= net->max_batch);
+	/* OpenBLAS follows this default when a region has one thread */
+	omp_set_num_threads(net->nthreads);
 	net->acts[0].x = (float *)x;  /* read only: nothing writes acts[0] */
 	for (int i = 0; i < net->n_layers; i++)
 		net->layers[i].ops->forward(&net->layers[i], net, n, mode, seed);
@@ -528,6 +531,7 @@ double cnn_net_loss(struct cnn_net *net, const uint8_t *labels, int n,
 
 void cnn_net_backward(struct cnn_net *net, int n)
 {
+	omp_set_num_threads(net->nthreads);
 	for (int i = net->n_layers - 1; i >= 0; i--)
 		net->layers[i].ops->backward(&net->layers[i], net, n);
 }

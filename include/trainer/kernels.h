@@ -55,8 +55,11 @@ void cnn_gemm(int TA, int TB, int M, int N, int K, float alpha,
 	      const float *A, int lda, const float *B, int ldb, float beta,
 	      float *C, int ldc);
 
-/* Sets OpenBLAS to one thread for calls made outside OpenMP regions; every
- * trainer calls it so that BLAS never adds threads of its own. */
+/* Sets OpenBLAS to one thread (process-wide); every net calls it so that
+ * BLAS never adds threads of its own. The OpenMP build also sets the calling
+ * thread's OpenMP default to 1 and, at each call made outside an active
+ * parallel region, follows that default: so a team of one must run with the
+ * default at 1 (cnn_net_forward/backward see to it). */
 void cnn_blas_single_thread(void);
 
 /* ==== im2col / col2im (im2col.c) ==== */
