@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sweep/rng.h"
 #include "trainer/kernels.h"
@@ -339,6 +340,14 @@ int cnn_net_init(struct cnn_net *net, const struct cnn_net_config *cfg,
 	if (cfg->dropout_1 < 0 || cfg->dropout_1 >= 1 || cfg->dropout < 0 ||
 	    cfg->dropout >= 1)
 		return sw_errorf(err, "dropout rates must be in [0, 1)");
+	/* refuse what cannot fit rather than be killed half-way */
+	double need = cnn_net_bytes(cfg, max_batch, nthreads);
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+	if (pages > 0 && psz > 0 && need > 0.75 * (double)pages * psz)
+		return sw_errorf(err, "the network needs %.0f MB for batch_size %d, more "
+				 "than this machine can hold (%.0f MB): lower batch_size, "
+				 "image_size or the filter counts", need / 1048576.0,
+				 max_batch, (double)pages * psz / 1048576.0);
 	net->cfg = *cfg;
 	net->max_batch = max_batch;
 	net->nthreads = nthreads;
@@ -566,6 +575,24 @@ void cnn_net_precise_bn_end(struct cnn_net *net)
 			l->mvar[c] = (float)(l->acc_var[c] / net->precise_batches);
 		}
 	}
+}
+
+double cnn_net_bytes(const struct cnn_net_config *cfg, int max_batch,
+		     int nthreads)
+{
+	double S = cfg->in_size, n = max_batch, c1 = cfg->conv1, c2 = cfg->conv2;
+	double big = S * S * c1, mid = S * S / 4 * c2, fl = 4;
+	double acts = 0, grads, params, ws;
+
+	acts += 2 * big * fl + 2 * mid * fl;           /* conv outputs */
+	acts += big / 4 * (fl + 2) + mid / 4 * (fl + 2); /* pool out, argmax, mask */
+	acts += (2 * cfg->dense + 2 * cfg->dense + cfg->classes) * fl;
+	acts += (2 * c1 + 2 * c2) * 2 * 8;             /* per-image BN sums */
+	grads = 2 * (big > mid ? big : mid) * fl;
+	params = 3 * 4.0 * (9 * (3 * c1 + c1 * c1 + c1 * c2 + c2 * c2) +
+			    mid / 4 * cfg->dense + cfg->dense * cfg->classes);
+	ws = nthreads * 2.0 * 9 * (c1 > c2 ? c1 : c2) * S * S * fl;
+	return n * (acts + grads) + 2 * params + ws;
 }
 
 double cnn_net_flops(const struct cnn_net *net, int training)

@@ -35,7 +35,7 @@
  *          cnn_net_release, cnn_net_init_weights, cnn_net_forward,
  *          cnn_net_loss, cnn_net_backward, cnn_net_zero_grad,
  *          cnn_net_precise_bn_begin, cnn_net_precise_bn_end,
- *          cnn_net_flops, cnn_net_view, cnn_net_declare
+ *          cnn_net_flops, cnn_net_bytes, cnn_net_view, cnn_net_declare
  */
 #ifndef CNN_NET_H
 #define CNN_NET_H
@@ -187,6 +187,11 @@ void cnn_net_precise_bn_end(struct cnn_net *net);
 /* Floating-point operations of one image: forward only, or a training step
  * (forward + backward, as the conv/dense GEMMs count them). */
 double cnn_net_flops(const struct cnn_net *net, int training);
+
+/* About how many bytes cnn_net_init allocates for cfg (plus a trainer's
+ * optimizer state); cnn_net_init refuses sizes above 3/4 of the memory. */
+double cnn_net_bytes(const struct cnn_net_config *cfg, int max_batch,
+		     int nthreads);
 
 /* The view called name, or NULL. */
 struct cnn_view *cnn_net_view(struct cnn_net *net, const char *name);
