@@ -418,6 +418,24 @@ static void test_save_load_roundtrip(void **state)
 	assert_non_null(strstr(err.msg, "x.safetensors"));
 }
 
+static void test_too_big_is_an_error(void **state)
+{
+	struct cnn_hparams hp;
+	struct cnn_trainer t = CNN_TRAINER_INIT;
+	struct sw_err err = SW_ERR_INIT;
+
+	(void)state;
+	cnn_hparams_default(&hp);
+	hp.batch_size = 4096;
+	hp.conv1_filters = 512;
+	hp.conv2_filters = 512;
+	hp.image_size = 128;
+	assert_int_equal(cnn_trainer_init(&t, &hp, ds, 1, &err), -1);
+	printf("  %s\n", err.msg);
+	assert_non_null(strstr(err.msg, "lower batch_size"));
+	cnn_trainer_release(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_lr_schedules),
 		cmocka_unit_test(test_precise_bn_and_optimizers),
 		cmocka_unit_test(test_save_load_roundtrip),
+		cmocka_unit_test(test_too_big_is_an_error),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
