@@ -1617,7 +1617,7 @@ int sw_report_html(const struct sw_report *rep, struct sw_buf *out,
 	for (j = 0; j < rep->n_params; j++) {
 		const struct sw_report_param *p = &rep->params[j];
 
-		if (p->dist && !strcmp(p->dist, "constant"))
+		if (!p->n_recorded || (p->dist && !strcmp(p->dist, "constant")))
 			continue;
 		if (!p->varies && !(rep->n_runs == 1 && p->dist))
 			continue;

@@ -280,6 +280,7 @@ static int params_finish(struct sw_report *rep)
 			v = json_object_get(rep->runs[i].params, p->name);
 			if (!v)
 				continue;
+			p->n_recorded++;
 			if (json_is_number(v))
 				n_num++;
 			else

@@ -360,11 +360,13 @@ static void band_labels_x(struct sw_html *h, const struct sw_plot *p)
 	int rotate;
 	char lab[64], attr[64];
 
-	for (i = 0; i < n; i++)
+	size_t every;
+
+	for (i = 0; i < n && p->xbands[i]; i++)
 		if (strlen(p->xbands[i]) > maxlen)
 			maxlen = strlen(p->xbands[i]);
-	size_t every = n > 16 ? (n + 15) / 16 : 1;
-
+	n = i;      /* the labels given may be fewer than the bands */
+	every = n > 16 ? (n + 15) / 16 : 1;
 	rotate = maxlen * 6.5 > band * every;
 	for (i = 0; i < n; i += every) {
 		double x = sw_scale_map(&p->x, (double)i);
@@ -425,7 +427,7 @@ void sw_plot_open(struct sw_html *h, struct sw_plot *p)
 		sw_svg_text(h, x0 - 5, pos + 4, "end", NULL, lab);
 	}
 	if (p->y.kind == SW_SCALE_BAND && p->ybands) {
-		for (i = 0; i < p->y.n_bands; i++) {
+		for (i = 0; i < p->y.n_bands && p->ybands[i]; i++) {
 			shorten(lab, sizeof(lab), p->ybands[i], 16);
 			sw_svg_text(h, x0 - 5, sw_scale_map(&p->y, (double)i) + 4,
 				    "end", NULL, lab);

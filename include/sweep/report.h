@@ -56,6 +56,7 @@ struct sw_report_param {
 	int numeric;                /* every value recorded is a number */
 	int integer;                /* ... and an integer */
 	int varies;                 /* at least two distinct values recorded */
+	size_t n_recorded;          /* runs that recorded a value */
 	json_t *levels;             /* categorical: distinct values in display
 				       order (sweep.yaml's order first) (owned) */
 };

@@ -91,7 +91,8 @@ struct sw_plot {
 	double ml, mt, mr, mb;            /* margins: left, top, right, bottom */
 	struct sw_scale x, y;             /* domains set by the caller */
 	const char *xlabel, *ylabel;      /* axis titles (escaped here) */
-	const char *const *xbands;        /* labels of band categories, or NULL */
+	const char *const *xbands;        /* labels of band categories (NULL-
+					     terminated, may be shorter), or NULL */
 	const char *const *ybands;
 	const char *title;                /* accessible name of the figure */
 };
