@@ -1,10 +1,12 @@
 /* cmd_resume.c - `sweep resume DIR`: continue a local sweep after Ctrl-C, a
  * crash or a kill, with the settings it was started with. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sweep/alerts.h"
@@ -38,6 +40,7 @@ int cmd_resume(int argc, char **argv)
 	json_t *meta = NULL;
 	char *yaml = NULL;
 	const char *dir;
+	struct stat sb;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	int c, ret = SW_EXIT_USAGE;
 
@@ -63,8 +66,14 @@ int cmd_resume(int argc, char **argv)
 	dir = argv[optind];
 	cfg.webhook_url = sw_alerts_webhook_url(cfg.webhook_url);
 
+	if (stat(dir, &sb) < 0) {
+		sw_cli_error("cannot open sweep directory '%s': %s", dir, strerror(errno));
+		ret = SW_EXIT_FAILURE;
+		goto done;
+	}
 	if (sw_store_load_meta(dir, &meta, &err) < 0) {
-		sw_cli_error("%s (is '%s' a directory made by 'sweep run'?)", err.msg, dir);
+		sw_cli_error("%s; give a directory made by 'sweep run' (see 'sweep ls')",
+			     err.msg);
 		ret = SW_EXIT_FAILURE;
 		goto done;
 	}

@@ -6,8 +6,12 @@
  * and keep the best model. The lock also guards the lists of running and
  * ended runs, from which every search and hyperband decision is made.
  */
+#define _GNU_SOURCE
 #include "sweep/controller.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -816,6 +821,59 @@ static json_t *meta_extra(const struct sw_run_config *cfg)
 	return o;
 }
 
+/* Makes sure a new sweep directory can be written under root (created with
+ * its parents when missing) before any data is downloaded or loaded: a
+ * probe file is created there and removed again. */
+static int check_results_root(const char *root, struct sw_err *err)
+{
+	char *path = NULL, *p;
+	int fd, ret = -1;
+
+	if (!root || !*root)
+		root = "results";
+	if (asprintf(&path, "%s/.sweep-probe-XXXXXX", root) < 0)
+		return sw_errorf(err, "out of memory");
+	/* mkdir -p root (errors are reported by the probe below) */
+	for (p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(path, 0755);
+		*p = '/';
+	}
+	fd = mkstemp(path);
+	if (fd < 0) {
+		struct stat sb;
+
+		if (stat(root, &sb) == 0 && !S_ISDIR(sb.st_mode))
+			sw_errorf(err, "results directory '%s' is not usable: it is "
+				  "not a directory (pass --results DIR)", root);
+		else
+			sw_errorf(err, "results directory '%s' is not usable: cannot "
+				  "create files in it: %s (pass --results DIR)", root,
+				  strerror(errno));
+		goto done;
+	}
+	close(fd);
+	unlink(path);
+	ret = 0;
+done:
+	free(path);
+	return ret;
+}
+
+/* Where the data is expected, for messages ("" when unknown). */
+static void data_where(const char *flag, char *out, size_t size)
+{
+	struct sw_err err = SW_ERR_INIT;
+	char *dir = NULL;
+
+	out[0] = '\0';
+	if (cnn_data_dir(flag, &dir, &err) == 0)
+		snprintf(out, size, "%s", dir);
+	free(dir);
+}
+
 int sw_run_main(const struct sw_spec *spec, const char *dir,
 		const char *results_root, struct sw_run_config *cfg)
 {
@@ -824,25 +882,44 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 	struct cnn_dataset *ds = NULL;
 	struct sw_err err = SW_ERR_INIT;
 	json_t *extra = NULL;
-	int rc, ret = SW_EXIT_FAILURE;
+	char where[4096], *data_abs = NULL;
+	struct stat sb;
+	int rc, ret = SW_EXIT_FAILURE, data_missing;
 
 	sw_controller_signals();
 	if (dir && sw_store_open(&store, dir, &err) < 0) {
 		sw_cli_error("%s", err.msg);
 		goto done;
 	}
+	if (!dir && check_results_root(results_root, &err) < 0) {
+		sw_cli_error("%s", err.msg);
+		goto done;
+	}
 	sw_run_data_opts(spec, &dopts);
+	data_where(cfg->data_dir, where, sizeof(where));
+	data_missing = where[0] && stat(where, &sb) < 0 && errno == ENOENT;
 	rc = cnn_data_open(cfg->data_dir, &dopts, sw_controller_interrupted(), &ds, &err);
 	if (rc == SW_ERR_INTR) {
 		sw_cli_error("interrupted while getting the data");
 		ret = SW_EXIT_INTERRUPTED;
 		goto done;
 	}
+	if (rc < 0 && data_missing) {
+		sw_cli_error("no CIFAR-10 data in '%s' and it could not be downloaded: %s; "
+			     "pass --data DIR or set SWEEP_DATA to a cifar-10-batches-bin "
+			     "directory", where, err.msg);
+		goto done;
+	}
 	if (rc < 0) {
-		sw_cli_error("%s", err.msg);
+		sw_cli_error("%s (pass --data DIR or set SWEEP_DATA to a "
+			     "cifar-10-batches-bin directory)", err.msg);
 		goto done;
 	}
 	cfg->ds = ds;
+	/* record where the data is as an absolute path, for resume elsewhere */
+	data_abs = ds->dir ? realpath(ds->dir, NULL) : NULL;
+	if (data_abs)
+		cfg->data_dir = data_abs;
 	if (!dir) {
 		extra = meta_extra(cfg);
 		if (sw_store_create(&store, results_root, spec, extra, time(NULL), &err) < 0) {
@@ -871,5 +948,8 @@ done:
 	json_decref(extra);
 	sw_store_release(&store);
 	cnn_dataset_unref(ds);
+	if (data_abs && cfg->data_dir == data_abs)
+		cfg->data_dir = NULL;
+	free(data_abs);
 	return ret;
 }

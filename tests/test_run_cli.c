@@ -1,0 +1,1490 @@
+/* test_run_cli.c - end-to-end `sweep run` and `sweep resume` through the
+ * sweep binary, on tiny CIFAR-format data generated once for the whole
+ * binary (a learnable pattern: each class has its own colour, plus noise).
+ *
+ * Covers: each search method (grid exhausted, --count, random with run_cap
+ * and metric.target, bayes with --count), hyperband stopping a bad run,
+ * alerts (a rule with stop_run, new_best, nan, run_failed, a webhook on a
+ * loopback server), Ctrl-C once and twice, SIGKILL at random moments
+ * followed by `sweep resume` many times, an unwritable results directory,
+ * missing data, bad arguments, an invalid sweep file, endless sweeps and
+ * resuming a directory that is not a sweep. Every store is checked with the
+ * store's own reader (sw_jsonl_load): every run once, history per epoch. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support/hook_server.h"
+#include "support/support.h"
+#include "sweep/store.h"
+
+#define RECORD 3073
+#define FILE_RECORDS 10000     /* the loader wants official-size files */
+#define WRITTEN 1000           /* records with content; the rest are zero */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_SAN 1
+#else
+#define UNDER_SAN 0
+#endif
+
+static char *tmp, *data;
+static char env_url[] = "SWEEP_CIFAR_URL=http://127.0.0.1:9/none.tar.gz";
+static char env_data[] = "SWEEP_DATA=";
+static char env_hook[] = "SWEEP_ALERT_WEBHOOK=";
+static char env_xdg[4200], env_home[4200];
+static const char *env[6];
+
+/* ==== Helpers ==== */
+
+static char *pathf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0);
+	return s;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Writes one batch file: `written` records of class-coloured noise, then
+ * zero records (label 0) up to the official size, left sparse. */
+static int write_batch(const char *path, int written, uint32_t seed)
+{
+	static const uint8_t colour[10][3] = {
+		{ 200, 60, 60 }, { 60, 200, 60 }, { 60, 60, 200 }, { 200, 200, 60 },
+		{ 200, 60, 200 }, { 60, 200, 200 }, { 130, 130, 130 },
+		{ 220, 140, 40 }, { 40, 120, 220 }, { 120, 40, 90 },
+	};
+	unsigned char *buf = malloc((size_t)written * RECORD);
+	uint32_t x = seed * 2654435761u + 1;
+	int fd, r, k, ok;
+
+	if (!buf)
+		return -1;
+	for (r = 0; r < written; r++) {
+		unsigned char *rec = buf + (size_t)r * RECORD;
+		int label;
+
+		x = x * 1664525u + 1013904223u;
+		label = (int)((x >> 16) % 10);
+		rec[0] = (unsigned char)label;
+		for (k = 0; k < RECORD - 1; k++) {
+			int v;
+
+			x = x * 1664525u + 1013904223u;
+			v = colour[label][k / 1024] + (int)((x >> 20) % 121) - 60;
+			rec[1 + k] = (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);
+		}
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ok = fd >= 0 &&
+	     write(fd, buf, (size_t)written * RECORD) == (ssize_t)((size_t)written * RECORD) &&
+	     ftruncate(fd, (off_t)FILE_RECORDS * RECORD) == 0;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return ok ? 0 : -1;
+}
+
+static int setup(void **state)
+{
+	static const char meta[] =
+		"airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n";
+	char *p;
+	int b;
+
+	(void)state;
+	tmp = sw_test_tmpdir();
+	if (!tmp)
+		return -1;
+	if (asprintf(&data, "%s/data", tmp) < 0 || mkdir(data, 0755) < 0)
+		return -1;
+	for (b = 1; b <= 5; b++) {
+		if (asprintf(&p, "%s/data_batch_%d.bin", data, b) < 0)
+			return -1;
+		if (write_batch(p, b == 1 ? WRITTEN : 0, (uint32_t)b) < 0)
+			return -1;
+		free(p);
+	}
+	if (asprintf(&p, "%s/test_batch.bin", data) < 0 || write_batch(p, WRITTEN, 99) < 0)
+		return -1;
+	free(p);
+	if (asprintf(&p, "%s/batches.meta.txt", data) < 0 ||
+	    sw_test_write_file(p, meta, strlen(meta)) < 0)
+		return -1;
+	free(p);
+	/* never the internet, never the user's cache */
+	snprintf(env_xdg, sizeof(env_xdg), "XDG_CACHE_HOME=%s/cache", tmp);
+	snprintf(env_home, sizeof(env_home), "HOME=%s/home", tmp);
+	env[0] = env_url;
+	env[1] = env_data;
+	env[2] = env_hook;
+	env[3] = env_xdg;
+	env[4] = env_home;
+	env[5] = NULL;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	sw_test_rmtree(tmp);
+	free(tmp);
+	free(data);
+	return 0;
+}
+
+/* Writes a sweep file into the temp dir; returns its path (caller frees). */
+static char *write_yaml(const char *name, const char *text)
+{
+	char *path = pathf("%s/%s.yaml", tmp, name);
+
+	assert_int_equal(sw_test_write_file(path, text, strlen(text)), 0);
+	return path;
+}
+
+/* A results root under the temp dir that does not exist yet. */
+static char *results_root(const char *name)
+{
+	return pathf("%s/results-%s", tmp, name);
+}
+
+/* Runs the sweep binary with the test environment; args NULL-terminated. */
+static void run_args(struct sw_test_proc *p, const char *const *args)
+{
+	const char *argv[40];
+	int i = 0;
+
+	argv[i++] = sw_test_bin();
+	for (; *args && i < 39; args++)
+		argv[i++] = *args;
+	argv[i] = NULL;
+	assert_int_equal(sw_test_run(p, argv, NULL, env, 300), 0);
+}
+
+#define RUN(p, ...) do { \
+	const char *const args_[] = { __VA_ARGS__, NULL }; \
+	run_args((p), args_); \
+} while (0)
+
+/* Prints what the binary said when a status is not the expected one. */
+static void expect_status(const struct sw_test_proc *p, int status)
+{
+	if (p->status != status)
+		fprintf(stderr, "exit %d, expected %d\n--- stdout\n%s--- stderr\n%s\n",
+			p->status, status, p->out, p->err);
+	assert_int_equal(p->status, status);
+}
+
+/* Starts the sweep binary in the background, stdout and stderr going to
+ * out_path and err_path (appended). Returns its pid. */
+static pid_t spawn(const char *const *args, const char *out_path, const char *err_path)
+{
+	const char *argv[40];
+	pid_t pid;
+	int i = 0;
+
+	argv[i++] = sw_test_bin();
+	for (; *args && i < 39; args++)
+		argv[i++] = *args;
+	argv[i] = NULL;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int o = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int e = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int n = open("/dev/null", O_RDONLY);
+
+		if (o < 0 || e < 0 || n < 0)
+			_exit(127);
+		dup2(n, 0);
+		dup2(o, 1);
+		dup2(e, 2);
+		for (i = 0; env[i]; i++)
+			putenv((char *)env[i]);
+		signal(SIGINT, SIG_DFL);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Waits for pid to exit: its exit code, 128+signal, or -1 after timeout_s
+ * (then it is killed). */
+static int wait_exit(pid_t pid, double timeout_s)
+{
+	double end = now_s() + timeout_s;
+	int status;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status)
+						 : 128 + WTERMSIG(status);
+		if (now_s() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		sleep_s(0.01);
+	}
+}
+
+/* Number of lines of s (newline characters). */
+static int n_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Count of lines of file `path` containing needle (0 when missing). */
+static int file_count(const char *path, const char *needle)
+{
+	char *s = sw_test_read_file(path, NULL);
+	int n = s ? sw_test_count_lines(s, needle) : 0;
+
+	free(s);
+	return n;
+}
+
+/* Waits until file `path` has at least n lines containing needle. */
+static int wait_for_lines(const char *path, const char *needle, int n,
+			  double timeout_s)
+{
+	double end = now_s() + timeout_s;
+
+	while (now_s() < end) {
+		if (file_count(path, needle) >= n)
+			return 1;
+		sleep_s(0.01);
+	}
+	return 0;
+}
+
+/* The one sweep directory under root (caller frees), or NULL. */
+static char *sweep_dir(const char *root)
+{
+	DIR *d = opendir(root);
+	struct dirent *e;
+	char *found = NULL;
+	int n = 0;
+
+	if (!d)
+		return NULL;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		n++;
+		free(found);
+		found = pathf("%s/%s", root, e->d_name);
+	}
+	closedir(d);
+	if (n != 1) {
+		free(found);
+		return NULL;
+	}
+	return found;
+}
+
+/* Number of entries of dir (not starting with '.'); -1 when missing. */
+static int dir_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static json_t *load_jsonl(const char *path, int *torn)
+{
+	struct sw_err err = SW_ERR_INIT;
+	json_t *a = NULL;
+	int t = 0;
+
+	if (sw_jsonl_load(path, 0, &a, &t, &err) < 0)
+		fail_msg("%s", err.msg);
+	if (torn)
+		*torn = t;
+	else if (t)
+		fail_msg("'%s' has a torn last line", path);
+	return a;
+}
+
+static json_t *load_json(const char *path)
+{
+	json_error_t je;
+	json_t *v = json_load_file(path, 0, &je);
+
+	if (!v)
+		fail_msg("'%s': %s", path, je.text);
+	return v;
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+static double num(const json_t *o, const char *key)
+{
+	return json_number_value(json_object_get(o, key));
+}
+
+/* Checks a sweep directory and returns its run records (new array):
+ * every file parses with the store's reader (a torn last line is allowed
+ * only when !final), every id is recorded once, every run's history has
+ * one line per recorded epoch, and (final) no run is left in flight. */
+static json_t *check_store(const char *dir, int final)
+{
+	char *p = pathf("%s/runs.jsonl", dir);
+	json_t *runs = load_jsonl(p, final ? NULL : &(int){ 0 });
+	json_t *ids = json_object(), *rec;
+	size_t i;
+	int torn;
+
+	free(p);
+	json_array_foreach(runs, i, rec) {
+		const char *id = str(rec, "id");
+		enum sw_run_state st;
+		json_t *h;
+
+		assert_true(strlen(id) > 0);
+		if (json_object_get(ids, id))
+			fail_msg("run %s is recorded twice in %s/runs.jsonl", id, dir);
+		json_object_set_new(ids, id, json_true());
+		assert_int_equal(sw_run_state_parse(str(rec, "state"), &st), 0);
+		assert_true(json_is_object(json_object_get(rec, "params")));
+		assert_true(json_is_integer(json_object_get(rec, "seed")));
+		p = pathf("%s/runs/%s/history.jsonl", dir, id);
+		h = load_jsonl(p, NULL);
+		free(p);
+		if ((json_int_t)json_array_size(h) != json_integer_value(json_object_get(rec, "epochs")))
+			fail_msg("run %s: %zu history lines for %lld epochs", id,
+				 json_array_size(h),
+				 (long long)json_integer_value(json_object_get(rec, "epochs")));
+		if (json_array_size(h) > 0) {
+			json_t *row = json_array_get(h, 0);
+
+			assert_int_equal(json_integer_value(json_object_get(row, "_step")), 0);
+			assert_non_null(json_object_get(row, "_runtime"));
+			assert_non_null(json_object_get(row, "_timestamp"));
+			assert_non_null(json_object_get(row, "val_accuracy"));
+		}
+		json_decref(h);
+		p = pathf("%s/runs/%s/running.json", dir, id);
+		assert_int_not_equal(access(p, F_OK), 0);
+		free(p);
+	}
+	/* alerts.jsonl and the history of any run in flight parse too */
+	p = pathf("%s/alerts.jsonl", dir);
+	json_decref(load_jsonl(p, final ? NULL : &torn));
+	free(p);
+	{
+		char *rd = pathf("%s/runs", dir);
+		DIR *d = opendir(rd);
+		struct dirent *e;
+
+		while (d && (e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			p = pathf("%s/%s/running.json", rd, e->d_name);
+			if (access(p, F_OK) == 0) {
+				if (final)
+					fail_msg("run %s is still in flight", e->d_name);
+				json_decref(load_json(p));
+				free(p);
+				p = pathf("%s/%s/history.jsonl", rd, e->d_name);
+				if (access(p, F_OK) == 0)
+					json_decref(load_jsonl(p, &torn));
+			}
+			free(p);
+		}
+		if (d)
+			closedir(d);
+		free(rd);
+	}
+	json_decref(ids);
+	return runs;
+}
+
+static int count_state(const json_t *runs, const char *state)
+{
+	size_t i;
+	json_t *r;
+	int n = 0;
+
+	json_array_foreach(runs, i, r)
+		n += !strcmp(str(r, "state"), state);
+	return n;
+}
+
+static const json_t *param(const json_t *rec, const char *name)
+{
+	return json_object_get(json_object_get(rec, "params"), name);
+}
+
+/* The first run whose params has name == value (a number), or NULL. */
+static json_t *find_run(const json_t *runs, const char *name, double value)
+{
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(runs, i, r)
+		if (fabs(json_number_value(param(r, name)) - value) < 1e-12)
+			return r;
+	return NULL;
+}
+
+/* The params every tiny trial shares (a few tenths of a second each). */
+#define TINY \
+	"  conv1_filters: {value: 4}\n" \
+	"  conv2_filters: {value: 8}\n" \
+	"  dense_units: {value: 16}\n" \
+	"  train_limit: {value: 500}\n" \
+	"  val_limit: {value: 200}\n" \
+	"  precise_bn: {value: true}\n"
+
+#define METRIC "metric: {name: val_accuracy, goal: maximize}\n"
+
+/* ==== Methods ==== */
+
+static void test_grid_runs_every_point_once(void **state)
+{
+	char *y = write_yaml("grid",
+		"method: grid\n" METRIC
+		"parameters:\n"
+		"  learning_rate: {values: [0.003, 0.01, 0.03]}\n"
+		"  batch_size: {values: [64, 128]}\n"
+		"  epochs: {value: 1}\n" TINY);
+	char *root = results_root("grid"), *dir, *p;
+	struct sw_test_proc pr;
+	json_t *runs, *r, *best, *meta;
+	static const double lrs[] = { 0.003, 0.01, 0.03 };
+	static const int bss[] = { 64, 128 };
+	double best_v = -1;
+	const char *best_id = NULL;
+	size_t i;
+	int a, b;
+
+	(void)state;
+	RUN(&pr, "run", y, "--data", data, "--results", root, "--seed", "1",
+	    "--parallel", "2", "--threads", "1");
+	expect_status(&pr, 0);
+	assert_non_null(strstr(pr.err, "grid exhausted"));
+	assert_non_null(strstr(pr.out, "best configuration"));
+	assert_non_null(strstr(pr.out, "results: "));
+	assert_int_equal(sw_test_count_lines(pr.err, " started: "), 6);
+	sw_test_proc_release(&pr);
+
+	dir = sweep_dir(root);
+	assert_non_null(dir);
+	runs = check_store(dir, 1);
+	assert_int_equal(json_array_size(runs), 6);
+	assert_int_equal(count_state(runs, "finished"), 6);
+	for (a = 0; a < 3; a++) {
+		for (b = 0; b < 2; b++) {
+			int n = 0;
+
+			json_array_foreach(runs, i, r)
+				n += fabs(json_number_value(param(r, "learning_rate")) - lrs[a]) < 1e-12 &&
+				     json_integer_value(param(r, "batch_size")) == bss[b];
+			assert_int_equal(n, 1);
+		}
+	}
+	json_array_foreach(runs, i, r) {
+		double v = num(json_object_get(r, "summary"), "val_accuracy");
+
+		assert_int_equal(json_integer_value(json_object_get(r, "epochs")), 1);
+		assert_true(v >= 0 && v <= 1);
+		if (v > best_v) {
+			best_v = v;
+			best_id = str(r, "id");
+		}
+	}
+	/* the pattern is learnable: the best run is far above chance */
+	assert_true(best_v > 0.3);
+	p = pathf("%s/best.json", dir);
+	best = load_json(p);
+	free(p);
+	assert_string_equal(str(best, "run"), best_id);
+	assert_true(fabs(num(best, "value") - best_v) < 1e-12);
+	json_decref(best);
+	p = pathf("%s/best.safetensors", dir);
+	assert_int_equal(access(p, R_OK), 0);
+	free(p);
+	p = pathf("%s/meta.json", dir);
+	meta = load_json(p);
+	free(p);
+	assert_string_equal(str(meta, "state"), "finished");
+	assert_int_equal(json_integer_value(json_object_get(meta, "seed")), 1);
+	assert_int_equal(json_integer_value(json_object_get(meta, "parallel")), 2);
+	assert_int_equal(json_integer_value(json_object_get(meta, "threads")), 1);
+	/* the data directory is recorded absolute, so resume works from anywhere */
+	assert_true(str(meta, "data_dir")[0] == '/');
+	json_decref(meta);
+	p = pathf("%s/sweep.yaml", dir);
+	{
+		char *given = sw_test_read_file(y, NULL), *kept = sw_test_read_file(p, NULL);
+
+		assert_non_null(kept);
+		assert_string_equal(given, kept);
+		free(given);
+		free(kept);
+	}
+	free(p);
+	json_decref(runs);
+
+	/* resuming a finished sweep runs nothing more */
+	RUN(&pr, "resume", dir);
+	expect_status(&pr, 0);
+	assert_int_equal(sw_test_count_lines(pr.err, " started: "), 0);
+	sw_test_proc_release(&pr);
+	runs = check_store(dir, 1);
+	assert_int_equal(json_array_size(runs), 6);
+	json_decref(runs);
+	free(dir);
+	free(root);
+	free(y);
+}
+
+static void test_grid_count_survives_resume(void **state)
+{
+	char *y = write_yaml("gridcount",
+		"method: grid\n" METRIC
+		"parameters:\n"
+		"  learning_rate: {values: [0.003, 0.01, 0.03]}\n"
+		"  batch_size: {values: [64, 128]}\n"
+		"  epochs: {value: 1}\n" TINY);
+	char *root = results_root("gridcount"), *dir;
+	struct sw_test_proc pr;
+	json_t *runs;
+
+	(void)state;
+	RUN(&pr, "run", y, "--data", data, "--results", root, "--seed", "2",
+	    "--count", "2", "--parallel", "1", "--threads", "1");
+	expect_status(&pr, 0);
+	sw_test_proc_release(&pr);
+	dir = sweep_dir(root);
+	assert_non_null(dir);
+	runs = check_store(dir, 1);
+	assert_int_equal(json_array_size(runs), 2);
+	/* the first two grid points, in wandb's order */
+	assert_non_null(find_run(runs, "learning_rate", 0.003));
+	json_decref(runs);
+
+	RUN(&pr, "resume", dir);
+	expect_status(&pr, 0);
+	sw_test_proc_release(&pr);
+	runs = check_store(dir, 1);
+	assert_int_equal(json_array_size(runs), 2);
+	json_decref(runs);
+	free(dir);
+	free(root);
+	free(y);
+}
+
+static void test_random_run_cap(void **state)
+{
+	char *y = write_yaml("random",
+		"method: random\n" METRIC
+		"parameters:\n"
+		"  learning_rate: {distribution: log_uniform_values, min: 0.001, max: 0.03}\n"
+		"  batch_size: {values: [64, 128]}\n"
+		"  epochs: {value: 1}\n" TINY
+		"run_cap: 5\n");
+	char *root = results_root("random"), *dir;
+	struct sw_test_proc pr;
+	json_t *runs, *r, *seeds = json_object();
+	size_t i;
+
+	(void)state;
+	RUN(&pr, "run", y, "--data", data, "--results", root, "--seed", "3",
+	    "--parallel", "2", "--threads", "1");
+	expect_status(&pr, 0);
+	assert_non_null(strstr(pr.err, "run_cap reached"));
+	sw_test_proc_release(&pr);
+	dir = sweep_dir(root);
+	assert_non_null(dir);
+	runs = check_store(dir, 1);
+	assert_int_equal(json_array_size(runs), 5);
+	assert_int_equal(count_state(runs, "finished"), 5);
+	json_array_foreach(runs, i, r) {
+		double lr = json_number_value(param(r, "learning_rate"));
+		json_int_t bs = json_integer_value(param(r, "batch_size"));
+		char key[32];
+
+		assert_true(lr >= 0.001 && lr <= 0.03);
+		assert_true(bs == 64 || bs == 128);
+		snprintf(key, sizeof(key), "%lld",
+			 (long long)json_integer_value(json_object_get(r, "seed")));
+		assert_null(json_object_get(seeds, key));
+		json_object_set_new(seeds, key, json_true());
+	}
+	json_decref(seeds);
+	json_decref(runs);
+	free(dir);
+	free(root);
+	free(y);
+}
+
+static void test_random_target_stops_early(void **state)
+{
+	char *y = write_yaml("target",
+		"method: random\n"
+		"metric: {name: val_accuracy, goal: maximize, target: 0.25}\n"
+		"parameters:\n"
+		"  learning_rate: {values: [0.01]}\n"
+		"  batch_size: {value: 64}\n"
+		"  epochs: {value: 2}\n" TINY
+		"run_cap: 30\n");
+	char *root = results_root("target"), *dir;
+	struct sw_test_proc pr;
+	json_t *runs;
+
+	(void)state;
+	RUN(&pr, "run", y, "--data", data, "--results", root, "--seed", "4",
+	    "--parallel", "1", "--threads", "1");
+	expect_status(&pr, 0);
+	assert_non_null(strstr(pr.err, "metric.target reached"));
+	sw_test_proc_release(&pr);
+	dir = sweep_dir(root);
+	runs = check_store(dir, 1);
+	assert_true(json_array_size(runs) >= 1 && json_array_size(runs) < 30);
+	json_decref(runs);
+	free(dir);
+	free(root);
+	free(y);
+}
+
+static void test_bayes_count(void **state)
+{
+	char *y = write_yaml("bayes",
+		"method: bayes\n" METRIC
+		"parameters:\n"
+		"  learning_rate: {distribution: log_uniform_values, min: 0.001, max: 0.03}\n"
+		"  batch_size: {value: 64}\n"
+		"  epochs: {value: 1}\n" TINY);
+	char *root = results_root("bayes"), *dir, *p;
+	struct sw_test_proc pr;
+	json_t *runs, *r, *meta;
+	size_t i, j;
+
+	(void)state;
+	RUN(&pr, "run", y, "--data", data, "--results", root, "--seed", "5",
+	    "--count", "4", "--parallel", "2", "--threads", "1");
+	expect_status(&pr, 0);
+	sw_test_proc_release(&pr);
+	dir = sweep_dir(root);
+	assert_non_null(dir);
+	runs = check_store(dir, 1);
+	assert_int_equal(json_array_size(runs), 4);
+	assert_int_equal(count_state(runs, "finished"), 4);
+	json_array_foreach(runs, i, r) {
+		double lr = json_number_value(param(r, "learning_rate"));
+
+		assert_true(lr >= 0.001 && lr <= 0.03);
+		for (j = 0; j < i; j++)
+			assert_true(lr != json_number_value(param(json_array_get(runs, j),
+								  "learning_rate")));
+	}
+	p = pathf("%s/meta.json", dir);
+	meta = load_json(p);
+	assert_int_equal(json_integer_value(json_object_get(meta, "count")), 4);
+	assert_string_equal(str(meta, "method"), "bayes");
+	json_decref(meta);
+	free(p);
+	json_decref(runs);
+	free(dir);
+	free(root);
+	free(y);
+}
+
+/* ==== Hyperband ==== */
+
+static void test_hyperband_stops_bad_run(void **state)
+{
+	/* one trial at a time, in grid order: two good runs set the band's
+	 * threshold at epoch 1, the third (learning rate 10) is far below it */
+	char *y = write_yaml("hyperband",
+		"method: grid\n" METRIC
+		"parameters:\n"
+		"  learning_rate: {values: [0.01, 0.02, 10]}\n"
+		"  batch_size: {value: 64}\n"
+		"  epochs: {value: 3}\n" TINY
+		"early_terminate: {type: hyperband, min_iter: 1, eta: 2}\n");
+	char *root = results_root("hyperband"), *dir, *p;
+	struct sw_test_proc pr;
+	json_t *runs, *bad, *good, *h;
+
+	(void)state;
+	RUN(&pr, "run", y, "--data", data, "--results", root, "--seed", "6",
+	    "--parallel", "1", "--threads", "1");
+	expect_status(&pr, 0);
+	sw_test_proc_release(&pr);
+	dir = sweep_dir(root);
+	runs = check_store(dir, 1);
+	assert_int_equal(json_array_size(runs), 3);
+	good = find_run(runs, "learning_rate", 0.01);
+	assert_non_null(good);
+	assert_string_equal(str(good, "state"), "finished");
+	assert_int_equal(json_integer_value(json_object_get(good, "epochs")), 3);
+	bad = find_run(runs, "learning_rate", 10);
+	assert_non_null(bad);
+	assert_string_equal(str(bad, "state"), "stopped");
+	assert_non_null(strstr(str(bad, "reason"), "hyperband"));
+	assert_true(json_integer_value(json_object_get(bad, "epochs")) >= 1);
+	assert_true(json_integer_value(json_object_get(bad, "epochs")) < 3);
+	/* its history is kept */
+	p = pathf("%s/runs/%s/history.jsonl", dir, str(bad, "id"));
+	h = load_jsonl(p, NULL);
+	assert_int_equal(json_array_size(h),
+			 json_integer_value(json_object_get(bad, "epochs")));
+	json_decref(h);
+	free(p);
+	json_decref(runs);
+	free(dir);
+	free(root);
+	free(y);
+}
+
+/* ==== Alerts ==== */
+
+static json_t *alerts_of(const char *dir)
+{
+	char *p = pathf("%s/alerts.jsonl", dir);
+	json_t *a = load_jsonl(p, NULL);
+
+	free(p);
+	return a;
+}
+
+static int count_rule(const json_t *alerts, const char *rule, const char *run)
+{
+	size_t i;
+	json_t *a;
+	int n = 0;
+
+	json_array_foreach(alerts, i, a)
+		n += !strcmp(str(a, "rule"), rule) && (!run || !strcmp(str(a, "run"), run));
+	return n;
+}
+
+static void test_alert_rule_stops_run_and_webhook(void **state)
+{
+	char *y = write_yaml("alerts",
+		"name: alerting\n"
+		"method: grid\n" METRIC
+		"parameters:\n"
+		"  learning_rate: {values: [0.01, 10]}\n"
+		"  batch_size: {value: 64}\n"
+		"  epochs: {value: 3}\n" TINY
+		"alerts:\n"
+		"  - {name: low-accuracy, when: \"val_accuracy < 0.4\", after_epoch: 1,\n"
+		"     level: WARN, stop_run: true}\n"
+		"  - {name: best, when: new_best, level: INFO}\n");
+	char *root = results_root("alerts"), *dir;
+	struct sw_hook_server *hs = sw_hook_server_start(SW_HOOK_OK, 0);
+	struct sw_test_proc pr;
+	json_t *runs, *alerts, *bad, *good, *a;
+	size_t i;
+	int n_hooks, k, saw_low = 0;
+
+	(void)state;
+	assert_non_null(hs);
+	RUN(&pr, "run", y, "--data", data, "--results", root, "--seed", "7",
+	    "--parallel", "2", "--threads", "1", "--alert-webhook", sw_hook_server_url(hs));
+	expect_status(&pr, 0);
+	assert_non_null(strstr(pr.err, "low-accuracy"));
+	/* the webhook's secret path is never printed */
+	assert_null(strstr(pr.err, "/hook"));
+	sw_test_proc_release(&pr);
+	dir = sweep_dir(root);
+	runs = check_store(dir, 1);
+	bad = find_run(runs, "learning_rate", 10);
+	good = find_run(runs, "learning_rate", 0.01);
+	assert_non_null(bad);
+	assert_non_null(good);
+	/* the rule applies from epoch 2 on and stops the run there */
+	assert_string_equal(str(bad, "state"), "stopped");
+	assert_int_equal(json_integer_value(json_object_get(bad, "epochs")), 2);
+	assert_string_equal(str(good, "state"), "finished");
+	alerts = alerts_of(dir);
+	assert_int_equal(count_rule(alerts, "low-accuracy", str(bad, "id")), 1);
+	assert_int_equal(count_rule(alerts, "low-accuracy", str(good, "id")), 0);
+	assert_true(count_rule(alerts, "best", str(good, "id")) >= 1);
+	json_array_foreach(alerts, i, a) {
+		if (strcmp(str(a, "rule"), "low-accuracy"))
+			continue;
+		assert_string_equal(str(a, "level"), "WARN");
+		assert_int_equal(json_integer_value(json_object_get(a, "epoch")), 2);
+		assert_true(json_is_true(json_object_get(a, "stop_run")));
+		assert_true(num(a, "value") < 0.4);
+	}
+	/* every alert was POSTed as Slack-style JSON */
+	n_hooks = sw_hook_server_wait(hs, (int)json_array_size(alerts), 10);
+	assert_int_equal(n_hooks, (int)json_array_size(alerts));
+	for (k = 0; k < n_hooks; k++) {
+		char *req = sw_hook_server_request(hs, k), *body;
+		json_t *j;
+
+		assert_non_null(req);
+		assert_true(!strncmp(req, "POST /hook\n", 11));
+		assert_non_null(strstr(req, "application/json"));
+		body = strstr(req, "\n\n");
+		assert_non_null(body);
+		j = json_loads(body + 2, 0, NULL);
+		assert_non_null(j);
+		assert_true(json_is_string(json_object_get(j, "text")));
+		assert_non_null(strstr(str(j, "text"), "alerting"));
+		saw_low += strstr(str(j, "text"), "low-accuracy") != NULL;
+		json_decref(j);
+		free(req);
+	}
+	assert_int_equal(saw_low, 1);
+	sw_hook_server_stop(hs);
+	json_decref(alerts);
+	json_decref(runs);
+	free(dir);
+	free(root);
+	free(y);
+}
+
+static void test_alert_nan_and_run_failed(void **state)
+{
+	/* plain SGD with learning rate 10 and momentum 0.999 on one batch per
+	 * epoch: the weights blow up until validation gives NaN, which raises
+	 * the nan alert and then fails the run (run_failed) */
+	char *y = write_yaml("nan",
+		"method: grid\n" METRIC
+		"parameters:\n"
+		"  learning_rate: {value: 10}\n"
+		"  optimizer: {value: sgd}\n"
+		"  momentum: {value: 0.999}\n"
+		"  seed: {values: [3, 4]}\n"
+		"  batch_size: {value: 64}\n"
+		"  epochs: {value: 60}\n"
+		"  conv1_filters: {value: 4}\n"
+		"  conv2_filters: {value: 8}\n"
+		"  dense_units: {value: 16}\n"
+		"  train_limit: {value: 64}\n"
+		"  val_limit: {value: 100}\n"
+		"  precise_bn: {value: false}\n"
+		"alerts:\n"
+		"  - {name: diverged, when: nan, level: ERROR}\n"
+		"  - {name: failed, when: run_failed, level: ERROR}\n");
+	char *root = results_root("nan"), *dir;
+	struct sw_test_proc pr;
+	json_t *runs, *alerts, *r;
+	size_t i;
+	int n_nan = 0;
+
+	(void)state;
+	RUN(&pr, "run", y, "--data", data, "--results", root, "--seed", "8",
+	    "--parallel", "2", "--threads", "1");
+	expect_status(&pr, 0);
+	assert_non_null(strstr(pr.err, "[ERROR] failed"));
+	sw_test_proc_release(&pr);
+	dir = sweep_dir(root);
+	runs = check_store(dir, 1);
+	alerts = alerts_of(dir);
+	assert_int_equal(json_array_size(runs), 2);
+	json_array_foreach(runs, i, r) {
+		assert_string_equal(str(r, "state"), "failed");
+		assert_non_null(strstr(str(r, "reason"), "diverged"));
+		assert_int_equal(count_rule(alerts, "failed", str(r, "id")), 1);
+		n_nan += count_rule(alerts, "diverged", str(r, "id"));
+	}
+	/* NaN reaches the validation loss first (one batch per epoch) */
+	assert_true(n_nan >= 1);
+	json_decref(alerts);
+	json_decref(runs);
+	free(dir);
+	free(root);
+	free(y);
+}
+
+/* ==== Interrupts and crashes ==== */
+
+static const char slow_grid[] =
+	"method: grid\n" METRIC
+	"parameters:\n"
+	"  learning_rate: {values: [0.002, 0.004, 0.006, 0.008]}\n"
+	"  batch_size: {value: 64}\n"
+	"  epochs: {value: 3}\n"
+	"  conv1_filters: {value: 4}\n"
+	"  conv2_filters: {value: 8}\n"
+	"  dense_units: {value: 16}\n"
+	"  train_limit: {value: 1000}\n"
+	"  val_limit: {value: 200}\n"
+	"  precise_bn: {value: false}\n";
+
+static void test_ctrl_c_once_then_resume(void **state)
+{
+	char *y = write_yaml("ctrlc1", slow_grid);
+	char *root = results_root("ctrlc1"), *out = pathf("%s/ctrlc1.out", tmp);
+	char *err = pathf("%s/ctrlc1.err", tmp), *dir, *p, *text, *after;
+	const char *const args[] = { "run", y, "--data", data, "--results", root,
+				     "--seed", "9", "--parallel", "2", "--threads", "1", NULL };
+	struct sw_test_proc pr;
+	json_t *runs, *r, *meta;
+	size_t i;
+	pid_t pid;
+	int rc;
+
+	(void)state;
+	pid = spawn(args, out, err);
+	assert_true(wait_for_lines(err, "epoch 1/3", 1, 120));
+	kill(pid, SIGINT);
+	rc = wait_exit(pid, 120);
+	text = sw_test_read_file(err, NULL);
+	if (rc != 130)
+		fprintf(stderr, "exit %d\n%s\n", rc, text);
+	assert_int_equal(rc, 130);
+	/* no run starts after the interrupt */
+	after = strstr(text, "interrupted:");
+	assert_non_null(after);
+	assert_null(strstr(after, " started: "));
+	assert_non_null(strstr(text, "sweep resume"));
+	free(text);
+
+	dir = sweep_dir(root);
+	assert_non_null(dir);
+	runs = check_store(dir, 1);
+	assert_true(json_array_size(runs) >= 1 && json_array_size(runs) < 4);
+	json_array_foreach(runs, i, r) {
+		const char *st = str(r, "state");
+		json_int_t ep = json_integer_value(json_object_get(r, "epochs"));
+
+		/* running ones ended after their epoch: stopped (or finished) */
+		assert_true(!strcmp(st, "finished") || !strcmp(st, "stopped"));
+		assert_true(ep >= 1);
+		if (!strcmp(st, "stopped"))
+			assert_true(ep < 3);
+	}
+	json_decref(runs);
+	p = pathf("%s/meta.json", dir);
+	meta = load_json(p);
+	assert_string_equal(str(meta, "state"), "interrupted");
+	json_decref(meta);
+
+	/* resume finishes the grid; nothing recorded runs again */
+	RUN(&pr, "resume", dir);
+	expect_status(&pr, 0);
+	sw_test_proc_release(&pr);
+	runs = check_store(dir, 1);
+	assert_int_equal(json_array_size(runs), 4);
+	json_decref(runs);
+	meta = load_json(p);
+	assert_string_equal(str(meta, "state"), "finished");
+	json_decref(meta);
+	free(p);
+	free(dir);
+	free(root);
+	free(out);
+	free(err);
+	free(y);
+}
+
+static void test_ctrl_c_twice_kills(void **state)
+{
+	char *y = write_yaml("ctrlc2", slow_grid);
+	char *root = results_root("ctrlc2"), *out = pathf("%s/ctrlc2.out", tmp);
+	char *err = pathf("%s/ctrlc2.err", tmp), *dir;
+	const char *const args[] = { "run", y, "--data", data, "--results", root,
+				     "--seed", "10", "--parallel", "2", "--threads", "1", NULL };
+	json_t *runs, *r;
+	size_t i;
+	pid_t pid;
+	int rc;
+
+	(void)state;
+	pid = spawn(args, out, err);
+	/* interrupt twice early in the first epoch */
+	assert_true(wait_for_lines(err, " started: ", 2, 120));
+	sleep_s(0.05);
+	kill(pid, SIGINT);
+	assert_true(wait_for_lines(err, "interrupted:", 1, 60));
+	kill(pid, SIGINT);
+	rc = wait_exit(pid, 60);
+	assert_int_equal(rc, 130);
+	assert_int_equal(file_count(err, "interrupted again"), 1);
+	dir = sweep_dir(root);
+	assert_non_null(dir);
+	runs = check_store(dir, 1);
+	assert_true(json_array_size(runs) >= 1);
+	assert_true(count_state(runs, "killed") >= 1);
+	json_array_foreach(runs, i, r)
+		assert_string_not_equal(str(r, "state"), "failed");
+	json_decref(runs);
+	free(dir);
+	free(root);
+	free(out);
+	free(err);
+	free(y);
+}
+
+static void test_sigkill_and_resume_rounds(void **state)
+{
+	char *y = write_yaml("crash",
+		"method: random\n" METRIC
+		"parameters:\n"
+		"  learning_rate: {distribution: log_uniform_values, min: 0.001, max: 0.03}\n"
+		"  batch_size: {values: [64, 128]}\n"
+		"  epochs: {value: 2}\n" TINY
+		"alerts:\n"
+		"  - {name: best, when: new_best, level: INFO}\n"
+		"run_cap: 8\n");
+	char *root = results_root("crash"), *ref_root = results_root("crash-ref");
+	char *out = pathf("%s/crash.out", tmp), *err = pathf("%s/crash.err", tmp);
+	char *dir = NULL, *ref_dir, *p;
+	const char *const run_args_[] = { "run", y, "--data", data, "--results", root,
+					  "--seed", "11", "--parallel", "2", "--threads", "1",
+					  NULL };
+	struct sw_test_proc pr;
+	json_t *runs, *ref, *r;
+	unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+	int round, rounds = UNDER_SAN ? 6 : 12, killed = 0;
+	size_t i;
+
+	(void)state;
+	printf("[ INFO     ] kill timings seeded with %u\n", seed);
+	srand(seed);
+	for (round = 0; round < rounds; round++) {
+		const char *const resume_args[] = { "resume", dir, NULL };
+		pid_t pid;
+		int rc;
+
+		pid = spawn(dir ? resume_args : run_args_, out, err);
+		/* a random moment: loading, mid-epoch, recording, or at the end */
+		if (!dir) {
+			/* first round: from the moment the sweep directory is whole */
+			double end = now_s() + 60;
+
+			while (now_s() < end && !dir) {
+				char *d = sweep_dir(root);
+
+				p = d ? pathf("%s/alerts.jsonl", d) : NULL;
+				if (p && access(p, F_OK) == 0)
+					dir = d;
+				else
+					free(d);
+				free(p);
+				sleep_s(0.005);
+			}
+			assert_non_null(dir);
+		}
+		sleep_s((rand() % 1000) / 1000.0 * (UNDER_SAN ? 2.0 : 0.8));
+		kill(pid, SIGKILL);
+		rc = wait_exit(pid, 60);
+		if (rc != 128 + SIGKILL && rc != 0) {
+			char *text = sw_test_read_file(err, NULL);
+
+			fprintf(stderr, "round %d: exit %d\n%s\n", round, rc,
+				text ? text : "");
+			free(text);
+			fail();
+		}
+		killed += rc == 128 + SIGKILL;
+		/* between crashes: every line but a torn last one parses, no run
+		 * twice */
+		runs = check_store(dir, 0);
+		assert_true(json_array_size(runs) <= 8);
+		json_decref(runs);
+	}
+	RUN(&pr, "resume", dir);
+	expect_status(&pr, 0);
+	sw_test_proc_release(&pr);
+	runs = check_store(dir, 1);
+	assert_int_equal(json_array_size(runs), 8);
+	assert_int_equal(count_state(runs, "finished"), 8);
+	{
+		int seen[8] = { 0 };
+
+		json_array_foreach(runs, i, r) {
+			json_int_t idx = json_integer_value(json_object_get(r, "index"));
+
+			assert_true(idx >= 0 && idx < 8);
+			seen[idx]++;
+		}
+		for (i = 0; i < 8; i++)
+			assert_int_equal(seen[i], 1);
+	}
+	/* the same sweep without crashes proposes the same runs */
+	RUN(&pr, "run", y, "--data", data, "--results", ref_root, "--seed", "11",
+	    "--parallel", "2", "--threads", "1");
+	expect_status(&pr, 0);
+	sw_test_proc_release(&pr);
+	ref_dir = sweep_dir(ref_root);
+	ref = check_store(ref_dir, 1);
+	assert_int_equal(json_array_size(ref), 8);
+	json_array_foreach(ref, i, r) {
+		size_t j;
+		json_t *q;
+		int found = 0;
+
+		json_array_foreach(runs, j, q) {
+			if (strcmp(str(q, "id"), str(r, "id")))
+				continue;
+			found = 1;
+			assert_true(json_equal(json_object_get(q, "params"),
+					       json_object_get(r, "params")));
+			assert_int_equal(json_integer_value(json_object_get(q, "seed")),
+					 json_integer_value(json_object_get(r, "seed")));
+		}
+		assert_true(found);
+	}
+	printf("[ INFO     ] %d of %d rounds killed mid-way\n", killed, rounds);
+	json_decref(ref);
+	json_decref(runs);
+	free(ref_dir);
+	free(dir);
+	free(root);
+	free(ref_root);
+	free(out);
+	free(err);
+	free(y);
+}
+
+/* ==== Bad setups ==== */
+
+static const char small_grid[] =
+	"method: grid\n" METRIC
+	"parameters:\n"
+	"  learning_rate: {values: [0.01]}\n"
+	"  batch_size: {value: 64}\n"
+	"  epochs: {value: 1}\n" TINY;
+
+static void test_unwritable_results(void **state)
+{
+	char *y = write_yaml("unwritable", small_grid);
+	char *file = pathf("%s/a-file", tmp), *under = pathf("%s/a-file/results", tmp);
+	struct sw_test_proc pr;
+
+	(void)state;
+	assert_int_equal(sw_test_write_file(file, "x\n", 2), 0);
+	RUN(&pr, "run", y, "--data", data, "--results", under, "--seed", "1");
+	expect_status(&pr, 1);
+	assert_non_null(strstr(pr.err, "sweep: error: "));
+	assert_non_null(strstr(pr.err, under));
+	assert_null(strstr(pr.err, " started: "));
+	assert_int_equal(n_lines(pr.err), 1);
+	sw_test_proc_release(&pr);
+
+	RUN(&pr, "run", y, "--data", data, "--results", file, "--seed", "1");
+	expect_status(&pr, 1);
+	assert_non_null(strstr(pr.err, file));
+	assert_null(strstr(pr.err, " started: "));
+	sw_test_proc_release(&pr);
+
+	if (geteuid() != 0) {
+		char *ro = pathf("%s/read-only", tmp);
+
+		assert_int_equal(mkdir(ro, 0555), 0);
+		RUN(&pr, "run", y, "--data", data, "--results", ro, "--seed", "1");
+		expect_status(&pr, 1);
+		assert_non_null(strstr(pr.err, ro));
+		assert_null(strstr(pr.err, " started: "));
+		assert_int_equal(dir_entries(ro), 0);
+		sw_test_proc_release(&pr);
+		chmod(ro, 0755);
+		free(ro);
+	}
+	free(under);
+	free(file);
+	free(y);
+}
+
+static void test_missing_data(void **state)
+{
+	char *y = write_yaml("nodata", small_grid);
+	char *root = results_root("nodata"), *missing = pathf("%s/no-such-data", tmp);
+	struct sw_test_proc pr;
+
+	(void)state;
+	/* --data names a directory that does not exist (the download it tries
+	 * goes to a refused loopback port) */
+	RUN(&pr, "run", y, "--data", missing, "--results", root, "--seed", "1");
+	expect_status(&pr, 1);
+	assert_non_null(strstr(pr.err, "sweep: error: "));
+	assert_non_null(strstr(pr.err, missing));
+	assert_non_null(strstr(pr.err, "--data"));
+	assert_non_null(strstr(pr.err, "SWEEP_DATA"));
+	assert_null(strstr(pr.err, " started: "));
+	assert_true(dir_entries(root) <= 0);
+	sw_test_proc_release(&pr);
+	assert_int_not_equal(access(missing, F_OK), 0);
+
+	/* no --data, no SWEEP_DATA: the cache under XDG_CACHE_HOME is empty */
+	RUN(&pr, "run", y, "--results", root, "--seed", "1");
+	expect_status(&pr, 1);
+	assert_non_null(strstr(pr.err, "--data"));
+	assert_non_null(strstr(pr.err, "SWEEP_DATA"));
+	assert_non_null(strstr(pr.err, "cifar-10-batches-bin"));
+	assert_null(strstr(pr.err, " started: "));
+	assert_true(dir_entries(root) <= 0);
+	sw_test_proc_release(&pr);
+
+	/* a data directory with a broken file */
+	{
+		char *bad = pathf("%s/bad-data", tmp), *f;
+
+		assert_int_equal(mkdir(bad, 0755), 0);
+		f = pathf("%s/batches.meta.txt", bad);
+		assert_int_equal(sw_test_write_file(f, "a\n", 2), 0);
+		free(f);
+		RUN(&pr, "run", y, "--data", bad, "--results", root, "--seed", "1");
+		expect_status(&pr, 1);
+		assert_non_null(strstr(pr.err, bad));
+		assert_null(strstr(pr.err, " started: "));
+		sw_test_proc_release(&pr);
+		free(bad);
+	}
+	free(missing);
+	free(root);
+	free(y);
+}
+
+static void test_bad_arguments(void **state)
+{
+	char *y = write_yaml("args", small_grid);
+	char *root = results_root("args"), too_many[32];
+	struct sw_test_proc pr;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	(void)state;
+	RUN(&pr, "run", y, "--parallel", "0", "--data", data, "--results", root);
+	expect_status(&pr, 2);
+	assert_non_null(strstr(pr.err, "--parallel"));
+	sw_test_proc_release(&pr);
+
+	snprintf(too_many, sizeof(too_many), "%ld", cores + 1);
+	RUN(&pr, "run", y, "--parallel", too_many, "--threads", "2", "--data", data,
+	    "--results", root);
+	expect_status(&pr, 2);
+	assert_non_null(strstr(pr.err, "cores"));
+	sw_test_proc_release(&pr);
+
+	RUN(&pr, "run", y, "--count", "abc", "--data", data, "--results", root);
+	expect_status(&pr, 2);
+	assert_non_null(strstr(pr.err, "'abc'"));
+	sw_test_proc_release(&pr);
+
+	RUN(&pr, "run", y, "--count", "0", "--data", data, "--results", root);
+	expect_status(&pr, 2);
+	sw_test_proc_release(&pr);
+
+	RUN(&pr, "run", y, "--seed", "-1", "--data", data, "--results", root);
+	expect_status(&pr, 2);
+	sw_test_proc_release(&pr);
+
+	RUN(&pr, "run", y, "--frobnicate", "--data", data, "--results", root);
+	expect_status(&pr, 2);
+	assert_non_null(strstr(pr.err, "--frobnicate"));
+	sw_test_proc_release(&pr);
+
+	RUN(&pr, "run", "--data", data);
+	expect_status(&pr, 2);
+	sw_test_proc_release(&pr);
+
+	RUN(&pr, "run", y, "extra.yaml", "--data", data);
+	expect_status(&pr, 2);
+	sw_test_proc_release(&pr);
+
+	RUN(&pr, "resume");
+	expect_status(&pr, 2);
+	sw_test_proc_release(&pr);
+
+	RUN(&pr, "resume", tmp, "--frobnicate");
+	expect_status(&pr, 2);
+	sw_test_proc_release(&pr);
+
+	/* nothing was created by any of them */
+	assert_true(dir_entries(root) <= 0);
+	free(root);
+	free(y);
+}
+
+static void test_invalid_yaml(void **state)
+{
+	char *y = write_yaml("invalid",
+		"method: random\n" METRIC
+		"parameters:\n"
+		"  learning_rate: {min: 0.1, max: 0.01}\n"
+		"  lerning_rate: {value: 1}\n"
+		"run_cap: 3\n");
+	char *broken = write_yaml("broken", "method: grid\nparameters: {a: [1, 2\n");
+	char *missing = pathf("%s/missing.yaml", tmp), *root = results_root("invalid");
+	struct sw_test_proc pr, pv;
+
+	(void)state;
+	RUN(&pr, "run", y, "--data", data, "--results", root);
+	expect_status(&pr, 2);
+	RUN(&pv, "validate", y);
+	assert_int_equal(pv.status, 2);
+	/* the same diagnostics as sweep validate, with file:line:col */
+	assert_non_null(strstr(pr.err, pv.err));
+	assert_non_null(strstr(pr.err, "invalid.yaml:4:"));
+	assert_non_null(strstr(pr.err, "lerning_rate"));
+	sw_test_proc_release(&pr);
+	sw_test_proc_release(&pv);
+
+	RUN(&pr, "run", broken, "--data", data, "--results", root);
+	expect_status(&pr, 2);
+	assert_non_null(strstr(pr.err, "broken.yaml:"));
+	sw_test_proc_release(&pr);
+
+	RUN(&pr, "run", missing, "--data", data, "--results", root);
+	expect_status(&pr, 2);
+	assert_non_null(strstr(pr.err, "missing.yaml"));
+	sw_test_proc_release(&pr);
+
+	assert_true(dir_entries(root) <= 0);
+	free(root);
+	free(missing);
+	free(broken);
+	free(y);
+}
+
+static void test_endless_sweep_refused(void **state)
+{
+	char *yr = write_yaml("endless-random",
+		"method: random\n" METRIC
+		"parameters:\n"
+		"  learning_rate: {min: 0.001, max: 0.01}\n");
+	char *yb = write_yaml("endless-bayes",
+		"method: bayes\n" METRIC
+		"parameters:\n"
+		"  learning_rate: {min: 0.001, max: 0.01}\n");
+	char *root = results_root("endless");
+	struct sw_test_proc pr;
+
+	(void)state;
+	RUN(&pr, "run", yr, "--data", data, "--results", root);
+	expect_status(&pr, 2);
+	assert_non_null(strstr(pr.err, "--count"));
+	assert_non_null(strstr(pr.err, "run_cap"));
+	sw_test_proc_release(&pr);
+	RUN(&pr, "run", yb, "--data", data, "--results", root);
+	expect_status(&pr, 2);
+	assert_non_null(strstr(pr.err, "bayes"));
+	sw_test_proc_release(&pr);
+	assert_true(dir_entries(root) <= 0);
+	free(root);
+	free(yr);
+	free(yb);
+}
+
+static void test_resume_not_a_sweep(void **state)
+{
+	char *missing = pathf("%s/no-such-sweep", tmp);
+	struct sw_test_proc pr;
+
+	(void)state;
+	RUN(&pr, "resume", data);
+	expect_status(&pr, 1);
+	assert_non_null(strstr(pr.err, "sweep: error: "));
+	assert_non_null(strstr(pr.err, data));
+	assert_non_null(strstr(pr.err, "sweep run"));
+	assert_int_equal(n_lines(pr.err), 1);
+	sw_test_proc_release(&pr);
+
+	RUN(&pr, "resume", missing);
+	expect_status(&pr, 1);
+	assert_non_null(strstr(pr.err, missing));
+	sw_test_proc_release(&pr);
+	free(missing);
+}
+
+/* SWEEP_TEST_TIMES=1 prints each test's wall time (to keep them short). */
+static double t_start;
+
+static int timer_start(void **state)
+{
+	(void)state;
+	t_start = now_s();
+	return 0;
+}
+
+static int timer_report(void **state)
+{
+	(void)state;
+	if (getenv("SWEEP_TEST_TIMES"))
+		printf("[ TIME     ] %.1f s\n", now_s() - t_start);
+	return 0;
+}
+
+#define TEST(f) cmocka_unit_test_setup_teardown(f, timer_start, timer_report)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		TEST(test_bad_arguments),
+		TEST(test_invalid_yaml),
+		TEST(test_endless_sweep_refused),
+		TEST(test_resume_not_a_sweep),
+		TEST(test_unwritable_results),
+		TEST(test_missing_data),
+		TEST(test_grid_runs_every_point_once),
+		TEST(test_grid_count_survives_resume),
+		TEST(test_random_run_cap),
+		TEST(test_random_target_stops_early),
+		TEST(test_bayes_count),
+		TEST(test_hyperband_stops_bad_run),
+		TEST(test_alert_rule_stops_run_and_webhook),
+		TEST(test_alert_nan_and_run_failed),
+		TEST(test_ctrl_c_once_then_resume),
+		TEST(test_ctrl_c_twice_kills),
+		TEST(test_sigkill_and_resume_rounds),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
