@@ -436,9 +436,7 @@ void sw_plot_open(struct sw_html *h, struct sw_plot *p)
 	/* axis lines */
 	sw_html_printf(h, "<path class=\"axis\" d=\"M%.1f %.1fV%.1fH%.1f\"/>\n",
 		       x0, y1, y0, x1);
-	if (p->x.kind == SW_SCALE_LOG || p->y.kind == SW_SCALE_LOG) {
-		/* say so on the axis itself: a log axis must not be misread */
-	}
+	/* a log axis says so in its title: it must not be misread */
 	if (p->xlabel) {
 		char full[160];
 
