@@ -156,7 +156,7 @@ static void test_conv_grad(void **state)
 		c.b = rnd(c.M, -0.1f, 0.1f);
 		c.y = rnd(ny, 0, 1);
 		c.r = rnd(ny, -1, 1);
-		c.ws = rnd(cnn_conv_ws_floats(c.C, c.H, c.W, c.M, c.K, c.stride, c.pad) * 2, 0, 1);
+		c.ws = rnd(cnn_conv_ws_floats(c.N, c.C, c.H, c.W, c.M, c.K, c.stride, c.pad, 2), 0, 1);
 		dx = calloc(nx, 4);
 		dxraw = calloc(nx, 4);
 		dw = calloc((size_t)c.M * ckk, 4);

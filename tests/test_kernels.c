@@ -127,8 +127,8 @@ static void test_conv(void **state)
 			float *x = rnd(nx, -1, 1), *w = rnd((size_t)c->M * ckk, -0.5f, 0.5f);
 			float *b = rnd(c->M, -0.2f, 0.2f);
 			float *y1 = rnd(ny, 0, 1), *y2 = rnd(ny, 0, 1);
-			float *ws = rnd(cnn_conv_ws_floats(c->C, c->H, c->W, c->M, c->K,
-							   c->stride, c->pad) * nt, 0, 1);
+			float *ws = rnd(cnn_conv_ws_floats(c->N, c->C, c->H, c->W, c->M, c->K,
+							   c->stride, c->pad, nt), 0, 1);
 			float *dy1 = rnd(ny, -1, 1), *dy2 = dup(dy1, ny);
 			float *dw1 = rnd((size_t)c->M * ckk, -1, 1), *dw2 = dup(dw1, (size_t)c->M * ckk);
 			float *db1 = rnd(c->M, -1, 1), *db2 = dup(db1, c->M);
@@ -181,10 +181,10 @@ static void test_conv(void **state)
 
 static void test_conv_threads_bit_identical(void **state)
 {
-	int N = 7, C = 3, H = 6, W = 6, M = 4;
+	int N = 21, C = 3, H = 6, W = 6, M = 4;
 	size_t nx = (size_t)N * C * H * W, ny = (size_t)N * M * H * W;
 	float *x = rnd(nx, -1, 1), *w = rnd((size_t)M * C * 9, -1, 1), *b = rnd(M, 0, 0);
-	float *ws = rnd(cnn_conv_ws_floats(C, H, W, M, 3, 1, 1) * 2, 0, 1);
+	float *ws = rnd(cnn_conv_ws_floats(N, C, H, W, M, 3, 1, 1, 2), 0, 1);
 	float *y1 = rnd(ny, 0, 1), *y2 = rnd(ny, 0, 1);
 	float *dy = rnd(ny, -1, 1), *dy2 = dup(dy, ny);
 	float *dwa = calloc((size_t)M * C * 9, 4), *dwb = calloc((size_t)M * C * 9, 4);
@@ -199,6 +199,18 @@ static void test_conv_threads_bit_identical(void **state)
 	cnn_conv_backward(NULL, dwb, dbb, ws, dy2, NULL, NULL, NULL, y1, x, NULL, NULL, w, N, C, H, W,
 			  M, 3, 1, 1, 1, 2);
 	assert_memory_equal(dwa, dwb, sizeof(float) * M * C * 9);
+	/* chunks are reduced in order: 1 and 3 threads give the same bits */
+	float *ws3 = rnd(cnn_conv_ws_floats(N, C, H, W, M, 3, 1, 1, 3), 0, 1);
+	memset(dwa, 0, sizeof(float) * M * C * 9);
+	memset(dwb, 0, sizeof(float) * M * C * 9);
+	memcpy(dy2, dy, sizeof(float) * ny);
+	cnn_conv_backward(NULL, dwa, dba, ws3, dy2, NULL, NULL, NULL, y1, x, NULL, NULL,
+			  w, N, C, H, W, M, 3, 1, 1, 1, 1);
+	memcpy(dy2, dy, sizeof(float) * ny);
+	cnn_conv_backward(NULL, dwb, dbb, ws3, dy2, NULL, NULL, NULL, y1, x, NULL, NULL,
+			  w, N, C, H, W, M, 3, 1, 1, 1, 3);
+	assert_memory_equal(dwa, dwb, sizeof(float) * M * C * 9);
+	free(ws3);
 	free(x); free(w); free(b); free(ws); free(y1); free(y2); free(dy); free(dy2);
 	free(dwa); free(dwb);
 }

@@ -418,7 +418,8 @@ int cnn_net_init(struct cnn_net *net, const struct cnn_net_config *cfg,
 		if (act_size(out) > gmax)
 			gmax = act_size(out);
 		if (L->ops == &conv_ops) {
-			size_t w = cnn_conv_ws_floats(in->C, in->H, in->W, out->C, 3, 1, 1);
+			size_t w = cnn_conv_ws_floats(max_batch, in->C, in->H, in->W, out->C,
+						      3, 1, 1, nthreads);
 			if (w > wsz)
 				wsz = w;
 		}
@@ -453,7 +454,7 @@ int cnn_net_init(struct cnn_net *net, const struct cnn_net_config *cfg,
 	net->declaring_ = 1;
 	for (int i = 0; i < net->n_layers; i++)
 		net->layers[i].ops->params(&net->layers[i], net);
-	net->ws = net_alloc(net, wsz * nthreads);
+	net->ws = net_alloc(net, wsz);
 	cnn_blas_single_thread();
 	return 0;
 }

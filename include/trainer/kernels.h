@@ -84,15 +84,23 @@ void cnn_col2im(float *dx, const float *col, int C, int H, int W, int K,
 
 /* ==== Convolution (conv.c) ==== */
 
-/* Floats of workspace cnn_conv_forward/backward need per thread. */
-size_t cnn_conv_ws_floats(int C, int H, int W, int M, int K, int stride,
-			  int pad);
+/* Images per work unit of the fast convolution: threads take chunks of
+ * this many images as they become free (dynamic scheduling, so a thread
+ * slowed down by another process does not hold the others up), and weight
+ * gradients are summed per chunk and then over chunks in order, so results
+ * do not depend on which thread ran which chunk. */
+#define CNN_CONV_CHUNK 8
+
+/* Floats of workspace cnn_conv_forward/backward need for a batch of up to
+ * N images on nthreads threads. */
+size_t cnn_conv_ws_floats(int N, int C, int H, int W, int M, int K,
+			  int stride, int pad, int nthreads);
 
 /* y (N,M,OH,OW) = conv(x (N,C,H,W) with affine, w (M,C*K*K)) + b (M), then
  * ReLU when relu is set. part (N,M,2), NULL to skip, receives per image and
  * channel the sum and sum of squares of y (what cnn_bn_stats_reduce turns
  * into BatchNorm statistics without another pass over y).
- * ws: nthreads * cnn_conv_ws_floats() floats. */
+ * ws: cnn_conv_ws_floats() floats. */
 void cnn_conv_forward_ref(float *y, double *part, const float *x,
 			  const float *scale, const float *shift, const float *w,
 			  const float *b, int N, int C, int H, int W, int M, int K,

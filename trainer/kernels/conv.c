@@ -1,8 +1,8 @@
 /* conv.c - 2-D convolution (+ bias, optional fused ReLU) through im2col and
- * GEMM. The fast version splits the batch into one contiguous chunk of images
- * per OpenMP thread; each thread runs per-image GEMMs on one BLAS thread and
- * keeps its own weight-gradient accumulator, reduced in thread order so the
- * result is the same for the same thread count. See kernels.h. */
+ * GEMM. The fast version hands chunks of CNN_CONV_CHUNK images to OpenMP
+ * threads as they become free; each thread runs per-image GEMMs on one BLAS
+ * thread; weight gradients accumulate per chunk and are reduced in chunk
+ * order, so the result does not depend on the scheduling. See kernels.h. */
 #include "trainer/kernels.h"
 
 #include <omp.h>
@@ -13,14 +13,28 @@ static size_t round16(size_t n)
 	return (n + 15) & ~(size_t)15;
 }
 
-// per thread: col (CKK,OHW) | dcol (CKK,OHW) | dw (M,CKK) | db (M)
-size_t cnn_conv_ws_floats(int C, int H, int W, int M, int K, int stride,
-			  int pad)
+// per thread: col (CKK,OHW) | dcol (CKK,OHW); then per chunk of images:
+// dw (M,CKK) | db (M)
+static size_t thread_floats(int C, int H, int W, int K, int stride, int pad)
 {
 	size_t ckk = (size_t)C * K * K;
 	size_t ohw = (size_t)cnn_conv_out(H, K, stride, pad) * cnn_conv_out(W, K, stride, pad);
 
-	return 2 * round16(ckk * ohw) + round16((size_t)M * ckk) + round16(M);
+	return 2 * round16(ckk * ohw);
+}
+
+static size_t chunk_floats(int C, int M, int K)
+{
+	return round16((size_t)M * C * K * K) + round16(M);
+}
+
+size_t cnn_conv_ws_floats(int N, int C, int H, int W, int M, int K,
+			  int stride, int pad, int nthreads)
+{
+	size_t chunks = (size_t)(N + CNN_CONV_CHUNK - 1) / CNN_CONV_CHUNK;
+
+	return nthreads * thread_floats(C, H, W, K, stride, pad) +
+	       chunks * chunk_floats(C, M, K);
 }
 
 // y (N,M,OH,OW) = relu?(w (M,C*K*K) . im2col(x (N,C,H,W)) + b (M))
@@ -72,15 +86,14 @@ void cnn_conv_forward(float *y, double *part, float *ws, const float *x,
 {
 	int OH = cnn_conv_out(H, K, stride, pad), OW = cnn_conv_out(W, K, stride, pad);
 	int ckk = C * K * K, ohw = OH * OW;
-	size_t per = cnn_conv_ws_floats(C, H, W, M, K, stride, pad);
+	size_t per = thread_floats(C, H, W, K, stride, pad);
 
 #pragma omp parallel num_threads(nthreads)
 	{
-		int tid = omp_get_thread_num(), lo, hi;
-		float *col = ws + per * tid;
+		float *col = ws + per * omp_get_thread_num();
 
-		chunk(N, tid, omp_get_num_threads(), &lo, &hi);
-		for (int n = lo; n < hi; n++) {
+#pragma omp for schedule(dynamic, 2)
+		for (int n = 0; n < N; n++) {
 			const float *xn = x + (size_t)n * C * H * W;
 			float *yn = y + (size_t)n * M * ohw;
 
@@ -178,81 +191,84 @@ void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
 {
 	int OH = cnn_conv_out(H, K, stride, pad), OW = cnn_conv_out(W, K, stride, pad);
 	int ckk = C * K * K, ohw = OH * OW;
-	size_t per = cnn_conv_ws_floats(C, H, W, M, K, stride, pad);
-	size_t colsz = round16((size_t)ckk * ohw);
+	size_t per = thread_floats(C, H, W, K, stride, pad);
+	size_t colsz = round16((size_t)ckk * ohw), slot = chunk_floats(C, M, K);
+	int nch = (N + CNN_CONV_CHUNK - 1) / CNN_CONV_CHUNK;
+	float *slots = ws + per * nthreads;
 
 #pragma omp parallel num_threads(nthreads)
 	{
-		int tid = omp_get_thread_num(), nt = omp_get_num_threads(), lo, hi;
+		int tid = omp_get_thread_num(), nt = omp_get_num_threads();
 		float *col = ws + per * tid, *dcol = col + colsz;
-		float *dwl = dcol + colsz, *dbl = dwl + round16((size_t)M * ckk);
 
-		memset(dwl, 0, sizeof(float) * ((size_t)M * ckk));
-		memset(dbl, 0, sizeof(float) * M);
-		chunk(N, tid, nt, &lo, &hi);
-		for (int n = lo; n < hi; n++) {
-			float *dyn = dy + (size_t)n * M * ohw;
-			const float *yn = y + (size_t)n * M * ohw;
+#pragma omp for schedule(dynamic, 1)
+		for (int ch = 0; ch < nch; ch++) {
+			float *dwl = slots + slot * ch, *dbl = dwl + round16((size_t)M * ckk);
+			int hi = (ch + 1) * CNN_CONV_CHUNK < N ? (ch + 1) * CNN_CONV_CHUNK : N;
 
-			for (int m = 0; m < M; m++) {
-				float *g = dyn + (size_t)m * ohw, s = 0;
-				const float *ym = yn + (size_t)m * ohw;
+			memset(dwl, 0, sizeof(float) * ((size_t)M * ckk));
+			memset(dbl, 0, sizeof(float) * M);
+			for (int n = ch * CNN_CONV_CHUNK; n < hi; n++) {
+				float *dyn = dy + (size_t)n * M * ohw;
+				const float *yn = y + (size_t)n * M * ohw;
 
-				if (ga) {
-					float a = ga[m], bb = gb[m], d = gd[m];
+				for (int m = 0; m < M; m++) {
+					float *g = dyn + (size_t)m * ohw, s = 0;
+					const float *ym = yn + (size_t)m * ohw;
 
-					if (relu) {
+					if (ga) {
+						float a = ga[m], bb = gb[m], d = gd[m];
+
+						if (relu) {
+#pragma omp simd reduction(+:s)
+							for (int i = 0; i < ohw; i++) {
+								float v = a * g[i] + bb * ym[i] + d;
+
+								g[i] = ym[i] > 0 ? v : 0;
+								s += g[i];
+							}
+						} else {
+#pragma omp simd reduction(+:s)
+							for (int i = 0; i < ohw; i++) {
+								g[i] = a * g[i] + bb * ym[i] + d;
+								s += g[i];
+							}
+						}
+					} else if (relu) {
 #pragma omp simd reduction(+:s)
 						for (int i = 0; i < ohw; i++) {
-							float v = a * g[i] + bb * ym[i] + d;
-
-							g[i] = ym[i] > 0 ? v : 0;
+							g[i] = ym[i] > 0 ? g[i] : 0;
 							s += g[i];
 						}
 					} else {
 #pragma omp simd reduction(+:s)
-						for (int i = 0; i < ohw; i++) {
-							g[i] = a * g[i] + bb * ym[i] + d;
+						for (int i = 0; i < ohw; i++)
 							s += g[i];
-						}
 					}
-				} else if (relu) {
-#pragma omp simd reduction(+:s)
-					for (int i = 0; i < ohw; i++) {
-						g[i] = ym[i] > 0 ? g[i] : 0;
-						s += g[i];
-					}
-				} else {
-#pragma omp simd reduction(+:s)
-					for (int i = 0; i < ohw; i++)
-						s += g[i];
+					dbl[m] += s;
 				}
-				dbl[m] += s;
-			}
-			cnn_im2col(col, x + (size_t)n * C * H * W, scale, shift, C, H, W,
-				   K, stride, pad);
-			cnn_gemm(0, 1, M, ckk, ohw, 1.0f, dyn, ohw, col, ohw, 1.0f, dwl, ckk);
-			if (dx) {
-				float *dxn = dx + (size_t)n * C * H * W;
+				cnn_im2col(col, x + (size_t)n * C * H * W, scale, shift, C, H, W,
+					   K, stride, pad);
+				cnn_gemm(0, 1, M, ckk, ohw, 1.0f, dyn, ohw, col, ohw, 1.0f, dwl, ckk);
+				if (dx) {
+					float *dxn = dx + (size_t)n * C * H * W;
 
-				cnn_gemm(1, 0, ckk, ohw, M, 1.0f, w, ckk, dyn, ohw, 0.0f, dcol, ohw);
-				memset(dxn, 0, sizeof(float) * (size_t)C * H * W);
-				cnn_col2im(dxn, dcol, C, H, W, K, stride, pad);
+					cnn_gemm(1, 0, ckk, ohw, M, 1.0f, w, ckk, dyn, ohw, 0.0f, dcol, ohw);
+					memset(dxn, 0, sizeof(float) * (size_t)C * H * W);
+					cnn_col2im(dxn, dcol, C, H, W, K, stride, pad);
+				}
 			}
 		}
-#pragma omp barrier
-		// reduce the per-thread accumulators, thread 0 first
+		/* (the omp for ends with a barrier) reduce the chunks in order */
 		int elo, ehi;
 		chunk(M * ckk + M, tid, nt, &elo, &ehi);
 		for (int e = elo; e < ehi; e++) {
+			size_t off = e < M * ckk ? (size_t)e
+				     : round16((size_t)M * ckk) + (size_t)(e - M * ckk);
 			float s = 0;
 
-			for (int t = 0; t < nt; t++) {
-				const float *base = ws + per * t + 2 * colsz;
-
-				s += e < M * ckk ? base[e]
-						 : base[round16((size_t)M * ckk) + (e - M * ckk)];
-			}
+			for (int c = 0; c < nch; c++)
+				s += slots[slot * c + off];
 			if (e < M * ckk)
 				dw[e] += s;
 			else
