@@ -308,6 +308,35 @@ static const char script[] =
 
 /* ==== Outcome ==== */
 
+/* best.json is written at every new best epoch, also of runs that never
+ * ended (in flight at a crash): say so when it names another run than the
+ * best ended one. */
+static void best_json_note(struct sw_rp_page *pg)
+{
+	const struct sw_report *rep = pg->rep;
+	const char *id = json_string_value(json_object_get(rep->best, "run"));
+	double v = sw_rp_jnum(json_object_get(rep->best, "value"));
+	char num[64], *msg = NULL;
+	size_t i;
+
+	if (!id || !isfinite(v) || (pg->best < rep->n_runs &&
+				    !strcmp(rep->runs[pg->best].id, id)))
+		return;
+	for (i = 0; i < rep->n_runs && strcmp(rep->runs[i].id, id); i++)
+		;
+	sw_fmt_num(num, sizeof(num), v, 0);
+	if (asprintf(&msg, "best.json names run %s (%s = %s)%s", id,
+		     rep->metric ? rep->metric : "metric", num,
+		     i < rep->n_runs ? ", not the best ended run shown here" :
+		     ", which never ended (it was in flight when the sweep stopped); "
+		     "it is not in the table") < 0) {
+		pg->h.failed = 1;
+		return;
+	}
+	sw_rp_para(&pg->h, "note", msg);
+	free(msg);
+}
+
 static void outcome(struct sw_rp_page *pg)
 {
 	const struct sw_report *rep = pg->rep;
@@ -384,6 +413,7 @@ static void outcome(struct sw_rp_page *pg)
 
 	for (i = 0; i < rep->n_notes; i++)
 		sw_rp_para(h, "note", rep->notes[i]);
+	best_json_note(pg);
 
 	if (pg->best < rep->n_runs) {
 		const char *key;

@@ -173,6 +173,8 @@ static void test_fixture_outcome(void **state)
 	assert_non_null(strstr(cfg, "<td>learning_rate</td><td>0.003</td>"));
 	assert_non_null(strstr(cfg, "<td>optimizer</td><td>adam</td>"));
 	free(cfg);
+	/* best.json agrees with the runs: no note about it */
+	assert_null(strstr(html, "best.json names"));
 	/* the torn last line of runs.jsonl is ignored, and said so */
 	assert_non_null(strstr(html, "torn last line"));
 	assert_null(strstr(html, "g7"));
@@ -588,6 +590,18 @@ static void test_cli_bad_directories(void **state)
 	write_at(tmp, "runs.jsonl", "[1, 2]\n");
 	expect_error(tmp, "not a run record");
 	write_at(tmp, "runs.jsonl", "{\"id\": \"a\", \"state\": \"finished\"}\n");
+	/* best.json naming a run that never ended is reported on the page */
+	write_at(tmp, "best.json", "{\"run\": \"zz\", \"value\": 0.9}");
+	{
+		char *html = render(tmp);
+
+		assert_non_null(strstr(html, "best.json names run zz (metric = 0.9), "
+				       "which never ended"));
+		free(html);
+	}
+	write_at(tmp, "best.json", "{\"run\": ");
+	expect_error(tmp, "best.json' line 1: corrupt JSON");
+	write_at(tmp, "best.json", "{}");
 	/* corrupt side files */
 	write_at(tmp, "meta.json", "{\"seed\": ");
 	expect_error(tmp, "meta.json' line 1: corrupt JSON");
