@@ -102,7 +102,7 @@ static void curve_panel(struct sw_rp_page *pg, const char *key, const char *what
 		p.x.d0 = 0;
 	p.y.pad = 0.03;
 	sw_scale_fit(&p.y, SW_SCALE_LINEAR, ey, n);
-	snprintf(title, sizeof(title), "%s (%s) per epoch", key, what);
+	snprintf(title, sizeof(title), "%s: %s per epoch", what, key);
 	p.title = title;
 	p.xlabel = "epoch";
 	p.ylabel = key;
@@ -168,7 +168,9 @@ static void curve_panel(struct sw_rp_page *pg, const char *key, const char *what
 		free(label);
 	}
 	sw_plot_close(h);
-	sw_html_puts(h, "</figure>\n");
+	sw_html_puts(h, "<figcaption>");
+	sw_html_esc(h, title);
+	sw_html_puts(h, "</figcaption>\n</figure>\n");
 done:
 	free(ex);
 	free(ey);
