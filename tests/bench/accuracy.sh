@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # accuracy.sh - the accuracy comparison: the notebook's recipe (Adam 1e-3,
 # batch 256, 5 epochs, all 50,000 images; validation on the test batch) with
-# `sweep train` (precise_bn off and on) and with PyTorch (accuracy_torch.py)
+# `sweep train` (precise_bn off and on) and with PyTorch (accuracy_torch.py,
+# also off and on)
 # on the same CIFAR-10 files. Long (tens of minutes on 2 cores), so it runs
 # only with BENCH_ACCURACY=1. Smaller identical recipes: ACC_EPOCHS,
 # ACC_TRAIN_LIMIT, ACC_VAL_LIMIT. Data: DATA (default $SWEEP_DATA, then
@@ -37,6 +38,9 @@ done
 if [ -n "$py" ]; then
 	"$py" "$here/accuracy_torch.py" "$data" --epochs "$epochs" --batch 256 --lr 1e-3 \
 		--train-limit "$tl" --val-limit "$vl" --threads "$threads" | tee "$out/pytorch.jsonl"
+	"$py" "$here/accuracy_torch.py" "$data" --epochs "$epochs" --batch 256 --lr 1e-3 \
+		--train-limit "$tl" --val-limit "$vl" --threads "$threads" --precise-bn \
+		| tee "$out/pytorch_precise_bn.jsonl"
 else
 	echo "accuracy.sh: no python3 with torch: PyTorch side skipped"
 fi

@@ -8,6 +8,7 @@ batch after every epoch.
 
 usage: accuracy_torch.py DATA_DIR [--epochs 5] [--batch 256] [--lr 1e-3]
                          [--train-limit N] [--val-limit N] [--threads T] [--seed S]
+                         [--precise-bn]
 prints one JSON object per epoch (epoch, loss, accuracy, val_loss,
 val_accuracy, seconds) and a final {"summary": {...}}.
 """
@@ -40,6 +41,9 @@ def main():
     ap.add_argument("--val-limit", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--precise-bn", action="store_true",
+                    help="before each evaluation, recompute BatchNorm statistics "
+                         "over 4096 training images (as sweep's precise_bn)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -90,6 +94,22 @@ def main():
             lsum += loss.item() * len(idx)
             ok += (out.argmax(1) == y).sum().item()
         train_s = time.perf_counter() - t0
+        if a.precise_bn:
+            # batch statistics of 16 batches, averaged (momentum None), with
+            # dropout off, as sweep's precise_bn
+            bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+            for m in bns:
+                m.reset_running_stats()
+                m.momentum = None
+            model.eval()
+            for m in bns:
+                m.train()
+            with torch.no_grad():
+                for i in range(0, min(n, 4096), a.batch):
+                    idx = perm[i:min(i + a.batch, 4096)]
+                    model(torch.from_numpy(xtr[idx].astype(np.float32) / 255.0))
+            for m in bns:
+                m.momentum = 0.01
         model.eval()
         vl, vok = 0.0, 0
         with torch.no_grad():
@@ -102,6 +122,7 @@ def main():
                 "images_per_sec": n / train_s, "seconds": time.perf_counter() - t0}
         print(json.dumps(last), flush=True)
     print(json.dumps({"summary": dict(last, tool="pytorch", torch=torch.__version__,
+                                      precise_bn=a.precise_bn,
                                       train_images=n, val_images=len(yte_t))}))
     return 0
 
