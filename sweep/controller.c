@@ -251,8 +251,10 @@ static int collect_runs(struct controller *c, struct sw_runs *runs,
 		if (add_record(runs, rec, h) < 0)
 			return -1;
 	}
+	/* a trial that ended is already among c->ended until it is reaped */
 	for (t = c->running; t; t = t->next)
-		if (sw_runs_add(runs, t->params, SW_OBS_RUNNING, NULL, t->history) < 0)
+		if (!t->done &&
+		    sw_runs_add(runs, t->params, SW_OBS_RUNNING, NULL, t->history) < 0)
 			return -1;
 	return 0;
 }
@@ -323,13 +325,18 @@ static void apply_hyperband(struct controller *c)
 		sw_runs_release(&runs);
 		return;
 	}
-	for (t = c->running, i = first_running; t && i < res.n_runs; t = t->next, i++) {
-		if (!res.stop[i] || atomic_load(&t->abort_now))
+	for (t = c->running, i = first_running; t && i < res.n_runs; t = t->next) {
+		size_t k = i;
+
+		if (t->done)
+			continue;       /* not in runs (see collect_runs) */
+		i++;
+		if (!res.stop[k] || atomic_load(&t->abort_now))
 			continue;
 		t->stop_state = SW_RUN_STOPPED;
 		snprintf(t->stop_reason, sizeof(t->stop_reason),
 			 "hyperband: %s at epoch %lld is worse than the band's threshold",
-			 c->spec->metric.name, (long long)res.bands[res.band_of[i]]);
+			 c->spec->metric.name, (long long)res.bands[res.band_of[k]]);
 		atomic_store(&t->abort_now, 1);
 	}
 	sw_hb_result_release(&res);
