@@ -158,16 +158,47 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* Runs `sweep suggest spec --observed obs --seed 1` (or `sweep --version`
+ * when spec is NULL); wall and CPU time in ms. */
+static int time_process(const char *sweep, const char *spec, const char *obs,
+			double *wall, double *cpu)
+{
+	double t0 = now_ms();
+	pid_t pid = fork();
+	struct rusage ru;
+	int status;
+
+	if (pid == 0) {
+		if (!freopen("/dev/null", "w", stdout))
+			_exit(127);
+		if (spec)
+			execl(sweep, sweep, "suggest", spec, "--observed", obs, "--seed",
+			      "1", (char *)NULL);
+		else
+			execl(sweep, sweep, "--version", (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		return -1;
+	*wall = now_ms() - t0;
+	*cpu = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+	return 0;
+}
+
 static int latency(const char *sweep, int nobs, int repeats)
 {
 	char dir[] = "/tmp/sweep-bench-XXXXXX", spec[256], obs[256], cmd[512];
 	double *ms = calloc((size_t)repeats, sizeof(double));
 	double *cpu = calloc((size_t)repeats, sizeof(double));
+	double *ms0 = calloc((size_t)repeats, sizeof(double));
+	double *cpu0 = calloc((size_t)repeats, sizeof(double));
 	struct sw_rng rng;
 	FILE *o;
 	int i, j, r;
 
-	if (!mkdtemp(dir) || !ms || !cpu)
+	if (!mkdtemp(dir) || !ms || !cpu || !ms0 || !cpu0)
 		return 1;
 	snprintf(spec, sizeof(spec), "%s/spec.yaml", dir);
 	snprintf(obs, sizeof(obs), "%s/runs.jsonl", dir);
@@ -186,38 +217,31 @@ static int latency(const char *sweep, int nobs, int repeats)
 			hartmann6(x));
 	}
 	fclose(o);
+	/* each repeat runs `sweep --version` and the suggestion back to back,
+	 * so the start-up cost is measured under the same load */
 	for (r = 0; r < repeats; r++) {
-		double t0 = now_ms();
-		pid_t pid = fork();
-		struct rusage ru;
-		int status;
-
-		if (pid == 0) {
-			if (!freopen("/dev/null", "w", stdout))
-				_exit(127);
-			execl(sweep, sweep, "suggest", spec, "--observed", obs, "--seed",
-			      "1", (char *)NULL);
-			_exit(127);
-		}
-		if (pid < 0 || wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) ||
-		    WEXITSTATUS(status) != 0) {
+		if (time_process(sweep, spec, obs, &ms[r], &cpu[r]) < 0 ||
+		    time_process(sweep, NULL, NULL, &ms0[r], &cpu0[r]) < 0) {
 			fprintf(stderr, "bench_search: sweep suggest failed\n");
 			return 1;
 		}
-		ms[r] = now_ms() - t0;
-		cpu[r] = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
-			 (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 	}
-	qsort(ms, (size_t)repeats, sizeof(double), cmp_d);
-	printf("bayes suggestion, 6 dims, %d observed runs: whole process median "
-	       "%.1f ms (min %.1f, max %.1f, %d runs; median CPU time %.1f ms)\n",
-	       nobs, median(ms, repeats), ms[0], ms[repeats - 1], repeats,
-	       median(cpu, repeats));
+	{
+		double m = median(ms, repeats), c = median(cpu, repeats);
+		double m0 = median(ms0, repeats), c0 = median(cpu0, repeats);
+
+		printf("bayes suggestion, 6 dims, %d observed runs: whole process median "
+		       "%.1f ms (min %.1f, max %.1f, %d runs), CPU %.1f ms; `sweep "
+		       "--version` alone: %.1f ms, CPU %.1f ms\n", nobs, m, ms[0],
+		       ms[repeats - 1], repeats, c, m0, c0);
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		return 1;
 	free(ms);
 	free(cpu);
+	free(ms0);
+	free(cpu0);
 	return 0;
 }
 
