@@ -89,7 +89,7 @@ static int axis_build(struct axis *a, const struct sw_dim *d, struct sw_err *err
 
 		if (hi >= lo && (uint64_t)(hi - lo) >= GRID_MAX_VALUES)
 			return sw_errorf(err, "parameter '%s' has too many grid values "
-					 "(%lld..%lld)", d->name, (long long)lo,
+					 "(%lld..%lld)", d->label, (long long)lo,
 					 (long long)hi);
 		for (k = lo; k <= hi; k++)
 			if (axis_add(a, json_integer((json_int_t)k)) < 0)
@@ -102,10 +102,10 @@ static int axis_build(struct axis *a, const struct sw_dim *d, struct sw_err *err
 
 		if (!(p->q > 0.0) || !isfinite(n))
 			return sw_errorf(err, "parameter '%s': q must be positive",
-					 d->name);
+					 d->label);
 		if (n > GRID_MAX_VALUES)
 			return sw_errorf(err, "parameter '%s' has too many grid values "
-					 "(%.0f)", d->name, n);
+					 "(%.0f)", d->label, n);
 		if (p->min_is_int && p->max_is_int && p->q_is_int) {
 			int64_t lo = (int64_t)p->min, q = (int64_t)p->q;
 
@@ -126,7 +126,7 @@ static int axis_build(struct axis *a, const struct sw_dim *d, struct sw_err *err
 		return sw_errorf(err, "parameter '%s' is a disallowed type with grid "
 				 "search (%s): grid search requires every parameter "
 				 "to be categorical, constant, int_uniform or q_uniform",
-				 d->name, p->dist == SW_DIST_CATEGORICAL_W_PROBABILITIES ?
+				 d->label, p->dist == SW_DIST_CATEGORICAL_W_PROBABILITIES ?
 				 "categorical with probabilities" : "continuous");
 	}
 	return 0;
@@ -288,7 +288,7 @@ int sw_search_grid(const struct sw_space *sp, const struct sw_runs *runs,
 			if (sw_dim_set(d, params, v) < 0) {
 				json_decref(params);
 				sw_errorf(err, "parameter '%s' clashes with a nested "
-					  "parameter", d->name);
+					  "parameter", d->label);
 				goto done;
 			}
 		}

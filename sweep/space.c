@@ -162,6 +162,25 @@ static int cmp_param_ptr(const void *a, const void *b)
 	return strcmp((*pa)->name, (*pb)->name);
 }
 
+static char *join_path(const char **path, size_t n)
+{
+	size_t i, len = 1;
+	char *s;
+
+	for (i = 0; i < n; i++)
+		len += strlen(path[i]) + 1;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	s[0] = 0;
+	for (i = 0; i < n; i++) {
+		if (i)
+			strcat(s, ".");
+		strcat(s, path[i]);
+	}
+	return s;
+}
+
 static int add_leaves(struct sw_space *sp, size_t *alloc,
 		      const struct sw_param *params, size_t n,
 		      const char **prefix, size_t depth, const char *prefix_name,
@@ -231,6 +250,12 @@ static int add_leaves(struct sw_space *sp, size_t *alloc,
 			goto done;
 		}
 		memcpy(sp->dims[sp->n].path, path, (depth + 1) * sizeof(*path));
+		sp->dims[sp->n].label = join_path(path, depth + 1);
+		if (!sp->dims[sp->n].label) {
+			free(sp->dims[sp->n].path);
+			sw_errorf(err, "out of memory");
+			goto done;
+		}
 		sp->dims[sp->n].depth = depth + 1;
 		sp->dims[sp->n].name = name;
 		sp->dims[sp->n].param = p;
@@ -270,6 +295,7 @@ void sw_space_release(struct sw_space *sp)
 		return;
 	for (i = 0; i < sp->n; i++) {
 		free(sp->dims[i].name);
+		free(sp->dims[i].label);
 		free((void *)sp->dims[i].path);
 	}
 	free(sp->dims);
@@ -488,8 +514,14 @@ static int value_number(const struct sw_dim *d, const json_t *v, double *x,
 		*x = json_real_value(v);
 	else if (json_is_boolean(v))
 		*x = json_is_true(v) ? 1.0 : 0.0;
-	else
-		return sw_errorf(err, "value of '%s' is not a number", d->name);
+	else {
+		char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+		sw_errorf(err, "value %.60s of '%s' is not a number", s ? s : "",
+			  d->label);
+		free(s);
+		return -1;
+	}
 	return 0;
 }
 
@@ -507,8 +539,8 @@ static int categorical_index(const struct sw_dim *d, const json_t *v,
 		}
 	}
 	s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-	sw_errorf(err, "%s is not a permitted value of the categorical "
-		  "parameter '%s'", s ? s : "value", d->name);
+	sw_errorf(err, "%.60s is not a permitted value of the categorical "
+		  "parameter '%s'", s ? s : "value", d->label);
 	free(s);
 	return -1;
 }

@@ -74,6 +74,7 @@ static void test_flatten_order_nested_names(void **state)
 	assert_int_equal(sp.dims[2].depth, 2);
 	assert_string_equal(sp.dims[2].path[0], "a");
 	assert_string_equal(sp.dims[2].path[1], "z");
+	assert_string_equal(sp.dims[2].label, "a.z");
 	assert_false(sw_dim_searchable(&sp.dims[0]));
 	assert_true(sw_dim_searchable(&sp.dims[1]));
 

@@ -48,6 +48,7 @@
 
 struct sw_dim {
 	char *name;                   /* wandb's flattened name (owned) */
+	char *label;                  /* path joined by '.', for messages (owned) */
 	const char **path;            /* key path from the top (owned array,
 					 borrowed strings); depth entries */
 	size_t depth;
