@@ -336,10 +336,10 @@ static double net_f(struct fn *fn)
 	return cnn_net_loss(c->net, c->lab, c->n, NULL, 0);
 }
 
-static void test_network_grad(void **state)
+static void network_grad(float rate)
 {
-	/* small sizes; dropout on (the mask is a fixed function of the seed) */
-	struct cnn_net_config cfg = { 3, 8, 3, 4, 6, 10, 0.25f, 0.25f, 0.9f };
+	/* small sizes; dropout (the mask is a fixed function of the seed) */
+	struct cnn_net_config cfg = { 3, 8, 3, 4, 6, 10, rate, rate, 0.9f };
 	struct cnn_net net;
 	struct sw_err err;
 	uint8_t lab[6] = { 1, 2, 3, 4, 5, 6 };
@@ -347,7 +347,6 @@ static void test_network_grad(void **state)
 	struct fn fn = { net_f, &c };
 	int bad = 0, checked = 0;
 
-	(void)state;
 	assert_int_equal(cnn_net_init(&net, &cfg, 6, 2, &err), 0);
 	cnn_net_init_weights(&net, 3);
 	/* BN gammas/betas away from their defaults to exercise them */
@@ -389,6 +388,13 @@ static void test_network_grad(void **state)
 	free(g);
 	free(c.x);
 	cnn_net_release(&net);
+}
+
+static void test_network_grad(void **state)
+{
+	(void)state;
+	network_grad(0.25f);
+	network_grad(0.0f);    /* dropout off: the identity path */
 }
 
 int main(void)

@@ -362,6 +362,18 @@ static void test_precise_bn_and_optimizers(void **state)
 	assert_true(on.m[0].val_loss != off.m[0].val_loss);
 	printf("  1 epoch: val_accuracy %.3f with precise_bn, %.3f without\n",
 	       on.m[0].val_accuracy, off.m[0].val_accuracy);
+	/* no dropout at all still learns */
+	{
+		struct log l0;
+
+		memset(&l0, 0, sizeof(l0));
+		small_hparams(&hp);
+		hp.epochs = 2;
+		hp.dropout = 0;
+		hp.dropout_1 = 0;
+		assert_int_equal(train(&hp, ds, 1, &l0, NULL, &err), 0);
+		assert_true(l0.m[1].loss < 0.8 * l0.m[0].loss);
+	}
 	/* every optimizer and schedule trains without diverging */
 	for (int opt = 0; opt < 3; opt++) {
 		struct log l;

@@ -197,9 +197,9 @@ static void dropout_forward(struct cnn_layer *l, struct cnn_net *net, int n,
 		cnn_dropout_mask(l->bytes, sw_seed_derive(seed, (uint64_t)l->index),
 				 rate, n, D, net->nthreads);
 	} else {
-		memset(l->bytes, 1, (size_t)n * D);
 		if (out->x == in->x)
 			return;         /* identity in place */
+		memset(l->bytes, 1, (size_t)n * D);
 	}
 	cnn_dropout_forward(out->x, in->x, in->scale, in->shift, l->bytes, rate,
 			    n, in->C, HW, net->nthreads);
@@ -207,6 +207,10 @@ static void dropout_forward(struct cnn_layer *l, struct cnn_net *net, int n,
 
 static void dropout_backward(struct cnn_layer *l, struct cnn_net *net, int n)
 {
+	if (l->rate <= 0) {     /* identity (gradients share one buffer) */
+		CNN_CHECK(l->in->g == l->out->g);
+		return;
+	}
 	cnn_dropout_backward(l->in->g, l->out->g, l->bytes, l->rate,
 			     (size_t)n * act_size(l->in), net->nthreads);
 }
