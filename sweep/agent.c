@@ -522,6 +522,11 @@ static void *stream_main(void *arg)
 			break;
 		}
 		pause = 0.2;
+		if (rc < 0 && rc != SW_ERR_INTR && fatal_status(http.last_status)) {
+			sw_cli_warning("run %s: %s; giving up on streaming it: upload it later "
+				       "with `sweep sync %s`", r->id, err.msg, a->store.dir);
+			break;
+		}
 		if (rc < 0 && rc != SW_ERR_INTR) {
 			if (!warned++)
 				sw_cli_warning("run %s: %s; history is kept and re-sent", r->id,
@@ -894,6 +899,7 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 	struct sw_spec spec = SW_SPEC_INIT;
 	struct sw_alerts_config acfg = SW_ALERTS_CONFIG_INIT;
 	struct cnn_data_opts dopts;
+	struct sw_err hb_err = SW_ERR_INIT;
 	json_t *extra = NULL, *cmds = NULL, *cmd, *pending = NULL;
 	char *viewer_entity = NULL, *agent_id = NULL, *state = NULL, host[256];
 	const char *type;
@@ -1020,14 +1026,14 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 			state = run_state(&a);
 			json_decref(cmds);
 			cmds = NULL;
-			rc = sw_wandb_agent_heartbeat(&http, agent_id, state, &cmds, err);
+			rc = sw_wandb_agent_heartbeat(&http, agent_id, state, &cmds, &hb_err);
 			next_hb = mono_now() + hb_s;
 			if (rc < 0 && http.last_status == 404) {
-				sw_cli_error("%s; letting the running runs finish", err->msg);
+				sw_cli_error("%s; letting the running runs finish", hb_err.msg);
 				deleted = 1;
 				exiting = 1;
 			} else if (rc < 0 && rc != SW_ERR_INTR) {
-				sw_cli_warning("heartbeat: %s", err->msg);
+				sw_cli_warning("heartbeat: %s", hb_err.msg);
 			}
 			for (i = 0; rc == 0 && i < json_array_size(cmds); i++) {
 				cmd = json_array_get(cmds, i);
@@ -1095,8 +1101,7 @@ start_failed:
 		ret = SW_ERR_INTR;
 	else if (http.last_status == 0)
 		*unreachable = 1, ret = SW_ERR;
-	else if (http.last_status == 401 || http.last_status == 403 ||
-		 http.last_status == 404 || strstr(err->msg, "not found") ||
+	else if (http.last_status == 404 || strstr(err->msg, "not found") ||
 		 strstr(err->msg, "not running"))
 		ret = SW_ERR_USAGE;
 	else

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sweep/cli.h"
 #include "sweep/observed.h"
@@ -139,7 +140,14 @@ int sw_agent_controller(const struct sw_agent_config *cfg, struct sw_err *err)
 	}
 	for (i = 0; cfg->sweep[i]; i++)
 		seed = seed * 131 + (unsigned char)cfg->sweep[i];
-	sw_rng_seed(&rng, seed ^ (uint64_t)time(NULL), 7);
+	{
+		struct timespec ts;
+
+		/* schedule ids must differ between controller processes */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		sw_rng_seed(&rng, seed ^ (uint64_t)ts.tv_sec * 1000000007ULL ^
+			    (uint64_t)ts.tv_nsec, (uint64_t)getpid());
+	}
 	for (;;) {
 		struct sw_runs runs = SW_RUNS_INIT;
 		json_t *schedule, *kept, *ent, *sched_list;
@@ -293,7 +301,7 @@ int sw_agent_controller(const struct sw_agent_config *cfg, struct sw_err *err)
 	goto done;
 fail:
 	ret = rc == SW_ERR_INTR ? SW_ERR_INTR :
-	      http.last_status == 401 || http.last_status == 404 ||
+	      http.last_status == 404 ||
 	      strstr(err->msg, "not found") ? SW_ERR_USAGE : SW_ERR;
 done:
 	json_decref(sweep);

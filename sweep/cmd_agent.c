@@ -48,8 +48,8 @@ const char cmd_agent_usage[] =
 "WANDB_HTTP_TIMEOUT). Ctrl-C stops the runs and waits for their upload;\n"
 "a second Ctrl-C leaves the upload to `sweep sync`.\n"
 "\n"
-"Exit status: 0 done, 1 failure, 2 usage, settings, bad key or unknown\n"
-"sweep, 130 interrupted.\n";
+"Exit status: 0 done, 1 wandb or network failure (a rejected key included),\n"
+"2 usage, settings or unknown sweep, 130 interrupted.\n";
 
 static int parse_num(const char *s, long long max, long long *out)
 {
@@ -68,11 +68,15 @@ static int parse_num(const char *s, long long max, long long *out)
 /* Splits [ENTITY/PROJECT/]SWEEP_ID (or PROJECT/SWEEP_ID). */
 static int split_path(char *arg, char **entity, char **project, char **sweep)
 {
-	char *parts[3];
-	int n = 0;
-	char *s = arg, *slash;
+	char *parts[3], *s = arg, *slash;
+	int n = 0, i;
 
-	while (n < 3) {
+	for (slash = arg; *slash; slash++)
+		n += *slash == '/';
+	if (n > 2)
+		return -1;
+	n = 0;
+	for (;;) {
 		parts[n++] = s;
 		slash = strchr(s, '/');
 		if (!slash)
@@ -80,9 +84,7 @@ static int split_path(char *arg, char **entity, char **project, char **sweep)
 		*slash = '\0';
 		s = slash + 1;
 	}
-	if (strchr(s, '/'))
-		return -1;
-	for (int i = 0; i < n; i++)
+	for (i = 0; i < n; i++)
 		if (!*parts[i])
 			return -1;
 	*sweep = parts[n - 1];

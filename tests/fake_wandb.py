@@ -29,6 +29,12 @@ CONFIG (JSON object; all keys optional)
                  "exit_when_done" is true).
     "exit_when_done": see above.
     "stop_runs": run ids whose file_stream answers carry "stopped": true.
+    "auto_schedule": act as wandb's backend for local-controller sweeps: an
+                 UpsertSweep `controller` schedule entry with args becomes a
+                 run (recorded, state "running") queued as a run command for
+                 the sweep's agents and listed in the sweep's `scheduler`
+                 {"scheduled": [{"id", "runid"}]}; an entry with null args
+                 marks the sweep FINISHED.
     "strict_run_ids": (default true) an UpsertBucket with a `sweep` must use
                  a run id that a heartbeat of that sweep handed out (the
                  protocol notes: it "must equal the run_id from the heartbeat
@@ -91,7 +97,9 @@ JSONString variables must hold valid JSON; UpsertBucket `config` must be
 the accepted lines end (an offset below that must re-send identical lines:
 they overwrite, they are never appended twice), each line a JSON object with
 an integer `_step` greater than the previous one, `_runtime` and
-`_timestamp`; nothing may follow {"complete": true, "exitcode": int}.
+`_timestamp`; nothing may follow {"complete": true, "exitcode": int} except
+the identical completion re-sent (its answer was lost; counted in the run's
+"resent_completions").
 """
 
 import base64
@@ -503,6 +511,8 @@ def op_upsert_sweep(v):
     for key in ("controller", "scheduler"):
         if v.get(key) is not None:
             s[key] = v[key]
+    if v.get("controller") is not None and CONFIG.get("auto_schedule"):
+        backend_schedule(s)
     if v.get("state"):
         s["state"] = v["state"]
     if v.get("description") is not None:
@@ -513,6 +523,45 @@ def op_upsert_sweep(v):
         "id": "UHJvamVjdDox", "name": s["project"],
         "entity": {"id": "RW50aXR5OjE=", "name": s["entity"]}}},
         "configValidationWarnings": warnings}}
+
+
+def backend_schedule(s):
+    """What wandb's backend does with a local controller's schedule: each new
+    entry with args becomes a run (state "running", as if an agent took it at
+    once) handed out to agents as a run command, and {id, runid} is appended
+    to the sweep's scheduler."""
+    try:
+        ctl = json.loads(s["controller"])
+    except (TypeError, ValueError):
+        violation("controller is not JSON: %r" % (s["controller"],))
+        return
+    sched = json.loads(s["scheduler"]) if s.get("scheduler") else {"scheduled": []}
+    done = {x["id"] for x in sched["scheduled"]}
+    for entry in ctl.get("schedule", []):
+        if not isinstance(entry, dict) or "id" not in entry or "data" not in entry:
+            violation("bad schedule entry %r" % (entry,))
+            continue
+        if entry["id"] in done:
+            continue
+        args = entry["data"].get("args")
+        if args is None:
+            s["state"] = "FINISHED"
+            sched["scheduled"].append({"id": entry["id"], "runid": None})
+            continue
+        for k, x in args.items():
+            if not isinstance(x, dict) or "value" not in x:
+                violation("schedule args entry '%s' is not value-wrapped" % k)
+        rid = rand_id()
+        RECORD["issued_runs"][rid] = s["name"]
+        RECORD["runs"][rid] = {
+            "name": rid, "entity": s["entity"], "project": s["project"],
+            "sweep": s["name"], "config": args, "host": None, "program": None,
+            "upserts": 0, "history": [], "summary": None, "complete": False,
+            "exitcode": None, "file_stream_posts": 0, "resent_lines": 0, "state": "running"}
+        CONFIG.setdefault("commands", {}).setdefault(s["name"], []).append(
+            {"type": "run", "run_id": rid, "args": args})
+        sched["scheduled"].append({"id": entry["id"], "runid": rid})
+    s["scheduler"] = json.dumps(sched)
 
 
 def op_create_agent(v):
@@ -637,6 +686,11 @@ def file_stream(run_name, body):
     if not isinstance(body, dict):
         violation("file_stream body is not a JSON object")
         return 400, {"error": "body is not a JSON object"}
+    if (r["complete"] and body.get("complete") and body.get("exitcode") == r["exitcode"]
+            and not body.get("files")):
+        # the same completion again (its answer was lost): idempotent
+        r["resent_completions"] = r.get("resent_completions", 0) + 1
+        return 200, {"exitcode": None, "limits": {}}
     if r["complete"]:
         violation("file_stream for run %s after its completion: %s" % (run_name, body))
         return 400, {"error": "run already completed"}

@@ -1,0 +1,701 @@
+/* test_agent_cli.c - end-to-end `sweep agent` against the fake wandb server
+ * (tests/fake_wandb.py) on tiny generated CIFAR-format data: a full cycle
+ * with several runs in parallel, stops (heartbeat `stop` and file_stream
+ * "stopped": true), faults throughout with nothing lost, wrong key, unknown
+ * sweep, offline mode and the "server unreachable at start" fallback, the
+ * local controller, usage errors, and the API key never printed. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support/fake_wandb.h"
+#include "support/support.h"
+
+#define SWEEP_NAME "sw12ab34"
+
+static char *data_dir;      /* generated once for the whole binary */
+
+static const char sweep_yaml[] =
+	"method: random\n"
+	"metric:\n  name: val_loss\n  goal: minimize\n"
+	"parameters:\n"
+	"  learning_rate:\n    min: 0.001\n    max: 0.01\n"
+	"  conv1_filters:\n    value: 4\n"
+	"  conv2_filters:\n    value: 8\n"
+	"  dense_units:\n    value: 16\n"
+	"  epochs:\n    value: 2\n"
+	"  train_limit:\n    value: 128\n"
+	"  val_limit:\n    value: 64\n"
+	"  batch_size:\n    value: 64\n";
+
+/* Value-wrapped run arguments for the tiny model. */
+static char *run_args(double lr, int epochs)
+{
+	char *s = NULL;
+
+	assert_true(asprintf(&s, "{\"learning_rate\": {\"value\": %g}, \"conv1_filters\": "
+			     "{\"value\": 4}, \"conv2_filters\": {\"value\": 8}, \"dense_units\": "
+			     "{\"value\": 16}, \"epochs\": {\"value\": %d}, \"train_limit\": "
+			     "{\"value\": 128}, \"val_limit\": {\"value\": 64}, \"batch_size\": "
+			     "{\"value\": 64}}", lr, epochs) > 0);
+	return s;
+}
+
+/* The fake's config: the sweep plus extra members (text, may be ""). */
+static char *server_config(const char *extra, const char *yaml)
+{
+	json_t *c = json_object(), *sweeps = json_object();
+	char *text, *full = NULL;
+
+	json_object_set_new(sweeps, SWEEP_NAME, json_pack("{s:s,s:s,s:s}", "entity", "alice",
+							   "project", "proj", "config",
+							   yaml ? yaml : sweep_yaml));
+	json_object_set_new(c, "sweeps", sweeps);
+	text = json_dumps(c, JSON_COMPACT);
+	json_decref(c);
+	/* splice extra members in before the closing brace */
+	text[strlen(text) - 1] = '\0';
+	assert_true(asprintf(&full, "%s%s%s}", text, extra && *extra ? ", " : "",
+			     extra ? extra : "") > 0);
+	free(text);
+	return full;
+}
+
+static int start_server(struct sw_fake_wandb *fw, const char *extra, const char *yaml)
+{
+	char *c = server_config(extra, yaml);
+	int rc = sw_fake_wandb_start(fw, c);
+
+	free(c);
+	return rc;
+}
+
+struct env {
+	char *tmp;
+	char results[512];
+	char *vars[20];
+	int n;
+};
+
+static void env_init(struct env *e, const char *base_url, const char *key)
+{
+	memset(e, 0, sizeof(*e));
+	e->tmp = sw_test_tmpdir();
+	snprintf(e->results, sizeof(e->results), "%s/results", e->tmp);
+	assert_true(asprintf(&e->vars[e->n++], "HOME=%s", e->tmp) > 0);
+	assert_true(asprintf(&e->vars[e->n++], "XDG_CACHE_HOME=%s/cache", e->tmp) > 0);
+	assert_true(asprintf(&e->vars[e->n++], "WANDB_BASE_URL=%s", base_url) > 0);
+	assert_true(asprintf(&e->vars[e->n++], "WANDB_API_KEY=%s", key ? key : "") > 0);
+	e->vars[e->n++] = strdup("WANDB_ENTITY=");
+	e->vars[e->n++] = strdup("WANDB_PROJECT=");
+	e->vars[e->n++] = strdup("WANDB_MODE=");
+	e->vars[e->n++] = strdup("NETRC=");
+	e->vars[e->n++] = strdup("SWEEP_ALERT_WEBHOOK=");
+	e->vars[e->n++] = strdup("SWEEP_HTTP_BACKOFF=0.02");
+	e->vars[e->n++] = strdup("SWEEP_HTTP_TRIES=6");
+	e->vars[e->n++] = strdup("SWEEP_AGENT_HEARTBEAT=0.1");
+	e->vars[e->n++] = strdup("OMP_NUM_THREADS=1");
+}
+
+static void env_add(struct env *e, const char *kv)
+{
+	assert_true(e->n < 19);
+	e->vars[e->n++] = strdup(kv);
+}
+
+static void env_free(struct env *e)
+{
+	int i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->vars[i]);
+	sw_test_rmtree(e->tmp);
+	free(e->tmp);
+}
+
+/* Runs `sweep agent ARGS... --data D --results R` with the env. */
+static void run_agent(struct sw_test_proc *p, struct env *e, ...)
+{
+	const char *argv[24];
+	const char *envp[21];
+	const char *a;
+	va_list ap;
+	int n = 0, i;
+
+	argv[n++] = sw_test_bin();
+	argv[n++] = "agent";
+	va_start(ap, e);
+	while ((a = va_arg(ap, const char *)) && n < 18)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n++] = "--data";
+	argv[n++] = data_dir;
+	argv[n++] = "--results";
+	argv[n++] = e->results;
+	argv[n] = NULL;
+	for (i = 0; i < e->n; i++)
+		envp[i] = e->vars[i];
+	envp[i] = NULL;
+	assert_int_equal(sw_test_run(p, argv, NULL, envp, 90), 0);
+	/* whatever happened, the key is never shown */
+	assert_null(strstr(p->out, SW_FAKE_WANDB_KEY));
+	assert_null(strstr(p->err, SW_FAKE_WANDB_KEY));
+	assert_null(strstr(p->out, "YXBpOmZha2Vr"));  /* base64("api:fakek") */
+	assert_null(strstr(p->err, "YXBpOmZha2Vr"));
+}
+
+/* The one results directory under e->results (a new string). */
+static char *results_dir(struct env *e)
+{
+	DIR *d = opendir(e->results);
+	struct dirent *de;
+	char *found = NULL;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.') {
+			free(found);
+			assert_true(asprintf(&found, "%s/%s", e->results, de->d_name) > 0);
+			n++;
+		}
+	closedir(d);
+	assert_int_equal(n, 1);
+	return found;
+}
+
+static json_t *load_json(const char *dir, const char *name)
+{
+	char path[1024];
+	json_t *j;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	j = json_load_file(path, 0, NULL);
+	assert_non_null(j);
+	return j;
+}
+
+static int count_file_lines(const char *dir, const char *name)
+{
+	char path[1024], *text;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	text = sw_test_read_file(path, NULL);
+	assert_non_null(text);
+	n = sw_test_count_lines(text, "\"id\"");
+	free(text);
+	return n;
+}
+
+/* Every run of the record that is in the sweep: complete, exit code,
+ * history rows with _step 0..n-1 exactly once and the metrics. */
+static void check_run(json_t *run, int epochs, int exitcode)
+{
+	json_t *hist = json_object_get(run, "history"), *row;
+	size_t i;
+
+	assert_true(json_is_true(json_object_get(run, "complete")));
+	assert_int_equal(json_integer_value(json_object_get(run, "exitcode")), exitcode);
+	if (epochs >= 0)
+		assert_int_equal(json_array_size(hist), epochs);
+	json_array_foreach(hist, i, row) {
+		assert_int_equal(json_integer_value(json_object_get(row, "_step")), (json_int_t)i);
+		assert_true(json_is_number(json_object_get(row, "_runtime")));
+		assert_true(json_is_number(json_object_get(row, "_timestamp")));
+		assert_true(json_is_number(json_object_get(row, "val_loss")));
+		assert_true(json_is_number(json_object_get(row, "loss")));
+		assert_true(json_is_number(json_object_get(row, "val_accuracy")));
+	}
+	if (json_array_size(hist))
+		assert_true(json_is_number(json_object_get(json_object_get(run, "summary"),
+							   "val_loss")));
+	assert_string_equal(json_string_value(json_object_get(run, "sweep")), SWEEP_NAME);
+	assert_int_equal(json_integer_value(json_object_get(run, "resent_lines")) >= 0, 1);
+}
+
+static void test_full_cycle(void **state)
+{
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	json_t *rec, *runs, *run, *agents, *agent, *hb, *cfg, *marker, *reqs, *req;
+	/* the first run is long enough to be live while the second trains */
+	char *a1 = run_args(0.005, 12), *a2 = run_args(0.002, 2), *a3 = run_args(0.008, 2);
+	char *extra = NULL, *dir;
+	const char *k;
+	size_t i;
+	int max_live = 0;
+
+	(void)state;
+	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": ["
+			     "{\"type\": \"run\", \"args\": %s}, {\"type\": \"run\", \"args\": %s},"
+			     "{\"type\": \"run\", \"args\": %s}]}", a1, a2, a3) > 0);
+	assert_int_equal(start_server(&fw, extra, NULL), 0);
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "3", "--parallel", "2", NULL);
+	if (p.status != 0)
+		fprintf(stderr, "%s", p.err);
+	assert_int_equal(p.status, 0);
+	assert_null(strstr(p.err, "plain http"));
+	assert_non_null(strstr(p.err, "agent done: 3 runs (0 failed)"));
+	rec = sw_fake_wandb_record(&fw);
+	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	runs = json_object_get(rec, "runs");
+	assert_int_equal(json_object_size(runs), 3);
+	json_object_foreach(runs, k, run) {
+		check_run(run, json_integer_value(json_object_get(json_object_get(json_object_get(
+			run, "config"), "epochs"), "value")) == 12 ? 12 : 2, 0);
+		/* joined with the issued id, the config value-wrapped */
+		assert_string_equal(json_string_value(json_object_get(json_object_get(rec,
+			"issued_runs"), k)), SWEEP_NAME);
+		cfg = json_object_get(run, "config");
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(cfg,
+			"conv1_filters"), "value")), 4);
+		assert_true(json_is_number(json_object_get(json_object_get(cfg, "learning_rate"),
+							   "value")));
+		assert_int_equal(json_integer_value(json_object_get(run, "resent_lines")), 0);
+	}
+	/* one agent; runState only ever {id: true}, two runs live at once */
+	agents = json_object_get(rec, "agents");
+	assert_int_equal(json_object_size(agents), 1);
+	json_object_foreach(agents, k, agent) {
+		assert_string_equal(json_string_value(json_object_get(agent, "sweep")), SWEEP_NAME);
+		json_array_foreach(json_object_get(agent, "heartbeats"), i, hb)
+			if ((int)json_object_size(hb) > max_live)
+				max_live = (int)json_object_size(hb);
+	}
+	assert_int_equal(max_live, 2);
+	/* every request authenticated; heartbeats carry JSON strings */
+	reqs = json_object_get(rec, "requests");
+	json_array_foreach(reqs, i, req) {
+		const char *op = json_string_value(json_object_get(req, "op"));
+
+		assert_true(json_is_true(json_object_get(req, "auth")));
+		if (op && !strcmp(op, "Heartbeat")) {
+			assert_true(json_is_string(json_object_get(json_object_get(req, "variables"),
+								   "runState")));
+			assert_true(json_is_string(json_object_get(json_object_get(req, "variables"),
+								   "metrics")));
+		}
+	}
+	assert_int_equal(sw_fake_wandb_requests(rec, "CreateAgent"), 1);
+	assert_int_equal(sw_fake_wandb_requests(rec, "UpsertBucket"), 3);
+
+	/* the local record: three ended runs, all marked as accepted by wandb */
+	dir = results_dir(&e);
+	assert_int_equal(count_file_lines(dir, "runs.jsonl"), 3);
+	marker = load_json(dir, "wandb-sync.json");
+	assert_int_equal(json_object_size(json_object_get(marker, "runs")), 3);
+	json_decref(marker);
+	free(dir);
+	json_decref(rec);
+	sw_test_proc_release(&p);
+	env_free(&e);
+	sw_fake_wandb_stop(&fw);
+	free(extra);
+	free(a1);
+	free(a2);
+	free(a3);
+}
+
+static void test_stops(void **state)
+{
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	json_t *rec, *runs;
+	char *long_args = run_args(0.005, 400), *extra = NULL, *dir, *text, path[1024];
+
+	(void)state;
+	/* run stopme01 gets a heartbeat `stop`; fsstop01 is stopped by the
+	 * file_stream answer; then the agent is told to exit */
+	assert_true(asprintf(&extra, "\"stop_runs\": [\"fsstop01\"], \"commands\": {\""
+			     SWEEP_NAME "\": [{\"type\": \"run\", \"run_id\": \"stopme01\", "
+			     "\"args\": %s}, {\"type\": \"stop\", \"run_id\": \"stopme01\"}, "
+			     "{\"type\": \"stop\", \"run_id\": \"notmine1\"}, "
+			     "{\"type\": \"bogus\"}, "
+			     "{\"type\": \"run\", \"run_id\": \"fsstop01\", \"args\": %s}]}",
+			     long_args, long_args) > 0);
+	assert_int_equal(start_server(&fw, extra, NULL), 0);
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	run_agent(&p, &e, SWEEP_NAME, "--project", "proj", "--entity", "alice", "--count", "2",
+		  NULL);
+	if (p.status != 0)
+		fprintf(stderr, "%s", p.err);
+	assert_int_equal(p.status, 0);
+	assert_non_null(strstr(p.err, "run stopme01: wandb asked to stop it"));
+	assert_non_null(strstr(p.err, "run fsstop01: wandb asked to stop it"));
+	assert_non_null(strstr(p.err, "wandb asked to stop run notmine1, which is not running"));
+	assert_non_null(strstr(p.err, "unknown command 'bogus'"));
+	rec = sw_fake_wandb_record(&fw);
+	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	runs = json_object_get(rec, "runs");
+	assert_int_equal(json_object_size(runs), 2);
+	/* stopped long before their 400 epochs, ended cleanly (exit code 0) */
+	check_run(json_object_get(runs, "stopme01"), -1, 0);
+	check_run(json_object_get(runs, "fsstop01"), -1, 0);
+	assert_true(json_array_size(json_object_get(json_object_get(runs, "stopme01"),
+						    "history")) < 400);
+	assert_true(json_array_size(json_object_get(json_object_get(runs, "fsstop01"),
+						    "history")) < 400);
+	dir = results_dir(&e);
+	snprintf(path, sizeof(path), "%s/runs.jsonl", dir);
+	text = sw_test_read_file(path, NULL);
+	assert_int_equal(sw_test_count_lines(text, "\"state\":\"stopped\""), 2);
+	assert_int_equal(sw_test_count_lines(text, "stopped by wandb"), 2);
+	free(text);
+	free(dir);
+	json_decref(rec);
+	sw_test_proc_release(&p);
+	env_free(&e);
+	sw_fake_wandb_stop(&fw);
+	free(extra);
+	free(long_args);
+}
+
+static void test_faults_nothing_lost(void **state)
+{
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	json_t *rec, *runs, *run;
+	char *a1 = run_args(0.005, 3), *a2 = run_args(0.002, 3), *a3 = run_args(0.007, 3);
+	char *extra = NULL;
+	const char *k;
+	int resent = 0;
+
+	(void)state;
+	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": ["
+		"{\"type\": \"run\", \"args\": %s}, {\"type\": \"run\", \"args\": %s},"
+		"{\"type\": \"run\", \"args\": %s}]}, \"exit_when_done\": false, \"faults\": ["
+		" {\"op\": \"SweepWithRuns\", \"status\": 502},"
+		" {\"op\": \"CreateAgent\", \"status\": 429, \"retry_after\": 0.05},"
+		" {\"op\": \"Heartbeat\", \"skip\": 1, \"times\": 2, \"status\": 500},"
+		" {\"op\": \"Heartbeat\", \"skip\": 4, \"action\": \"drop\"},"
+		" {\"op\": \"UpsertBucket\", \"times\": 1, \"status\": 503},"
+		" {\"op\": \"UpsertBucket\", \"skip\": 2, \"action\": \"drop_after\"},"
+		" {\"op\": \"file_stream\", \"skip\": 1, \"times\": 2, \"status\": 500},"
+		" {\"op\": \"file_stream\", \"skip\": 3, \"action\": \"drop_after\"},"
+		" {\"op\": \"file_stream\", \"skip\": 5, \"action\": \"drop\"},"
+		" {\"op\": \"file_stream\", \"skip\": 6, \"status\": 429, \"retry_after\": 0.1},"
+		" {\"op\": \"file_stream\", \"skip\": 7, \"action\": \"slow\", \"delay\": 0.5},"
+		" {\"op\": \"file_stream\", \"skip\": 8, \"action\": \"refuse\", \"seconds\": 1.5},"
+		" {\"op\": \"file_stream\", \"skip\": 12, \"times\": 3, \"action\": \"drop_after\"}"
+		"]", a1, a2, a3) > 0);
+	assert_int_equal(start_server(&fw, extra, NULL), 0);
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "3", "--parallel", "2", NULL);
+	if (p.status != 0)
+		fprintf(stderr, "%s", p.err);
+	assert_int_equal(p.status, 0);
+	assert_non_null(strstr(p.err, "retrying in"));
+	rec = sw_fake_wandb_record(&fw);
+	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	runs = json_object_get(rec, "runs");
+	assert_int_equal(json_object_size(runs), 3);
+	/* every step exactly once, every run complete */
+	json_object_foreach(runs, k, run) {
+		check_run(run, 3, 0);
+		resent += (int)json_integer_value(json_object_get(run, "resent_lines"));
+	}
+	/* the answers lost after processing made the agent re-send lines, which
+	 * the server took as overwrites, never as new lines */
+	assert_true(resent > 0);
+	json_decref(rec);
+	sw_test_proc_release(&p);
+	env_free(&e);
+	sw_fake_wandb_stop(&fw);
+	free(extra);
+	free(a1);
+	free(a2);
+	free(a3);
+}
+
+static void test_wrong_key_unknown_sweep(void **state)
+{
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	json_t *rec;
+
+	(void)state;
+	assert_int_equal(start_server(&fw, "", NULL), 0);
+	env_init(&e, fw.url, "not-the-right-key-0000");
+	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, NULL);
+	assert_int_equal(p.status, 1);
+	assert_non_null(strstr(p.err, "sweep: error: wandb rejected the API key (HTTP 401"));
+	assert_non_null(strstr(p.err, "WANDB_API_KEY"));
+	assert_null(strstr(p.err, "not-the-right-key"));
+	assert_null(strstr(p.err, "going offline"));
+	sw_test_proc_release(&p);
+	env_free(&e);
+
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	run_agent(&p, &e, "alice/proj/nosuch99", NULL);
+	assert_int_equal(p.status, 2);
+	assert_non_null(strstr(p.err, "not found"));
+	assert_non_null(strstr(p.err, "nosuch99"));
+	assert_int_equal(sw_test_count_lines(p.err, "error"), 1);
+	sw_test_proc_release(&p);
+
+	/* no key at all: how to set one */
+	env_free(&e);
+	env_init(&e, fw.url, "");
+	run_agent(&p, &e, SWEEP_NAME, NULL);
+	assert_int_equal(p.status, 2);
+	assert_non_null(strstr(p.err, "WANDB_API_KEY"));
+	sw_test_proc_release(&p);
+	rec = sw_fake_wandb_record(&fw);
+	assert_int_equal(sw_fake_wandb_requests(rec, "CreateAgent"), 0);
+	assert_int_equal(json_object_size(json_object_get(rec, "runs")), 0);
+	json_decref(rec);
+	env_free(&e);
+	sw_fake_wandb_stop(&fw);
+}
+
+static void test_offline_and_unreachable(void **state)
+{
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	json_t *meta;
+	char *dir, yaml_path[1024], *dead = NULL;
+
+	(void)state;
+	/* 1. WANDB_MODE=offline with the definition given */
+	env_init(&e, "http://127.0.0.1:9", SW_FAKE_WANDB_KEY);
+	env_add(&e, "WANDB_MODE=offline");
+	snprintf(yaml_path, sizeof(yaml_path), "%s/sweep.yaml", e.tmp);
+	assert_int_equal(sw_test_write_file(yaml_path, sweep_yaml, strlen(sweep_yaml)), 0);
+	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "2", "--sweep-file", yaml_path,
+		  NULL);
+	if (p.status != 0)
+		fprintf(stderr, "%s", p.err);
+	assert_int_equal(p.status, 0);
+	assert_non_null(strstr(p.err, "WANDB_MODE is offline"));
+	assert_non_null(strstr(p.err, "sweep sync "));
+	dir = results_dir(&e);
+	assert_int_equal(count_file_lines(dir, "runs.jsonl"), 2);
+	meta = load_json(dir, "meta.json");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(meta, "wandb"),
+							       "sweep")), SWEEP_NAME);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(meta, "wandb"),
+							       "project")), "proj");
+	json_decref(meta);
+	free(dir);
+	sw_test_proc_release(&p);
+
+	/* offline without a definition: says what to do */
+	run_agent(&p, &e, "otherswp", NULL);
+	assert_int_equal(p.status, 2);
+	assert_non_null(strstr(p.err, "--sweep-file"));
+	sw_test_proc_release(&p);
+	env_free(&e);
+
+	/* 2. an online agent caches the definition; later the server is gone */
+	assert_int_equal(start_server(&fw, "\"exit_when_done\": true", NULL), 0);
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, NULL);
+	assert_int_equal(p.status, 0);
+	assert_non_null(strstr(p.err, "wandb asked the agent to exit"));
+	sw_test_proc_release(&p);
+	sw_fake_wandb_stop(&fw);
+	assert_true(asprintf(&dead, "WANDB_BASE_URL=%s", fw.url) > 0);
+	env_add(&e, dead);  /* later entries win: same URL, server now down */
+	env_add(&e, "SWEEP_HTTP_TRIES=2");
+	sw_test_rmtree(e.results);
+	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
+	if (p.status != 0)
+		fprintf(stderr, "%s", p.err);
+	assert_int_equal(p.status, 0);
+	assert_non_null(strstr(p.err, "cannot be reached"));
+	assert_non_null(strstr(p.err, "going offline"));
+	dir = results_dir(&e);
+	assert_int_equal(count_file_lines(dir, "runs.jsonl"), 1);
+	free(dir);
+	sw_test_proc_release(&p);
+	env_free(&e);
+	free(dead);
+}
+
+static void test_local_controller(void **state)
+{
+	static const char local_yaml[] =
+		"method: grid\n"
+		"controller:\n  type: local\n"
+		"metric:\n  name: val_loss\n  goal: minimize\n"
+		"parameters:\n"
+		"  learning_rate:\n    values: [0.001, 0.003, 0.01]\n"
+		"  conv1_filters:\n    value: 4\n"
+		"  conv2_filters:\n    value: 8\n"
+		"  dense_units:\n    value: 16\n"
+		"  epochs:\n    value: 1\n"
+		"  train_limit:\n    value: 128\n"
+		"  val_limit:\n    value: 64\n";
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	json_t *rec, *sweep, *runs, *run, *ctl, *sched;
+	const char *k;
+	double lrs = 0;
+
+	(void)state;
+	assert_int_equal(start_server(&fw, "\"auto_schedule\": true, \"exit_when_done\": true",
+				      local_yaml), 0);
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--controller", "--count", "3", NULL);
+	if (p.status != 0)
+		fprintf(stderr, "%s", p.err);
+	assert_int_equal(p.status, 0);
+	assert_non_null(strstr(p.err, "controller done: 3 runs scheduled"));
+	rec = sw_fake_wandb_record(&fw);
+	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	runs = json_object_get(rec, "runs");
+	assert_int_equal(json_object_size(runs), 3);
+	json_object_foreach(runs, k, run)
+		lrs += json_real_value(json_object_get(json_object_get(json_object_get(run,
+			"config"), "learning_rate"), "value"));
+	assert_true(lrs > 0.01399 && lrs < 0.01401);   /* each grid point once */
+	json_decref(rec);
+	sw_test_proc_release(&p);
+
+	/* an agent then trains what the controller scheduled */
+	assert_int_equal(sw_fake_wandb_control(&fw, "{\"exit_when_done\": false}"), 0);
+	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "3", NULL);
+	if (p.status != 0)
+		fprintf(stderr, "%s", p.err);
+	assert_int_equal(p.status, 0);
+	rec = sw_fake_wandb_record(&fw);
+	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	json_object_foreach(json_object_get(rec, "runs"), k, run)
+		check_run(run, 1, 0);
+	json_decref(rec);
+	sw_test_proc_release(&p);
+
+	/* the controller again: the grid is exhausted, so it schedules the
+	 * end (null args) and the backend finishes the sweep */
+	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--controller", NULL);
+	if (p.status != 0)
+		fprintf(stderr, "%s", p.err);
+	assert_int_equal(p.status, 0);
+	assert_non_null(strstr(p.err, "the search is over (exhausted)"));
+	rec = sw_fake_wandb_record(&fw);
+	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	assert_int_equal(json_object_size(json_object_get(rec, "runs")), 3);
+	sweep = json_object_get(json_object_get(rec, "sweeps"), SWEEP_NAME);
+	assert_string_equal(json_string_value(json_object_get(sweep, "state")), "FINISHED");
+	ctl = json_loads(json_string_value(json_object_get(sweep, "controller")), 0, NULL);
+	sched = json_object_get(ctl, "schedule");
+	assert_int_equal(json_array_size(sched), 1);
+	assert_true(json_is_null(json_object_get(json_object_get(json_array_get(sched, 0),
+								 "data"), "args")));
+	assert_int_equal(strlen(json_string_value(json_object_get(json_array_get(sched, 0),
+								  "id"))), 10);
+	json_decref(ctl);
+	json_decref(rec);
+	sw_test_proc_release(&p);
+
+	/* a sweep without `controller: {type: local}` is refused */
+	env_free(&e);
+	sw_fake_wandb_stop(&fw);
+	assert_int_equal(start_server(&fw, "", NULL), 0);
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--controller", NULL);
+	assert_int_equal(p.status, 2);
+	assert_non_null(strstr(p.err, "controller: {type: local}"));
+	sw_test_proc_release(&p);
+	env_free(&e);
+	sw_fake_wandb_stop(&fw);
+}
+
+static void test_usage(void **state)
+{
+	struct sw_test_proc p;
+	struct env e;
+
+	(void)state;
+	env_init(&e, "http://127.0.0.1:9", SW_FAKE_WANDB_KEY);
+	run_agent(&p, &e, "a/b/c/d", NULL);
+	assert_int_equal(p.status, 2);
+	assert_non_null(strstr(p.err, "is not a sweep ID"));
+	sw_test_proc_release(&p);
+	run_agent(&p, &e, "abc", "--count", "0", NULL);
+	assert_int_equal(p.status, 2);
+	assert_non_null(strstr(p.err, "--count must be a positive"));
+	sw_test_proc_release(&p);
+	run_agent(&p, &e, "abc", "--parallel", "x", NULL);
+	assert_int_equal(p.status, 2);
+	assert_non_null(strstr(p.err, "--parallel"));
+	sw_test_proc_release(&p);
+	env_free(&e);
+}
+
+/* data_batch_1.bin and test_batch.bin at the official 10,000 records (the
+ * CLI loads official sizes), the other training files as links to the
+ * first: runs use train_limit 128. */
+static int group_setup(void **state)
+{
+	size_t n = 10000, i, k;
+	unsigned char *buf = malloc(n * 3073);
+	char path[1024], *names[] = { "data_batch_1.bin", "test_batch.bin" };
+	static const char meta[] = "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\n"
+				   "horse\nship\ntruck\n";
+	int f, b;
+
+	(void)state;
+	data_dir = sw_test_tmpdir();
+	if (!buf || !data_dir)
+		return -1;
+	for (f = 0; f < 2; f++) {
+		for (i = 0; i < n; i++) {
+			unsigned char *r = buf + i * 3073;
+
+			r[0] = (unsigned char)((i * 7 + (size_t)f) % 10);
+			for (k = 0; k < 3072; k++)
+				r[1 + k] = (unsigned char)((i * 31 + k * (r[0] + 1)) & 255);
+		}
+		snprintf(path, sizeof(path), "%s/%s", data_dir, names[f]);
+		if (sw_test_write_file(path, buf, n * 3073) < 0)
+			return -1;
+	}
+	free(buf);
+	for (b = 2; b <= 5; b++) {
+		snprintf(path, sizeof(path), "%s/data_batch_%d.bin", data_dir, b);
+		if (symlink("data_batch_1.bin", path) < 0)
+			return -1;
+	}
+	snprintf(path, sizeof(path), "%s/batches.meta.txt", data_dir);
+	return sw_test_write_file(path, meta, strlen(meta));
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	sw_test_rmtree(data_dir);
+	free(data_dir);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_cycle),
+		cmocka_unit_test(test_stops),
+		cmocka_unit_test(test_faults_nothing_lost),
+		cmocka_unit_test(test_wrong_key_unknown_sweep),
+		cmocka_unit_test(test_offline_and_unreachable),
+		cmocka_unit_test(test_local_controller),
+		cmocka_unit_test(test_usage),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
