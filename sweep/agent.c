@@ -22,9 +22,8 @@
 #include "sweep/filestream.h"
 #include "sweep/rng.h"
 #include "sweep/store.h"
+#include "sweep/trial.h"
 #include "sweep/wandb_api.h"
-#include "trainer/hparams.h"
-#include "trainer/train.h"
 
 /* ==== Signals ==== */
 
@@ -215,10 +214,9 @@ struct agent_run {
 	struct agent_run *next;
 	char id[65];
 	json_t *params;            /* unwrapped arguments */
-	struct cnn_hparams hp;
 	uint64_t seed;
 	int64_t index;
-	struct cnn_trainer trainer;
+	int64_t planned;           /* epochs the parameters plan; 0: unknown */
 	struct sw_alert_run alert_run;
 	atomic_int stop;           /* polled by the trainer between batches */
 	int stop_exitcode;         /* exit code for a stop: 0 (stop) or 130 */
@@ -251,6 +249,7 @@ struct agent {
 	struct sw_spec *spec;
 	struct sw_store store;
 	struct cnn_dataset *ds;
+	struct sw_trial_runner runner;
 	struct sw_alerts alerts;
 	int alerts_ok;
 	const char *entity, *project;
@@ -269,7 +268,6 @@ static void run_free(struct agent_run *r)
 {
 	if (!r)
 		return;
-	cnn_trainer_release(&r->trainer);
 	sw_alert_run_release(&r->alert_run);
 	json_decref(r->params);
 	json_decref(r->rows);
@@ -287,39 +285,34 @@ static json_t *num(double v)
 	return json_real(v);
 }
 
-static int on_epoch(const struct cnn_epoch_metrics *m, void *ctx)
+static int on_epoch(void *ctx, struct sw_trial *t, int64_t epoch,
+		    const struct sw_kv *kv, size_t n)
 {
 	struct agent_run *r = ctx;
 	struct agent *a = r->a;
 	struct sw_err err = SW_ERR_INIT;
-	struct sw_kv kv[7] = {
-		{ "loss", m->loss }, { "accuracy", m->accuracy },
-		{ "val_loss", m->val_loss }, { "val_accuracy", m->val_accuracy },
-		{ "learning_rate", m->learning_rate },
-		{ "images_per_sec", m->images_per_sec },
-		{ "epoch_seconds", m->seconds },
-	};
 	json_t *row = json_object(), *summary;
 	double now = unix_now();
 	char *line = NULL, *sline = NULL;
 	int new_best = 0, stop = 0;
 	size_t i;
 
-	if (sw_store_epoch(&a->store, r->id, kv, 7, &new_best, &err) < 0)
+	(void)t;
+	if (sw_store_epoch(&a->store, r->id, kv, n, &new_best, &err) < 0)
 		sw_cli_warning("run %s: %s", r->id, err.msg);
-	if (a->alerts_ok && sw_alerts_epoch(&a->alerts, &r->alert_run, m->epoch, kv, 7,
+	if (a->alerts_ok && sw_alerts_epoch(&a->alerts, &r->alert_run, epoch, kv, n,
 					    new_best)) {
 		snprintf(r->stop_reason, sizeof(r->stop_reason),
-			 "stopped by an alert rule at epoch %d", m->epoch);
+			 "stopped by an alert rule at epoch %lld", (long long)epoch);
 		stop = 1;
 	}
 	/* the wandb history row: _step from 0, runtime, timestamp, metrics */
 	if (row) {
-		json_object_set_new(row, "_step", json_integer(m->epoch - 1));
+		json_object_set_new(row, "_step", json_integer(epoch - 1));
 		json_object_set_new(row, "_runtime", json_real(mono_now() - r->start_mono));
 		json_object_set_new(row, "_timestamp", json_real(now));
-		json_object_set_new(row, "epoch", json_integer(m->epoch));
-		for (i = 0; i < 7; i++)
+		json_object_set_new(row, "epoch", json_integer(epoch));
+		for (i = 0; i < n; i++)
 			json_object_set_new(row, kv[i].name, num(kv[i].value));
 		line = json_dumps(row, JSON_COMPACT);
 		summary = json_deep_copy(row);
@@ -331,11 +324,23 @@ static int on_epoch(const struct cnn_epoch_metrics *m, void *ctx)
 		}
 	}
 	json_decref(row);
-	fprintf(stderr, "sweep: run %s epoch %d/%d: loss %.4g val_loss %.4g "
-		"val_accuracy %.4g\n", r->id, m->epoch, m->epochs, m->loss, m->val_loss,
-		m->val_accuracy);
+	{
+		char shown[256];
+		int len = 0;
+
+		for (i = 0; i < n && i < 4 && len < (int)sizeof(shown) - 40; i++)
+			len += snprintf(shown + len, sizeof(shown) - (size_t)len, " %s %.4g",
+					kv[i].name, kv[i].value);
+		shown[len < (int)sizeof(shown) ? len : (int)sizeof(shown) - 1] = '\0';
+		if (r->planned > 0)
+			fprintf(stderr, "sweep: run %s epoch %lld/%lld:%s\n", r->id,
+				(long long)epoch, (long long)r->planned, shown);
+		else
+			fprintf(stderr, "sweep: run %s epoch %lld:%s\n", r->id,
+				(long long)epoch, shown);
+	}
 	pthread_mutex_lock(&a->lock);
-	r->epochs_done = m->epoch;
+	r->epochs_done = (int)epoch;
 	if (line)
 		json_array_append_new(r->rows, json_string(line));
 	if (sline) {
@@ -354,28 +359,29 @@ static void *train_main(void *arg)
 {
 	struct agent_run *r = arg;
 	struct agent *a = r->a;
-	struct cnn_train_opts opts = CNN_TRAIN_OPTS_INIT;
-	struct sw_err err = SW_ERR_INIT, serr = SW_ERR_INIT;
+	struct sw_trial_hooks hooks = { 0 };
+	struct sw_trial_result res;
+	struct sw_err serr = SW_ERR_INIT;
 	enum sw_run_state state = SW_RUN_FINISHED;
 	const char *reason = NULL;
-	int rc, exitcode = 0;
+	int exitcode = 0;
 
-	opts.on_epoch = on_epoch;
-	opts.ctx = r;
-	opts.stop = &r->stop;
-	rc = cnn_trainer_init(&r->trainer, &r->hp, a->ds, a->cfg->threads, &err);
-	if (rc == 0)
-		rc = cnn_trainer_run(&r->trainer, &opts, NULL, &err);
-	if (rc == SW_ERR_INTR && r->epochs_done >= r->hp.epochs) {
-		state = SW_RUN_FINISHED;
-	} else if (rc == SW_ERR_INTR) {
+	hooks.on_epoch = on_epoch;
+	hooks.ctx = r;
+	hooks.stop = &r->stop;
+	if (sw_trial_run(&a->runner, r->params, r->seed, &hooks, &res) < 0) {
+		res.status = SW_TRIAL_FAILED;
+		res.exit_code = 1;
+		snprintf(res.reason, sizeof(res.reason), "out of memory");
+	}
+	if (res.status == SW_TRIAL_STOPPED) {
 		state = SW_RUN_STOPPED;
 		exitcode = r->stop_exitcode;
 		reason = r->stop_reason[0] ? r->stop_reason : "stopped";
-	} else if (rc < 0) {
+	} else if (res.status == SW_TRIAL_FAILED) {
 		state = SW_RUN_FAILED;
-		exitcode = 1;
-		reason = err.msg[0] ? err.msg : "training failed";
+		exitcode = res.exit_code ? res.exit_code : 1;
+		reason = res.reason[0] ? res.reason : "training failed";
 	}
 	if (sw_store_run_end(&a->store, r->id, state, reason, NULL, &serr) < 0)
 		sw_cli_warning("run %s: %s", r->id, serr.msg);
@@ -384,8 +390,6 @@ static void *train_main(void *arg)
 	fprintf(stderr, "sweep: run %s %s after %d epoch%s%s%s\n", r->id,
 		sw_run_state_name(state), r->epochs_done, r->epochs_done == 1 ? "" : "s",
 		reason ? ": " : "", reason ? reason : "");
-	/* the trainer's memory is not needed while the completion is uploaded */
-	cnn_trainer_release(&r->trainer);
 	pthread_mutex_lock(&a->lock);
 	r->exitcode = exitcode;
 	r->train_done = 1;
@@ -602,8 +606,8 @@ static struct agent_run *find_run(struct agent *a, const char *id)
 static void start_run(struct agent *a, const json_t *cmd)
 {
 	struct sw_err err = SW_ERR_INIT;
-	const char *id = json_string_value(json_object_get(cmd, "run_id")), *key;
-	json_t *args = json_object_get(cmd, "args"), *v;
+	const char *id = json_string_value(json_object_get(cmd, "run_id"));
+	json_t *args = json_object_get(cmd, "args");
 	struct agent_run *r = NULL;
 
 	if (!id || !valid_run_id(id)) {
@@ -628,16 +632,8 @@ static void start_run(struct agent *a, const json_t *cmd)
 		return;
 	}
 	r->seed = id_seed(id);
-	if (json_is_integer(json_object_get(r->params, "seed")))
-		r->seed = (uint64_t)json_integer_value(json_object_get(r->params, "seed"));
-	cnn_hparams_default(&r->hp);
-	r->hp.seed = r->seed;
-	json_object_foreach(r->params, key, v) {
-		if (cnn_hparams_set_json(&r->hp, key, v, &err) < 0) {
-			/* the run still joins and ends as failed, so wandb knows */
-			break;
-		}
-	}
+	if (a->runner.planned_epochs)
+		r->planned = a->runner.planned_epochs(&a->runner, r->params);
 	r->index = a->started + 1;
 	r->start_unix = unix_now();
 	r->start_mono = mono_now();
@@ -659,24 +655,7 @@ static void start_run(struct agent *a, const json_t *cmd)
 		fprintf(stderr, "sweep: run %s started: %s\n", r->id, shown ? shown : "");
 		free(shown);
 	}
-	if (err.msg[0]) {
-		/* bad arguments: the run fails at once, as a bad program would */
-		enum sw_run_state st = SW_RUN_FAILED;
-		struct sw_err e2 = SW_ERR_INIT;
-
-		fprintf(stderr, "sweep: run %s failed: %s\n", r->id, err.msg);
-		sw_store_run_end(&a->store, r->id, st, err.msg, NULL, &e2);
-		if (a->alerts_ok)
-			sw_alerts_run_end(&a->alerts, &r->alert_run, st, err.msg, 0);
-		pthread_mutex_lock(&a->lock);
-		r->exitcode = 1;
-		r->train_done = 1;
-		r->train_end_s = mono_now();
-		a->n_training--;
-		a->failed++;
-		a->slot_freed = 1;
-		pthread_mutex_unlock(&a->lock);
-	} else if (pthread_create(&r->train_thread, NULL, train_main, r) == 0) {
+	if (pthread_create(&r->train_thread, NULL, train_main, r) == 0) {
 		r->train_started = 1;
 	} else {
 		sw_cli_warning("run %s: cannot start a thread", r->id);
@@ -955,6 +934,7 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 		ret = rc;
 		goto done;
 	}
+	sw_trial_runner_builtin(&a.runner, a.ds, cfg->threads);
 	extra = json_pack("{s:{s:s?,s:s?,s:s,s:s},s:i,s:i,s:s}",
 			  "wandb", "entity", a.entity, "project", a.project, "sweep", cfg->sweep,
 			  "agent", agent_id, "parallel", cfg->parallel, "threads", cfg->threads,

@@ -420,6 +420,47 @@ static void test_faults_nothing_lost(void **state)
 	free(a3);
 }
 
+static void test_failed_run_alert(void **state)
+{
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	json_t *rec, *run, *alert;
+
+	(void)state;
+	/* a learning rate the trainer refuses: the run fails, wandb hears of it
+	 * through exit code 1 and an ERROR alert */
+	assert_int_equal(start_server(&fw, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": "
+				      "\"run\", \"run_id\": \"badrun01\", \"args\": "
+				      "{\"learning_rate\": {\"value\": -1}}}]}", NULL), 0);
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
+	if (p.status != 0)
+		fprintf(stderr, "%s", p.err);
+	assert_int_equal(p.status, 0);
+	assert_non_null(strstr(p.err, "run badrun01 failed"));
+	assert_non_null(strstr(p.err, "learning_rate"));
+	assert_non_null(strstr(p.err, "agent done: 1 run (1 failed)"));
+	rec = sw_fake_wandb_record(&fw);
+	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	run = json_object_get(json_object_get(rec, "runs"), "badrun01");
+	assert_true(json_is_true(json_object_get(run, "complete")));
+	assert_true(json_integer_value(json_object_get(run, "exitcode")) != 0);
+	assert_int_equal(json_array_size(json_object_get(run, "history")), 0);
+	assert_int_equal(json_array_size(json_object_get(rec, "alerts")), 1);
+	alert = json_array_get(json_object_get(rec, "alerts"), 0);
+	assert_string_equal(json_string_value(json_object_get(alert, "runName")), "badrun01");
+	assert_string_equal(json_string_value(json_object_get(alert, "severity")), "ERROR");
+	assert_string_equal(json_string_value(json_object_get(alert, "entityName")), "alice");
+	assert_string_equal(json_string_value(json_object_get(alert, "projectName")), "proj");
+	assert_int_equal(json_integer_value(json_object_get(alert, "waitDuration")), 60000);
+	assert_non_null(strstr(json_string_value(json_object_get(alert, "text")), "badrun01"));
+	json_decref(rec);
+	sw_test_proc_release(&p);
+	env_free(&e);
+	sw_fake_wandb_stop(&fw);
+}
+
 static void test_wrong_key_unknown_sweep(void **state)
 {
 	struct sw_fake_wandb fw;
@@ -691,6 +732,7 @@ int main(void)
 		cmocka_unit_test(test_full_cycle),
 		cmocka_unit_test(test_stops),
 		cmocka_unit_test(test_faults_nothing_lost),
+		cmocka_unit_test(test_failed_run_alert),
 		cmocka_unit_test(test_wrong_key_unknown_sweep),
 		cmocka_unit_test(test_offline_and_unreachable),
 		cmocka_unit_test(test_local_controller),
