@@ -267,7 +267,7 @@ fail:
 	if (rc == SW_ERR_INTR || stop_flag) {
 		ret = SW_EXIT_INTERRUPTED;
 	} else {
-		ret = http.last_status == 401 ? SW_EXIT_USAGE : SW_EXIT_FAILURE;
+		ret = SW_EXIT_FAILURE;
 	}
 	fprintf(stderr, "sweep: sync stopped after %zu run%s; run `sweep sync %s` again to "
 		"resume\n", uploaded, uploaded == 1 ? "" : "s", dir);
