@@ -240,7 +240,8 @@ static int send_chunk(struct sw_filestream *fs, struct sw_err *err)
 	}
 	for (i = 0; i < n; i++)
 		free(fs->lines[i]);
-	memmove(fs->lines, fs->lines + n, (fs->n_lines - n) * sizeof(*fs->lines));
+	if (n)  /* lines is NULL while no line was ever queued */
+		memmove(fs->lines, fs->lines + n, (fs->n_lines - n) * sizeof(*fs->lines));
 	fs->n_lines -= n;
 	fs->offset += (int64_t)n;
 	if (with_summary)
