@@ -651,7 +651,8 @@ static void start_run(struct agent *a, const json_t *cmd)
 	a->n_training++;
 	pthread_mutex_unlock(&a->lock);
 	{
-		char *shown = json_dumps(r->params, JSON_COMPACT | JSON_SORT_KEYS);
+		char *shown = json_dumps(r->params, JSON_COMPACT | JSON_SORT_KEYS |
+					 JSON_REAL_PRECISION(10));
 		fprintf(stderr, "sweep: run %s started: %s\n", r->id, shown ? shown : "");
 		free(shown);
 	}

@@ -11,9 +11,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "support/fake_wandb.h"
@@ -461,6 +463,78 @@ static void test_failed_run_alert(void **state)
 	sw_fake_wandb_stop(&fw);
 }
 
+/* Ctrl-C: the running run stops between batches, its history and its
+ * completion (exit code 130) still reach wandb, and the agent exits 130. */
+static void test_interrupt(void **state)
+{
+	struct sw_fake_wandb fw;
+	struct env e;
+	json_t *rec, *run = NULL;
+	char *long_args = run_args(0.005, 400), *extra = NULL, buf[16384];
+	int out[2], status = 0, i;
+	pid_t pid, done = 0;
+	ssize_t n;
+	size_t len = 0;
+
+	(void)state;
+	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": \"run\", "
+			     "\"run_id\": \"ctrlc001\", \"args\": %s}]}", long_args) > 0);
+	assert_int_equal(start_server(&fw, extra, NULL), 0);
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	assert_int_equal(pipe(out), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(out[1], 2);
+		close(out[0]);
+		for (i = 0; i < e.n; i++)
+			putenv(e.vars[i]);
+		execl(sw_test_bin(), sw_test_bin(), "agent", "alice/proj/" SWEEP_NAME, "--data",
+		      data_dir, "--results", e.results, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	/* wait until wandb has a history line of the run (up to 60 s) */
+	for (i = 0; i < 600; i++) {
+		rec = sw_fake_wandb_record(&fw);
+		run = json_object_get(json_object_get(rec, "runs"), "ctrlc001");
+		n = (ssize_t)json_array_size(json_object_get(run, "history"));
+		json_decref(rec);
+		if (n > 0)
+			break;
+		usleep(100 * 1000);
+	}
+	kill(pid, SIGINT);
+	for (i = 0; i < 300 && !done; i++) {
+		done = waitpid(pid, &status, WNOHANG);
+		if (!done)
+			usleep(100 * 1000);
+	}
+	if (!done) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	while (len < sizeof(buf) - 1 && (n = read(out[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(out[0]);
+	assert_true(done > 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 130);
+	assert_non_null(strstr(buf, "interrupted: stopping the runs"));
+	assert_null(strstr(buf, SW_FAKE_WANDB_KEY));
+	rec = sw_fake_wandb_record(&fw);
+	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	run = json_object_get(json_object_get(rec, "runs"), "ctrlc001");
+	check_run(run, -1, 130);
+	assert_true(json_array_size(json_object_get(run, "history")) < 400);
+	json_decref(rec);
+	env_free(&e);
+	sw_fake_wandb_stop(&fw);
+	free(extra);
+	free(long_args);
+}
+
 static void test_wrong_key_unknown_sweep(void **state)
 {
 	struct sw_fake_wandb fw;
@@ -733,6 +807,7 @@ int main(void)
 		cmocka_unit_test(test_stops),
 		cmocka_unit_test(test_faults_nothing_lost),
 		cmocka_unit_test(test_failed_run_alert),
+		cmocka_unit_test(test_interrupt),
 		cmocka_unit_test(test_wrong_key_unknown_sweep),
 		cmocka_unit_test(test_offline_and_unreachable),
 		cmocka_unit_test(test_local_controller),
