@@ -1048,17 +1048,26 @@ static void test_ctrl_c_twice_kills(void **state)
 
 	(void)state;
 	pid = spawn(args, out, err);
-	/* interrupt twice early in the first epoch */
 	assert_true(wait_for_lines(err, " started: ", 2, 120));
-	sleep_s(0.05);
+	/* a sweep that is running cannot be resumed at the same time */
+	dir = sweep_dir(root);
+	assert_non_null(dir);
+	{
+		struct sw_test_proc pr;
+
+		RUN(&pr, "resume", dir);
+		expect_status(&pr, 1);
+		assert_non_null(strstr(pr.err, "in use"));
+		assert_null(strstr(pr.err, " started: "));
+		sw_test_proc_release(&pr);
+	}
+	/* interrupt twice early in the first epoch */
 	kill(pid, SIGINT);
 	assert_true(wait_for_lines(err, "interrupted:", 1, 60));
 	kill(pid, SIGINT);
 	rc = wait_exit(pid, 60);
 	assert_int_equal(rc, 130);
 	assert_int_equal(file_count(err, "interrupted again"), 1);
-	dir = sweep_dir(root);
-	assert_non_null(dir);
 	runs = check_store(dir, 1);
 	assert_true(json_array_size(runs) >= 1);
 	assert_true(count_state(runs, "killed") >= 1);
