@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -535,6 +536,80 @@ static void test_interrupt(void **state)
 	free(long_args);
 }
 
+/* An agent killed mid-run; wandb hands the run to another agent with
+ * `resume`: it trains again and sends only the rows wandb does not have
+ * (from UpsertBucket's historyLineCount on), so every step is there once. */
+static void test_resume_after_kill(void **state)
+{
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	json_t *rec, *run;
+	char *long_args = run_args(0.005, 400), *short_args, *extra = NULL, *ctl = NULL;
+	int status = 0, i;
+	size_t have = 0;
+	pid_t pid;
+
+	(void)state;
+	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": \"run\", "
+			     "\"run_id\": \"resum001\", \"args\": %s}]}", long_args) > 0);
+	assert_int_equal(start_server(&fw, extra, NULL), 0);
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+
+		dup2(devnull, 2);
+		for (i = 0; i < e.n; i++)
+			putenv(e.vars[i]);
+		execl(sw_test_bin(), sw_test_bin(), "agent", "alice/proj/" SWEEP_NAME, "--data",
+		      data_dir, "--results", e.results, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 600 && have < 2; i++) {
+		rec = sw_fake_wandb_record(&fw);
+		run = json_object_get(json_object_get(rec, "runs"), "resum001");
+		have = json_array_size(json_object_get(run, "history"));
+		json_decref(rec);
+		if (have < 2)
+			usleep(100 * 1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	rec = sw_fake_wandb_record(&fw);
+	run = json_object_get(json_object_get(rec, "runs"), "resum001");
+	have = json_array_size(json_object_get(run, "history"));
+	assert_true(have >= 2);
+	assert_false(json_is_true(json_object_get(run, "complete")));
+	json_decref(rec);
+
+	/* the resumed run plans two epochs more than wandb has */
+	short_args = run_args(0.005, (int)have + 2);
+	assert_true(asprintf(&ctl, "{\"commands\": {\"" SWEEP_NAME "\": [{\"type\": "
+			     "\"resume\", \"run_id\": \"resum001\", \"args\": %s}]}}",
+			     short_args) > 0);
+	assert_int_equal(sw_fake_wandb_control(&fw, ctl), 0);
+	sw_test_rmtree(e.results);
+	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
+	if (p.status != 0)
+		fprintf(stderr, "%s", p.err);
+	assert_int_equal(p.status, 0);
+	rec = sw_fake_wandb_record(&fw);
+	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	run = json_object_get(json_object_get(rec, "runs"), "resum001");
+	check_run(run, (int)have + 2, 0);
+	assert_int_equal(json_integer_value(json_object_get(run, "resent_lines")), 0);
+	json_decref(rec);
+	sw_test_proc_release(&p);
+	env_free(&e);
+	sw_fake_wandb_stop(&fw);
+	free(extra);
+	free(ctl);
+	free(long_args);
+	free(short_args);
+}
+
 static void test_wrong_key_unknown_sweep(void **state)
 {
 	struct sw_fake_wandb fw;
@@ -808,6 +883,7 @@ int main(void)
 		cmocka_unit_test(test_faults_nothing_lost),
 		cmocka_unit_test(test_failed_run_alert),
 		cmocka_unit_test(test_interrupt),
+		cmocka_unit_test(test_resume_after_kill),
 		cmocka_unit_test(test_wrong_key_unknown_sweep),
 		cmocka_unit_test(test_offline_and_unreachable),
 		cmocka_unit_test(test_local_controller),
