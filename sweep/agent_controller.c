@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "sweep/cli.h"
+#include "sweep/hyperband.h"
 #include "sweep/observed.h"
 #include "sweep/rng.h"
 #include "sweep/search.h"
@@ -39,7 +40,7 @@ static json_t *parse_json_string(json_t *v)
 
 /* The sweep's runs as observations for the search engine. */
 static int observe(json_t *sweep, struct sw_runs *runs, json_t **by_name,
-		   struct sw_err *err)
+		   json_t *names, struct sw_err *err)
 {
 	json_t *edges = json_object_get(json_object_get(sweep, "runs"), "edges"), *e;
 	size_t i, j, k;
@@ -88,7 +89,8 @@ static int observe(json_t *sweep, struct sw_runs *runs, json_t **by_name,
 		}
 		if (!state || sw_obs_state_parse(state, &st) < 0)
 			st = SW_OBS_RUNNING;
-		if (sw_runs_add(runs, params, st, summary, hist) < 0) {
+		if (sw_runs_add(runs, params, st, summary, hist) < 0 ||
+		    json_array_append_new(names, json_string(name ? name : "")) < 0) {
 			json_decref(params);
 			json_decref(summary);
 			json_decref(hist);
@@ -150,7 +152,7 @@ int sw_agent_controller(const struct sw_agent_config *cfg, struct sw_err *err)
 	}
 	for (;;) {
 		struct sw_runs runs = SW_RUNS_INIT;
-		json_t *schedule, *kept, *ent, *sched_list;
+		json_t *schedule, *kept, *ent, *sched_list, *names;
 		enum sw_search_end end = SW_SEARCH_MORE;
 		int changed = 0;
 
@@ -204,10 +206,37 @@ int sw_agent_controller(const struct sw_agent_config *cfg, struct sw_err *err)
 		sched_list = json_object_get(scheduler, "scheduled");
 		json_decref(by_name);
 		by_name = NULL;
-		if (observe(sweep, &runs, &by_name, err) < 0) {
+		names = json_array();
+		if (!names || observe(sweep, &runs, &by_name, names, err) < 0) {
+			json_decref(names);
 			sw_runs_release(&runs);
 			goto fail;
 		}
+		/* early termination (hyperband) of running runs, as wandb's
+		 * controller computes it; the backend turns it into stops */
+		if (spec.hyperband.present && spec.metric.present) {
+			struct sw_hb_result hb = SW_HB_RESULT_INIT;
+			json_t *es = json_array();
+			struct sw_err e2 = SW_ERR_INIT;
+
+			if (es && sw_hyperband_decide(&spec, &runs, &hb, &e2) == 0) {
+				for (i = 0; i < hb.n_runs && i < json_array_size(names); i++)
+					if (hb.stop[i])
+						json_array_append(es, json_array_get(names, i));
+			}
+			sw_hb_result_release(&hb);
+			if (es && !json_equal(es, json_object_get(controller, "earlystop"))) {
+				for (i = 0; i < json_array_size(es); i++)
+					fprintf(stderr, "sweep: early-stopping run %s (hyperband)\n",
+						json_string_value(json_array_get(es, i)));
+				json_object_set_new(controller, "earlystop", es);
+				changed = 1;
+			} else {
+				json_decref(es);
+			}
+		}
+		json_decref(names);
+		names = NULL;
 		schedule = json_object_get(controller, "schedule");
 		kept = json_array();
 		json_array_foreach(schedule, i, ent) {

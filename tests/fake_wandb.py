@@ -29,6 +29,8 @@ CONFIG (JSON object; all keys optional)
                  "exit_when_done" is true).
     "exit_when_done": see above.
     "stop_runs": run ids whose file_stream answers carry "stopped": true.
+    "runs":      pre-existing runs {NAME: {fields of the record's runs, e.g.
+                 "sweep", "state", "config" (value-wrapped), "history"}}.
     "auto_schedule": act as wandb's backend for local-controller sweeps: an
                  UpsertSweep `controller` schedule entry with args becomes a
                  run (recorded, state "running") queued as a run command for
@@ -940,6 +942,15 @@ def merge_config(new):
         elif k == "sweeps":
             for name, s in v.items():
                 add_sweep(name, s)
+        elif k == "runs":
+            for name, r in v.items():
+                run = {"name": name, "entity": CONFIG.get("entity", "alice"),
+                       "project": "uncategorized", "sweep": None, "config": None,
+                       "host": None, "program": None, "upserts": 0, "history": [],
+                       "summary": None, "complete": False, "exitcode": None,
+                       "file_stream_posts": 0, "resent_lines": 0, "state": "running"}
+                run.update(r)
+                RECORD["runs"][name] = run
         else:
             CONFIG[k] = v
 

@@ -807,6 +807,60 @@ static void test_local_controller(void **state)
 	sw_fake_wandb_stop(&fw);
 }
 
+/* Local controller with hyperband: a running run far behind the others at
+ * its band is listed in the controller's `earlystop`. */
+static void test_local_controller_earlystop(void **state)
+{
+	static const char hb_yaml[] =
+		"method: random\n"
+		"controller:\n  type: local\n"
+		"metric:\n  name: val_loss\n  goal: minimize\n"
+		"early_terminate:\n  type: hyperband\n  min_iter: 1\n  eta: 2\n"
+		"parameters:\n"
+		"  learning_rate:\n    min: 0.001\n    max: 0.01\n"
+		"  epochs:\n    value: 4\n";
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	json_t *rec, *sweep, *ctl, *es;
+
+	(void)state;
+	assert_int_equal(start_server(&fw, "\"auto_schedule\": true, \"runs\": {"
+		"\"hbrun001\": {\"sweep\": \"" SWEEP_NAME "\", \"state\": \"finished\", "
+		"\"config\": {\"learning_rate\": {\"value\": 0.002}, \"epochs\": {\"value\": 4}}, "
+		"\"history\": [{\"_step\": 0, \"val_loss\": 0.5}, {\"_step\": 1, \"val_loss\": 0.4}]},"
+		"\"hbrun002\": {\"sweep\": \"" SWEEP_NAME "\", \"state\": \"finished\", "
+		"\"config\": {\"learning_rate\": {\"value\": 0.003}, \"epochs\": {\"value\": 4}}, "
+		"\"history\": [{\"_step\": 0, \"val_loss\": 0.6}, {\"_step\": 1, \"val_loss\": 0.5}]},"
+		"\"hbrun003\": {\"sweep\": \"" SWEEP_NAME "\", \"state\": \"running\", "
+		"\"config\": {\"learning_rate\": {\"value\": 0.009}, \"epochs\": {\"value\": 4}}, "
+		"\"history\": [{\"_step\": 0, \"val_loss\": 2.0}]},"
+		"\"hbrun004\": {\"sweep\": \"" SWEEP_NAME "\", \"state\": \"running\", "
+		"\"config\": {\"learning_rate\": {\"value\": 0.004}, \"epochs\": {\"value\": 4}}, "
+		"\"history\": [{\"_step\": 0, \"val_loss\": 0.3}]}}", hb_yaml), 0);
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--controller", "--count", "1", NULL);
+	if (p.status != 0)
+		fprintf(stderr, "%s", p.err);
+	assert_int_equal(p.status, 0);
+	assert_non_null(strstr(p.err, "early-stopping run hbrun003 (hyperband)"));
+	assert_null(strstr(p.err, "early-stopping run hbrun004"));
+	rec = sw_fake_wandb_record(&fw);
+	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	sweep = json_object_get(json_object_get(rec, "sweeps"), SWEEP_NAME);
+	ctl = json_loads(json_string_value(json_object_get(sweep, "controller")), 0, NULL);
+	es = json_object_get(ctl, "earlystop");
+	assert_int_equal(json_array_size(es), 1);
+	assert_string_equal(json_string_value(json_array_get(es, 0)), "hbrun003");
+	json_decref(ctl);
+	/* one new run was scheduled, drawn from the space */
+	assert_int_equal(json_object_size(json_object_get(rec, "runs")), 5);
+	json_decref(rec);
+	sw_test_proc_release(&p);
+	env_free(&e);
+	sw_fake_wandb_stop(&fw);
+}
+
 static void test_usage(void **state)
 {
 	struct sw_test_proc p;
@@ -887,6 +941,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_key_unknown_sweep),
 		cmocka_unit_test(test_offline_and_unreachable),
 		cmocka_unit_test(test_local_controller),
+		cmocka_unit_test(test_local_controller_earlystop),
 		cmocka_unit_test(test_usage),
 	};
 
