@@ -121,7 +121,7 @@ int sw_agent_controller(const struct sw_agent_config *cfg, struct sw_err *err)
 	struct sw_rng rng;
 	json_t *sweep = NULL, *controller = NULL, *scheduler = NULL, *by_name = NULL;
 	json_t *out = NULL, *ctype;
-	char *viewer_entity = NULL, *yaml = NULL, *ctl_text = NULL;
+	char *viewer_entity = NULL, *yaml = NULL, *ctl_text = NULL, *specs = NULL;
 	const char *entity, *state, *node_id;
 	uint64_t seed = 0;
 	int64_t scheduled = 0;
@@ -158,8 +158,8 @@ int sw_agent_controller(const struct sw_agent_config *cfg, struct sw_err *err)
 
 		json_decref(sweep);
 		sweep = NULL;
-		rc = sw_wandb_sweep_with_runs(&http, entity, cfg->project, cfg->sweep, NULL,
-					      &sweep, err);
+		rc = sw_wandb_sweep_with_runs(&http, entity, cfg->project, cfg->sweep,
+					      specs, &sweep, err);
 		if (rc < 0)
 			goto fail;
 		state = json_string_value(json_object_get(sweep, "state"));
@@ -189,6 +189,14 @@ int sw_agent_controller(const struct sw_agent_config *cfg, struct sw_err *err)
 				goto done;
 			}
 			yaml = strdup(text);
+			if (spec.metric.present) {
+				/* as wandb's controller samples the history it judges */
+				json_t *sp = json_pack("{s:[s,s],s:i}", "keys", "_step",
+						       spec.metric.name, "samples", 100000);
+
+				specs = sp ? json_dumps(sp, JSON_COMPACT) : NULL;
+				json_decref(sp);
+			}
 			controller = json_pack("{s:[],s:[]}", "schedule", "earlystop");
 			changed = 1;   /* reset the controller on start, as wandb's does */
 			first = 0;
@@ -341,6 +349,7 @@ done:
 	free(viewer_entity);
 	free(yaml);
 	free(ctl_text);
+	free(specs);
 	sw_diags_release(&diags);
 	sw_spec_release(&spec);
 	sw_http_release(&http);

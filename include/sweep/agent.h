@@ -33,7 +33,8 @@
  * Local controller (sw_agent_controller): our own search engine proposes
  * the runs of a wandb sweep, as wandb's local controller does: it reads the
  * sweep and its runs (SweepWithRuns) and writes one schedule entry at a time
- * with UpsertSweep(controller = {"schedule": [{"id", "data": {"args"}}]}).
+ * with UpsertSweep(controller = {"schedule": [{"id", "data": {"args"}}],
+ * "earlystop": [runs hyperband stops]}).
  *
  * Signals: the first SIGINT/SIGTERM stops taking runs and stops running ones
  * between batches (exit code 130 to wandb), waiting for their completions;
