@@ -296,6 +296,19 @@ static void test_full_cycle(void **state)
 	/* the local record: three ended runs, all marked as accepted by wandb */
 	dir = results_dir(&e);
 	assert_int_equal(count_file_lines(dir, "runs.jsonl"), 3);
+	{
+		static const char *files[] = { "meta.json", "runs.jsonl", "sweep.yaml",
+					       "wandb-sync.json" };
+		char path[1024], *text;
+
+		for (i = 0; i < 4; i++) {   /* the key is in no file either */
+			snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+			text = sw_test_read_file(path, NULL);
+			assert_non_null(text);
+			assert_null(strstr(text, SW_FAKE_WANDB_KEY));
+			free(text);
+		}
+	}
 	marker = load_json(dir, "wandb-sync.json");
 	assert_int_equal(json_object_size(json_object_get(marker, "runs")), 3);
 	json_decref(marker);
