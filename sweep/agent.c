@@ -1130,6 +1130,7 @@ int sw_agent_offline(const struct sw_agent_config *cfg, struct sw_err *err)
 	struct sw_diags diags = { 0 };
 	struct sw_store store = SW_STORE_INIT;
 	struct sw_run_config rc = SW_RUN_CONFIG_INIT;
+	struct sw_trial_runner offline_runner;
 	struct cnn_data_opts dopts;
 	struct cnn_dataset *ds = NULL;
 	json_t *extra = NULL;
@@ -1173,7 +1174,8 @@ int sw_agent_offline(const struct sw_agent_config *cfg, struct sw_err *err)
 	rc.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
 	rc.seed &= (1ULL << 53) - 1;
 	rc.data_dir = ds->dir;
-	rc.ds = ds;
+	sw_trial_runner_builtin(&offline_runner, ds, rc.threads);
+	rc.runner = &offline_runner;
 	rc.tty = 0;
 	extra = json_pack("{s:{s:s?,s:s?,s:s?,s:b},s:I,s:i,s:i,s:I,s:s?,s:s}",
 			  "wandb", "entity", cfg->entity, "project", cfg->project,

@@ -30,7 +30,7 @@
 #include "sweep/progress.h"
 #include "sweep/report.h"
 #include "sweep/search.h"
-#include "trainer/train.h"
+#include "sweep/trial.h"
 
 static volatile sig_atomic_t interrupts;
 
@@ -184,8 +184,6 @@ struct trial {
 	uint64_t seed;
 	json_t *params;             /* owned */
 	json_t *history;            /* array of epoch metric objects (owned) */
-	struct cnn_hparams hp;
-	struct cnn_trainer trainer;
 	struct sw_alert_run alert_run;
 	atomic_int abort_now;       /* polled between batches */
 	int stop_after_epoch;       /* first Ctrl-C: end after this epoch */
@@ -265,29 +263,15 @@ static void trial_free(struct trial *t)
 {
 	if (!t)
 		return;
-	cnn_trainer_release(&t->trainer);
 	sw_alert_run_release(&t->alert_run);
 	json_decref(t->params);
 	json_decref(t->history);
 	free(t);
 }
 
-static int params_to_hparams(const json_t *params, uint64_t seed,
-			     struct cnn_hparams *hp, struct sw_err *err)
-{
-	const char *key;
-	json_t *v;
-
-	cnn_hparams_default(hp);
-	hp->seed = seed;
-	json_object_foreach((json_t *)params, key, v)
-		if (cnn_hparams_set_json(hp, key, v, err) < 0)
-			return -1;
-	return 0;
-}
-
 /* Saves the model of a trial that just set the sweep's best (lock held). */
-static void keep_best_model(struct controller *c, struct trial *t, double value)
+static void keep_best_model(struct controller *c, struct trial *t,
+			    struct sw_trial *handle, double value)
 {
 	struct sw_err err = SW_ERR_INIT;
 	char name[64];
@@ -297,7 +281,7 @@ static void keep_best_model(struct controller *c, struct trial *t, double value)
 	tmp = sw_store_path(c->store, name);
 	if (!tmp)
 		return;
-	if (cnn_model_save(&t->trainer.model, tmp, NULL, &err) < 0 ||
+	if (sw_trial_save_model(c->cfg->runner, handle, tmp, &err) < 0 ||
 	    sw_store_commit_best_model(c->store, tmp, t->id, value, &err) < 0) {
 		char line[700];
 
@@ -343,43 +327,37 @@ static void apply_hyperband(struct controller *c)
 	sw_runs_release(&runs);
 }
 
-static int on_epoch(const struct cnn_epoch_metrics *m, void *ctx)
+static int on_epoch(void *ctx, struct sw_trial *handle, int64_t epoch,
+		    const struct sw_kv *kv, size_t n)
 {
 	struct trial *t = ctx;
 	struct controller *c = t->c;
 	struct sw_err err = SW_ERR_INIT;
-	struct sw_kv kv[7] = {
-		{ "loss", m->loss }, { "accuracy", m->accuracy },
-		{ "val_loss", m->val_loss }, { "val_accuracy", m->val_accuracy },
-		{ "learning_rate", m->learning_rate },
-		{ "images_per_sec", m->images_per_sec },
-		{ "epoch_seconds", m->seconds },
-	};
 	json_t *row = json_object();
 	int new_best = 0, stop = 0;
 	size_t i;
 	double value = NAN;
 
-	for (i = 0; row && i < 7; i++)
+	for (i = 0; row && i < n; i++)
 		json_object_set_new(row, kv[i].name, json_real(kv[i].value));
 	pthread_mutex_lock(&c->lock);
-	t->epochs_done = m->epoch;
+	t->epochs_done = epoch;
 	if (row)
 		json_array_append_new(t->history, row);
-	if (sw_store_epoch(c->store, t->id, kv, 7, &new_best, &err) < 0) {
+	if (sw_store_epoch(c->store, t->id, kv, n, &new_best, &err) < 0) {
 		set_fatal(c, err.msg);
 		stop = 1;
 	}
-	sw_progress_epoch(&c->progress, t->id, m->epoch, kv, 7);
-	for (i = 0; c->spec->metric.present && i < 7; i++)
+	sw_progress_epoch(&c->progress, t->id, epoch, kv, n);
+	for (i = 0; c->spec->metric.present && i < n; i++)
 		if (!strcmp(kv[i].name, c->spec->metric.name))
 			value = kv[i].value;
-	if (new_best && isfinite(value))
-		keep_best_model(c, t, value);
-	if (sw_alerts_epoch(&c->alerts, &t->alert_run, m->epoch, kv, 7, new_best)) {
+	if (new_best && isfinite(value) && c->cfg->runner->save_model)
+		keep_best_model(c, t, handle, value);
+	if (sw_alerts_epoch(&c->alerts, &t->alert_run, epoch, kv, n, new_best)) {
 		t->stop_state = SW_RUN_STOPPED;
 		snprintf(t->stop_reason, sizeof(t->stop_reason),
-			 "stopped by an alert rule at epoch %d", m->epoch);
+			 "stopped by an alert rule at epoch %lld", (long long)epoch);
 		stop = 1;
 	}
 	apply_hyperband(c);
@@ -389,12 +367,11 @@ static int on_epoch(const struct cnn_epoch_metrics *m, void *ctx)
 	return stop;
 }
 
-static void on_batch(int epoch, int batch, int n_batches, double loss, void *ctx)
+static void on_batch(void *ctx, int64_t epoch, int64_t batch, int64_t n_batches)
 {
 	struct trial *t = ctx;
 
 	(void)n_batches;
-	(void)loss;
 	sw_progress_batch(&t->c->progress, t->id, epoch, batch);
 }
 
@@ -421,29 +398,25 @@ static void *trial_main(void *arg)
 {
 	struct trial *t = arg;
 	struct controller *c = t->c;
-	struct cnn_train_opts opts = CNN_TRAIN_OPTS_INIT;
-	struct sw_err err = SW_ERR_INIT;
+	struct sw_trial_hooks hooks = { on_epoch, on_batch, NULL, NULL };
+	struct sw_trial_result res;
 	enum sw_run_state state = SW_RUN_FINISHED;
 	const char *reason = NULL;
-	int rc;
 
-	opts.on_epoch = on_epoch;
-	opts.on_batch = on_batch;
-	opts.ctx = t;
-	opts.stop = &t->abort_now;
-	rc = cnn_trainer_init(&t->trainer, &t->hp, c->cfg->ds, c->cfg->threads, &err);
-	if (rc == 0)
-		rc = cnn_trainer_run(&t->trainer, &opts, NULL, &err);
+	hooks.ctx = t;
+	hooks.stop = &t->abort_now;
+	if (sw_trial_run(c->cfg->runner, t->params, t->seed, &hooks, &res) < 0) {
+		res.status = SW_TRIAL_FAILED;
+		snprintf(res.reason, sizeof(res.reason), "out of memory");
+	}
 
 	pthread_mutex_lock(&c->lock);
-	if (rc == SW_ERR_INTR && t->epochs_done >= t->hp.epochs) {
-		state = SW_RUN_FINISHED;    /* stopped after its last epoch anyway */
-	} else if (rc == SW_ERR_INTR) {
+	if (res.status == SW_TRIAL_STOPPED) {
 		state = t->stop_state;
 		reason = t->stop_reason[0] ? t->stop_reason : NULL;
-	} else if (rc < 0) {
+	} else if (res.status == SW_TRIAL_FAILED) {
 		state = SW_RUN_FAILED;
-		reason = err.msg[0] ? err.msg : "training failed";
+		reason = res.reason;
 	}
 	trial_end(c, t, state, reason);
 	t->done = 1;
@@ -456,10 +429,9 @@ static void *trial_main(void *arg)
 static int trial_start(struct controller *c, json_t *params, int64_t index,
 		       const char *id, uint64_t seed)
 {
-	struct sw_err err = SW_ERR_INIT, hp_err = SW_ERR_INIT;
+	struct sw_err err = SW_ERR_INIT;
 	struct trial *t = calloc(1, sizeof(*t));
 	struct trial **tail;
-	int hp_ok;
 
 	if (!t) {
 		json_decref(params);
@@ -479,17 +451,12 @@ static int trial_start(struct controller *c, json_t *params, int64_t index,
 		trial_free(t);
 		return -1;
 	}
-	hp_ok = params_to_hparams(params, seed, &t->hp, &hp_err) == 0;
-	sw_progress_run_start(&c->progress, t->id, params, t->hp.epochs, 0);
+	sw_progress_run_start(&c->progress, t->id, params,
+			      c->cfg->runner->planned_epochs(c->cfg->runner, params), 0);
 	for (tail = &c->running; *tail; tail = &(*tail)->next)
 		;
 	*tail = t;
 	c->n_running++;
-	if (!hp_ok) {
-		trial_end(c, t, SW_RUN_FAILED, hp_err.msg);
-		t->done = 1;
-		return 0;
-	}
 	if (pthread_create(&t->thread, NULL, trial_main, t) != 0) {
 		t->thread_ok = 0;
 		trial_end(c, t, SW_RUN_FAILED, "could not start a thread");
@@ -885,6 +852,7 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 		const char *results_root, struct sw_run_config *cfg)
 {
 	struct sw_store store = SW_STORE_INIT;
+	struct sw_trial_runner runner;
 	struct cnn_data_opts dopts;
 	struct cnn_dataset *ds = NULL;
 	struct sw_err err = SW_ERR_INIT;
@@ -922,7 +890,8 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 			     "cifar-10-batches-bin directory)", err.msg);
 		goto done;
 	}
-	cfg->ds = ds;
+	sw_trial_runner_builtin(&runner, ds, cfg->threads);
+	cfg->runner = &runner;
 	/* record where the data is as an absolute path, for resume elsewhere */
 	data_abs = ds->dir ? realpath(ds->dir, NULL) : NULL;
 	if (data_abs)

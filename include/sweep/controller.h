@@ -31,6 +31,7 @@
 #include "sweep/err.h"
 #include "sweep/spec.h"
 #include "sweep/store.h"
+#include "sweep/trial.h"
 #include "trainer/data.h"
 
 struct sw_run_config {
@@ -42,7 +43,7 @@ struct sw_run_config {
 	const char *webhook_url;    /* alert webhook, or NULL */
 	int tty;                    /* progress view: -1 auto, 0 plain, 1 live */
 	int write_report;           /* write report.html at the end */
-	struct cnn_dataset *ds;     /* the data every trial trains on (borrowed) */
+	const struct sw_trial_runner *runner; /* trains each trial (borrowed) */
 };
 #define SW_RUN_CONFIG_INIT { 0, 1, 1, 0, NULL, NULL, -1, 1, NULL }
 
