@@ -623,6 +623,40 @@ static void test_resume_after_kill(void **state)
 	free(short_args);
 }
 
+/* A heartbeat answered 404: the sweep was deleted. The running run still
+ * finishes and is delivered; then the agent exits 1. */
+static void test_sweep_deleted(void **state)
+{
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	json_t *rec;
+	char *args = run_args(0.005, 4), *extra = NULL;
+
+	(void)state;
+	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": \"run\", "
+			     "\"run_id\": \"delrun01\", \"args\": %s}]}, \"faults\": [{\"op\": "
+			     "\"Heartbeat\", \"skip\": 2, \"times\": -1, \"status\": 404}]",
+			     args) > 0);
+	assert_int_equal(start_server(&fw, extra, NULL), 0);
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, NULL);
+	assert_int_equal(p.status, 1);
+	assert_non_null(strstr(p.err, "letting the running runs finish"));
+	assert_non_null(strstr(p.err, "was deleted"));
+	rec = sw_fake_wandb_record(&fw);
+	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	check_run(json_object_get(json_object_get(rec, "runs"), "delrun01"), 4, 0);
+	/* no heartbeat after the 404 */
+	assert_int_equal(sw_fake_wandb_requests(rec, "Heartbeat"), 3);
+	json_decref(rec);
+	sw_test_proc_release(&p);
+	env_free(&e);
+	sw_fake_wandb_stop(&fw);
+	free(extra);
+	free(args);
+}
+
 static void test_wrong_key_unknown_sweep(void **state)
 {
 	struct sw_fake_wandb fw;
@@ -951,6 +985,7 @@ int main(void)
 		cmocka_unit_test(test_failed_run_alert),
 		cmocka_unit_test(test_interrupt),
 		cmocka_unit_test(test_resume_after_kill),
+		cmocka_unit_test(test_sweep_deleted),
 		cmocka_unit_test(test_wrong_key_unknown_sweep),
 		cmocka_unit_test(test_offline_and_unreachable),
 		cmocka_unit_test(test_local_controller),
