@@ -23,7 +23,7 @@ struct vctx {
 /* Metrics the built-in trainer logs every epoch (trainer issue). */
 static const char *const trainer_metrics[] = {
 	"loss", "accuracy", "val_loss", "val_accuracy", "epoch", "learning_rate",
-	"images_per_sec", NULL
+	"images_per_sec", "epoch_seconds", NULL
 };
 
 static const char *const macros[] = {
