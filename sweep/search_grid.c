@@ -166,22 +166,6 @@ fail:
 	return -1;
 }
 
-int sw_grid_count(const struct sw_spec *spec, uint64_t *n, struct sw_err *err)
-{
-	struct sw_space sp = SW_SPACE_INIT;
-	struct axis *ax = NULL;
-	size_t na = 0;
-	int ret;
-
-	if (sw_space_init(&sp, spec, err) < 0)
-		return -1;
-	ret = build_axes(&sp, &ax, &na, n, err);
-	if (ret == 0)
-		axes_release(ax, na);
-	sw_space_release(&sp);
-	return ret;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;

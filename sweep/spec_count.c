@@ -2,30 +2,11 @@
  * values are the same one (wandb's dedupe rules). The grid enumeration
  * itself is the search engine's (search_grid.c). See include/sweep/spec.h. */
 #include "sweep/spec.h"
+#include "sweep/space.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-char *sw_grid_value_key(const json_t *value)
-{
-	char *out;
-
-	/* wandb turns a top-level float with an integer value into an int
-	 * before hashing its YAML dump: 3.0 and 3 are the same grid value */
-	if (json_is_real(value)) {
-		double v = json_real_value(value);
-
-		if (v == floor(v) && fabs(v) < 9.2e18) {
-			json_t *i = json_integer((json_int_t)v);
-
-			out = i ? json_dumps(i, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-			json_decref(i);
-			return out;
-		}
-	}
-	return json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS);
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -48,7 +29,7 @@ static int distinct_values(const json_t *values, uint64_t *count, struct sw_err 
 	if (!keys)
 		return sw_errorf(err, "out of memory");
 	for (i = 0; i < n; i++) {
-		keys[i] = sw_grid_value_key(json_array_get(values, i));
+		keys[i] = sw_value_key(json_array_get(values, i));
 		if (!keys[i]) {
 			ret = sw_errorf(err, "out of memory");
 			goto done;

@@ -126,7 +126,7 @@ static void test_int_and_q_uniform_expansions(void **state)
 	s = grid_lines(&spec, &runs, 100, &end);
 	assert_string_equal(s, "{\"q\":0}\n{\"q\":3}\n{\"q\":6}\n{\"q\":9}\n");
 	free(s);
-	assert_int_equal(sw_grid_count(&spec, &n, &err), 0);
+	assert_int_equal(sw_spec_grid_count(&spec, &n, &err), 0);
 	assert_int_equal(n, 4);
 	fx_spec_free(&spec);
 
@@ -179,7 +179,7 @@ static void test_duplicates_counted_once(void **state)
 	 * and [1] are different values */
 	p[0] = fx_values("v", "[1, 2, 1.0, \"1\", true, [1], [1.0], {\"b\": 1, \"a\": 2}, {\"a\": 2, \"b\": 1}]");
 	fx_spec(&spec, SW_METHOD_GRID, p, 1);
-	assert_int_equal(sw_grid_count(&spec, &n, &err), 0);
+	assert_int_equal(sw_spec_grid_count(&spec, &n, &err), 0);
 	assert_int_equal(n, 7);
 	s = grid_lines(&spec, &runs, 100, &end);
 	assert_string_equal(s,

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "support/support.h"
+#include "sweep/space.h"
 #include "sweep/spec.h"
 
 static const char *config_dir(void)
@@ -359,9 +360,9 @@ static void test_grid_value_key(void **state)
 {
 	json_t *a = json_real(3.0), *b = json_integer(3), *c = json_string("3");
 	json_t *d = json_pack("[f]", 1.0), *e = json_pack("[i]", 1);
-	char *ka = sw_grid_value_key(a), *kb = sw_grid_value_key(b);
-	char *kc = sw_grid_value_key(c), *kd = sw_grid_value_key(d);
-	char *ke = sw_grid_value_key(e);
+	char *ka = sw_value_key(a), *kb = sw_value_key(b);
+	char *kc = sw_value_key(c), *kd = sw_value_key(d);
+	char *ke = sw_value_key(e);
 
 	(void)state;
 	assert_string_equal(ka, kb);

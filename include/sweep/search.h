@@ -32,7 +32,7 @@
  *
  * defines: enum sw_search_end, sw_search_end_name, sw_search_next,
  *          sw_search_grid, sw_search_random, sw_search_bayes, sw_bayes_data,
- *          sw_grid_count, sw_search_target_reached, sw_params_same,
+ *          sw_search_target_reached, sw_params_same,
  *          sw_random_point
  */
 #ifndef SW_SEARCH_H
@@ -89,10 +89,6 @@ int sw_search_bayes(const struct sw_spec *spec, const struct sw_space *sp,
 int sw_bayes_data(const struct sw_spec *spec, const struct sw_space *sp,
 		  const struct sw_runs *runs, int *d, double **X, double **y,
 		  int *n, double **P, int *n_pend, struct sw_err *err);
-
-/* Number of grid points of spec (before removing observed runs), in *n.
- * Fails when a parameter is not discrete or the product exceeds 2^62. */
-int sw_grid_count(const struct sw_spec *spec, uint64_t *n, struct sw_err *err);
 
 /* 1 when metric.target is set and some run reached it. */
 int sw_search_target_reached(const struct sw_spec *spec,

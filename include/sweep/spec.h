@@ -21,7 +21,7 @@
  *          struct sw_spec, struct sw_diag, struct sw_diags, sw_dist_name,
  *          sw_spec_init, sw_spec_load, sw_spec_load_string, sw_spec_validate,
  *          sw_spec_release, sw_spec_to_json, sw_spec_grid_count,
- *          sw_grid_value_key, sw_param_path, sw_diags_add, sw_diags_sort,
+ *          sw_param_path, sw_diags_add, sw_diags_sort,
  *          sw_diags_print, sw_diags_release, sw_nearest
  */
 #ifndef SW_SPEC_H
@@ -234,12 +234,6 @@ json_t *sw_spec_to_json(const struct sw_spec *spec);
  * when a parameter is not discrete or is broken. */
 int sw_spec_grid_count(const struct sw_spec *spec, uint64_t *count,
 		       struct sw_err *err);
-
-/* The identity of a grid value as wandb's grid dedupes them (md5 of a YAML
- * dump in wandb): a top-level real with an integer value counts as that
- * integer, true != 1, "3" != 3, [1.0] != [1], object key order ignored.
- * Returns a new string the caller frees (NULL when out of memory). */
-char *sw_grid_value_key(const json_t *value);
 
 /* "parent.child" path of a parameter (nested parameters joined with '.').
  * Returns a new string the caller frees. */
