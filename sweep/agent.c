@@ -958,7 +958,11 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 		cfg->parallel == 1 ? "" : "s", cfg->threads, cfg->threads == 1 ? "" : "s",
 		a.store.dir);
 
-	/* 3. the loop */
+	/* 3. the loop. A failed heartbeat only means no commands this time:
+	 * few tries keep the loop (starting runs, stop commands) responsive
+	 * during an outage */
+	if (http.max_tries > 3)
+		http.max_tries = 3;
 	for (;;) {
 		double now = mono_now();
 		int live, want;
