@@ -42,6 +42,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* For kernel implementations: compile a hot loop for AVX-512, AVX2 and the
+ * baseline, picked at load time (GCC ifunc), since the build targets plain
+ * x86-64. Empty elsewhere (clang builds, other architectures). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define CNN_SIMD_CLONES \
+	__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CNN_SIMD_CLONES
+#endif
+
 /* ==== GEMM (gemm.c) ==== */
 
 /* C (M,N) = alpha * op(A) op(B) + beta * C, row-major, BLAS argument order
@@ -79,8 +89,10 @@ void cnn_im2col(float *col, const float *x, const float *scale,
 /* dx (C,H,W) += the patches of col (C*K*K, OH*OW) scattered back. */
 void cnn_col2im_ref(float *dx, const float *col, int C, int H, int W, int K,
 		    int stride, int pad);
-void cnn_col2im(float *dx, const float *col, int C, int H, int W, int K,
-		int stride, int pad);
+/* The fast version uses col as scratch: its entries for padding positions
+ * may be overwritten. */
+void cnn_col2im(float *dx, float *col, int C, int H, int W, int K, int stride,
+		int pad);
 
 /* ==== Convolution (conv.c) ==== */
 

@@ -196,6 +196,22 @@ void cnn_bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
 	}
 }
 
+// sums of dy and dy*(x-mu) over the HW values of one image and channel
+CNN_SIMD_CLONES
+static void plane_sums(const float *g, const float *xr, float mu, int HW,
+		       double *sdy, double *sdyx)
+{
+	float a = 0, b = 0;
+
+#pragma omp simd reduction(+:a, b)
+	for (int i = 0; i < HW; i++) {
+		a += g[i];
+		b += g[i] * (xr[i] - mu);
+	}
+	*sdy += a;
+	*sdyx += b;
+}
+
 void cnn_bn_backward_affine(float *ga, float *gb, float *gd, float *dgamma,
 			    float *dbeta, const float *dy, const float *x,
 			    const float *mean, const float *var,
@@ -209,26 +225,9 @@ void cnn_bn_backward_affine(float *ga, float *gb, float *gd, float *dgamma,
 		float mu = mean[c];
 		double istd = 1.0 / sqrt((double)var[c] + eps), sdy = 0, sdyx = 0;
 
-		for (int n = 0; n < N; n++) {
-			const float *g = dy + ((size_t)n * C + c) * HW;
-			const float *xr = x + ((size_t)n * C + c) * HW;
-			float a[8] = { 0 }, b[8] = { 0 };
-			int i = 0;
-
-			for (; i + 8 <= HW; i += 8)
-				for (int l = 0; l < 8; l++) {
-					a[l] += g[i + l];
-					b[l] += g[i + l] * (xr[i + l] - mu);
-				}
-			for (; i < HW; i++) {
-				a[0] += g[i];
-				b[0] += g[i] * (xr[i] - mu);
-			}
-			for (int l = 0; l < 8; l++) {
-				sdy += a[l];
-				sdyx += b[l];
-			}
-		}
+		for (int n = 0; n < N; n++)
+			plane_sums(dy + ((size_t)n * C + c) * HW, x + ((size_t)n * C + c) * HW,
+				   mu, HW, &sdy, &sdyx);
 		sdyx *= istd;           /* sum of dy * xhat */
 		dgamma[c] += (float)sdyx;
 		dbeta[c] += (float)sdy;

@@ -73,6 +73,86 @@ void cnn_conv_forward_ref(float *y, double *part, const float *x,
 		cnn_bn_partials_ref(part, y, N, M, OH * OW);
 }
 
+// one image: y (M,ohw) += bias, ReLU, and the per-channel sums into part
+CNN_SIMD_CLONES
+static void epilogue_forward(float *yn, double *part, const float *b, int M,
+			     int ohw, int relu)
+{
+	for (int m = 0; m < M; m++) {
+		float *ym = yn + (size_t)m * ohw, bm = b[m];
+		float s1 = 0, s2 = 0;
+
+		if (relu) {
+#pragma omp simd reduction(+:s1, s2)
+			for (int i = 0; i < ohw; i++) {
+				float v = ym[i] + bm;
+
+				v = v > 0 ? v : 0;
+				ym[i] = v;
+				s1 += v;
+				s2 += v * v;
+			}
+		} else {
+#pragma omp simd reduction(+:s1, s2)
+			for (int i = 0; i < ohw; i++) {
+				float v = ym[i] + bm;
+
+				ym[i] = v;
+				s1 += v;
+				s2 += v * v;
+			}
+		}
+		if (part) {
+			part[(size_t)m * 2] = s1;
+			part[(size_t)m * 2 + 1] = s2;
+		}
+	}
+}
+
+// one image: dy (M,ohw) through the BatchNorm map and the ReLU mask, in
+// place; db += its sums
+CNN_SIMD_CLONES
+static void epilogue_backward(float *dyn, float *dbl, const float *yn,
+			      const float *ga, const float *gb, const float *gd,
+			      int M, int ohw, int relu)
+{
+	for (int m = 0; m < M; m++) {
+		float *g = dyn + (size_t)m * ohw, s = 0;
+		const float *ym = yn + (size_t)m * ohw;
+
+		if (ga) {
+			float a = ga[m], bb = gb[m], d = gd[m];
+
+			if (relu) {
+#pragma omp simd reduction(+:s)
+				for (int i = 0; i < ohw; i++) {
+					float v = a * g[i] + bb * ym[i] + d;
+
+					g[i] = ym[i] > 0 ? v : 0;
+					s += g[i];
+				}
+			} else {
+#pragma omp simd reduction(+:s)
+				for (int i = 0; i < ohw; i++) {
+					g[i] = a * g[i] + bb * ym[i] + d;
+					s += g[i];
+				}
+			}
+		} else if (relu) {
+#pragma omp simd reduction(+:s)
+			for (int i = 0; i < ohw; i++) {
+				g[i] = ym[i] > 0 ? g[i] : 0;
+				s += g[i];
+			}
+		} else {
+#pragma omp simd reduction(+:s)
+			for (int i = 0; i < ohw; i++)
+				s += g[i];
+		}
+		dbl[m] += s;
+	}
+}
+
 static void chunk(int n, int tid, int nt, int *lo, int *hi)
 {
 	*lo = (int)((long)n * tid / nt);
@@ -99,35 +179,8 @@ void cnn_conv_forward(float *y, double *part, float *ws, const float *x,
 
 			cnn_im2col(col, xn, scale, shift, C, H, W, K, stride, pad);
 			cnn_gemm(0, 0, M, ohw, ckk, 1.0f, w, ckk, col, ohw, 0.0f, yn, ohw);
-			for (int m = 0; m < M; m++) {
-				float *ym = yn + (size_t)m * ohw, bm = b[m];
-				float s1 = 0, s2 = 0;
-
-				if (relu) {
-#pragma omp simd reduction(+:s1, s2)
-					for (int i = 0; i < ohw; i++) {
-						float v = ym[i] + bm;
-
-						v = v > 0 ? v : 0;
-						ym[i] = v;
-						s1 += v;
-						s2 += v * v;
-					}
-				} else {
-#pragma omp simd reduction(+:s1, s2)
-					for (int i = 0; i < ohw; i++) {
-						float v = ym[i] + bm;
-
-						ym[i] = v;
-						s1 += v;
-						s2 += v * v;
-					}
-				}
-				if (part) {
-					part[((size_t)n * M + m) * 2] = s1;
-					part[((size_t)n * M + m) * 2 + 1] = s2;
-				}
-			}
+			epilogue_forward(yn, part ? part + (size_t)n * M * 2 : NULL, b, M,
+					 ohw, relu);
 		}
 	}
 }
@@ -212,41 +265,7 @@ void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
 				float *dyn = dy + (size_t)n * M * ohw;
 				const float *yn = y + (size_t)n * M * ohw;
 
-				for (int m = 0; m < M; m++) {
-					float *g = dyn + (size_t)m * ohw, s = 0;
-					const float *ym = yn + (size_t)m * ohw;
-
-					if (ga) {
-						float a = ga[m], bb = gb[m], d = gd[m];
-
-						if (relu) {
-#pragma omp simd reduction(+:s)
-							for (int i = 0; i < ohw; i++) {
-								float v = a * g[i] + bb * ym[i] + d;
-
-								g[i] = ym[i] > 0 ? v : 0;
-								s += g[i];
-							}
-						} else {
-#pragma omp simd reduction(+:s)
-							for (int i = 0; i < ohw; i++) {
-								g[i] = a * g[i] + bb * ym[i] + d;
-								s += g[i];
-							}
-						}
-					} else if (relu) {
-#pragma omp simd reduction(+:s)
-						for (int i = 0; i < ohw; i++) {
-							g[i] = ym[i] > 0 ? g[i] : 0;
-							s += g[i];
-						}
-					} else {
-#pragma omp simd reduction(+:s)
-						for (int i = 0; i < ohw; i++)
-							s += g[i];
-					}
-					dbl[m] += s;
-				}
+				epilogue_backward(dyn, dbl, yn, ga, gb, gd, M, ohw, relu);
 				cnn_im2col(col, x + (size_t)n * C * H * W, scale, shift, C, H, W,
 					   K, stride, pad);
 				cnn_gemm(0, 1, M, ckk, ohw, 1.0f, dyn, ohw, col, ohw, 1.0f, dwl, ckk);

@@ -62,6 +62,15 @@ void cnn_dropout_forward_ref(float *y, const float *x, const float *scale,
 			}
 }
 
+CNN_SIMD_CLONES
+static void dropout_plane(float *yp, const float *xp, const uint8_t *mp,
+			  float s, float t, int HW)
+{
+#pragma omp simd
+	for (int i = 0; i < HW; i++)
+		yp[i] = mp[i] ? xp[i] * s + t : 0.0f;
+}
+
 void cnn_dropout_forward(float *y, const float *x, const float *scale,
 			 const float *shift, const uint8_t *mask, float rate,
 			 int N, int C, int HW, int nthreads)
@@ -73,16 +82,9 @@ void cnn_dropout_forward(float *y, const float *x, const float *scale,
 		int c = nc % C;
 		float s = scale ? scale[c] * keep : keep;
 		float t = scale ? shift[c] * keep : 0.0f;
-		const float *xp = x + (size_t)nc * HW;
-		const uint8_t *mp = mask + (size_t)nc * HW;
-		float *yp = y + (size_t)nc * HW;
 
-		if (scale)
-			for (int i = 0; i < HW; i++)
-				yp[i] = mp[i] ? xp[i] * s + t : 0.0f;
-		else
-			for (int i = 0; i < HW; i++)
-				yp[i] = mp[i] ? xp[i] * s : 0.0f;
+		dropout_plane(y + (size_t)nc * HW, x + (size_t)nc * HW,
+			      mask + (size_t)nc * HW, s, t, HW);
 	}
 }
 
@@ -95,12 +97,23 @@ void cnn_dropout_backward_ref(float *dx, const float *dy, const uint8_t *mask,
 		dx[i] = mask[i] ? dy[i] * keep : 0.0f;
 }
 
+CNN_SIMD_CLONES
+static void dropout_back_range(float *dx, const float *dy, const uint8_t *mask,
+			       float keep, size_t lo, size_t hi)
+{
+#pragma omp simd
+	for (size_t i = lo; i < hi; i++)
+		dx[i] = mask[i] ? dy[i] * keep : 0.0f;
+}
+
 void cnn_dropout_backward(float *dx, const float *dy, const uint8_t *mask,
 			  float rate, size_t n, int nthreads)
 {
 	float keep = 1.0f / (1.0f - rate);
+	size_t blk = 16384, nb = (n + blk - 1) / blk;
 
-#pragma omp parallel for simd num_threads(nthreads) schedule(static)
-	for (size_t i = 0; i < n; i++)
-		dx[i] = mask[i] ? dy[i] * keep : 0.0f;
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+	for (size_t b = 0; b < nb; b++)
+		dropout_back_range(dx, dy, mask, keep, b * blk,
+				   (b + 1) * blk < n ? (b + 1) * blk : n);
 }

@@ -38,8 +38,100 @@ void cnn_im2col_ref(float *col, const float *x, const float *scale,
 			}
 }
 
+/* "Same" convolutions (stride 1, OH == H, OW == W): each col row is the
+ * input plane shifted by (ki-pad) rows and (kj-pad) columns, so it is filled
+ * with one contiguous loop over all valid rows, then the columns that wrapped
+ * around from the neighbouring row are zeroed. */
+CNN_SIMD_CLONES
+static void im2col_same(float *col, const float *x, const float *scale,
+			const float *shift, int C, int H, int W, int K, int pad)
+{
+	size_t hw = (size_t)H * W;
+
+	for (int c = 0; c < C; c++) {
+		const float *xc = x + (size_t)c * hw;
+		float s = scale ? scale[c] : 1.0f, t = scale ? shift[c] : 0.0f;
+
+		for (int ki = 0; ki < K; ki++)
+			for (int kj = 0; kj < K; kj++) {
+				float *dst = col + (size_t)((c * K + ki) * K + kj) * hw;
+				int dr = ki - pad, off = kj - pad;
+				int r0 = dr < 0 ? -dr : 0, r1 = H - dr < H ? H - dr : H;
+				long lo, hi;
+
+				if (r1 <= r0) {
+					memset(dst, 0, sizeof(float) * hw);
+					continue;
+				}
+				memset(dst, 0, sizeof(float) * (size_t)r0 * W);
+				memset(dst + (size_t)r1 * W, 0, sizeof(float) * (size_t)(H - r1) * W);
+				float *d = dst + (size_t)r0 * W;
+				const float *sp = xc + (size_t)(r0 + dr) * W + off;
+				lo = off < 0 ? -off : 0;
+				hi = (long)(r1 - r0) * W - (off > 0 ? off : 0);
+				if (scale) {
+#pragma omp simd
+					for (long i = lo; i < hi; i++)
+						d[i] = sp[i] * s + t;
+				} else {
+					memcpy(d + lo, sp + lo, sizeof(float) * (size_t)(hi - lo));
+				}
+				/* columns that came from the neighbouring row: padding */
+				for (int r = 0; r < r1 - r0; r++) {
+					float *row = d + (size_t)r * W;
+
+					for (int j = 0; j < -off; j++)
+						row[j] = 0;
+					for (int j = W - off; j < W; j++)
+						row[j] = 0;
+				}
+			}
+	}
+}
+
+/* The scatter back for "same" convolutions: the padding columns of col
+ * (which it may overwrite: it is scratch) are zeroed, then each col row is
+ * added to the shifted plane with one contiguous loop. */
+CNN_SIMD_CLONES
+static void col2im_same(float *dx, float *col, int C, int H, int W, int K,
+			int pad)
+{
+	size_t hw = (size_t)H * W;
+
+	for (int c = 0; c < C; c++) {
+		float *dc = dx + (size_t)c * hw;
+
+		for (int ki = 0; ki < K; ki++)
+			for (int kj = 0; kj < K; kj++) {
+				float *src = col + (size_t)((c * K + ki) * K + kj) * hw;
+				int dr = ki - pad, off = kj - pad;
+				int r0 = dr < 0 ? -dr : 0, r1 = H - dr < H ? H - dr : H;
+				long lo, hi;
+
+				if (r1 <= r0)
+					continue;
+				float *sp = src + (size_t)r0 * W;
+				float *d = dc + (size_t)(r0 + dr) * W + off;
+				for (int r = 0; r < r1 - r0; r++) {
+					float *row = sp + (size_t)r * W;
+
+					for (int j = 0; j < -off; j++)
+						row[j] = 0;
+					for (int j = W - off; j < W; j++)
+						row[j] = 0;
+				}
+				lo = off < 0 ? -off : 0;
+				hi = (long)(r1 - r0) * W - (off > 0 ? off : 0);
+#pragma omp simd
+				for (long i = lo; i < hi; i++)
+					d[i] += sp[i];
+			}
+	}
+}
+
 // same as the reference; rows are filled with contiguous runs (stride 1)
 // and the affine is applied once per run
+CNN_SIMD_CLONES
 void cnn_im2col(float *col, const float *x, const float *scale,
 		const float *shift, int C, int H, int W, int K, int stride,
 		int pad)
@@ -48,6 +140,10 @@ void cnn_im2col(float *col, const float *x, const float *scale,
 
 	if (stride != 1) {
 		cnn_im2col_ref(col, x, scale, shift, C, H, W, K, stride, pad);
+		return;
+	}
+	if (OH == H && OW == W && pad < W) {
+		im2col_same(col, x, scale, shift, C, H, W, K, pad);
 		return;
 	}
 	for (int c = 0; c < C; c++) {
@@ -111,13 +207,18 @@ void cnn_col2im_ref(float *dx, const float *col, int C, int H, int W, int K,
 			}
 }
 
-void cnn_col2im(float *dx, const float *col, int C, int H, int W, int K,
-		int stride, int pad)
+CNN_SIMD_CLONES
+void cnn_col2im(float *dx, float *col, int C, int H, int W, int K, int stride,
+		int pad)
 {
 	int OH = cnn_conv_out(H, K, stride, pad), OW = cnn_conv_out(W, K, stride, pad);
 
 	if (stride != 1) {
 		cnn_col2im_ref(dx, col, C, H, W, K, stride, pad);
+		return;
+	}
+	if (OH == H && OW == W && pad < W) {
+		col2im_same(dx, col, C, H, W, K, pad);
 		return;
 	}
 	for (int c = 0; c < C; c++) {
