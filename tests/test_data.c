@@ -125,6 +125,13 @@ static void test_limits_and_skip(void **state)
 		cnn_dataset_unref(ds);
 		o.skip_train = 0;
 		expect_load_error(dir, &o, p, "No such file");
+		/* a train_limit that fits in data_batch_1 does not need the others */
+		o.train_limit = R;
+		assert_int_equal(cnn_dataset_load(dir, &o, &ds, &err), 0);
+		assert_int_equal(ds->train.n, R);
+		cnn_dataset_unref(ds);
+		o.train_limit = R + 1;
+		expect_load_error(dir, &o, p, "No such file");
 		free(p);
 	}
 	sw_test_rmtree(dir);

@@ -284,6 +284,8 @@ int cnn_dataset_load(const char *dir, const struct cnn_data_opts *opts,
 			int want = n_train - first;
 
 			want = want < 0 ? 0 : want > records ? records : want;
+			if (want == 0)
+				break;      /* train_limit reached: later files not needed */
 			snprintf(name, sizeof(name), "data_batch_%d.bin", b + 1);
 			if (read_batch(dir, name, records, want,
 				       (uint8_t *)ds->train.pixels +
