@@ -294,16 +294,18 @@ static void test_relu(void **state)
 static void test_maxpool(void **state)
 {
 	(void)state;
-	for (int aff = 0; aff < 2; aff++) {
-		int N = 3, C = 4, H = 7, W = 9, OH = 3, OW = 4;
+	for (int aff = 0; aff < 4; aff++) {
+		/* odd sides (trailing row/column dropped), then even ones */
+		int N = 3, C = 4, H = aff < 2 ? 7 : 8, W = aff < 2 ? 9 : 6;
+		int OH = H / 2, OW = W / 2;
 		size_t nx = (size_t)N * C * H * W, ny = (size_t)N * C * OH * OW;
 		float *x = rnd(nx, -1, 1), *s = rnd(C, -2, 2), *t = rnd(C, -1, 1);
 		float *y1 = rnd(ny, 0, 1), *y2 = rnd(ny, 0, 1), *dy = rnd(ny, -1, 1);
 		float *d1 = rnd(nx, 0, 1), *d2 = rnd(nx, 0, 1);
 		uint8_t *i1 = malloc(ny), *i2 = malloc(ny);
 
-		cnn_maxpool_forward_ref(y1, i1, x, aff ? s : NULL, t, N, C, H, W);
-		cnn_maxpool_forward(y2, i2, x, aff ? s : NULL, t, N, C, H, W, 3);
+		cnn_maxpool_forward_ref(y1, i1, x, aff & 1 ? s : NULL, t, N, C, H, W);
+		cnn_maxpool_forward(y2, i2, x, aff & 1 ? s : NULL, t, N, C, H, W, 3);
 		assert_true(check_tensor("pool y", y2, y1, ny, 0));
 		assert_memory_equal(i1, i2, ny);
 		cnn_maxpool_backward_ref(d1, dy, i1, N, C, H, W);

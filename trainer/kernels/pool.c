@@ -93,6 +93,29 @@ void cnn_maxpool_backward_ref(float *dx, const float *dy, const uint8_t *idx,
 				}
 }
 
+// one plane, even H and W: every 2x2 window written whole, no memset
+CNN_SIMD_CLONES
+static void unpool_plane(float *xp, const float *yp, const uint8_t *ip, int OH,
+			 int OW, int W)
+{
+	for (int oh = 0; oh < OH; oh++) {
+		float *r0 = xp + (size_t)(2 * oh) * W, *r1 = r0 + W;
+		const float *g = yp + (size_t)oh * OW;
+		const uint8_t *k = ip + (size_t)oh * OW;
+
+#pragma omp simd
+		for (int ow = 0; ow < OW; ow++) {
+			float v = g[ow];
+			int a = k[ow];
+
+			r0[2 * ow] = a == 0 ? v : 0.0f;
+			r0[2 * ow + 1] = a == 1 ? v : 0.0f;
+			r1[2 * ow] = a == 2 ? v : 0.0f;
+			r1[2 * ow + 1] = a == 3 ? v : 0.0f;
+		}
+	}
+}
+
 void cnn_maxpool_backward(float *dx, const float *dy, const uint8_t *idx,
 			  int N, int C, int H, int W, int nthreads)
 {
@@ -104,6 +127,10 @@ void cnn_maxpool_backward(float *dx, const float *dy, const uint8_t *idx,
 		const float *yp = dy + (size_t)nc * OH * OW;
 		const uint8_t *ip = idx + (size_t)nc * OH * OW;
 
+		if (!(H & 1) && !(W & 1)) {
+			unpool_plane(xp, yp, ip, OH, OW, W);
+			continue;
+		}
 		memset(xp, 0, sizeof(float) * (size_t)H * W);
 		for (int oh = 0; oh < OH; oh++)
 			for (int ow = 0; ow < OW; ow++) {
