@@ -101,6 +101,26 @@ static void optimizer_step(struct cnn_trainer *t, float lr)
 	const struct cnn_hparams *hp = &t->model.hp;
 
 	t->step++;
+	if (hp->weight_decay == 0) {
+		/* one pass over the whole slab (BatchNorm moving statistics live
+		 * in another one) */
+		switch (hp->optimizer) {
+		case CNN_OPT_ADAM:
+			cnn_adam(net->params, t->opt_m, t->opt_v, net->grads, net->n_params,
+				 lr, ADAM_B1, ADAM_B2, OPT_EPS, 0, t->step, t->threads);
+			break;
+		case CNN_OPT_SGD:
+			cnn_sgd(net->params, t->opt_m, net->grads, net->n_params, lr,
+				(float)hp->momentum, hp->nesterov, 0, t->threads);
+			break;
+		case CNN_OPT_RMSPROP:
+			cnn_rmsprop(net->params, t->opt_v, t->opt_m, net->grads,
+				    net->n_params, lr, RMSPROP_RHO, (float)hp->momentum,
+				    OPT_EPS, 0, t->threads);
+			break;
+		}
+		return;
+	}
 	for (int i = 0; i < net->n_views; i++) {
 		struct cnn_view *v = &net->views[i];
 		size_t off = (size_t)(v->p - net->params);
