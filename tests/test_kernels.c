@@ -306,7 +306,8 @@ static void test_maxpool(void **state)
 
 		cnn_maxpool_forward_ref(y1, i1, x, aff & 1 ? s : NULL, t, N, C, H, W);
 		cnn_maxpool_forward(y2, i2, x, aff & 1 ? s : NULL, t, N, C, H, W, 3);
-		assert_true(check_tensor("pool y", y2, y1, ny, 0));
+		/* the fast version may fuse x*s+t into one FMA: 1 ulp */
+		assert_true(check_tensor("pool y", y2, y1, ny, 1e-6f));
 		assert_memory_equal(i1, i2, ny);
 		cnn_maxpool_backward_ref(d1, dy, i1, N, C, H, W);
 		cnn_maxpool_backward(d2, dy, i1, N, C, H, W, 3);

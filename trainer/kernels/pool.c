@@ -35,6 +35,26 @@ void cnn_maxpool_forward_ref(float *y, uint8_t *idx, const float *x,
 				}
 }
 
+// one output row from two input rows, through the affine (s, t)
+CNN_SIMD_CLONES
+static void pool_row(float *yp, uint8_t *ip, const float *r0, const float *r1,
+		     float s, float t, int OW)
+{
+#pragma omp simd
+	for (int ow = 0; ow < OW; ow++) {
+		float v0 = r0[2 * ow] * s + t, v1 = r0[2 * ow + 1] * s + t;
+		float v2 = r1[2 * ow] * s + t, v3 = r1[2 * ow + 1] * s + t;
+		float best = v0;
+		int arg = 0;
+
+		if (v1 > best) { best = v1; arg = 1; }
+		if (v2 > best) { best = v2; arg = 2; }
+		if (v3 > best) { best = v3; arg = 3; }
+		yp[ow] = best;
+		ip[ow] = (uint8_t)arg;
+	}
+}
+
 void cnn_maxpool_forward(float *y, uint8_t *idx, const float *x,
 			 const float *scale, const float *shift, int N, int C,
 			 int H, int W, int nthreads)
@@ -46,31 +66,12 @@ void cnn_maxpool_forward(float *y, uint8_t *idx, const float *x,
 		int c = nc % C;
 		float s = scale ? scale[c] : 1.0f, t = scale ? shift[c] : 0.0f;
 		const float *xp = x + (size_t)nc * H * W;
-		float *yp = y + (size_t)nc * OH * OW;
-		uint8_t *ip = idx + (size_t)nc * OH * OW;
 
 		for (int oh = 0; oh < OH; oh++) {
-			const float *r0 = xp + (size_t)(2 * oh) * W, *r1 = r0 + W;
+			const float *r0 = xp + (size_t)(2 * oh) * W;
 
-			for (int ow = 0; ow < OW; ow++) {
-				float v0 = r0[2 * ow], v1 = r0[2 * ow + 1];
-				float v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
-				float best;
-				int arg = 0;
-
-				if (scale) {
-					v0 = v0 * s + t;
-					v1 = v1 * s + t;
-					v2 = v2 * s + t;
-					v3 = v3 * s + t;
-				}
-				best = v0;
-				if (v1 > best) { best = v1; arg = 1; }
-				if (v2 > best) { best = v2; arg = 2; }
-				if (v3 > best) { best = v3; arg = 3; }
-				yp[oh * OW + ow] = best;
-				ip[oh * OW + ow] = (uint8_t)arg;
-			}
+			pool_row(y + ((size_t)nc * OH + oh) * OW, idx + ((size_t)nc * OH + oh) * OW,
+				 r0, r0 + W, s, t, OW);
 		}
 	}
 }
