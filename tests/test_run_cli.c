@@ -32,6 +32,8 @@
 
 #include "support/hook_server.h"
 #include "support/support.h"
+#include "sweep/cli.h"
+#include "sweep/controller.h"
 #include "sweep/store.h"
 
 #define RECORD 3073
@@ -1209,6 +1211,67 @@ static void test_sigkill_and_resume_rounds(void **state)
 	free(y);
 }
 
+/* ==== Choosing P and T, and what data to load (library level) ==== */
+
+/* The controller links the CLI helpers, which want main.c's table. */
+const struct sw_cmd sw_commands[] = { { NULL, NULL, NULL, NULL } };
+
+static void load_spec(struct sw_spec *spec, const char *text)
+{
+	struct sw_diags diags = { 0 };
+	struct sw_err err = SW_ERR_INIT;
+
+	sw_spec_init(spec);
+	assert_int_equal(sw_spec_load_string(spec, text, strlen(text), "t.yaml", &diags,
+					     &err), 0);
+	assert_int_equal(sw_spec_validate(spec, &diags), 0);
+	sw_diags_release(&diags);
+}
+
+static void test_pick_parallel_and_data(void **state)
+{
+	struct sw_spec small, big;
+	struct sw_err err = SW_ERR_INIT;
+	struct cnn_data_opts o;
+	int p = 0, t = 0;
+
+	(void)state;
+	load_spec(&small, "method: grid\nparameters:\n"
+		  "  conv1_filters: {values: [8, 16]}\n"
+		  "  train_limit: {values: [500, 2000]}\n"
+		  "  val_limit: {value: 300}\n");
+	load_spec(&big, "method: grid\nparameters:\n"
+		  "  conv1_filters: {values: [16, 48]}\n"
+		  "  conv2_filters: {value: 96}\n"
+		  "  train_limit: {values: [0, 2000]}\n");
+	/* auto: small models one core each, big ones every core for one trial */
+	assert_int_equal(sw_run_pick_parallel(&small, 4, 0, 0, &p, &t, &err), 0);
+	assert_int_equal(p, 4);
+	assert_int_equal(t, 1);
+	assert_int_equal(sw_run_pick_parallel(&big, 4, 0, 0, &p, &t, &err), 0);
+	assert_int_equal(p, 1);
+	assert_int_equal(t, 4);
+	/* one given, the other derived */
+	assert_int_equal(sw_run_pick_parallel(&small, 4, 1, 0, &p, &t, &err), 0);
+	assert_int_equal(p, 1);
+	assert_int_equal(t, 4);
+	assert_int_equal(sw_run_pick_parallel(&small, 4, 0, 2, &p, &t, &err), 0);
+	assert_int_equal(p, 2);
+	assert_int_equal(t, 2);
+	assert_int_equal(sw_run_pick_parallel(&small, 2, 0, 4, &p, &t, &err), -1);
+	assert_int_equal(sw_run_pick_parallel(&small, 2, 3, 1, &p, &t, &err), -1);
+	assert_non_null(strstr(err.msg, "cores"));
+	/* only as many images as the largest limit; 0 anywhere means all */
+	sw_run_data_opts(&small, &o);
+	assert_int_equal(o.train_limit, 2000);
+	assert_int_equal(o.val_limit, 300);
+	sw_run_data_opts(&big, &o);
+	assert_int_equal(o.train_limit, 0);
+	assert_int_equal(o.val_limit, 0);
+	sw_spec_release(&small);
+	sw_spec_release(&big);
+}
+
 /* ==== Bad setups ==== */
 
 static const char small_grid[] =
@@ -1482,6 +1545,7 @@ static int timer_report(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		TEST(test_pick_parallel_and_data),
 		TEST(test_bad_arguments),
 		TEST(test_invalid_yaml),
 		TEST(test_endless_sweep_refused),
