@@ -18,7 +18,10 @@
  *
  * defines: struct sw_trial, struct sw_trial_hooks, enum sw_trial_status,
  *          struct sw_trial_result, struct sw_trial_runner,
- *          sw_trial_runner_builtin, sw_trial_save_model, sw_trial_run
+ *          sw_trial_runner_builtin, sw_trial_save_model, sw_trial_run,
+ *          sw_trial_run_named, struct sw_trial_process_config,
+ *          SW_TRIAL_PROCESS_CONFIG_INIT, sw_trial_runner_process,
+ *          sw_trial_runner_release, sw_trial_python
  */
 #ifndef SW_TRIAL_H
 #define SW_TRIAL_H
@@ -71,6 +74,13 @@ struct sw_trial_runner {
 	int (*save_model)(struct sw_trial *t, const char *path, struct sw_err *err);
 	void *impl;                 /* runner-private */
 	int threads;                /* OpenMP threads per trial */
+	/* Like run, for runners that use the run's id (an external program's
+	 * WANDB_RUN_ID and output prefix); NULL when run is all there is. */
+	int (*run_named)(const struct sw_trial_runner *r, const char *run_id,
+			 const json_t *params, uint64_t seed,
+			 const struct sw_trial_hooks *h, struct sw_trial_result *res);
+	/* Frees what the runner owns (NULL: nothing). */
+	void (*release)(struct sw_trial_runner *r);
 };
 
 /* The built-in CIFAR-10 CNN: params are its hyperparameters
@@ -85,6 +95,69 @@ void sw_trial_runner_builtin(struct sw_trial_runner *r, struct cnn_dataset *ds,
 int sw_trial_run(const struct sw_trial_runner *r, const json_t *params,
 		 uint64_t seed, const struct sw_trial_hooks *h,
 		 struct sw_trial_result *res);
+
+/* Like sw_trial_run, telling the runner the run's id (r->run_named when the
+ * runner has one, else r->run). */
+int sw_trial_run_named(const struct sw_trial_runner *r, const char *run_id,
+		       const json_t *params, uint64_t seed,
+		       const struct sw_trial_hooks *h, struct sw_trial_result *res);
+
+/*
+ * An external program as the trial (sweeps with `program` or `command`):
+ * each run is a child process in its own process group, started as wandb's
+ * agent starts it (command_macros.h), with stdin from /dev/null and this
+ * environment added to ours:
+ *   WANDB_SWEEP_ID, WANDB_RUN_ID, WANDB_SWEEP_PARAM_PATH (a YAML file
+ *   `wandb_version: 1` then `k: {value: v}` per argument, at
+ *   $WANDB_DIR/wandb/sweep-ID/config-RUN.yaml), WANDB_DIR (the working
+ *   directory when unset), SWEEP_METRICS_FILE, SWEEP_RUN_ID, and cfg->env.
+ * Metrics: every line appended to $SWEEP_METRICS_FILE, and every stdout
+ * line `sweep: {...}`, is one JSON object of numbers for one epoch
+ * ({"epoch": 3, "val_loss": 0.81}; without "epoch" it is the previous one
+ * plus 1; keys starting with '_' and non-numbers are skipped); each goes to
+ * hooks->on_epoch as it arrives (a partial line waits for its newline).
+ * Other output lines go to cfg->out as "[RUN] line" (lines longer than
+ * 16 KiB are cut), read as fast as the child writes.
+ * Stop (on_epoch returned non-zero, or *hooks->stop): SIGTERM to the
+ * group, SIGKILL after grace_s if anything is left -> stopped. Exit 0 ->
+ * finished; other codes and signals -> failed, exit_code the code (128+N
+ * for signal N), reason naming it and the last lines of stderr. A command
+ * whose program or interpreter is not found, or a missing program file,
+ * fails the run at once with a reason naming it. If this process dies,
+ * the child gets SIGTERM (PR_SET_PDEATHSIG).
+ */
+struct sw_trial_process_config {
+	const char *program;          /* the sweep's `program`; NULL: none */
+	const char *const *command;   /* the sweep's `command`; NULL: default */
+	size_t n_command;
+	const char *sweep_id;         /* WANDB_SWEEP_ID; NULL: "local" */
+	const char *workdir;          /* the child's cwd; NULL: ours */
+	const char *runs_dir;         /* NULL, or where <RUN>/metrics.jsonl and
+					 <RUN>/output.log go (the store's runs/);
+					 default: workdir/wandb/sweep-ID/ */
+	const char *const *env;       /* extra "K=V", NULL-terminated; or NULL */
+	const char *interpreter;      /* ${interpreter}; NULL: sw_trial_python() */
+	double grace_s;               /* SIGTERM -> SIGKILL; <= 0: 30 s, or
+					 $WANDB_AGENT_KILL_DELAY */
+	FILE *out;                    /* passed-through output; NULL: stderr */
+	int quiet;                    /* do not pass output through */
+};
+#define SW_TRIAL_PROCESS_CONFIG_INIT { NULL, NULL, 0, NULL, NULL, NULL, NULL, \
+				       NULL, 0, NULL, 0 }
+
+/* Sets r up to run cfg's program (strings copied; release with
+ * sw_trial_runner_release). Returns 0, or -1 with err set (out of memory,
+ * or neither program nor command). */
+int sw_trial_runner_process(struct sw_trial_runner *r,
+			    const struct sw_trial_process_config *cfg,
+			    struct sw_err *err);
+
+/* Frees what r owns (any runner; accepts a zeroed one). */
+void sw_trial_runner_release(struct sw_trial_runner *r);
+
+/* ${interpreter}: "python" as wandb's agent, or "python3" when only that
+ * is on PATH (Debian has no `python`). */
+const char *sw_trial_python(void);
 
 /* r->save_model when the runner has one; else an error. */
 int sw_trial_save_model(const struct sw_trial_runner *r, struct sw_trial *t,
