@@ -4,6 +4,8 @@
 # import torch: the two alternate for BENCH_ROUNDS rounds in this one run and
 # the medians are compared. Environment: SWEEP_BIN (default bin/sweep),
 # BENCH_BATCH (256), BENCH_THREADS (2), BENCH_SECONDS (10), BENCH_ROUNDS (3).
+# Floors (exit 1 below them): peak RSS <= 300 MB; with the peer, median
+# training throughput >= 1.5x PyTorch's.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${SWEEP_BIN:-bin/sweep}
@@ -47,6 +49,7 @@ mc=$(echo $ours_c | tr ' ' '\n' | median)
 mi=$(echo $ours_i | tr ' ' '\n' | median)
 mg=$(echo $ours_g | tr ' ' '\n' | median)
 mr=$(echo $ours_r | tr ' ' '\n' | sort -g | tail -1)
+fail=0
 echo "sweep:   train $mt img/s ($mc per CPU-second), infer $mi img/s, $mg GFLOP/s, peak RSS $mr MB (batch $batch, $threads threads, median of $rounds)"
 if [ -n "$py" ]; then
 	pt=$(echo $peer_t | tr ' ' '\n' | median)
@@ -56,4 +59,13 @@ if [ -n "$py" ]; then
 	echo "pytorch: train $pt img/s ($pc per CPU-second), infer $pi img/s, peak RSS $pr MB"
 	awk -v a="$mt" -v b="$pt" -v c="$mi" -v d="$pi" -v e="$mc" -v f="$pc" \
 		'BEGIN {printf "ratio sweep/pytorch: train %.2fx, per CPU-second %.2fx, infer %.2fx (goal: train >= 1.5x)\n", a/b, e/f, c/d}'
+	if ! awk -v a="$mt" -v b="$pt" 'BEGIN { exit !(a >= 1.5 * b) }'; then
+		echo "trainer.sh: below the floor: training is not 1.5x PyTorch's"
+		fail=1
+	fi
 fi
+if ! awk -v r="$mr" 'BEGIN { exit !(r <= 300) }'; then
+	echo "trainer.sh: below the floor: peak RSS $mr MB > 300 MB"
+	fail=1
+fi
+exit $fail
