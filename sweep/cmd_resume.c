@@ -87,6 +87,7 @@ int cmd_resume(int argc, char **argv)
 	cfg.threads = (int)json_integer_value(json_object_get(meta, "threads"));
 	if (!cfg.data_dir)
 		cfg.data_dir = json_string_value(json_object_get(meta, "data_dir"));
+	cfg.workdir = json_string_value(json_object_get(meta, "workdir"));
 	if (cfg.parallel < 1 || cfg.threads < 1 ||
 	    (long)cfg.parallel * cfg.threads > (cores > 0 ? cores : 1)) {
 		/* recorded on a bigger machine, or not at all: choose again */

@@ -405,7 +405,8 @@ static void *trial_main(void *arg)
 
 	hooks.ctx = t;
 	hooks.stop = &t->abort_now;
-	if (sw_trial_run(c->cfg->runner, t->params, t->seed, &hooks, &res) < 0) {
+	if (sw_trial_run_named(c->cfg->runner, t->id, t->params, t->seed, &hooks,
+			       &res) < 0) {
 		res.status = SW_TRIAL_FAILED;
 		snprintf(res.reason, sizeof(res.reason), "out of memory");
 	}
@@ -770,15 +771,8 @@ int sw_run_load_spec(struct sw_spec *spec, const char *path)
 	sw_diags_print(&diags, path, stderr);
 	bad = !spec->text || diags.n_errors;
 	sw_diags_release(&diags);
-	if (!bad && (spec->program || spec->command)) {
-		fprintf(stderr, "%s: error: 'sweep run' trains the built-in CIFAR-10 model; "
-			"sweeps with 'program' or 'command' are not supported by it yet "
-			"(run them with 'wandb agent')\n", path);
-		bad = 1;
-	}
 	return bad ? -1 : 0;
 }
-
 
 
 static json_t *meta_extra(const struct sw_run_config *cfg)
@@ -791,6 +785,8 @@ static json_t *meta_extra(const struct sw_run_config *cfg)
 	json_object_set_new(o, "count", json_integer(cfg->count));
 	if (cfg->data_dir)
 		json_object_set_new(o, "data_dir", json_string(cfg->data_dir));
+	if (cfg->workdir)
+		json_object_set_new(o, "workdir", json_string(cfg->workdir));
 	json_object_set_new(o, "state", json_string("running"));
 	return o;
 }
@@ -848,6 +844,157 @@ static void data_where(const char *flag, char *out, size_t size)
 	free(dir);
 }
 
+/* Whether path/name exists. */
+static int exists_in(const char *path, const char *name)
+{
+	struct stat sb;
+	char *full = NULL;
+	int ok;
+
+	if (name[0] == '/')
+		return stat(name, &sb) == 0;
+	if (asprintf(&full, "%s/%s", path, name) < 0)
+		return 0;
+	ok = stat(full, &sb) == 0;
+	free(full);
+	return ok;
+}
+
+/* The working directory of a new program sweep's children (a new string):
+ * the current directory when the program is there (as wandb's agent runs
+ * it), else the sweep file's directory when it is there. */
+static char *program_workdir(const struct sw_spec *spec, struct sw_err *err)
+{
+	char *cwd = getcwd(NULL, 0), *sdir = NULL, *slash, *abs = NULL;
+
+	if (!cwd) {
+		sw_errorf(err, "cannot read the current directory: %s", strerror(errno));
+		return NULL;
+	}
+	if (!spec->program || exists_in(cwd, spec->program))
+		return cwd;
+	sdir = strdup(spec->path ? spec->path : ".");
+	if (!sdir) {
+		free(cwd);
+		sw_errorf(err, "out of memory");
+		return NULL;
+	}
+	slash = strrchr(sdir, '/');
+	if (slash)
+		slash[slash == sdir ? 1 : 0] = '\0';
+	else
+		snprintf(sdir, strlen(sdir) + 1, ".");
+	abs = realpath(sdir, NULL);
+	if (abs && exists_in(abs, spec->program)) {
+		free(cwd);
+		free(sdir);
+		return abs;
+	}
+	sw_errorf(err, "program '%s' of '%s' not found in the current directory '%s' "
+		  "nor next to the sweep file (run sweep from the program's directory)",
+		  spec->program, spec->path, cwd);
+	free(cwd);
+	free(sdir);
+	free(abs);
+	return NULL;
+}
+
+/* `sweep run` / `sweep resume` of a program/command sweep: no data; each
+ * trial is a child process. */
+static int run_program_main(const struct sw_spec *spec, const char *dir,
+			    const char *results_root, struct sw_run_config *cfg)
+{
+	struct sw_trial_process_config pc = SW_TRIAL_PROCESS_CONFIG_INIT;
+	struct sw_store store = SW_STORE_INIT;
+	struct sw_trial_runner runner;
+	struct sw_err err = SW_ERR_INIT;
+	json_t *extra = NULL;
+	char *workdir = NULL, *runs_dir = NULL;
+	const char *name;
+	int rc, ret = SW_EXIT_FAILURE;
+
+	memset(&runner, 0, sizeof(runner));
+	if (dir && sw_store_open(&store, dir, &err) < 0) {
+		sw_cli_error("%s", err.msg);
+		goto done;
+	}
+	if (!dir && check_results_root(results_root, &err) < 0) {
+		sw_cli_error("%s", err.msg);
+		goto done;
+	}
+	if (cfg->workdir) {
+		workdir = strdup(cfg->workdir);
+		if (workdir && spec->program && !exists_in(workdir, spec->program)) {
+			sw_cli_error("program '%s' not found in '%s', where the sweep ran",
+				     spec->program, workdir);
+			goto done;
+		}
+	} else {
+		workdir = program_workdir(spec, &err);
+		if (!workdir) {
+			sw_cli_error("%s", err.msg);
+			goto done;
+		}
+	}
+	if (!workdir) {
+		sw_cli_error("out of memory");
+		goto done;
+	}
+	cfg->workdir = workdir;
+	cfg->data_dir = NULL;
+	if (!dir) {
+		extra = meta_extra(cfg);
+		if (sw_store_create(&store, results_root, spec, extra, time(NULL), &err) < 0) {
+			sw_cli_error("%s", err.msg);
+			goto done;
+		}
+	}
+	if (asprintf(&runs_dir, "%s/runs", store.dir) < 0) {
+		runs_dir = NULL;
+		sw_cli_error("out of memory");
+		goto done;
+	}
+	name = strrchr(store.dir, '/') ? strrchr(store.dir, '/') + 1 : store.dir;
+	pc.program = spec->program;
+	pc.command = (const char *const *)spec->command;
+	pc.n_command = spec->command ? spec->n_command : 0;
+	pc.sweep_id = name;
+	pc.workdir = workdir;
+	pc.runs_dir = runs_dir;
+	if (sw_trial_runner_process(&runner, &pc, &err) < 0) {
+		sw_cli_error("%s", err.msg);
+		goto done;
+	}
+	cfg->runner = &runner;
+	fprintf(stderr, "sweep: %s %s: %d program%s at once in %s, seed %llu, "
+		"results in %s\n", dir ? "resuming" : "running",
+		spec->name ? spec->name : spec->path, cfg->parallel,
+		cfg->parallel == 1 ? "" : "s", workdir,
+		(unsigned long long)cfg->seed, store.dir);
+	rc = sw_controller_run(spec, &store, cfg, &err);
+	if (rc == SW_ERR_INTR) {
+		fprintf(stderr, "sweep: interrupted; continue with: sweep resume %s\n",
+			store.dir);
+		ret = SW_EXIT_INTERRUPTED;
+	} else if (rc < 0) {
+		sw_cli_error("%s", err.msg);
+		fprintf(stderr, "sweep: what ended is kept; continue with: sweep resume %s\n",
+			store.dir);
+	} else {
+		ret = SW_EXIT_OK;
+	}
+done:
+	cfg->runner = NULL;
+	if (cfg->workdir == workdir)
+		cfg->workdir = NULL;
+	sw_trial_runner_release(&runner);
+	json_decref(extra);
+	sw_store_release(&store);
+	free(runs_dir);
+	free(workdir);
+	return ret;
+}
+
 int sw_run_main(const struct sw_spec *spec, const char *dir,
 		const char *results_root, struct sw_run_config *cfg)
 {
@@ -862,6 +1009,8 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 	int rc, ret = SW_EXIT_FAILURE, data_missing;
 
 	sw_controller_signals();
+	if (spec->program || spec->command)
+		return run_program_main(spec, dir, results_root, cfg);
 	if (dir && sw_store_open(&store, dir, &err) < 0) {
 		sw_cli_error("%s", err.msg);
 		goto done;

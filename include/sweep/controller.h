@@ -44,8 +44,10 @@ struct sw_run_config {
 	int tty;                    /* progress view: -1 auto, 0 plain, 1 live */
 	int write_report;           /* write report.html at the end */
 	const struct sw_trial_runner *runner; /* trains each trial (borrowed) */
+	const char *workdir;        /* program sweeps: the child's working
+				       directory (NULL: chosen by sw_run_main) */
 };
-#define SW_RUN_CONFIG_INIT { 0, 1, 1, 0, NULL, NULL, -1, 1, NULL }
+#define SW_RUN_CONFIG_INIT { 0, 1, 1, 0, NULL, NULL, -1, 1, NULL, NULL }
 
 /* Chooses trials-at-once P and threads-per-trial T for `cores` cores from
  * the largest model the sweep can propose (--parallel auto): models up to
@@ -79,15 +81,26 @@ void sw_controller_signals(void);
 const volatile int *sw_controller_interrupted(void);
 
 /* Loads and validates the sweep file for `sweep run` / `sweep resume`,
- * printing every diagnostic as `sweep validate` does; refuses program/command
- * sweeps (not trainable in-process). Returns 0 when it can run, else -1. */
+ * printing every diagnostic as `sweep validate` does. Returns 0 when it can
+ * run, else -1. */
 int sw_run_load_spec(struct sw_spec *spec, const char *path);
 
 /* The whole of `sweep run` / `sweep resume` once the spec is valid: loads
  * the data (downloading it when absent), then, for a new sweep (dir NULL)
  * creates the results directory under results_root, or opens dir to
  * resume it, and runs the controller. Prints errors itself; returns the
- * exit code (0, 1, 130). */
+ * exit code (0, 1, 130).
+ *
+ * A sweep with `program` or `command` loads no data: each trial runs that
+ * program as a child (trial.h, sw_trial_runner_process) in cfg->workdir,
+ * or for a new sweep, in the current directory when the program is there,
+ * else in the sweep file's directory when it is there (else an error); the
+ * directory is recorded in meta.json ("workdir") for resume. Its metrics
+ * file and output go to runs/<id>/metrics.jsonl and output.log, and
+ * WANDB_SWEEP_ID is the results directory's name. Stops (hyperband, alerts,
+ * the second Ctrl-C) send SIGTERM, then SIGKILL after
+ * $WANDB_AGENT_KILL_DELAY (30) s; the first Ctrl-C stops each child at its
+ * next reported epoch (or lets it end). */
 int sw_run_main(const struct sw_spec *spec, const char *dir,
 		const char *results_root, struct sw_run_config *cfg);
 
