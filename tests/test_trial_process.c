@@ -307,6 +307,7 @@ static void test_signal_death(void **state)
 	(void)state;
 	cfg.command = cmd;
 	cfg.n_command = 3;
+	cfg.workdir = tmp;
 	cfg.quiet = 1;
 	run_trial(&cfg, "run5", "{}", &r, &res);
 	assert_int_equal(res.status, SW_TRIAL_FAILED);

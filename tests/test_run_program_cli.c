@@ -1,0 +1,437 @@
+/* test_run_program_cli.c - `sweep run` / `sweep resume` of sweeps that name
+ * the user's own program: a Python standard-library training-like script
+ * over a 3-point grid (metrics read from SWEEP_METRICS_FILE, the results
+ * store and table), hyperband stopping children with SIGTERM, SIGKILL of
+ * sweep itself mid-run then `sweep resume` re-running the in-flight child
+ * with every run recorded once, and clear errors. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "support/support.h"
+
+static char *tmp;
+static char env_home[4200], env_xdg[4200];
+static const char *env[] = { "SWEEP_ALERT_WEBHOOK=", "WANDB_AGENT_KILL_DELAY=3",
+			     env_home, env_xdg, NULL };
+
+/* val_loss = lr * 10 / epoch; on SIGTERM it notes it and exits 0 */
+static const char train_py[] =
+"import json, os, signal, sys, time\n"
+"args = dict(a[2:].split('=', 1) for a in sys.argv[1:])\n"
+"run = os.environ['WANDB_RUN_ID']\n"
+"with open('starts.log', 'a') as f:\n"
+"    f.write('%s %d %s\\n' % (run, os.getpid(), os.environ['WANDB_SWEEP_ID']))\n"
+"def on_term(sig, frame):\n"
+"    with open('term-%s.txt' % run, 'w') as f:\n"
+"        f.write('TERM')\n"
+"    sys.exit(0)\n"
+"signal.signal(signal.SIGTERM, on_term)\n"
+"lr = float(args['lr'])\n"
+"mf = open(os.environ['SWEEP_METRICS_FILE'], 'a')\n"
+"for epoch in range(1, int(args['epochs']) + 1):\n"
+"    time.sleep(float(args.get('sleep', '0.05')))\n"
+"    mf.write(json.dumps({'epoch': epoch, 'val_loss': lr * 10 / epoch}) + '\\n')\n"
+"    mf.flush()\n"
+"print('trained with lr', lr)\n";
+
+static char *pathf(const char *fmt, ...)
+{
+	va_list ap;
+	char *rel = NULL, *p = NULL;
+
+	va_start(ap, fmt);
+	assert_true(vasprintf(&rel, fmt, ap) > 0);
+	va_end(ap);
+	assert_true(asprintf(&p, "%s/%s", tmp, rel) > 0);
+	free(rel);
+	return p;
+}
+
+static void put(const char *name, const char *text)
+{
+	char *p = pathf("%s", name);
+
+	assert_int_equal(sw_test_write_file(p, text, strlen(text)), 0);
+	free(p);
+}
+
+static int run_sweep(struct sw_test_proc *p, const char *a1, const char *a2,
+		     const char *a3, const char *a4, const char *a5, const char *a6)
+{
+	const char *argv[] = { sw_test_bin(), a1, a2, a3, a4, a5, a6, NULL };
+
+	return sw_test_run(p, argv, NULL, env, 120);
+}
+
+/* The one results directory under tmp/<sub> (a new string). */
+static char *results_dir(const char *sub)
+{
+	char *pat = pathf("%s/*/meta.json", sub), *dir;
+	glob_t g;
+
+	assert_int_equal(glob(pat, 0, NULL, &g), 0);
+	assert_int_equal(g.gl_pathc, 1);
+	dir = strdup(g.gl_pathv[0]);
+	*strrchr(dir, '/') = '\0';
+	globfree(&g);
+	free(pat);
+	return dir;
+}
+
+static json_t *load_runs(const char *dir)
+{
+	char *p = NULL, *text;
+	json_t *arr = json_array();
+	const char *line;
+
+	assert_true(asprintf(&p, "%s/runs.jsonl", dir) > 0);
+	text = sw_test_read_file(p, NULL);
+	assert_non_null(text);
+	for (line = text; *line;) {
+		const char *nl = strchr(line, '\n');
+		json_t *o = json_loadb(line, nl ? (size_t)(nl - line) : strlen(line), 0, NULL);
+
+		assert_non_null(o);
+		json_array_append_new(arr, o);
+		line = nl ? nl + 1 : line + strlen(line);
+	}
+	free(text);
+	free(p);
+	return arr;
+}
+
+static void test_grid_three_points(void **state)
+{
+	struct sw_test_proc p;
+	char *dir, *hist = NULL, *text, *sweep = pathf("grid.yaml");
+	json_t *runs;
+	size_t i;
+
+	(void)state;
+	put("grid.yaml",
+	    "name: prog-grid\nprogram: train.py\nmethod: grid\n"
+	    "metric: {name: val_loss, goal: minimize}\n"
+	    "parameters:\n  lr: {values: [0.1, 0.01, 0.001]}\n  epochs: {value: 3}\n");
+	char *res = pathf("res-grid");
+
+	assert_int_equal(run_sweep(&p, "run", sweep, "--seed", "5", "--results", res), 0);
+	free(res);
+	assert_int_equal(p.status, 0);
+	/* the final table names the best run by the program's metric */
+	assert_non_null(strstr(p.out, "top 3 of 3 runs by val_loss"));
+	assert_non_null(strstr(p.out, "lr: 0.001"));
+	assert_non_null(strstr(p.err, "] trained with lr 0.1\n"));
+	dir = results_dir("res-grid");
+	runs = load_runs(dir);
+	assert_int_equal(json_array_size(runs), 3);
+	for (i = 0; i < 3; i++) {
+		json_t *r = json_array_get(runs, i);
+		double lr = json_number_value(json_object_get(json_object_get(r, "params"),
+							      "lr"));
+
+		assert_string_equal(json_string_value(json_object_get(r, "state")), "finished");
+		assert_int_equal(json_integer_value(json_object_get(r, "epochs")), 3);
+		assert_true(fabs(json_number_value(json_object_get(json_object_get(r, "summary"),
+				  "val_loss")) - lr * 10 / 3) < 1e-9);
+		free(hist);
+		assert_true(asprintf(&hist, "%s/runs/%s/history.jsonl", dir,
+				     json_string_value(json_object_get(r, "id"))) > 0);
+		text = sw_test_read_file(hist, NULL);
+		assert_int_equal(sw_test_count_lines(text, "val_loss"), 3);
+		free(text);
+	}
+	/* the working directory is recorded for resume */
+	free(hist);
+	assert_true(asprintf(&hist, "%s/meta.json", dir) > 0);
+	text = sw_test_read_file(hist, NULL);
+	assert_non_null(strstr(text, "\"workdir\""));
+	free(text);
+	free(hist);
+	json_decref(runs);
+	free(dir);
+	free(sweep);
+	sw_test_proc_release(&p);
+}
+
+static void test_hyperband_sigterm(void **state)
+{
+	struct sw_test_proc p;
+	char *dir, *sweep = pathf("hb.yaml");
+	json_t *runs;
+	size_t i;
+	int stopped = 0, finished = 0;
+
+	(void)state;
+	/* sequential: the first (best) run sets the threshold at epoch 1, the
+	 * worse ones are stopped there with SIGTERM and say so */
+	put("hb.yaml",
+	    "name: prog-hb\nprogram: train.py\nmethod: grid\n"
+	    "metric: {name: val_loss, goal: minimize}\n"
+	    "early_terminate: {type: hyperband, min_iter: 1, eta: 3}\n"
+	    "parameters:\n  lr: {values: [0.001, 0.5, 1.0]}\n  epochs: {value: 6}\n"
+	    "  sleep: {value: 0.3}\n");
+	char *res = pathf("res-hb");
+
+	assert_int_equal(run_sweep(&p, "run", sweep, "--parallel", "1", "--results", res), 0);
+	free(res);
+	assert_int_equal(p.status, 0);
+	dir = results_dir("res-hb");
+	runs = load_runs(dir);
+	assert_int_equal(json_array_size(runs), 3);
+	for (i = 0; i < 3; i++) {
+		json_t *r = json_array_get(runs, i);
+		const char *id = json_string_value(json_object_get(r, "id"));
+		const char *st = json_string_value(json_object_get(r, "state"));
+		char *term = pathf("term-%s.txt", id);
+		struct stat sb;
+
+		if (!strcmp(st, "stopped")) {
+			stopped++;
+			/* the child got SIGTERM (its handler wrote the file) */
+			assert_int_equal(stat(term, &sb), 0);
+			assert_non_null(strstr(json_string_value(json_object_get(r, "reason")),
+					       "hyperband"));
+			assert_true(json_integer_value(json_object_get(r, "epochs")) < 6);
+		} else {
+			assert_string_equal(st, "finished");
+			finished++;
+			assert_int_equal(stat(term, &sb), -1);
+		}
+		free(term);
+	}
+	assert_int_equal(finished, 1);
+	assert_int_equal(stopped, 2);
+	json_decref(runs);
+	free(dir);
+	free(sweep);
+	sw_test_proc_release(&p);
+}
+
+/* Whether process pid is gone (or a zombie nobody reaped yet). */
+static int gone(pid_t pid)
+{
+	char path[64], *stat_text;
+	int dead;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	stat_text = sw_test_read_file(path, NULL);
+	if (!stat_text)
+		return 1;
+	dead = strstr(stat_text, ") Z ") != NULL;
+	free(stat_text);
+	return dead;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void test_sigkill_then_resume(void **state)
+{
+	struct sw_test_proc p;
+	char *sweep = pathf("crash.yaml"), *res = pathf("res-crash"), *dir = NULL;
+	char *starts_path = pathf("starts.log"), *starts, *runs_path = NULL, *text;
+	char inflight[64] = "", *line;
+	const char *argv[] = { sw_test_bin(), "run", sweep, "--parallel", "1", "--seed",
+			       "9", "--results", res, NULL };
+	json_t *runs, *ids = json_object();
+	pid_t pid, child_pid = 0;
+	int i, status;
+	size_t k;
+
+	(void)state;
+	unlink(starts_path);
+	put("crash.yaml",
+	    "name: prog-crash\nprogram: train.py\nmethod: grid\n"
+	    "metric: {name: val_loss, goal: minimize}\n"
+	    "parameters:\n  lr: {values: [0.3, 0.2, 0.1]}\n  epochs: {value: 4}\n"
+	    "  sleep: {value: 0.25}\n");
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		for (i = 0; env[i]; i++)
+			putenv((char *)env[i]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	/* wait until run 1 ended and run 2 is in flight with an epoch */
+	for (i = 0; i < 600; i++) {
+		json_t *r;
+
+		sleep_ms(50);
+		if (!dir) {
+			glob_t g;
+			char *pat = pathf("res-crash/*/runs.jsonl");
+
+			if (glob(pat, 0, NULL, &g) == 0 && g.gl_pathc == 1) {
+				runs_path = strdup(g.gl_pathv[0]);
+				dir = strdup(g.gl_pathv[0]);
+				*strrchr(dir, '/') = '\0';
+			}
+			if (glob(pat, 0, NULL, &g) == 0)
+				globfree(&g);
+			free(pat);
+			continue;
+		}
+		text = sw_test_read_file(runs_path, NULL);
+		k = text ? (size_t)sw_test_count_lines(text, "\"id\"") : 0;
+		free(text);
+		starts = sw_test_read_file(starts_path, NULL);
+		if (k == 1 && starts && sw_test_count_lines(starts, " ") == 2) {
+			/* the second start line is the in-flight run */
+			line = strchr(starts, '\n') + 1;
+			sscanf(line, "%63s %d", inflight, &child_pid);
+			free(starts);
+			r = NULL;
+			(void)r;
+			text = NULL;
+			assert_true(asprintf(&text, "%s/runs/%s/history.jsonl", dir, inflight) > 0);
+			{
+				char *h = sw_test_read_file(text, NULL);
+				int n = h ? sw_test_count_lines(h, "val_loss") : 0;
+
+				free(h);
+				free(text);
+				if (n >= 1)
+					break;
+			}
+			continue;
+		}
+		free(starts);
+	}
+	assert_true(i < 600);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	/* the orphaned child was told to go (PR_SET_PDEATHSIG: SIGTERM) */
+	for (i = 0; i < 100 && !gone((pid_t)child_pid); i++)
+		sleep_ms(50);
+	assert_true(gone((pid_t)child_pid));
+
+	assert_int_equal(run_sweep(&p, "resume", dir, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(p.status, 0);
+	assert_non_null(strstr(p.err, "rerunning run"));
+	assert_non_null(strstr(p.err, inflight));
+	runs = load_runs(dir);
+	assert_int_equal(json_array_size(runs), 3);
+	for (k = 0; k < 3; k++) {
+		json_t *r = json_array_get(runs, k);
+		const char *id = json_string_value(json_object_get(r, "id"));
+
+		assert_null(json_object_get(ids, id));     /* each run once */
+		json_object_set_new(ids, id, json_true());
+		assert_string_equal(json_string_value(json_object_get(r, "state")), "finished");
+		assert_int_equal(json_integer_value(json_object_get(r, "epochs")), 4);
+	}
+	assert_non_null(json_object_get(ids, inflight));
+	/* the in-flight run's history started over: 4 epochs, not 5+ */
+	assert_true(asprintf(&text, "%s/runs/%s/history.jsonl", dir, inflight) > 0);
+	{
+		char *h = sw_test_read_file(text, NULL);
+
+		assert_int_equal(sw_test_count_lines(h, "val_loss"), 4);
+		free(h);
+	}
+	free(text);
+	/* the child started twice for it, with the same sweep id both times */
+	starts = sw_test_read_file(starts_path, NULL);
+	assert_int_equal(sw_test_count_lines(starts, inflight), 2);
+	free(starts);
+	json_decref(ids);
+	json_decref(runs);
+	free(runs_path);
+	free(dir);
+	free(res);
+	free(sweep);
+	free(starts_path);
+	sw_test_proc_release(&p);
+}
+
+static void test_errors(void **state)
+{
+	struct sw_test_proc p;
+	char *sweep = pathf("missing.yaml"), *bad = pathf("badinterp.yaml");
+
+	(void)state;
+	put("missing.yaml", "program: nowhere.py\nmethod: grid\n"
+	    "parameters:\n  lr: {values: [0.1]}\n");
+	char *res = pathf("res-err"), *res2 = pathf("res-bad");
+
+	assert_int_equal(run_sweep(&p, "run", sweep, "--results", res, NULL, NULL), 0);
+	assert_int_equal(p.status, 1);
+	assert_non_null(strstr(p.err, "program 'nowhere.py'"));
+	assert_non_null(strstr(p.err, "not found"));
+	assert_int_equal(sw_test_count_lines(p.err, "error"), 1);
+	sw_test_proc_release(&p);
+
+	/* a command naming a missing interpreter: each run fails, saying so */
+	put("badinterp.yaml", "program: train.py\nmethod: grid\n"
+	    "command: [\"${env}\", \"no-such-python-xyz\", \"${program}\", \"${args}\"]\n"
+	    "parameters:\n  lr: {values: [0.1, 0.2]}\n  epochs: {value: 1}\n");
+	assert_int_equal(run_sweep(&p, "run", bad, "--results", res2, NULL, NULL), 0);
+	assert_int_equal(p.status, 0);
+	assert_true(sw_test_count_lines(p.err, "interpreter 'no-such-python-xyz' "
+					"not found") >= 2);
+	assert_int_equal(sw_test_count_lines(p.out, "  failed  "), 2);
+	sw_test_proc_release(&p);
+	free(sweep);
+	free(bad);
+	free(res);
+	free(res2);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	tmp = sw_test_tmpdir();
+	if (!tmp)
+		return -1;
+	snprintf(env_home, sizeof(env_home), "HOME=%s", tmp);
+	snprintf(env_xdg, sizeof(env_xdg), "XDG_CACHE_HOME=%s/cache", tmp);
+	put("train.py", train_py);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	sw_test_rmtree(tmp);
+	free(tmp);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_grid_three_points),
+		cmocka_unit_test(test_hyperband_sigterm),
+		cmocka_unit_test(test_sigkill_then_resume),
+		cmocka_unit_test(test_errors),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
