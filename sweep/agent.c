@@ -262,6 +262,11 @@ struct agent {
 	int slot_freed;
 	int64_t started, finished, failed;
 	double drain_s;
+	/* program/command sweeps: runs are child processes (trial_process.c) */
+	int program;
+	double start_mono;
+	int64_t exits_failed, exits_ended;  /* wandb's flapping counters */
+	char give_up[256];                  /* why the agent stops taking runs */
 };
 
 static void run_free(struct agent_run *r)
@@ -355,6 +360,33 @@ static int on_epoch(void *ctx, struct sw_trial *t, int64_t epoch,
 	return stop || atomic_load(&r->stop);
 }
 
+/* wandb's agent safety limits for program runs (lock held): a run ended,
+ * with a non-zero exit code when failed_exit. 3 such exits in the agent's
+ * first 60 s (unless WANDB_AGENT_DISABLE_FLAPPING=true), or failures at
+ * least as many as the runs ended before and at least
+ * WANDB_AGENT_MAX_INITIAL_FAILURES (5), make the agent stop. */
+static void flapping_check(struct agent *a, int failed_exit)
+{
+	const char *off = getenv("WANDB_AGENT_DISABLE_FLAPPING");
+	const char *mx = getenv("WANDB_AGENT_MAX_INITIAL_FAILURES");
+	long max_fail = mx && *mx ? strtol(mx, NULL, 10) : 5;
+
+	if (failed_exit) {
+		a->exits_failed++;
+		if (!(off && !strcmp(off, "true")) && a->exits_failed >= 3 &&
+		    mono_now() - a->start_mono < 60 && !a->give_up[0])
+			snprintf(a->give_up, sizeof(a->give_up), "%lld runs failed in the "
+				 "agent's first 60 s (set WANDB_AGENT_DISABLE_FLAPPING=true to "
+				 "carry on)", (long long)a->exits_failed);
+		if (a->exits_failed >= a->exits_ended && max_fail > 0 &&
+		    a->exits_failed >= max_fail && !a->give_up[0])
+			snprintf(a->give_up, sizeof(a->give_up), "%lld runs failed, as many "
+				 "as ended before (WANDB_AGENT_MAX_INITIAL_FAILURES=%ld)",
+				 (long long)a->exits_failed, max_fail);
+	}
+	a->exits_ended++;
+}
+
 static void *train_main(void *arg)
 {
 	struct agent_run *r = arg;
@@ -369,7 +401,7 @@ static void *train_main(void *arg)
 	hooks.on_epoch = on_epoch;
 	hooks.ctx = r;
 	hooks.stop = &r->stop;
-	if (sw_trial_run(&a->runner, r->params, r->seed, &hooks, &res) < 0) {
+	if (sw_trial_run_named(&a->runner, r->id, r->params, r->seed, &hooks, &res) < 0) {
 		res.status = SW_TRIAL_FAILED;
 		res.exit_code = 1;
 		snprintf(res.reason, sizeof(res.reason), "out of memory");
@@ -398,6 +430,9 @@ static void *train_main(void *arg)
 	a->slot_freed = 1;
 	if (state == SW_RUN_FAILED)
 		a->failed++;
+	if (a->program)
+		flapping_check(a, state == SW_RUN_FAILED && res.exit_code > 0 &&
+			       res.exit_code < 128);
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->lock);
 	return NULL;
@@ -666,7 +701,13 @@ static void start_run(struct agent *a, const json_t *cmd)
 		a->n_training--;
 		pthread_mutex_unlock(&a->lock);
 	}
-	if (pthread_create(&r->stream_thread, NULL, stream_main, r) == 0) {
+	if (a->program) {
+		/* the program logs itself to wandb (WANDB_RUN_ID...), as under
+		 * wandb agent: nothing to stream from here */
+		pthread_mutex_lock(&a->lock);
+		r->stream_done = 1;
+		pthread_mutex_unlock(&a->lock);
+	} else if (pthread_create(&r->stream_thread, NULL, stream_main, r) == 0) {
 		r->stream_started = 1;
 	} else {
 		pthread_mutex_lock(&a->lock);
@@ -872,6 +913,41 @@ done:
 	return ret;
 }
 
+/* The process runner of a program/command sweep, with wandb's agent
+ * environment (WANDB_ENTITY, WANDB_PROJECT, WANDB_BASE_URL besides what
+ * the runner sets); runs in the current directory. */
+static int program_runner(struct agent *a, const struct sw_spec *spec,
+			  struct sw_err *err)
+{
+	struct sw_trial_process_config pc = SW_TRIAL_PROCESS_CONFIG_INIT;
+	char *env[4] = { NULL, NULL, NULL, NULL }, *runs_dir = NULL;
+	int n = 0, rc = -1;
+
+	if ((a->entity && asprintf(&env[n++], "WANDB_ENTITY=%s", a->entity) < 0) ||
+	    (a->project && asprintf(&env[n++], "WANDB_PROJECT=%s", a->project) < 0) ||
+	    (a->cfg->settings && a->cfg->settings->base_url &&
+	     asprintf(&env[n++], "WANDB_BASE_URL=%s", a->cfg->settings->base_url) < 0) ||
+	    asprintf(&runs_dir, "%s/runs", a->store.dir) < 0) {
+		if (n > 0)
+			env[--n] = NULL;
+		runs_dir = NULL;
+		sw_errorf(err, "out of memory");
+		goto done;
+	}
+	pc.program = spec->program;
+	pc.command = (const char *const *)spec->command;
+	pc.n_command = spec->command ? spec->n_command : 0;
+	pc.sweep_id = a->cfg->sweep;
+	pc.runs_dir = runs_dir;
+	pc.env = (const char *const *)env;
+	rc = sw_trial_runner_process(&a->runner, &pc, err);
+done:
+	while (n > 0)
+		free(env[--n]);
+	free(runs_dir);
+	return rc;
+}
+
 int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_err *err)
 {
 	struct agent a;
@@ -925,9 +1001,11 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 		goto start_failed;
 
 	/* 2. data, results store, alerts */
+	a.program = spec.program || spec.command;
+	a.start_mono = mono_now();
 	sw_run_data_opts(&spec, &dopts);
-	rc = cnn_data_open(cfg->data_dir, &dopts, (const volatile int *)&interrupts, &a.ds,
-			   err);
+	rc = a.program ? 0 : cnn_data_open(cfg->data_dir, &dopts,
+					   (const volatile int *)&interrupts, &a.ds, err);
 	if (rc < 0) {
 		if (rc != SW_ERR_INTR)
 			sw_err_prefix(err, "no training data (pass --data DIR or set "
@@ -935,13 +1013,16 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 		ret = rc;
 		goto done;
 	}
-	sw_trial_runner_builtin(&a.runner, a.ds, cfg->threads);
+	if (!a.program)
+		sw_trial_runner_builtin(&a.runner, a.ds, cfg->threads);
 	extra = json_pack("{s:{s:s?,s:s?,s:s,s:s},s:i,s:i,s:s}",
 			  "wandb", "entity", a.entity, "project", a.project, "sweep", cfg->sweep,
 			  "agent", agent_id, "parallel", cfg->parallel, "threads", cfg->threads,
 			  "state", "running");
 	if (!extra || sw_store_create(&a.store, cfg->results_root, &spec, extra, time(NULL),
 				      err) < 0)
+		goto done;
+	if (a.program && program_runner(&a, &spec, err) < 0)
 		goto done;
 	acfg.sweep_name = cfg->sweep;
 	acfg.metric = spec.metric.present ? spec.metric.name : NULL;
@@ -981,6 +1062,13 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 		reap(&a);
 		send_alerts(&a, &http);
 		pthread_mutex_lock(&a.lock);
+		if (a.give_up[0] && !exiting) {
+			sw_cli_error("%s: stopping the agent", a.give_up);
+			exiting = 1;
+			pthread_mutex_unlock(&a.lock);
+			stop_all(&a, 0, "the agent stopped: runs keep failing");
+			pthread_mutex_lock(&a.lock);
+		}
 		live = a.n_training;
 		want = !exiting && (!cfg->count || a.started < cfg->count);
 		if (a.slot_freed && want) {
@@ -1073,6 +1161,9 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 		a.store.dir);
 	if (interrupts) {
 		ret = SW_ERR_INTR;
+	} else if (a.give_up[0]) {
+		sw_errorf(err, "%s", a.give_up);
+		ret = SW_ERR;
 	} else if (deleted) {
 		sw_errorf(err, "sweep '%s' was deleted on the server", cfg->sweep);
 		ret = SW_ERR;
@@ -1112,6 +1203,7 @@ done:
 		json_decref(end);
 	}
 	sw_store_release(&a.store);
+	sw_trial_runner_release(&a.runner);
 	cnn_dataset_unref(a.ds);
 	json_decref(extra);
 	json_decref(cmds);
