@@ -793,8 +793,10 @@ static int process_run_named(const struct sw_trial_runner *r, const char *run_id
 			len += snprintf(tail + len, sizeof(tail) - (size_t)len, "%s%s",
 					len ? " | " : "", c.tail[k]);
 		res->status = SW_TRIAL_FAILED;
-		snprintf(res->reason, sizeof(res->reason), "'%s' %s%s%s", argv[0], what,
-			 tail[0] ? "; stderr: " : "", tail);
+		snprintf(res->reason, sizeof(res->reason), "'%s' %s%s%s",
+			 p->program && sw_command_uses((const char *const *)p->command,
+						       p->n_command, "program") ?
+			 p->program : argv[0], what, tail[0] ? "; stderr: " : "", tail);
 	}
 	goto done;
 oom:
