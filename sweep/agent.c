@@ -1230,7 +1230,8 @@ int sw_agent_offline(const struct sw_agent_config *cfg, struct sw_err *err)
 	struct cnn_data_opts dopts;
 	struct cnn_dataset *ds = NULL;
 	json_t *extra = NULL;
-	char *cached = NULL;
+	char *cached = NULL, *runs_dir = NULL;
+	int program = 0;
 	const char *path = cfg->sweep_file;
 	int ret = SW_ERR, r;
 
@@ -1257,7 +1258,9 @@ int sw_agent_offline(const struct sw_agent_config *cfg, struct sw_err *err)
 	}
 	sw_controller_signals();
 	sw_run_data_opts(&spec, &dopts);
-	r = cnn_data_open(cfg->data_dir, &dopts, sw_controller_interrupted(), &ds, err);
+	program = spec.program || spec.command;
+	r = program ? 0 : cnn_data_open(cfg->data_dir, &dopts, sw_controller_interrupted(),
+					 &ds, err);
 	if (r < 0) {
 		if (r != SW_ERR_INTR)
 			sw_err_prefix(err, "no training data (pass --data DIR or set SWEEP_DATA)");
@@ -1269,8 +1272,10 @@ int sw_agent_offline(const struct sw_agent_config *cfg, struct sw_err *err)
 	rc.threads = cfg->threads;
 	rc.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
 	rc.seed &= (1ULL << 53) - 1;
-	rc.data_dir = ds->dir;
-	sw_trial_runner_builtin(&offline_runner, ds, rc.threads);
+	rc.data_dir = ds ? ds->dir : NULL;
+	memset(&offline_runner, 0, sizeof(offline_runner));
+	if (!program)
+		sw_trial_runner_builtin(&offline_runner, ds, rc.threads);
 	rc.runner = &offline_runner;
 	rc.tty = 0;
 	extra = json_pack("{s:{s:s?,s:s?,s:s?,s:b},s:I,s:i,s:i,s:I,s:s?,s:s}",
@@ -1278,10 +1283,27 @@ int sw_agent_offline(const struct sw_agent_config *cfg, struct sw_err *err)
 			  "sweep", cfg->sweep, "offline", 1,
 			  "seed", (json_int_t)rc.seed, "parallel", rc.parallel,
 			  "threads", rc.threads, "count", (json_int_t)rc.count,
-			  "data_dir", ds->dir, "state", "running");
+			  "data_dir", ds ? ds->dir : NULL, "state", "running");
 	if (!extra || sw_store_create(&store, cfg->results_root, &spec, extra, time(NULL),
 				      err) < 0)
 		goto done;
+	if (program) {
+		/* the program runs here as online; its metrics go to the store */
+		struct sw_trial_process_config pc = SW_TRIAL_PROCESS_CONFIG_INIT;
+
+		if (asprintf(&runs_dir, "%s/runs", store.dir) < 0) {
+			runs_dir = NULL;
+			sw_errorf(err, "out of memory");
+			goto done;
+		}
+		pc.program = spec.program;
+		pc.command = (const char *const *)spec.command;
+		pc.n_command = spec.command ? spec.n_command : 0;
+		pc.sweep_id = cfg->sweep;
+		pc.runs_dir = runs_dir;
+		if (sw_trial_runner_process(&offline_runner, &pc, err) < 0)
+			goto done;
+	}
 	fprintf(stderr, "sweep: offline: searching sweep %s locally, results in %s\n",
 		cfg->sweep ? cfg->sweep : path, store.dir);
 	r = sw_controller_run(&spec, &store, &rc, err);
@@ -1291,6 +1313,9 @@ int sw_agent_offline(const struct sw_agent_config *cfg, struct sw_err *err)
 	ret = r;
 done:
 	sw_store_release(&store);
+	if (program)
+		sw_trial_runner_release(&offline_runner);
+	free(runs_dir);
 	cnn_dataset_unref(ds);
 	json_decref(extra);
 	free(cached);

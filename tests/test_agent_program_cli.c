@@ -3,7 +3,7 @@
  * line built with wandb's macros exactly, the environment wandb's agent
  * sets (WANDB_SWEEP_ID, WANDB_RUN_ID, WANDB_SWEEP_PARAM_PATH and its file,
  * ${args_json_file} and its file), output with the run prefix, a stop
- * command (SIGTERM), and wandb's flapping limit. The agent runs in a
+ * command (SIGTERM), wandb's flapping limits, and offline mode. The agent runs in a
  * temporary directory, as wandb's agent is run from the program's one. */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -281,6 +281,30 @@ static void test_flapping(void **state)
 	free(fail);
 }
 
+static void test_offline(void **state)
+{
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p = { 0 };
+	char *file = pathf("off.yaml");
+	static const char yaml[] = "method: grid\nprogram: train.py\n"
+		"metric: {name: loss, goal: minimize}\n"
+		"parameters:\n  x:\n    values: [1, 2]\n";
+
+	(void)state;
+	assert_int_equal(sw_test_write_file(file, yaml, strlen(yaml)), 0);
+	assert_int_equal(start_server(&fw, yaml, "[]", 0), 0);
+	/* offline: the program runs through the local controller, no data */
+	run_agent(&fw, &p, "WANDB_MODE=offline", "--sweep-file", file);
+	if (p.status != 0)
+		fprintf(stderr, "%s", p.err);
+	assert_int_equal(p.status, 0);
+	assert_int_equal(sw_test_count_lines(p.err, "] hello from "), 2);
+	assert_non_null(strstr(p.out, "top 2 of 2 runs by loss"));
+	sw_test_proc_release(&p);
+	sw_fake_wandb_stop(&fw);
+	free(file);
+}
+
 static int setup(void **state)
 {
 	char *p;
@@ -309,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_macros_and_environment),
 		cmocka_unit_test(test_stop_command),
 		cmocka_unit_test(test_flapping),
+		cmocka_unit_test(test_offline),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
