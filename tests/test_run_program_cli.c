@@ -288,13 +288,13 @@ static void test_sigkill_then_resume(void **state)
 			glob_t g;
 			char *pat = pathf("res-crash/*/runs.jsonl");
 
+			memset(&g, 0, sizeof(g));
 			if (glob(pat, 0, NULL, &g) == 0 && g.gl_pathc == 1) {
 				runs_path = strdup(g.gl_pathv[0]);
 				dir = strdup(g.gl_pathv[0]);
 				*strrchr(dir, '/') = '\0';
 			}
-			if (glob(pat, 0, NULL, &g) == 0)
-				globfree(&g);
+			globfree(&g);
 			free(pat);
 			continue;
 		}
