@@ -1,4 +1,5 @@
-/* cmd_run.c - `sweep run`: search a sweep locally, training in-process. */
+/* cmd_run.c - `sweep run`: search a sweep locally, training in-process (or
+ * running the sweep's program). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,10 @@ const char cmd_run_usage[] =
 "usage: sweep run FILE.yaml [--count N] [--parallel P|auto] [--threads T] [--seed S]\n"
 "                 [--results DIR] [--data DIR] [--alert-webhook URL]\n"
 "\n"
-"Search a sweep locally, training every trial in this process, and write the\n"
-"results under results/<name>-<YYYYmmdd-HHMMSS>/ (or under --results DIR).\n"
+"Search a sweep locally, training every trial in this process (or, for a\n"
+"sweep with 'program' or 'command', running that program for each trial),\n"
+"and write the results under results/<name>-<YYYYmmdd-HHMMSS>/ (or under\n"
+"--results DIR).\n"
 "\n"
 "  --count N           run at most N runs in all (default: until run_cap or\n"
 "                      the grid ends; random and bayes sweeps need one of them)\n"

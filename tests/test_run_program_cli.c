@@ -3,7 +3,7 @@
  * over a 3-point grid (metrics read from SWEEP_METRICS_FILE, the results
  * store and table), hyperband stopping children with SIGTERM, SIGKILL of
  * sweep itself mid-run then `sweep resume` re-running the in-flight child
- * with every run recorded once, and clear errors. */
+ * with every run recorded once, Ctrl-C once and twice, and clear errors. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -371,6 +371,125 @@ static void test_sigkill_then_resume(void **state)
 	sw_test_proc_release(&p);
 }
 
+/* Starts `sweep run` of name.yaml in the background; returns its pid. */
+static pid_t start_sweep(const char *yaml_path, const char *res)
+{
+	const char *argv[] = { sw_test_bin(), "run", yaml_path, "--parallel", "1",
+			       "--results", res, NULL };
+	pid_t pid = fork();
+	int i;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		for (i = 0; env[i]; i++)
+			putenv((char *)env[i]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Waits until some history.jsonl under tmp/sub has n epochs; returns the
+ * run id (a new string). */
+static char *wait_epochs(const char *sub, int n)
+{
+	char *pat = pathf("%s/*/runs/*/history.jsonl", sub), *id = NULL;
+	int i;
+
+	for (i = 0; i < 600 && !id; i++) {
+		glob_t g;
+		size_t k;
+
+		sleep_ms(50);
+		memset(&g, 0, sizeof(g));
+		if (glob(pat, 0, NULL, &g) == 0)
+			for (k = 0; k < g.gl_pathc && !id; k++) {
+				char *h = sw_test_read_file(g.gl_pathv[k], NULL);
+
+				if (h && sw_test_count_lines(h, "val_loss") >= n) {
+					char *e = strrchr(g.gl_pathv[k], '/');
+
+					*e = '\0';
+					id = strdup(strrchr(g.gl_pathv[k], '/') + 1);
+				}
+				free(h);
+			}
+		globfree(&g);
+	}
+	free(pat);
+	assert_non_null(id);
+	return id;
+}
+
+static void test_ctrl_c(void **state)
+{
+	char *yaml = pathf("ctrlc.yaml"), *res = pathf("res-ctrlc"), *res2 = pathf("res-ctrlc2");
+	char *id, *term, *dir;
+	json_t *runs;
+	pid_t pid;
+	int status;
+	struct stat sb;
+
+	(void)state;
+	put("ctrlc.yaml",
+	    "name: prog-ctrlc\nprogram: train.py\nmethod: grid\n"
+	    "metric: {name: val_loss, goal: minimize}\n"
+	    "parameters:\n  lr: {values: [0.3, 0.2]}\n  epochs: {value: 40}\n"
+	    "  sleep: {value: 0.4}\n");
+	/* first Ctrl-C: no new runs; the child is stopped (SIGTERM) at its
+	 * next reported epoch, recorded stopped; exit 130 */
+	pid = start_sweep(yaml, res);
+	id = wait_epochs("res-ctrlc", 1);
+	assert_int_equal(kill(pid, SIGINT), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 130);
+	term = pathf("term-%s.txt", id);
+	assert_int_equal(stat(term, &sb), 0);
+	free(term);
+	dir = results_dir("res-ctrlc");
+	runs = load_runs(dir);
+	assert_int_equal(json_array_size(runs), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(runs, 0), "state")),
+			    "stopped");
+	assert_true(json_integer_value(json_object_get(json_array_get(runs, 0), "epochs")) < 40);
+	json_decref(runs);
+	free(dir);
+	free(id);
+
+	/* twice: SIGTERM at once, recorded killed (epochs 2 s apart, so both
+	 * interrupts land between two epochs) */
+	put("ctrlc2.yaml",
+	    "name: prog-ctrlc2\nprogram: train.py\nmethod: grid\n"
+	    "metric: {name: val_loss, goal: minimize}\n"
+	    "parameters:\n  lr: {values: [0.3, 0.2]}\n  epochs: {value: 40}\n"
+	    "  sleep: {value: 2.0}\n");
+	free(yaml);
+	yaml = pathf("ctrlc2.yaml");
+	pid = start_sweep(yaml, res2);
+	id = wait_epochs("res-ctrlc2", 1);
+	assert_int_equal(kill(pid, SIGINT), 0);
+	sleep_ms(20);
+	assert_int_equal(kill(pid, SIGINT), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 130);
+	dir = results_dir("res-ctrlc2");
+	runs = load_runs(dir);
+	assert_int_equal(json_array_size(runs), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(runs, 0), "state")),
+			    "killed");
+	json_decref(runs);
+	free(dir);
+	free(id);
+	free(yaml);
+	free(res);
+	free(res2);
+}
+
 static void test_errors(void **state)
 {
 	struct sw_test_proc p;
@@ -430,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_grid_three_points),
 		cmocka_unit_test(test_hyperband_sigterm),
 		cmocka_unit_test(test_sigkill_then_resume),
+		cmocka_unit_test(test_ctrl_c),
 		cmocka_unit_test(test_errors),
 	};
 
