@@ -15,7 +15,9 @@
 #     the real CIFAR-10 (skipped without it, or with SWEEP_BENCH_QUICK=1).
 #     Floor: under 15 minutes; prints the best val_accuracy.
 # The machine is shared: every figure is printed with the load average.
+# SWEEP_BENCH_PARTS (default 123) picks the parts to run.
 set -u
+parts=${SWEEP_BENCH_PARTS:-123}
 cd "$(dirname "$0")/../.."
 SWEEP_BIN=${SWEEP_BIN:-bin/sweep}
 make -s "$SWEEP_BIN" >/dev/null || exit 1
@@ -78,6 +80,7 @@ print("%.3f %.3f %.4f %d" % (statistics.median(gaps), statistics.mean(gaps),
 PY
 }
 
+if [[ $parts == *1* ]]; then
 echo "== 1. controller overhead per trial (no-op trial, one at a time) =="
 cat > "$tmp/noop.yaml" <<'EOF'
 name: noop
@@ -123,6 +126,9 @@ else
 	fail=1
 fi
 
+fi
+
+if [[ $parts == *2* ]]; then
 echo "== 2. trials per hour: --parallel auto vs --parallel 1 --threads 2 =="
 cat > "$tmp/small.yaml" <<'EOF'
 name: small
@@ -178,6 +184,9 @@ else
 	fail=1
 fi
 
+fi
+
+if [[ $parts == *3* ]]; then
 echo "== 3. the README's main command: sweep run sweeps/cifar_lr.yaml =="
 if [ -z "$real" ] || [ -n "${SWEEP_BENCH_QUICK:-}" ]; then
 	if [ -z "$real" ]; then
@@ -200,5 +209,6 @@ else
 		echo "FAIL sweeps/cifar_lr.yaml took $s s >= 15 min"
 		fail=1
 	fi
+fi
 fi
 exit $fail
