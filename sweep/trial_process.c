@@ -504,7 +504,10 @@ static int process_run_named(const struct sw_trial_runner *r, const char *run_id
 	memset(&c, 0, sizeof(c));
 	c.mfd = -1;
 	if (!run_id) {
-		snprintf(idbuf, sizeof(idbuf), "run-%ld", (long)getpid());
+		static atomic_int serial;
+
+		snprintf(idbuf, sizeof(idbuf), "run-%ld-%d", (long)getpid(),
+			 atomic_fetch_add(&serial, 1));
 		run_id = idbuf;
 	}
 	c.t.p = p;
@@ -758,8 +761,7 @@ static int process_run_named(const struct sw_trial_runner *r, const char *run_id
 		if (exited && ((so.fd < 0 && se.fd < 0) || now - exit_at > 2.0))
 			break;
 	}
-	if (c.term_at == 0 && stop_wanted(&c))
-		c.term_at = mono_now();
+	/* a child that ended before we signalled it ended by itself */
 	poll_metrics(&c, 1);
 	if (so.fd >= 0)
 		close(so.fd);

@@ -119,7 +119,8 @@ int sw_trial_run_named(const struct sw_trial_runner *r, const char *run_id,
  * Other output lines go to cfg->out as "[RUN] line" (lines longer than
  * 16 KiB are cut), read as fast as the child writes.
  * Stop (on_epoch returned non-zero, or *hooks->stop): SIGTERM to the
- * group, SIGKILL after grace_s if anything is left -> stopped. Exit 0 ->
+ * group, SIGKILL after grace_s if anything is left -> stopped (a child that
+ * ended by itself before it was signalled keeps its own outcome). Exit 0 ->
  * finished; other codes and signals -> failed, exit_code the code (128+N
  * for signal N), reason naming it and the last lines of stderr. A command
  * whose program or interpreter is not found, or a missing program file,
