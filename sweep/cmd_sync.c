@@ -182,8 +182,8 @@ int cmd_sync(int argc, char **argv)
 	/* 1. the directory */
 	if (sw_store_load_meta(dir, &meta, &err) < 0 || sw_store_load_runs(dir, &runs, &err) < 0 ||
 	    sw_sync_marker_load(dir, &marker, &err) < 0) {
-		sw_cli_error("%s (is '%s' a results directory of `sweep run` or `sweep agent`?)",
-			     err.msg, dir);
+		sw_cli_error("%s; sync takes a directory written by 'sweep run' or "
+			     "'sweep agent'", err.msg);
 		ret = SW_EXIT_USAGE;
 		goto done;
 	}
