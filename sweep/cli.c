@@ -2,7 +2,9 @@
  * include/sweep/cli.h */
 #include "sweep/cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <getopt.h>
@@ -81,6 +83,22 @@ int sw_cli_bad_option(const char *cmd, int argc, char **argv, int rc)
 		return sw_cli_usage_error(cmd, "option '%s' of 'sweep %s' needs a value",
 					  name, cmd);
 	return sw_cli_usage_error(cmd, "unknown option '%s' for 'sweep %s'", name, cmd);
+}
+
+int sw_cli_parse_uint(const char *s, unsigned long long max,
+		      unsigned long long *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
 }
 
 int sw_cli_not_built(const char *cmd)

@@ -51,20 +51,6 @@ const char cmd_agent_usage[] =
 "Exit status: 0 done, 1 wandb or network failure (a rejected key included),\n"
 "2 usage, settings or unknown sweep, 130 interrupted.\n";
 
-static int parse_num(const char *s, long long max, long long *out)
-{
-	char *end;
-	long long v;
-
-	if (!s || !*s)
-		return -1;
-	v = strtoll(s, &end, 10);
-	if (*end || v < 0 || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* Splits [ENTITY/PROJECT/]SWEEP_ID (or PROJECT/SWEEP_ID). */
 static int split_path(char *arg, char **entity, char **project, char **sweep)
 {
@@ -112,7 +98,8 @@ int cmd_agent(int argc, char **argv)
 	struct sw_err err = SW_ERR_INIT;
 	const char *entity_opt = NULL, *project_opt = NULL;
 	char *arg = NULL, *p_entity, *p_project, *p_sweep;
-	long long v, cores = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned long long v;
+	long long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	int rc, controller = 0, unreachable = 0, ret = SW_EXIT_FAILURE;
 	const char *hb;
 
@@ -121,19 +108,19 @@ int cmd_agent(int argc, char **argv)
 	while ((rc = getopt_long(argc, argv, ":n:P:t:d:r:f:e:p:", opts, NULL)) != -1) {
 		switch (rc) {
 		case 'n':
-			if (parse_num(optarg, (1LL << 40), &v) < 0 || v == 0)
+			if (sw_cli_parse_uint(optarg, (1LL << 40), &v) < 0 || v == 0)
 				return sw_cli_usage_error("agent", "--count must be a positive "
 							  "whole number, got '%s'", optarg);
 			cfg.count = v;
 			break;
 		case 'P':
-			if (parse_num(optarg, 4096, &v) < 0 || v == 0)
+			if (sw_cli_parse_uint(optarg, 4096, &v) < 0 || v == 0)
 				return sw_cli_usage_error("agent", "--parallel must be a positive "
 							  "number of runs, got '%s'", optarg);
 			cfg.parallel = (int)v;
 			break;
 		case 't':
-			if (parse_num(optarg, 4096, &v) < 0 || v == 0)
+			if (sw_cli_parse_uint(optarg, 4096, &v) < 0 || v == 0)
 				return sw_cli_usage_error("agent", "--threads must be a positive "
 							  "number of threads, got '%s'", optarg);
 			cfg.threads = (int)v;

@@ -43,14 +43,14 @@ static double cpu_seconds(void)
 	return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
+/* A whole number in [lo, hi]. */
 static int parse_int(const char *s, long lo, long hi, long *out)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
+	unsigned long long v;
 
-	if (end == s || *end || v < lo || v > hi)
+	if (sw_cli_parse_uint(s, (unsigned long long)hi, &v) < 0 || (long)v < lo)
 		return -1;
-	*out = v;
+	*out = (long)v;
 	return 0;
 }
 

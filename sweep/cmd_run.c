@@ -37,21 +37,6 @@ const char cmd_run_usage[] =
 "Ctrl-C once: start no new runs, let running ones finish their epoch; twice:\n"
 "abort them. Continue later with 'sweep resume DIR'.\n";
 
-/* Parses a whole non-negative number; returns 0 or -1. */
-static int parse_count(const char *s, long long max, long long *out)
-{
-	char *end;
-	long long v;
-
-	if (!s || !*s || *s == '-')
-		return -1;
-	v = strtoll(s, &end, 10);
-	if (*end || v < 0 || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -68,7 +53,7 @@ int cmd_run(int argc, char **argv)
 	struct sw_spec spec = { 0 };
 	struct sw_err err = SW_ERR_INIT;
 	const char *results = NULL;
-	long long v, parallel = 0, threads = 0;
+	unsigned long long v, parallel = 0, threads = 0;
 	int c, seed_set = 0, ret = SW_EXIT_USAGE;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -77,7 +62,7 @@ int cmd_run(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":n:p:t:s:r:d:w:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (parse_count(optarg, 1LL << 40, &v) < 0 || v == 0)
+			if (sw_cli_parse_uint(optarg, 1LL << 40, &v) < 0 || v == 0)
 				return sw_cli_usage_error("run", "--count must be a whole number "
 							  "above 0, got '%s'", optarg);
 			cfg.count = v;
@@ -85,17 +70,17 @@ int cmd_run(int argc, char **argv)
 		case 'p':
 			if (!strcmp(optarg, "auto"))
 				parallel = 0;
-			else if (parse_count(optarg, 4096, &parallel) < 0 || parallel == 0)
+			else if (sw_cli_parse_uint(optarg, 4096, &parallel) < 0 || parallel == 0)
 				return sw_cli_usage_error("run", "--parallel must be 'auto' or a "
 							  "number of trials, got '%s'", optarg);
 			break;
 		case 't':
-			if (parse_count(optarg, 4096, &threads) < 0 || threads == 0)
+			if (sw_cli_parse_uint(optarg, 4096, &threads) < 0 || threads == 0)
 				return sw_cli_usage_error("run", "--threads must be a number of "
 							  "threads, got '%s'", optarg);
 			break;
 		case 's':
-			if (parse_count(optarg, (1LL << 53) - 1, &v) < 0)
+			if (sw_cli_parse_uint(optarg, (1ULL << 53) - 1, &v) < 0)
 				return sw_cli_usage_error("run", "--seed must be a whole number "
 							  "from 0 to 2^53-1, got '%s'", optarg);
 			cfg.seed = (uint64_t)v;

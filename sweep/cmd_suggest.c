@@ -31,21 +31,6 @@ const char cmd_suggest_usage[] =
 "  --count N        how many suggestions (default 1)\n"
 "  --seed S         random seed (default 0)\n";
 
-static int parse_u64(const char *s, unsigned long long max, unsigned long long *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || !*s || *s == '-' || *s == '+')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* Writes v as JSON with each real in its shortest form that reads back to
  * the same double (jansson would print 0.1 as 0.10000000000000001), so
  * values echoed back in --observed match exactly. */
@@ -135,13 +120,13 @@ int cmd_suggest(int argc, char **argv)
 			observed = optarg;
 			break;
 		case 'n':
-			if (parse_u64(optarg, 100000000ULL, &count) < 0 || count == 0)
+			if (sw_cli_parse_uint(optarg, 100000000ULL, &count) < 0 || count == 0)
 				return sw_cli_usage_error("suggest", "--count must be an "
 							  "integer from 1 to 100000000, "
 							  "not '%s'", optarg);
 			break;
 		case 's':
-			if (parse_u64(optarg, UINT64_MAX, &seed) < 0)
+			if (sw_cli_parse_uint(optarg, UINT64_MAX, &seed) < 0)
 				return sw_cli_usage_error("suggest", "--seed must be a "
 							  "non-negative integer, not '%s'",
 							  optarg);

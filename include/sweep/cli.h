@@ -8,7 +8,8 @@
  * sweep/main.c from the usage text, so commands never see it.
  *
  * defines: enum sw_exit, struct sw_cmd, sw_cli_error, sw_cli_warning,
- *          sw_cli_usage_error, sw_cli_bad_option, sw_cli_not_built,
+ *          sw_cli_usage_error, sw_cli_bad_option, sw_cli_parse_uint,
+ *          sw_cli_not_built,
  *          SW_VERSION
  */
 #ifndef SW_CLI_H
@@ -51,6 +52,11 @@ int sw_cli_usage_error(const char *cmd, const char *fmt, ...)
  * and opterr = 0): rc is what getopt_long returned; reports the unknown option
  * or missing value. Returns SW_EXIT_USAGE. */
 int sw_cli_bad_option(const char *cmd, int argc, char **argv, int rc);
+
+/* Parses a whole number option value: decimal digits only (no sign, no
+ * spaces), at most max. Returns 0 with *out set, or -1. */
+int sw_cli_parse_uint(const char *s, unsigned long long max,
+		      unsigned long long *out);
 
 /* For commands whose issue has not landed yet. Returns SW_EXIT_FAILURE. */
 int sw_cli_not_built(const char *cmd);
