@@ -3,6 +3,7 @@
  * offline fallback and the sync marker. */
 #define _GNU_SOURCE
 #include "sweep/agent.h"
+#include "sweep/interrupt.h"
 
 #include <errno.h>
 #include <math.h>
@@ -26,38 +27,6 @@
 #include "sweep/wandb_api.h"
 
 /* ==== Signals ==== */
-
-static volatile sig_atomic_t interrupts;
-
-void sw_agent_interrupt(void)
-{
-	if (interrupts < 2)
-		interrupts++;
-}
-
-volatile sig_atomic_t *sw_agent_stop_flag(void)
-{
-	return &interrupts;
-}
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	sw_agent_interrupt();
-}
-
-void sw_agent_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-}
 
 static double mono_now(void)
 {
@@ -977,7 +946,7 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 		ret = SW_ERR_USAGE;
 		goto done;
 	}
-	http.stop = &interrupts;
+	http.stop = sw_interrupt_flag();
 	http.on_retry = on_retry;
 	if (gethostname(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host), "localhost");
@@ -1005,7 +974,7 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 	a.start_mono = mono_now();
 	sw_run_data_opts(&spec, &dopts);
 	rc = a.program ? 0 : cnn_data_open(cfg->data_dir, &dopts,
-					   (const volatile int *)&interrupts, &a.ds, err);
+					   (const volatile int *)sw_interrupt_flag(), &a.ds, err);
 	if (rc < 0) {
 		if (rc != SW_ERR_INTR)
 			sw_err_prefix(err, "no training data (pass --data DIR or set "
@@ -1048,8 +1017,8 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 		double now = mono_now();
 		int live, want;
 
-		if (interrupts > seen_interrupts) {
-			seen_interrupts = interrupts;
+		if (*sw_interrupt_flag() > seen_interrupts) {
+			seen_interrupts = *sw_interrupt_flag();
 			if (seen_interrupts == 1) {
 				fprintf(stderr, "sweep: interrupted: stopping the runs; Ctrl-C again "
 					"to leave their upload to `sweep sync`\n");
@@ -1094,7 +1063,7 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 					       "--count reached");
 			json_array_clear(pending);
 		}
-		if (!deleted && !interrupts && now >= next_hb && (want || live)) {
+		if (!deleted && !*sw_interrupt_flag() && now >= next_hb && (want || live)) {
 			free(state);
 			state = run_state(&a);
 			json_decref(cmds);
@@ -1159,7 +1128,7 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 	fprintf(stderr, "sweep: agent done: %lld run%s (%lld failed), results in %s\n",
 		(long long)a.finished, a.finished == 1 ? "" : "s", (long long)a.failed,
 		a.store.dir);
-	if (interrupts) {
+	if (*sw_interrupt_flag()) {
 		ret = SW_ERR_INTR;
 	} else if (a.give_up[0]) {
 		sw_errorf(err, "%s", a.give_up);
@@ -1256,10 +1225,10 @@ int sw_agent_offline(const struct sw_agent_config *cfg, struct sw_err *err)
 		ret = SW_ERR_USAGE;
 		goto done;
 	}
-	sw_controller_signals();
+	sw_interrupt_install();
 	sw_run_data_opts(&spec, &dopts);
 	program = spec.program || spec.command;
-	r = program ? 0 : cnn_data_open(cfg->data_dir, &dopts, sw_controller_interrupted(),
+	r = program ? 0 : cnn_data_open(cfg->data_dir, &dopts, (const volatile int *)sw_interrupt_flag(),
 					 &ds, err);
 	if (r < 0) {
 		if (r != SW_ERR_INTR)

@@ -6,6 +6,7 @@
  * UpsertSweep(controller = {"schedule": [...], "earlystop": []}). */
 #define _GNU_SOURCE
 #include "sweep/agent.h"
+#include "sweep/interrupt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,7 +126,7 @@ int sw_agent_controller(const struct sw_agent_config *cfg, struct sw_err *err)
 	const char *entity, *state, *node_id;
 	uint64_t seed = 0;
 	int64_t scheduled = 0;
-	volatile sig_atomic_t *stop = sw_agent_stop_flag();
+	volatile sig_atomic_t *stop = sw_interrupt_flag();
 	double step_s = cfg->heartbeat_s > 0 ? cfg->heartbeat_s : 5.0;
 	int ret = SW_ERR, rc = 0, first = 1, search_done = 0;
 	size_t i;

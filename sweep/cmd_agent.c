@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "sweep/agent.h"
 #include "sweep/cli.h"
+#include "sweep/interrupt.h"
 #include "sweep/commands.h"
 #include "sweep/wandb_settings.h"
 
@@ -202,7 +203,7 @@ int cmd_agent(int argc, char **argv)
 	if (settings.insecure)
 		sw_cli_warning("WANDB_BASE_URL '%s' is plain http to a host that is not loopback: "
 			       "the API key and data travel unencrypted; use https", settings.base_url);
-	sw_agent_signals();
+	sw_interrupt_install();
 	if (controller)
 		rc = sw_agent_controller(&cfg, &err);
 	else

@@ -3,6 +3,7 @@
  * ID and URL. */
 #define _GNU_SOURCE
 #include "sweep/cli.h"
+#include "sweep/interrupt.h"
 #include "sweep/commands.h"
 #include "sweep/spec.h"
 #include "sweep/wandb_api.h"
@@ -40,14 +41,6 @@ const char cmd_create_usage[] =
 "\n"
 "Exit status: 0 created, 1 wandb or network failure, 2 invalid file or\n"
 "settings, 130 interrupted.\n";
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
 
 static void on_retry(void *ctx, const char *msg)
 {
@@ -96,10 +89,9 @@ int cmd_create(int argc, char **argv)
 	struct sw_wandb_sweep created = { 0 };
 	struct sw_wandb_sweep_args args = { 0 };
 	struct sw_err err = SW_ERR_INIT;
-	struct sigaction sa, old_int, old_term;
 	const char *entity_opt = NULL, *project_opt = NULL, *path, *entity, *project;
 	char *viewer_entity = NULL, *yaml = NULL, app[256], shown[256];
-	int rc, ret = SW_EXIT_FAILURE, handlers = 0;
+	int rc, ret = SW_EXIT_FAILURE;
 	size_t i;
 
 	sw_http_init(&http);
@@ -162,13 +154,8 @@ int cmd_create(int argc, char **argv)
 		goto done;
 	}
 	http.on_retry = on_retry;
-	http.stop = &stop_flag;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	handlers = 1;
+	http.stop = sw_interrupt_flag();
+	sw_interrupt_install();
 
 	/* 3. entity: option, WANDB_ENTITY, the file, else the key's default */
 	entity = settings.entity ? settings.entity : spec.entity;
@@ -210,12 +197,8 @@ int cmd_create(int argc, char **argv)
 fail:
 	sw_redact(err.msg, settings.api_key);
 	sw_cli_error("%s", err.msg);
-	ret = rc == SW_ERR_INTR || stop_flag ? SW_EXIT_INTERRUPTED : SW_EXIT_FAILURE;
+	ret = rc == SW_ERR_INTR || *sw_interrupt_flag() ? SW_EXIT_INTERRUPTED : SW_EXIT_FAILURE;
 done:
-	if (handlers) {
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGTERM, &old_term, NULL);
-	}
 	free(viewer_entity);
 	free(yaml);
 	sw_wandb_sweep_release(&created);

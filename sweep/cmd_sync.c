@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "sweep/agent.h"
 #include "sweep/cli.h"
+#include "sweep/interrupt.h"
 #include "sweep/commands.h"
 #include "sweep/filestream.h"
 #include "sweep/store.h"
@@ -42,14 +43,6 @@ const char cmd_sync_usage[] =
 "Prints one line per uploaded run on stdout: ID and URL.\n"
 "Exit status: 0 all uploaded, 1 wandb or network failure (run it again to\n"
 "resume), 2 usage, settings or bad directory, 130 interrupted.\n";
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
 
 static void on_retry(void *ctx, const char *msg)
 {
@@ -153,12 +146,11 @@ int cmd_sync(int argc, char **argv)
 	struct sw_wandb_settings settings = SW_WANDB_SETTINGS_INIT;
 	struct sw_http http;
 	struct sw_err err = SW_ERR_INIT;
-	struct sigaction sa, old_int, old_term;
 	json_t *meta = NULL, *runs = NULL, *marker = NULL, *run, *wb;
 	const char *entity_opt = NULL, *project_opt = NULL, *dir, *entity, *project;
 	const char *sweep = NULL, *m_project, *m_entity, *id;
 	char *viewer_entity = NULL, app[256], shown[256], e_out[256], p_out[256];
-	int rc = 0, ret = SW_EXIT_FAILURE, handlers = 0;
+	int rc = 0, ret = SW_EXIT_FAILURE;
 	size_t i, done_before = 0, uploaded = 0;
 
 	sw_http_init(&http);
@@ -208,13 +200,8 @@ int cmd_sync(int argc, char **argv)
 		goto done;
 	}
 	http.on_retry = on_retry;
-	http.stop = &stop_flag;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	handlers = 1;
+	http.stop = sw_interrupt_flag();
+	sw_interrupt_install();
 
 	wb = json_object_get(meta, "wandb");
 	m_project = json_string_value(json_object_get(wb, "project"));
@@ -264,7 +251,7 @@ int cmd_sync(int argc, char **argv)
 fail:
 	sw_redact(err.msg, settings.api_key);
 	sw_cli_error("%s", err.msg);
-	if (rc == SW_ERR_INTR || stop_flag) {
+	if (rc == SW_ERR_INTR || *sw_interrupt_flag()) {
 		ret = SW_EXIT_INTERRUPTED;
 	} else {
 		ret = SW_EXIT_FAILURE;
@@ -272,10 +259,6 @@ fail:
 	fprintf(stderr, "sweep: sync stopped after %zu run%s; run `sweep sync %s` again to "
 		"resume\n", uploaded, uploaded == 1 ? "" : "s", dir);
 done:
-	if (handlers) {
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGTERM, &old_term, NULL);
-	}
 	free(viewer_entity);
 	json_decref(meta);
 	json_decref(runs);

@@ -26,42 +26,12 @@
 #include "sweep/alerts.h"
 #include "sweep/cli.h"
 #include "sweep/hyperband.h"
+#include "sweep/interrupt.h"
 #include "sweep/observed.h"
 #include "sweep/progress.h"
 #include "sweep/report.h"
 #include "sweep/search.h"
 #include "sweep/trial.h"
-
-static volatile sig_atomic_t interrupts;
-
-void sw_controller_interrupt(void)
-{
-	if (interrupts < 2)
-		interrupts++;
-}
-
-const volatile int *sw_controller_interrupted(void)
-{
-	return (const volatile int *)&interrupts;
-}
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	sw_controller_interrupt();
-}
-
-void sw_controller_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
 
 /* ==== Choosing P and T ==== */
 
@@ -653,7 +623,7 @@ static void controller_release(struct controller *c)
 /* Passes interrupts on to the running trials (lock held). */
 static void handle_interrupts(struct controller *c)
 {
-	int n = interrupts;
+	int n = *sw_interrupt_flag();
 	struct trial *t;
 
 	if (n == c->seen_interrupts)
@@ -1008,7 +978,7 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 	struct stat sb;
 	int rc, ret = SW_EXIT_FAILURE, data_missing;
 
-	sw_controller_signals();
+	sw_interrupt_install();
 	if (spec->program || spec->command)
 		return run_program_main(spec, dir, results_root, cfg);
 	if (dir && sw_store_open(&store, dir, &err) < 0) {
@@ -1022,7 +992,7 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 	sw_run_data_opts(spec, &dopts);
 	data_where(cfg->data_dir, where, sizeof(where));
 	data_missing = where[0] && stat(where, &sb) < 0 && errno == ENOENT;
-	rc = cnn_data_open(cfg->data_dir, &dopts, sw_controller_interrupted(), &ds, &err);
+	rc = cnn_data_open(cfg->data_dir, &dopts, (const volatile int *)sw_interrupt_flag(), &ds, &err);
 	if (rc == SW_ERR_INTR) {
 		sw_cli_error("interrupted while getting the data");
 		ret = SW_EXIT_INTERRUPTED;

@@ -42,8 +42,8 @@
  * `sweep sync`). The result is then SW_ERR_INTR.
  *
  * defines: struct sw_agent_config, SW_AGENT_CONFIG_INIT, sw_agent_run,
- *          sw_agent_offline, sw_agent_controller, sw_agent_interrupt,
- *          sw_agent_signals, sw_agent_stop_flag, sw_agent_cache_path, sw_sync_marker_load,
+ *          sw_agent_offline, sw_agent_controller,
+ *          sw_agent_cache_path, sw_sync_marker_load,
  *          sw_sync_marker_done, SW_SYNC_MARKER
  */
 #ifndef SW_AGENT_H
@@ -92,15 +92,6 @@ int sw_agent_offline(const struct sw_agent_config *cfg, struct sw_err *err);
  * --count runs were scheduled, the sweep stops running, or an interrupt.
  * Returns 0, SW_ERR_INTR, SW_ERR_USAGE or SW_ERR. */
 int sw_agent_controller(const struct sw_agent_config *cfg, struct sw_err *err);
-
-/* Async-signal-safe: counts an interrupt (see above). */
-void sw_agent_interrupt(void);
-
-/* The interrupt count sw_agent_interrupt() raises (for struct sw_http.stop). */
-volatile sig_atomic_t *sw_agent_stop_flag(void);
-
-/* Routes SIGINT and SIGTERM to sw_agent_interrupt() and ignores SIGPIPE. */
-void sw_agent_signals(void);
 
 /* Where an online agent caches a sweep's definition for offline use:
  * ${XDG_CACHE_HOME:-$HOME/.cache}/sweep/wandb-sweeps/SWEEP.yaml. Returns a

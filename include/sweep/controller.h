@@ -7,7 +7,7 @@
  *
  * Stopping: run_cap, --count (total runs of the sweep, resumed ones
  * included), grid exhausted, metric.target reached: no new runs start and
- * the running ones finish. First SIGINT/SIGTERM (sw_controller_interrupt):
+ * the running ones finish. First SIGINT/SIGTERM (sweep/interrupt.h):
  * no new runs; running ones end after their current epoch, recorded as
  * `stopped`. Second: running ones stop between batches, recorded as
  * `killed`. The result is then SW_ERR_INTR (exit 130).
@@ -20,8 +20,7 @@
  *
  * defines: struct sw_run_config, SW_RUN_CONFIG_INIT, sw_run_pick_parallel,
  *          sw_run_data_opts,
- *          sw_controller_run, sw_controller_interrupt, sw_controller_signals,
- *          sw_controller_interrupted, sw_run_load_spec, sw_run_main
+ *          sw_controller_run, sw_run_load_spec, sw_run_main
  */
 #ifndef SW_CONTROLLER_H
 #define SW_CONTROLLER_H
@@ -69,16 +68,6 @@ void sw_run_data_opts(const struct sw_spec *spec, struct cnn_data_opts *opts);
  * search failure). Every run that ended is in the store in every case. */
 int sw_controller_run(const struct sw_spec *spec, struct sw_store *store,
 		      const struct sw_run_config *cfg, struct sw_err *err);
-
-/* Async-signal-safe: counts an interrupt (see above). */
-void sw_controller_interrupt(void);
-
-/* Routes SIGINT and SIGTERM to sw_controller_interrupt() (no SA_RESTART, so
- * blocking calls return) and ignores SIGPIPE. */
-void sw_controller_signals(void);
-
-/* Non-zero once an interrupt arrived (polled by a data download). */
-const volatile int *sw_controller_interrupted(void);
 
 /* Loads and validates the sweep file for `sweep run` / `sweep resume`,
  * printing every diagnostic as `sweep validate` does. Returns 0 when it can
