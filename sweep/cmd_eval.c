@@ -37,7 +37,7 @@ int cmd_eval(int argc, char **argv)
 	struct cnn_dataset *ds = NULL;
 	struct sw_err err = SW_ERR_INIT;
 	double loss, acc;
-	char *end;
+	unsigned long long v;
 
 	memset(&m, 0, sizeof(m));
 	optind = 1;
@@ -48,10 +48,10 @@ int cmd_eval(int argc, char **argv)
 			data = optarg;
 			break;
 		case 't':
-			threads = strtol(optarg, &end, 10);
-			if (end == optarg || *end || threads < 1 || threads > 256)
+			if (sw_cli_parse_uint(optarg, 256, &v) < 0 || v < 1)
 				return sw_cli_usage_error("eval", "--threads must be an integer "
 							  "from 1 to 256, got '%s'", optarg);
+			threads = (long)v;
 			break;
 		case 'j':
 			json = 1;

@@ -117,7 +117,7 @@ int cmd_train(int argc, char **argv)
 	struct sigaction sa, old_int, old_term;
 	int c, rc, ret = SW_EXIT_FAILURE, have_trainer = 0;
 	const char *status = "failed";
-	char *end;
+	unsigned long long v;
 
 	memset(&last, 0, sizeof(last));
 	optind = 1;
@@ -128,10 +128,10 @@ int cmd_train(int argc, char **argv)
 			data = optarg;
 			break;
 		case 't':
-			threads = strtol(optarg, &end, 10);
-			if (end == optarg || *end || threads < 1 || threads > 256)
+			if (sw_cli_parse_uint(optarg, 256, &v) < 0 || v < 1)
 				return sw_cli_usage_error("train", "--threads must be an integer "
 							  "from 1 to 256, got '%s'", optarg);
+			threads = (long)v;
 			break;
 		case 's':
 			save = optarg;
