@@ -976,6 +976,21 @@ static const char slow_grid[] =
 	"  val_limit: {value: 200}\n"
 	"  precise_bn: {value: false}\n";
 
+/* Epochs of a few seconds even on an idle machine, so that a second Ctrl-C
+ * sent after the first one's message surely lands inside an epoch. */
+static const char slower_grid[] =
+	"method: grid\n" METRIC
+	"parameters:\n"
+	"  learning_rate: {values: [0.002, 0.004, 0.006, 0.008]}\n"
+	"  batch_size: {value: 64}\n"
+	"  epochs: {value: 3}\n"
+	"  conv1_filters: {value: 16}\n"
+	"  conv2_filters: {value: 32}\n"
+	"  dense_units: {value: 16}\n"
+	"  train_limit: {value: 10000}\n"
+	"  val_limit: {value: 200}\n"
+	"  precise_bn: {value: false}\n";
+
 static void test_ctrl_c_once_then_resume(void **state)
 {
 	char *y = write_yaml("ctrlc1", slow_grid);
@@ -1045,7 +1060,7 @@ static void test_ctrl_c_once_then_resume(void **state)
 
 static void test_ctrl_c_twice_kills(void **state)
 {
-	char *y = write_yaml("ctrlc2", slow_grid);
+	char *y = write_yaml("ctrlc2", slower_grid);
 	char *root = results_root("ctrlc2"), *out = pathf("%s/ctrlc2.out", tmp);
 	char *err = pathf("%s/ctrlc2.err", tmp), *dir;
 	const char *const args[] = { "run", y, "--data", data, "--results", root,
