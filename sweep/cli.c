@@ -100,9 +100,3 @@ int sw_cli_parse_uint(const char *s, unsigned long long max,
 	*out = v;
 	return 0;
 }
-
-int sw_cli_not_built(const char *cmd)
-{
-	return sw_cli_error("'sweep %s' is not built yet in this version (%s)",
-			    cmd, SW_VERSION);
-}

@@ -9,7 +9,6 @@
  *
  * defines: enum sw_exit, struct sw_cmd, sw_cli_error, sw_cli_warning,
  *          sw_cli_usage_error, sw_cli_bad_option, sw_cli_parse_uint,
- *          sw_cli_not_built,
  *          SW_VERSION
  */
 #ifndef SW_CLI_H
@@ -57,8 +56,5 @@ int sw_cli_bad_option(const char *cmd, int argc, char **argv, int rc);
  * spaces), at most max. Returns 0 with *out set, or -1. */
 int sw_cli_parse_uint(const char *s, unsigned long long max,
 		      unsigned long long *out);
-
-/* For commands whose issue has not landed yet. Returns SW_EXIT_FAILURE. */
-int sw_cli_not_built(const char *cmd);
 
 #endif
