@@ -56,6 +56,20 @@ int sw_params_same(const struct sw_space *sp, const json_t *a, const json_t *b)
 	return 1;
 }
 
+int sw_params_seen(const struct sw_space *sp, const struct sw_runs *runs,
+		   const json_t *out, size_t first, const json_t *params)
+{
+	size_t i;
+
+	for (i = 0; i < runs->n; i++)
+		if (sw_params_same(sp, runs->items[i].params, params))
+			return 1;
+	for (i = first; i < json_array_size(out); i++)
+		if (sw_params_same(sp, json_array_get(out, i), params))
+			return 1;
+	return 0;
+}
+
 json_t *sw_random_point(const struct sw_space *sp, struct sw_rng *rng,
 			double *u01)
 {

@@ -881,20 +881,6 @@ static json_t *decode(const struct sw_space *sp, const double *x)
 	return params;
 }
 
-static int seen_before(const struct sw_space *sp, const struct sw_runs *runs,
-		       const json_t *out, size_t first, const json_t *params)
-{
-	size_t i;
-
-	for (i = 0; i < runs->n; i++)
-		if (sw_params_same(sp, runs->items[i].params, params))
-			return 1;
-	for (i = first; i < json_array_size(out); i++)
-		if (sw_params_same(sp, json_array_get(out, i), params))
-			return 1;
-	return 0;
-}
-
 struct cand {
 	double score;     /* -log EI: lower is better */
 	double *x;
@@ -1137,7 +1123,7 @@ static int bayes(const struct sw_spec *spec, const struct sw_space *sp,
 				params = decode(sp, c[j].x);
 				if (!params)
 					break;
-				if (!seen_before(sp, runs, out, first, params)) {
+				if (!sw_params_seen(sp, runs, out, first, params)) {
 					memcpy(xnew, c[j].x, d * sizeof(double));
 					break;
 				}
@@ -1151,7 +1137,7 @@ static int bayes(const struct sw_spec *spec, const struct sw_space *sp,
 			params = sw_random_point(sp, &rng, NULL);
 			if (!params)
 				break;
-			if (tries < 63 && seen_before(sp, runs, out, first, params)) {
+			if (tries < 63 && sw_params_seen(sp, runs, out, first, params)) {
 				json_decref(params);
 				params = NULL;
 			}

@@ -33,6 +33,7 @@
  * defines: enum sw_search_end, sw_search_end_name, sw_search_next,
  *          sw_search_grid, sw_search_random, sw_search_bayes, sw_bayes_data,
  *          sw_search_target_reached, sw_params_same,
+ *          sw_params_seen,
  *          sw_random_point
  */
 #ifndef SW_SEARCH_H
@@ -96,6 +97,11 @@ int sw_search_target_reached(const struct sw_spec *spec,
 
 /* 1 when a and b hold equal values (Python ==) at every searchable leaf. */
 int sw_params_same(const struct sw_space *sp, const json_t *a, const json_t *b);
+
+/* 1 when params equals (sw_params_same) an observed run's or one of the
+ * suggestions out[first..]: random and bayes redraw such a point. */
+int sw_params_seen(const struct sw_space *sp, const struct sw_runs *runs,
+		   const json_t *out, size_t first, const json_t *params);
 
 /* A random parameter object (every leaf, constants included): each
  * searchable leaf at quantile u drawn in the open interval (0,1) from rng.
