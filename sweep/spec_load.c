@@ -8,6 +8,7 @@
  * are the second pass, spec_validate.c. See include/sweep/spec.h. */
 #define _GNU_SOURCE
 #include "sweep/spec.h"
+#include "sweep/file.h"
 #include "sweep/yaml_tree.h"
 
 #include <errno.h>
@@ -16,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define MAX_FILE_SIZE (16u << 20)
 
@@ -1100,57 +1100,13 @@ done:
 int sw_spec_load(struct sw_spec *spec, const char *path, struct sw_diags *diags,
 		 struct sw_err *err)
 {
-	FILE *f = NULL;
 	char *data = NULL;
-	size_t len = 0, alloc = 0;
-	struct stat st;
-	int ret = -1;
+	size_t len = 0;
+	int ret;
 
-	f = fopen(path, "rb");
-	if (!f) {
-		ret = sw_errorf(err, "unable to read '%s': %s", path, strerror(errno));
-		goto done;
-	}
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		ret = sw_errorf(err, "unable to read '%s': it is a directory", path);
-		goto done;
-	}
-	for (;;) {
-		size_t got;
-
-		if (alloc - len < 4096) {
-			char *d;
-
-			alloc = alloc ? 2 * alloc : 8192;
-			d = realloc(data, alloc);
-			if (!d) {
-				ret = sw_errorf(err, "unable to read '%s': out of memory",
-						path);
-				goto done;
-			}
-			data = d;
-		}
-		got = fread(data + len, 1, alloc - len, f);
-		len += got;
-		if (len > MAX_FILE_SIZE) {
-			ret = sw_errorf(err, "unable to read '%s': larger than %u MiB; "
-					"is it really a sweep file?", path,
-					MAX_FILE_SIZE >> 20);
-			goto done;
-		}
-		if (got == 0) {
-			if (ferror(f)) {
-				ret = sw_errorf(err, "unable to read '%s': %s", path,
-						strerror(errno));
-				goto done;
-			}
-			break;
-		}
-	}
-	ret = sw_spec_load_string(spec, data ? data : "", len, path, diags, err);
-done:
-	if (f)
-		fclose(f);
+	if (sw_read_file(path, MAX_FILE_SIZE, &data, &len, NULL, err) < 0)
+		return -1;
+	ret = sw_spec_load_string(spec, data, len, path, diags, err);
 	free(data);
 	return ret;
 }

@@ -1,6 +1,7 @@
 /* store.c - the results store of a local sweep; see include/sweep/store.h */
 #define _GNU_SOURCE
 #include "sweep/store.h"
+#include "sweep/file.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -147,68 +148,6 @@ static int better(double a, double b, int maximize)
 
 /* ==== Files: whole reads, atomic replaces, durable appends ==== */
 
-static int read_all(const char *path, char **data, size_t *len, int *missing,
-		    struct sw_err *err)
-{
-	size_t alloc = 0, n = 0;
-	char *buf = NULL;
-	int fd, ret = -1;
-
-	*data = NULL;
-	*len = 0;
-	if (missing)
-		*missing = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT && missing) {
-			*missing = 1;
-			return 0;
-		}
-		return sw_errorf(err, "cannot open '%s': %s", path, strerror(errno));
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (n + 4096 + 1 > alloc) {
-			char *nb;
-
-			alloc = alloc ? alloc * 2 : 8192;
-			nb = realloc(buf, alloc);
-			if (!nb) {
-				sw_errorf(err, "out of memory reading '%s'", path);
-				goto done;
-			}
-			buf = nb;
-		}
-		r = read(fd, buf + n, alloc - n - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			sw_errorf(err, "cannot read '%s': %s", path, strerror(errno));
-			goto done;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (!buf) {
-		buf = malloc(1);
-		if (!buf) {
-			sw_errorf(err, "out of memory reading '%s'", path);
-			goto done;
-		}
-	}
-	buf[n] = '\0';
-	*data = buf;
-	*len = n;
-	buf = NULL;
-	ret = 0;
-done:
-	free(buf);
-	close(fd);
-	return ret;
-}
-
 static int write_all(int fd, const char *p, size_t n)
 {
 	while (n) {
@@ -350,7 +289,7 @@ static int repair_tail(const char *path, struct sw_err *err)
 	size_t len = 0, start;
 	int missing = 0, fd = -1, ret = -1;
 
-	if (read_all(path, &data, &len, &missing, err))
+	if (sw_read_file(path, 0, &data, &len, &missing, err))
 		return -1;
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
@@ -441,7 +380,7 @@ static int jsonl_load(const char *path, int missing_ok, json_t **out, int *torn,
 	*out = NULL;
 	if (torn)
 		*torn = 0;
-	if (read_all(path, &data, &len, missing_ok ? &missing : NULL, err))
+	if (sw_read_file(path, 0, &data, &len, missing_ok ? &missing : NULL, err))
 		return -1;
 	arr = json_array();
 	if (!arr) {

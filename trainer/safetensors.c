@@ -1,6 +1,7 @@
 /* safetensors.c - see include/trainer/safetensors.h */
 #define _GNU_SOURCE
 #include "trainer/safetensors.h"
+#include "sweep/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -484,41 +485,15 @@ done:
 
 int cnn_st_read(const char *path, struct cnn_st_file *f, struct sw_err *err)
 {
-	unsigned char *buf = NULL;
-	struct stat st;
+	char *buf = NULL;
 	size_t got = 0;
-	int fd, ret = -1;
+	int ret;
 
 	memset(f, 0, sizeof(*f));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return sw_errorf(err, "cannot open '%s': %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		sw_errorf(err, "'%s' is not a regular file", path);
-		goto done;
-	}
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf) {
-		sw_errorf(err, "out of memory reading '%s'", path);
-		goto done;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			sw_errorf(err, "cannot read '%s': %s", path, strerror(errno));
-			goto done;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
+	if (sw_read_file(path, 0, &buf, &got, NULL, err) < 0)
+		return -1;
 	ret = cnn_st_parse(buf, got, path, f, err);
-done:
 	free(buf);
-	close(fd);
 	return ret;
 }
 
