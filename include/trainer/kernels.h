@@ -23,6 +23,8 @@
  *          cnn_im2col_ref, cnn_im2col, cnn_col2im_ref, cnn_col2im,
  *          cnn_conv_out, cnn_conv_ws_floats, cnn_conv_forward_ref,
  *          cnn_conv_forward, cnn_conv_backward_ref, cnn_conv_backward,
+ *          cnn_winograd_applies, cnn_winograd_group, cnn_winograd_ws_floats,
+ *          cnn_winograd_weights, cnn_winograd_conv,
  *          cnn_bn_stats_ref, cnn_bn_stats, cnn_bn_partials_ref,
  *          cnn_bn_stats_reduce, cnn_bn_affine, cnn_bn_backward_ref,
  *          cnn_bn_backward, cnn_bn_backward_affine, cnn_relu_forward_ref,
@@ -140,6 +142,39 @@ void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
 		       const float *shift, const float *w, int N, int C, int H,
 		       int W, int M, int K, int stride, int pad, int relu,
 		       int nthreads);
+
+/* ==== Winograd F(2x2,3x3) convolution (winograd.c) ==== */
+
+/* cnn_conv_forward uses Winograd for the forward pass, and
+ * cnn_conv_backward for the input gradient, of 3x3 stride-1 pad-1
+ * convolutions with at least this many input channels; the weight gradient
+ * stays im2col+GEMM. Winograd rounds differently from the direct sum: the
+ * tests allow a relative error of 1e-4 (see tests/test_winograd.c). */
+#define CNN_WINOGRAD_MIN_C 16
+
+/* Non-zero when cnn_conv_forward/backward take the Winograd path for C
+ * input channels. */
+int cnn_winograd_applies(int C, int K, int stride, int pad);
+/* Images per cnn_winograd_conv call the conv kernels use for HxW planes
+ * (1..CNN_CONV_CHUNK, a fixed function of the shape so results do not
+ * depend on the thread count). */
+int cnn_winograd_group(int H, int W);
+/* Floats of scratch one cnn_winograd_conv call of cnn_winograd_group(H, W)
+ * images needs (one per thread). */
+size_t cnn_winograd_ws_floats(int C, int H, int W, int M);
+/* U (16,R,S) = the transformed 3x3 kernels of w (M,C,3,3): R=M, S=C
+ * forward; with flip R=C, S=M and each kernel rotated by 180 degrees (the
+ * correlation that maps an output gradient (M,H,W) to the input gradient). */
+void cnn_winograd_weights(float *U, const float *w, int M, int C, int flip);
+/* y (nimg,M,H,W) = the 3x3 pad-1 correlation of x (nimg,C,H,W) (with the
+ * optional affine) with the kernels U (16,M,C) from cnn_winograd_weights;
+ * no bias. Any H, W >= 1 and 1 <= nimg <= cnn_winograd_group(H, W); ws:
+ * cnn_winograd_ws_floats(C, H, W, M) floats. Serial (single-threaded
+ * GEMMs); each image's result does not depend on nimg's grouping only if
+ * the groups are the same, which is why the grouping is fixed. */
+void cnn_winograd_conv(float *y, float *ws, const float *x, const float *scale,
+		       const float *shift, const float *U, int nimg, int C,
+		       int H, int W, int M);
 
 /* ==== BatchNorm (bn.c) ==== */
 

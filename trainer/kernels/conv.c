@@ -2,7 +2,10 @@
  * GEMM. The fast version hands chunks of CNN_CONV_CHUNK images to OpenMP
  * threads as they become free; each thread runs per-image GEMMs on one BLAS
  * thread; weight gradients accumulate per chunk and are reduced in chunk
- * order, so the result does not depend on the scheduling. See kernels.h. */
+ * order, so the result does not depend on the scheduling. 3x3 stride-1
+ * same convolutions with >= CNN_WINOGRAD_MIN_C input channels run their
+ * forward pass and input gradient through Winograd F(2x2,3x3) (winograd.c)
+ * instead, in image groups fixed by the shape. See kernels.h. */
 #include "trainer/kernels.h"
 
 #include <omp.h>
@@ -13,14 +16,31 @@ static size_t round16(size_t n)
 	return (n + 15) & ~(size_t)15;
 }
 
-// per thread: col (CKK,OHW) | dcol (CKK,OHW); then per chunk of images:
-// dw (M,CKK) | db (M)
-static size_t thread_floats(int C, int H, int W, int K, int stride, int pad)
+// per thread: col (CKK,OHW) | dcol (CKK,OHW) | Winograd scratch; then the
+// transformed weights U (16,M,C); then per chunk of images: dw (M,CKK) | db (M)
+static size_t wino_floats(int C, int H, int W, int M, int K, int stride, int pad)
+{
+	size_t a, b;
+
+	if (!cnn_winograd_applies(C, K, stride, pad))
+		return 0;
+	a = cnn_winograd_ws_floats(C, H, W, M);
+	b = cnn_winograd_ws_floats(M, H, W, C);
+	return round16(a > b ? a : b);
+}
+
+static size_t thread_floats(int C, int H, int W, int M, int K, int stride,
+			    int pad)
 {
 	size_t ckk = (size_t)C * K * K;
 	size_t ohw = (size_t)cnn_conv_out(H, K, stride, pad) * cnn_conv_out(W, K, stride, pad);
 
-	return 2 * round16(ckk * ohw);
+	return 2 * round16(ckk * ohw) + wino_floats(C, H, W, M, K, stride, pad);
+}
+
+static size_t u_floats(int C, int M, int K, int stride, int pad)
+{
+	return cnn_winograd_applies(C, K, stride, pad) ? round16((size_t)16 * M * C) : 0;
 }
 
 static size_t chunk_floats(int C, int M, int K)
@@ -33,8 +53,8 @@ size_t cnn_conv_ws_floats(int N, int C, int H, int W, int M, int K,
 {
 	size_t chunks = (size_t)(N + CNN_CONV_CHUNK - 1) / CNN_CONV_CHUNK;
 
-	return nthreads * thread_floats(C, H, W, K, stride, pad) +
-	       chunks * chunk_floats(C, M, K);
+	return nthreads * thread_floats(C, H, W, M, K, stride, pad) +
+	       u_floats(C, M, K, stride, pad) + chunks * chunk_floats(C, M, K);
 }
 
 // y (N,M,OH,OW) = relu?(w (M,C*K*K) . im2col(x (N,C,H,W)) + b (M))
@@ -166,7 +186,34 @@ void cnn_conv_forward(float *y, double *part, float *ws, const float *x,
 {
 	int OH = cnn_conv_out(H, K, stride, pad), OW = cnn_conv_out(W, K, stride, pad);
 	int ckk = C * K * K, ohw = OH * OW;
-	size_t per = thread_floats(C, H, W, K, stride, pad);
+	size_t per = thread_floats(C, H, W, M, K, stride, pad);
+
+	if (cnn_winograd_applies(C, K, stride, pad)) {
+		int G = cnn_winograd_group(H, W), ng = (N + G - 1) / G;
+		float *U = ws + per * nthreads;
+		size_t colsz = 2 * round16((size_t)ckk * ohw);
+
+#pragma omp parallel num_threads(nthreads)
+		{
+			float *wws = ws + per * omp_get_thread_num() + colsz;
+
+#pragma omp single
+			cnn_winograd_weights(U, w, M, C, 0);
+#pragma omp for schedule(dynamic, 1)
+			for (int g = 0; g < ng; g++) {
+				int lo = g * G, cnt = N - lo < G ? N - lo : G;
+
+				cnn_winograd_conv(y + (size_t)lo * M * ohw, wws,
+						  x + (size_t)lo * C * H * W, scale, shift, U,
+						  cnt, C, H, W, M);
+				for (int n = lo; n < lo + cnt; n++)
+					epilogue_forward(y + (size_t)n * M * ohw,
+							 part ? part + (size_t)n * M * 2 : NULL, b,
+							 M, ohw, relu);
+			}
+		}
+		return;
+	}
 
 #pragma omp parallel num_threads(nthreads)
 	{
@@ -244,16 +291,24 @@ void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
 {
 	int OH = cnn_conv_out(H, K, stride, pad), OW = cnn_conv_out(W, K, stride, pad);
 	int ckk = C * K * K, ohw = OH * OW;
-	size_t per = thread_floats(C, H, W, K, stride, pad);
+	size_t per = thread_floats(C, H, W, M, K, stride, pad);
 	size_t colsz = round16((size_t)ckk * ohw), slot = chunk_floats(C, M, K);
 	int nch = (N + CNN_CONV_CHUNK - 1) / CNN_CONV_CHUNK;
-	float *slots = ws + per * nthreads;
+	int wino = dx && cnn_winograd_applies(C, K, stride, pad);
+	int G = wino ? cnn_winograd_group(H, W) : 1;
+	float *U = ws + per * nthreads;
+	float *slots = U + u_floats(C, M, K, stride, pad);
 
 #pragma omp parallel num_threads(nthreads)
 	{
 		int tid = omp_get_thread_num(), nt = omp_get_num_threads();
 		float *col = ws + per * tid, *dcol = col + colsz;
+		float *wws = col + 2 * colsz;
 
+		if (wino) {
+#pragma omp single
+			cnn_winograd_weights(U, w, M, C, 1);
+		}
 #pragma omp for schedule(dynamic, 1)
 		for (int ch = 0; ch < nch; ch++) {
 			float *dwl = slots + slot * ch, *dbl = dwl + round16((size_t)M * ckk);
@@ -261,21 +316,31 @@ void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
 
 			memset(dwl, 0, sizeof(float) * ((size_t)M * ckk));
 			memset(dbl, 0, sizeof(float) * M);
-			for (int n = ch * CNN_CONV_CHUNK; n < hi; n++) {
-				float *dyn = dy + (size_t)n * M * ohw;
-				const float *yn = y + (size_t)n * M * ohw;
+			for (int lo = ch * CNN_CONV_CHUNK; lo < hi; lo += G) {
+				int ghi = lo + G < hi ? lo + G : hi;
 
-				epilogue_backward(dyn, dbl, yn, ga, gb, gd, M, ohw, relu);
-				cnn_im2col(col, x + (size_t)n * C * H * W, scale, shift, C, H, W,
-					   K, stride, pad);
-				cnn_gemm(0, 1, M, ckk, ohw, 1.0f, dyn, ohw, col, ohw, 1.0f, dwl, ckk);
-				if (dx) {
-					float *dxn = dx + (size_t)n * C * H * W;
+				for (int n = lo; n < ghi; n++) {
+					float *dyn = dy + (size_t)n * M * ohw;
+					const float *yn = y + (size_t)n * M * ohw;
 
-					cnn_gemm(1, 0, ckk, ohw, M, 1.0f, w, ckk, dyn, ohw, 0.0f, dcol, ohw);
-					memset(dxn, 0, sizeof(float) * (size_t)C * H * W);
-					cnn_col2im(dxn, dcol, C, H, W, K, stride, pad);
+					epilogue_backward(dyn, dbl, yn, ga, gb, gd, M, ohw, relu);
+					cnn_im2col(col, x + (size_t)n * C * H * W, scale, shift, C, H,
+						   W, K, stride, pad);
+					cnn_gemm(0, 1, M, ckk, ohw, 1.0f, dyn, ohw, col, ohw, 1.0f, dwl,
+						 ckk);
+					if (dx && !wino) {
+						float *dxn = dx + (size_t)n * C * H * W;
+
+						cnn_gemm(1, 0, ckk, ohw, M, 1.0f, w, ckk, dyn, ohw, 0.0f,
+							 dcol, ohw);
+						memset(dxn, 0, sizeof(float) * (size_t)C * H * W);
+						cnn_col2im(dxn, dcol, C, H, W, K, stride, pad);
+					}
 				}
+				if (wino)
+					cnn_winograd_conv(dx + (size_t)lo * C * H * W, wws,
+							  dy + (size_t)lo * M * ohw, NULL, NULL, U,
+							  ghi - lo, M, H, W, C);
 			}
 		}
 		/* (the omp for ends with a barrier) reduce the chunks in order */
