@@ -1,8 +1,8 @@
 /* test_winograd.c - the Winograd F(2x2,3x3) convolution against the plain
  * reference convolution (cnn_conv_forward_ref/cnn_conv_backward_ref) on odd
  * shapes: batch 1-9, channels 1-70, sides 4-33 odd and even, with and
- * without the pending affine; and the conv kernels that use it (forward and
- * input gradient) against the reference, bit-identical for 1, 2, 3 threads.
+ * without the pending affine; and the conv kernels that use it (forward,
+ * input and weight gradients) against the reference, bit-identical for 1, 2, 3 threads.
  * Tolerance: |got - want| <= 1e-4 * (1 + |want|) elementwise (Winograd
  * sums transformed products, so it rounds differently from the direct sum;
  * the observed error is around 1e-6 relative). */
@@ -122,6 +122,44 @@ static void test_winograd_conv_vs_reference(void **state)
 		}
 }
 
+/* the weight gradient: dU summed over image groups, mapped back to dw */
+static void test_winograd_wgrad_vs_reference(void **state)
+{
+	(void)state;
+	for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
+		const struct shape *s = &shapes[k];
+		int N = s->N, H = s->H, W = s->W, M = s->M, C = s->C;
+		int G = cnn_winograd_group(H, W), affine = k & 1;
+		size_t nx = (size_t)N * C * H * W, ny = (size_t)N * M * H * W;
+		size_t nw = (size_t)M * C * 9;
+		float *x = rnd(nx, -1, 1), *w = rnd(nw, -1, 1), *dy = rnd(ny, -1, 1);
+		float *sc = rnd(C, 0.5f, 2), *sh = rnd(C, -1, 1);
+		float *dw1 = calloc(nw, sizeof(float)), *db1 = calloc(M, sizeof(float));
+		float *dw2 = rnd(nw, -1, 1);
+		float *dU = calloc((size_t)16 * M * C, sizeof(float));
+		float *ws = rnd(cnn_winograd_ws_floats(C, H, W, M), 0, 1);
+
+		assert_non_null(dw1);
+		assert_non_null(db1);
+		assert_non_null(dU);
+		/* dw accumulates: start both from the same values */
+		memcpy(dw1, dw2, sizeof(float) * nw);
+		cnn_conv_backward_ref(NULL, dw1, db1, dy, NULL, NULL, NULL, dy, x,
+				      affine ? sc : NULL, affine ? sh : NULL, w, N, C, H,
+				      W, M, 3, 1, 1, 0);
+		for (int lo = 0; lo < N; lo += G)
+			cnn_winograd_wgrad(dU, ws, dy + (size_t)lo * M * H * W,
+					   x + (size_t)lo * C * H * W, affine ? sc : NULL,
+					   affine ? sh : NULL, N - lo < G ? N - lo : G, C, H, W,
+					   M);
+		cnn_winograd_wgrad_finish(dw2, dU, M, C);
+		if (!close_enough("winograd dw", dw2, dw1, nw))
+			fail_msg("shape %zu (N %d C %d H %d W %d M %d)", k, N, C, H, W, M);
+		free(x), free(w), free(dy), free(sc), free(sh), free(dw1), free(db1);
+		free(dw2), free(dU), free(ws);
+	}
+}
+
 /* the conv kernels with C >= CNN_WINOGRAD_MIN_C against the reference,
  * with the fused BatchNorm map, ReLU and affine; 1, 2 and 3 threads give
  * the same bits */
@@ -202,6 +240,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_winograd_conv_vs_reference),
+		cmocka_unit_test(test_winograd_wgrad_vs_reference),
 		cmocka_unit_test(test_conv_winograd_path),
 	};
 

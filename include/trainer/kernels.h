@@ -24,7 +24,8 @@
  *          cnn_conv_out, cnn_conv_ws_floats, cnn_conv_forward_ref,
  *          cnn_conv_forward, cnn_conv_backward_ref, cnn_conv_backward,
  *          cnn_winograd_applies, cnn_winograd_group, cnn_winograd_ws_floats,
- *          cnn_winograd_weights, cnn_winograd_conv,
+ *          cnn_winograd_weights, cnn_winograd_conv, cnn_winograd_wgrad,
+ *          cnn_winograd_wgrad_finish,
  *          cnn_bn_stats_ref, cnn_bn_stats, cnn_bn_partials_ref,
  *          cnn_bn_stats_reduce, cnn_bn_affine, cnn_bn_backward_ref,
  *          cnn_bn_backward, cnn_bn_backward_affine, cnn_relu_forward_ref,
@@ -147,8 +148,9 @@ void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
 
 /* cnn_conv_forward uses Winograd for the forward pass, and
  * cnn_conv_backward for the input gradient, of 3x3 stride-1 pad-1
- * convolutions with at least this many input channels; the weight gradient
- * stays im2col+GEMM. Winograd rounds differently from the direct sum: the
+ * convolutions with at least this many input channels, and for the weight
+ * gradient (summed in the transformed domain per chunk of images, then over
+ * chunks in order, then mapped back). Winograd rounds differently from the direct sum: the
  * tests allow a relative error of 1e-4 (see tests/test_winograd.c). */
 #define CNN_WINOGRAD_MIN_C 16
 
@@ -175,6 +177,16 @@ void cnn_winograd_weights(float *U, const float *w, int M, int C, int flip);
 void cnn_winograd_conv(float *y, float *ws, const float *x, const float *scale,
 		       const float *shift, const float *U, int nimg, int C,
 		       int H, int W, int M);
+/* The weight gradient of that correlation in the transformed domain:
+ * dU (16,M,C) += the products of the transformed output gradient dy
+ * (nimg,M,H,W) and input tiles of x (nimg,C,H,W) (with the affine); same
+ * limits and ws as cnn_winograd_conv. */
+void cnn_winograd_wgrad(float *dU, float *ws, const float *dy, const float *x,
+			const float *scale, const float *shift, int nimg, int C,
+			int H, int W, int M);
+/* dw (M,C,3,3) += G^T dU G: the 3x3 weight gradient from the summed dU
+ * (16,M,C). */
+void cnn_winograd_wgrad_finish(float *dw, const float *dU, int M, int C);
 
 /* ==== BatchNorm (bn.c) ==== */
 

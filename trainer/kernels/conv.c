@@ -4,8 +4,9 @@
  * thread; weight gradients accumulate per chunk and are reduced in chunk
  * order, so the result does not depend on the scheduling. 3x3 stride-1
  * same convolutions with >= CNN_WINOGRAD_MIN_C input channels run their
- * forward pass and input gradient through Winograd F(2x2,3x3) (winograd.c)
- * instead, in image groups fixed by the shape. See kernels.h. */
+ * forward pass, input gradient and weight gradient through Winograd
+ * F(2x2,3x3) (winograd.c) instead, in image groups fixed by the shape.
+ * See kernels.h. */
 #include "trainer/kernels.h"
 
 #include <omp.h>
@@ -43,9 +44,17 @@ static size_t u_floats(int C, int M, int K, int stride, int pad)
 	return cnn_winograd_applies(C, K, stride, pad) ? round16((size_t)16 * M * C) : 0;
 }
 
+// dw (M,CKK), or its Winograd form dU (16,M,C), whichever is larger
+static size_t dw_floats(int C, int M, int K)
+{
+	size_t a = (size_t)M * C * K * K, b = (size_t)16 * M * C;
+
+	return round16(K == 3 && b > a ? b : a);
+}
+
 static size_t chunk_floats(int C, int M, int K)
 {
-	return round16((size_t)M * C * K * K) + round16(M);
+	return dw_floats(C, M, K) + round16(M);
 }
 
 size_t cnn_conv_ws_floats(int N, int C, int H, int W, int M, int K,
@@ -294,8 +303,10 @@ void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
 	size_t per = thread_floats(C, H, W, M, K, stride, pad);
 	size_t colsz = round16((size_t)ckk * ohw), slot = chunk_floats(C, M, K);
 	int nch = (N + CNN_CONV_CHUNK - 1) / CNN_CONV_CHUNK;
-	int wino = dx && cnn_winograd_applies(C, K, stride, pad);
-	int G = wino ? cnn_winograd_group(H, W) : 1;
+	int wgw = cnn_winograd_applies(C, K, stride, pad), wino = dx && wgw;
+	int G = wgw ? cnn_winograd_group(H, W) : 1;
+	int nd = wgw ? 16 * M * C : M * ckk;
+	size_t dwoff = dw_floats(C, M, K);
 	float *U = ws + per * nthreads;
 	float *slots = U + u_floats(C, M, K, stride, pad);
 
@@ -311,10 +322,10 @@ void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
 		}
 #pragma omp for schedule(dynamic, 1)
 		for (int ch = 0; ch < nch; ch++) {
-			float *dwl = slots + slot * ch, *dbl = dwl + round16((size_t)M * ckk);
+			float *dwl = slots + slot * ch, *dbl = dwl + dwoff;
 			int hi = (ch + 1) * CNN_CONV_CHUNK < N ? (ch + 1) * CNN_CONV_CHUNK : N;
 
-			memset(dwl, 0, sizeof(float) * ((size_t)M * ckk));
+			memset(dwl, 0, sizeof(float) * (size_t)nd);
 			memset(dbl, 0, sizeof(float) * M);
 			for (int lo = ch * CNN_CONV_CHUNK; lo < hi; lo += G) {
 				int ghi = lo + G < hi ? lo + G : hi;
@@ -324,11 +335,13 @@ void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
 					const float *yn = y + (size_t)n * M * ohw;
 
 					epilogue_backward(dyn, dbl, yn, ga, gb, gd, M, ohw, relu);
+					if (wgw)
+						continue;
 					cnn_im2col(col, x + (size_t)n * C * H * W, scale, shift, C, H,
 						   W, K, stride, pad);
 					cnn_gemm(0, 1, M, ckk, ohw, 1.0f, dyn, ohw, col, ohw, 1.0f, dwl,
 						 ckk);
-					if (dx && !wino) {
+					if (dx) {
 						float *dxn = dx + (size_t)n * C * H * W;
 
 						cnn_gemm(1, 0, ckk, ohw, M, 1.0f, w, ckk, dyn, ohw, 0.0f,
@@ -337,26 +350,38 @@ void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
 						cnn_col2im(dxn, dcol, C, H, W, K, stride, pad);
 					}
 				}
+				if (!wgw)
+					continue;
+				cnn_winograd_wgrad(dwl, wws, dy + (size_t)lo * M * ohw,
+						   x + (size_t)lo * C * H * W, scale, shift,
+						   ghi - lo, C, H, W, M);
 				if (wino)
 					cnn_winograd_conv(dx + (size_t)lo * C * H * W, wws,
 							  dy + (size_t)lo * M * ohw, NULL, NULL, U,
 							  ghi - lo, M, H, W, C);
 			}
 		}
-		/* (the omp for ends with a barrier) reduce the chunks in order */
+		/* (the omp for ends with a barrier) reduce the chunks in order; the
+		 * Winograd dU sum goes to U (no longer needed), then to dw */
 		int elo, ehi;
-		chunk(M * ckk + M, tid, nt, &elo, &ehi);
+		chunk(nd + M, tid, nt, &elo, &ehi);
 		for (int e = elo; e < ehi; e++) {
-			size_t off = e < M * ckk ? (size_t)e
-				     : round16((size_t)M * ckk) + (size_t)(e - M * ckk);
+			size_t off = e < nd ? (size_t)e : dwoff + (size_t)(e - nd);
 			float s = 0;
 
 			for (int c = 0; c < nch; c++)
 				s += slots[slot * c + off];
-			if (e < M * ckk)
-				dw[e] += s;
+			if (e >= nd)
+				db[e - nd] += s;
+			else if (wgw)
+				U[e] = s;
 			else
-				db[e - M * ckk] += s;
+				dw[e] += s;
+		}
+		if (wgw) {
+#pragma omp barrier
+#pragma omp single
+			cnn_winograd_wgrad_finish(dw, U, M, C);
 		}
 	}
 }

@@ -165,17 +165,15 @@ static void fill_row(float *restrict e, float *restrict o, const float *x,
 		o[h] = x[2 * h] * s + t;
 }
 
-void cnn_winograd_conv(float *y, float *ws, const float *x, const float *scale,
-		       const float *shift, const float *U, int nimg, int C,
-		       int H, int W, int M)
+// V (16 planes of pv floats, each (C, nT)) = the transformed input tiles of
+// x (nimg,C,H,W) with the affine; P: the padded plane scratch
+static void input_tiles(float *V, size_t pv, float *P, const float *x,
+			const float *scale, const float *shift, int nimg, int C,
+			int H, int W)
 {
 	int TH = (H + 1) / 2, TW = (W + 1) / 2, T = TH * TW;
-	int Hp = 2 * TH + 2, Wh = TW + 1, Wp = 2 * Wh, even = !(H & 1) && !(W & 1);
+	int Hp = 2 * TH + 2, Wh = TW + 1, Wp = 2 * Wh;
 	size_t nT = (size_t)T * nimg, hw = (size_t)H * W;
-	size_t pv = plane(C, nT), pm = plane(M, nT);
-	float *V = ws, *Mo = V + 16 * pv;
-	float *P = Mo + 16 * pm;
-	float *O = P + round16((size_t)Hp * Wp);
 
 	/* the padded plane, each row as its even columns then its odd columns
 	 * (padded column j = input column j-1); the padding stays zero */
@@ -196,6 +194,21 @@ void cnn_winograd_conv(float *y, float *ws, const float *x, const float *scale,
 					  p0 + 2 * Wp + Wh, p0 + 3 * Wp, p0 + 3 * Wp + Wh, TW);
 			}
 		}
+}
+
+void cnn_winograd_conv(float *y, float *ws, const float *x, const float *scale,
+		       const float *shift, const float *U, int nimg, int C,
+		       int H, int W, int M)
+{
+	int TH = (H + 1) / 2, TW = (W + 1) / 2, T = TH * TW;
+	int Hp = 2 * TH + 2, Wp = 2 * TW + 2, even = !(H & 1) && !(W & 1);
+	size_t nT = (size_t)T * nimg, hw = (size_t)H * W;
+	size_t pv = plane(C, nT), pm = plane(M, nT);
+	float *V = ws, *Mo = V + 16 * pv;
+	float *P = Mo + 16 * pm;
+	float *O = P + round16((size_t)Hp * Wp);
+
+	input_tiles(V, pv, P, x, scale, shift, nimg, C, H, W);
 	for (int k = 0; k < 16; k++)
 		cnn_gemm(0, 0, M, (int)nT, C, 1.0f, U + (size_t)k * M * C, C,
 			 V + k * pv, (int)nT, 0.0f, Mo + k * pm, (int)nT);
@@ -214,4 +227,106 @@ void cnn_winograd_conv(float *y, float *ws, const float *x, const float *scale,
 					memcpy(ym + (size_t)h * W, O + (size_t)h * ld,
 					       sizeof(float) * W);
 		}
+}
+
+// one row of output-gradient tiles, rows split into even (e) and odd (o)
+// columns: v[xi*stride + tw] = A dY A^T for the 2x2 tile e0/o0, e1/o1 at tw
+CNN_SIMD_CLONES
+static void grad_row(float *restrict v, size_t stride, const float *e0,
+		     const float *o0, const float *e1, const float *o1, int TW)
+{
+#pragma omp simd
+	for (int t = 0; t < TW; t++) {
+		float a0 = e0[t], b0 = o0[t];
+		float a1 = e0[t] + e1[t], b1 = o0[t] + o1[t];
+		float a2 = e0[t] - e1[t], b2 = o0[t] - o1[t];
+		float a3 = -e1[t], b3 = -o1[t];
+
+		v[0 * stride + t] = a0;
+		v[1 * stride + t] = a0 + b0;
+		v[2 * stride + t] = a0 - b0;
+		v[3 * stride + t] = -b0;
+		v[4 * stride + t] = a1;
+		v[5 * stride + t] = a1 + b1;
+		v[6 * stride + t] = a1 - b1;
+		v[7 * stride + t] = -b1;
+		v[8 * stride + t] = a2;
+		v[9 * stride + t] = a2 + b2;
+		v[10 * stride + t] = a2 - b2;
+		v[11 * stride + t] = -b2;
+		v[12 * stride + t] = a3;
+		v[13 * stride + t] = a3 + b3;
+		v[14 * stride + t] = a3 - b3;
+		v[15 * stride + t] = -b3;
+	}
+}
+
+// output row x (W) split into even columns e and odd columns o
+CNN_SIMD_CLONES
+static void split_row(float *restrict e, float *restrict o, const float *x,
+		      int W)
+{
+	int h = W / 2;
+
+#pragma omp simd
+	for (int i = 0; i < h; i++) {
+		e[i] = x[2 * i];
+		o[i] = x[2 * i + 1];
+	}
+	if (W & 1)
+		e[h] = x[2 * h];
+}
+
+void cnn_winograd_wgrad(float *dU, float *ws, const float *dy, const float *x,
+			const float *scale, const float *shift, int nimg, int C,
+			int H, int W, int M)
+{
+	int TH = (H + 1) / 2, TW = (W + 1) / 2, T = TH * TW;
+	size_t nT = (size_t)T * nimg, hw = (size_t)H * W;
+	size_t pv = plane(C, nT), pm = plane(M, nT);
+	float *V = ws, *D = V + 16 * pv, *P = D + 16 * pm;
+
+	input_tiles(V, pv, P, x, scale, shift, nimg, C, H, W);
+	/* dy planes padded to 2TH x 2TW with zeros (the cropped outputs) */
+	memset(P, 0, sizeof(float) * (size_t)2 * TH * 2 * TW);
+	for (int n = 0; n < nimg; n++)
+		for (int m = 0; m < M; m++) {
+			const float *g = dy + ((size_t)n * M + m) * hw;
+
+			for (int h = 0; h < H; h++)
+				split_row(P + (size_t)h * 2 * TW, P + (size_t)h * 2 * TW + TW,
+					  g + (size_t)h * W, W);
+			for (int th = 0; th < TH; th++) {
+				const float *r0 = P + (size_t)2 * th * 2 * TW, *r1 = r0 + 2 * TW;
+
+				grad_row(D + (size_t)m * nT + (size_t)n * T + (size_t)th * TW, pm,
+					 r0, r0 + TW, r1, r1 + TW, TW);
+			}
+		}
+	for (int k = 0; k < 16; k++)
+		cnn_gemm(0, 1, M, C, (int)nT, 1.0f, D + k * pm, (int)nT, V + k * pv,
+			 (int)nT, 1.0f, dU + (size_t)k * M * C, C);
+}
+
+void cnn_winograd_wgrad_finish(float *dw, const float *dU, int M, int C)
+{
+	size_t mc = (size_t)M * C;
+
+	for (size_t i = 0; i < mc; i++) {
+		float d[4][4], t[3][4];
+
+		for (int k = 0; k < 16; k++)
+			d[k / 4][k % 4] = dU[k * mc + i];
+		/* G^T on the rows, then G on the columns */
+		for (int l = 0; l < 4; l++) {
+			t[0][l] = d[0][l] + 0.5f * (d[1][l] + d[2][l]);
+			t[1][l] = 0.5f * (d[1][l] - d[2][l]);
+			t[2][l] = 0.5f * (d[1][l] + d[2][l]) + d[3][l];
+		}
+		for (int r = 0; r < 3; r++) {
+			dw[i * 9 + r * 3 + 0] += t[r][0] + 0.5f * (t[r][1] + t[r][2]);
+			dw[i * 9 + r * 3 + 1] += 0.5f * (t[r][1] - t[r][2]);
+			dw[i * 9 + r * 3 + 2] += 0.5f * (t[r][1] + t[r][2]) + t[r][3];
+		}
+	}
 }
