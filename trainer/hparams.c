@@ -27,7 +27,7 @@ const struct cnn_hparam_info cnn_hparam_table[] = {
 	BOOL("nesterov", "false", "Nesterov momentum for sgd"),
 	FLOAT("weight_decay", "0", 0, 1, 0, "L2 weight decay on kernels"),
 	CHOICE("lr_schedule", "constant", schedules,
-	       "constant | cosine (to 0 at the last epoch) | step (x0.1 at 50% and 75%)"),
+	       "constant | cosine (lr*(1+cos(pi*e/E))/2 in epoch e of E) | step (x0.1 from 50% and 75%)"),
 	INT("conv1_filters", "32", 1, 512, 0, "filters of the first conv block"),
 	INT("conv2_filters", "64", 1, 512, 0, "filters of the second conv block"),
 	INT("dense_units", "64", 1, 4096, 0, "units of the hidden dense layer"),
