@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "sweep/agent.h"
 #include "sweep/interrupt.h"
+#include "sweep/wandb_cli.h"
 
 #include <errno.h>
 #include <math.h>
@@ -815,12 +816,6 @@ static void send_alerts(struct agent *a, struct sw_http *http)
 	}
 }
 
-static void on_retry(void *ctx, const char *msg)
-{
-	(void)ctx;
-	sw_cli_warning("%s", msg);
-}
-
 static double env_double(const char *name, double def)
 {
 	const char *s = getenv(name);
@@ -947,7 +942,7 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 		goto done;
 	}
 	http.stop = sw_interrupt_flag();
-	http.on_retry = on_retry;
+	http.on_retry = sw_wandb_cli_on_retry;
 	if (gethostname(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';

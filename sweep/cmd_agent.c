@@ -4,6 +4,7 @@
 #include "sweep/agent.h"
 #include "sweep/cli.h"
 #include "sweep/interrupt.h"
+#include "sweep/wandb_cli.h"
 #include "sweep/commands.h"
 #include "sweep/wandb_settings.h"
 
@@ -200,9 +201,7 @@ int cmd_agent(int argc, char **argv)
 		ret = SW_EXIT_USAGE;
 		goto done;
 	}
-	if (settings.insecure)
-		sw_cli_warning("WANDB_BASE_URL '%s' is plain http to a host that is not loopback: "
-			       "the API key and data travel unencrypted; use https", settings.base_url);
+	sw_wandb_cli_warn_insecure(&settings);
 	sw_interrupt_install();
 	if (controller)
 		rc = sw_agent_controller(&cfg, &err);

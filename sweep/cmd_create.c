@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "sweep/cli.h"
 #include "sweep/interrupt.h"
+#include "sweep/wandb_cli.h"
 #include "sweep/commands.h"
 #include "sweep/spec.h"
 #include "sweep/wandb_api.h"
@@ -41,12 +42,6 @@ const char cmd_create_usage[] =
 "\n"
 "Exit status: 0 created, 1 wandb or network failure, 2 invalid file or\n"
 "settings, 130 interrupted.\n";
-
-static void on_retry(void *ctx, const char *msg)
-{
-	(void)ctx;
-	sw_cli_warning("%s", msg);
-}
 
 /* The loader's notes on how wandb's YAML 1.1 loader would read a value
  * differently do not apply here: the config is re-written for it. */
@@ -135,27 +130,12 @@ int cmd_create(int argc, char **argv)
 	}
 
 	/* 2. settings */
-	if (sw_wandb_settings_load(&settings, entity_opt, project_opt, 1, &err) < 0) {
-		sw_cli_error("%s", err.msg);
-		ret = SW_EXIT_USAGE;
+	rc = sw_wandb_cli_connect("create", "unset WANDB_MODE, or use `sweep run` to "
+				  "search locally", entity_opt, project_opt, &settings, &http);
+	if (rc) {
+		ret = rc;
 		goto done;
 	}
-	if (settings.offline) {
-		sw_cli_error("WANDB_MODE is offline: `sweep create` needs the wandb server "
-			     "(unset WANDB_MODE, or use `sweep run` to search locally)");
-		ret = SW_EXIT_USAGE;
-		goto done;
-	}
-	if (settings.insecure)
-		sw_cli_warning("WANDB_BASE_URL '%s' is plain http to a host that is not loopback: "
-			       "the API key and data travel unencrypted; use https", settings.base_url);
-	if (sw_wandb_http_init(&http, &settings, &err) < 0) {
-		ret = sw_cli_error("%s", err.msg);
-		goto done;
-	}
-	http.on_retry = on_retry;
-	http.stop = sw_interrupt_flag();
-	sw_interrupt_install();
 
 	/* 3. entity: option, WANDB_ENTITY, the file, else the key's default */
 	entity = settings.entity ? settings.entity : spec.entity;

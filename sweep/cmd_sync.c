@@ -8,6 +8,7 @@
 #include "sweep/agent.h"
 #include "sweep/cli.h"
 #include "sweep/interrupt.h"
+#include "sweep/wandb_cli.h"
 #include "sweep/commands.h"
 #include "sweep/filestream.h"
 #include "sweep/store.h"
@@ -43,12 +44,6 @@ const char cmd_sync_usage[] =
 "Prints one line per uploaded run on stdout: ID and URL.\n"
 "Exit status: 0 all uploaded, 1 wandb or network failure (run it again to\n"
 "resume), 2 usage, settings or bad directory, 130 interrupted.\n";
-
-static void on_retry(void *ctx, const char *msg)
-{
-	(void)ctx;
-	sw_cli_warning("%s", msg);
-}
 
 /* Uploads one run; returns 0 or -1/SW_ERR_INTR with err set. */
 static int sync_run(struct sw_http *http, const char *dir, json_t *run,
@@ -181,27 +176,12 @@ int cmd_sync(int argc, char **argv)
 	}
 
 	/* 2. settings */
-	if (sw_wandb_settings_load(&settings, entity_opt, project_opt, 1, &err) < 0) {
-		sw_cli_error("%s", err.msg);
-		ret = SW_EXIT_USAGE;
+	rc = sw_wandb_cli_connect("sync", "unset WANDB_MODE", entity_opt, project_opt,
+				  &settings, &http);
+	if (rc) {
+		ret = rc;
 		goto done;
 	}
-	if (settings.offline) {
-		sw_cli_error("WANDB_MODE is offline: `sweep sync` needs the wandb server "
-			     "(unset WANDB_MODE)");
-		ret = SW_EXIT_USAGE;
-		goto done;
-	}
-	if (settings.insecure)
-		sw_cli_warning("WANDB_BASE_URL '%s' is plain http to a host that is not loopback: "
-			       "the API key and data travel unencrypted; use https", settings.base_url);
-	if (sw_wandb_http_init(&http, &settings, &err) < 0) {
-		ret = sw_cli_error("%s", err.msg);
-		goto done;
-	}
-	http.on_retry = on_retry;
-	http.stop = sw_interrupt_flag();
-	sw_interrupt_install();
 
 	wb = json_object_get(meta, "wandb");
 	m_project = json_string_value(json_object_get(wb, "project"));
