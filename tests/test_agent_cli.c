@@ -94,17 +94,8 @@ static void env_init(struct env *e, const char *base_url, const char *key)
 	memset(e, 0, sizeof(*e));
 	e->tmp = sw_test_tmpdir();
 	snprintf(e->results, sizeof(e->results), "%s/results", e->tmp);
-	assert_true(asprintf(&e->vars[e->n++], "HOME=%s", e->tmp) > 0);
-	assert_true(asprintf(&e->vars[e->n++], "XDG_CACHE_HOME=%s/cache", e->tmp) > 0);
-	assert_true(asprintf(&e->vars[e->n++], "WANDB_BASE_URL=%s", base_url) > 0);
-	assert_true(asprintf(&e->vars[e->n++], "WANDB_API_KEY=%s", key ? key : "") > 0);
-	e->vars[e->n++] = strdup("WANDB_ENTITY=");
-	e->vars[e->n++] = strdup("WANDB_PROJECT=");
-	e->vars[e->n++] = strdup("WANDB_MODE=");
-	e->vars[e->n++] = strdup("NETRC=");
+	assert_int_equal(sw_fake_wandb_env(e->vars, &e->n, e->tmp, base_url, key, 6), 0);
 	e->vars[e->n++] = strdup("SWEEP_ALERT_WEBHOOK=");
-	e->vars[e->n++] = strdup("SWEEP_HTTP_BACKOFF=0.02");
-	e->vars[e->n++] = strdup("SWEEP_HTTP_TRIES=6");
 	e->vars[e->n++] = strdup("SWEEP_AGENT_HEARTBEAT=0.1");
 	e->vars[e->n++] = strdup("OMP_NUM_THREADS=1");
 }

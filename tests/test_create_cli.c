@@ -46,15 +46,7 @@ static void env_init(struct env *e, const char *base_url, const char *key)
 	e->tmp = sw_test_tmpdir();
 	snprintf(e->yaml, sizeof(e->yaml), "%s/sweep.yaml", e->tmp);
 	assert_int_equal(sw_test_write_file(e->yaml, sweep_yaml, strlen(sweep_yaml)), 0);
-	assert_true(asprintf(&e->vars[e->n++], "HOME=%s", e->tmp) > 0);
-	assert_true(asprintf(&e->vars[e->n++], "WANDB_BASE_URL=%s", base_url) > 0);
-	assert_true(asprintf(&e->vars[e->n++], "WANDB_API_KEY=%s", key ? key : "") > 0);
-	e->vars[e->n++] = strdup("WANDB_ENTITY=");
-	e->vars[e->n++] = strdup("WANDB_PROJECT=");
-	e->vars[e->n++] = strdup("WANDB_MODE=");
-	e->vars[e->n++] = strdup("NETRC=");
-	e->vars[e->n++] = strdup("SWEEP_HTTP_BACKOFF=0.02");
-	e->vars[e->n++] = strdup("SWEEP_HTTP_TRIES=6");
+	assert_int_equal(sw_fake_wandb_env(e->vars, &e->n, e->tmp, base_url, key, 6), 0);
 }
 
 static void env_add(struct env *e, const char *kv)

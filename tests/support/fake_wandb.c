@@ -139,3 +139,24 @@ int sw_fake_wandb_requests(json_t *record, const char *op)
 	}
 	return n;
 }
+
+int sw_fake_wandb_env(char **vars, int *n, const char *home, const char *base_url,
+		      const char *key, int tries)
+{
+	static const char *const empty[] = {
+		"WANDB_ENTITY=", "WANDB_PROJECT=", "WANDB_MODE=", "NETRC=",
+		"SWEEP_HTTP_BACKOFF=0.02", NULL
+	};
+	int i;
+
+	if (asprintf(&vars[(*n)++], "HOME=%s", home) < 0 ||
+	    asprintf(&vars[(*n)++], "XDG_CACHE_HOME=%s/cache", home) < 0 ||
+	    asprintf(&vars[(*n)++], "WANDB_BASE_URL=%s", base_url) < 0 ||
+	    asprintf(&vars[(*n)++], "WANDB_API_KEY=%s", key ? key : "") < 0 ||
+	    asprintf(&vars[(*n)++], "SWEEP_HTTP_TRIES=%d", tries) < 0)
+		return -1;
+	for (i = 0; empty[i]; i++)
+		if (!(vars[(*n)++] = strdup(empty[i])))
+			return -1;
+	return 0;
+}

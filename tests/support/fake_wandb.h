@@ -10,7 +10,7 @@
  *
  * defines: struct sw_fake_wandb, SW_FAKE_WANDB_KEY, sw_fake_wandb_start,
  *          sw_fake_wandb_stop, sw_fake_wandb_record, sw_fake_wandb_control,
- *          sw_fake_wandb_requests
+ *          sw_fake_wandb_requests, sw_fake_wandb_env
  */
 #ifndef SW_TEST_FAKE_WANDB_H
 #define SW_TEST_FAKE_WANDB_H
@@ -47,5 +47,14 @@ int sw_fake_wandb_control(struct sw_fake_wandb *f, const char *config_json);
 /* Number of recorded requests for operation op ("UpsertSweep",
  * "file_stream", ...; NULL: all) in a record. */
 int sw_fake_wandb_requests(json_t *record, const char *op);
+
+/* Appends to vars (from *n on) the environment a test of a wandb command
+ * runs with: HOME=home, XDG_CACHE_HOME=home/cache, WANDB_BASE_URL=base_url,
+ * WANDB_API_KEY=key (NULL: empty), WANDB_ENTITY, WANDB_PROJECT, WANDB_MODE
+ * and NETRC set empty so the caller's own environment cannot leak in, and
+ * quick retries (SWEEP_HTTP_BACKOFF=0.02, SWEEP_HTTP_TRIES=tries). Each
+ * entry is a new string the caller frees. Returns 0, or -1 out of memory. */
+int sw_fake_wandb_env(char **vars, int *n, const char *home, const char *base_url,
+		      const char *key, int tries);
 
 #endif
