@@ -83,47 +83,27 @@ static int start_server(struct sw_fake_wandb *fw, const char *extra, const char 
 }
 
 struct env {
-	char *tmp;
+	struct sw_fake_env w;
 	char results[512];
-	char *vars[20];
-	int n;
 };
 
 static void env_init(struct env *e, const char *base_url, const char *key)
 {
 	memset(e, 0, sizeof(*e));
-	e->tmp = sw_test_tmpdir();
-	snprintf(e->results, sizeof(e->results), "%s/results", e->tmp);
-	assert_int_equal(sw_fake_wandb_env(e->vars, &e->n, e->tmp, base_url, key, 6), 0);
-	e->vars[e->n++] = strdup("SWEEP_ALERT_WEBHOOK=");
-	e->vars[e->n++] = strdup("SWEEP_AGENT_HEARTBEAT=0.1");
-	e->vars[e->n++] = strdup("OMP_NUM_THREADS=1");
-}
-
-static void env_add(struct env *e, const char *kv)
-{
-	assert_true(e->n < 19);
-	e->vars[e->n++] = strdup(kv);
-}
-
-static void env_free(struct env *e)
-{
-	int i;
-
-	for (i = 0; i < e->n; i++)
-		free(e->vars[i]);
-	sw_test_rmtree(e->tmp);
-	free(e->tmp);
+	assert_int_equal(sw_fake_env_init(&e->w, base_url, key, 6), 0);
+	snprintf(e->results, sizeof(e->results), "%s/results", e->w.tmp);
+	e->w.vars[e->w.n++] = strdup("SWEEP_ALERT_WEBHOOK=");
+	e->w.vars[e->w.n++] = strdup("SWEEP_AGENT_HEARTBEAT=0.1");
+	e->w.vars[e->w.n++] = strdup("OMP_NUM_THREADS=1");
 }
 
 /* Runs `sweep agent ARGS... --data D --results R` with the env. */
 static void run_agent(struct sw_test_proc *p, struct env *e, ...)
 {
 	const char *argv[24];
-	const char *envp[21];
 	const char *a;
 	va_list ap;
-	int n = 0, i;
+	int n = 0;
 
 	argv[n++] = sw_test_bin();
 	argv[n++] = "agent";
@@ -136,10 +116,7 @@ static void run_agent(struct sw_test_proc *p, struct env *e, ...)
 	argv[n++] = "--results";
 	argv[n++] = e->results;
 	argv[n] = NULL;
-	for (i = 0; i < e->n; i++)
-		envp[i] = e->vars[i];
-	envp[i] = NULL;
-	assert_int_equal(sw_test_run(p, argv, NULL, envp, 90), 0);
+	assert_int_equal(sw_test_run(p, argv, NULL, (const char *const *)e->w.vars, 90), 0);
 	/* whatever happened, the key is never shown */
 	assert_null(strstr(p->out, SW_FAKE_WANDB_KEY));
 	assert_null(strstr(p->err, SW_FAKE_WANDB_KEY));
@@ -308,7 +285,7 @@ static void test_full_cycle(void **state)
 	free(dir);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 	free(extra);
 	free(a1);
@@ -365,7 +342,7 @@ static void test_stops(void **state)
 	free(dir);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 	free(extra);
 	free(long_args);
@@ -421,7 +398,7 @@ static void test_faults_nothing_lost(void **state)
 	assert_true(resent > 0);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 	free(extra);
 	free(a1);
@@ -466,7 +443,7 @@ static void test_failed_run_alert(void **state)
 	assert_non_null(strstr(json_string_value(json_object_get(alert, "text")), "badrun01"));
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 }
 
@@ -494,8 +471,8 @@ static void test_interrupt(void **state)
 	if (pid == 0) {
 		dup2(out[1], 2);
 		close(out[0]);
-		for (i = 0; i < e.n; i++)
-			putenv(e.vars[i]);
+		for (i = 0; i < e.w.n; i++)
+			putenv(e.w.vars[i]);
 		execl(sw_test_bin(), sw_test_bin(), "agent", "alice/proj/" SWEEP_NAME, "--data",
 		      data_dir, "--results", e.results, (char *)NULL);
 		_exit(127);
@@ -536,7 +513,7 @@ static void test_interrupt(void **state)
 	check_run(run, -1, 130);
 	assert_true(json_array_size(json_object_get(run, "history")) < 400);
 	json_decref(rec);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 	free(extra);
 	free(long_args);
@@ -567,8 +544,8 @@ static void test_resume_after_kill(void **state)
 		int devnull = open("/dev/null", O_WRONLY);
 
 		dup2(devnull, 2);
-		for (i = 0; i < e.n; i++)
-			putenv(e.vars[i]);
+		for (i = 0; i < e.w.n; i++)
+			putenv(e.w.vars[i]);
 		execl(sw_test_bin(), sw_test_bin(), "agent", "alice/proj/" SWEEP_NAME, "--data",
 		      data_dir, "--results", e.results, (char *)NULL);
 		_exit(127);
@@ -608,7 +585,7 @@ static void test_resume_after_kill(void **state)
 	assert_int_equal(json_integer_value(json_object_get(run, "resent_lines")), 0);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 	free(extra);
 	free(ctl);
@@ -644,7 +621,7 @@ static void test_sweep_deleted(void **state)
 	assert_int_equal(sw_fake_wandb_requests(rec, "Heartbeat"), 3);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 	free(extra);
 	free(args);
@@ -667,7 +644,7 @@ static void test_wrong_key_unknown_sweep(void **state)
 	assert_null(strstr(p.err, "not-the-right-key"));
 	assert_null(strstr(p.err, "going offline"));
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 
 	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
 	run_agent(&p, &e, "alice/proj/nosuch99", NULL);
@@ -678,7 +655,7 @@ static void test_wrong_key_unknown_sweep(void **state)
 	sw_test_proc_release(&p);
 
 	/* no key at all: how to set one */
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	env_init(&e, fw.url, "");
 	run_agent(&p, &e, SWEEP_NAME, NULL);
 	assert_int_equal(p.status, 2);
@@ -688,7 +665,7 @@ static void test_wrong_key_unknown_sweep(void **state)
 	assert_int_equal(sw_fake_wandb_requests(rec, "CreateAgent"), 0);
 	assert_int_equal(json_object_size(json_object_get(rec, "runs")), 0);
 	json_decref(rec);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 }
 
@@ -703,8 +680,8 @@ static void test_offline_and_unreachable(void **state)
 	(void)state;
 	/* 1. WANDB_MODE=offline with the definition given */
 	env_init(&e, "http://127.0.0.1:9", SW_FAKE_WANDB_KEY);
-	env_add(&e, "WANDB_MODE=offline");
-	snprintf(yaml_path, sizeof(yaml_path), "%s/sweep.yaml", e.tmp);
+	assert_int_equal(sw_fake_env_add(&e.w, "WANDB_MODE=offline"), 0);
+	snprintf(yaml_path, sizeof(yaml_path), "%s/sweep.yaml", e.w.tmp);
 	assert_int_equal(sw_test_write_file(yaml_path, sweep_yaml, strlen(sweep_yaml)), 0);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "2", "--sweep-file", yaml_path,
 		  NULL);
@@ -729,7 +706,7 @@ static void test_offline_and_unreachable(void **state)
 	assert_int_equal(p.status, 2);
 	assert_non_null(strstr(p.err, "--sweep-file"));
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 
 	/* 2. an online agent caches the definition; later the server is gone */
 	assert_int_equal(start_server(&fw, "\"exit_when_done\": true", NULL), 0);
@@ -740,8 +717,8 @@ static void test_offline_and_unreachable(void **state)
 	sw_test_proc_release(&p);
 	sw_fake_wandb_stop(&fw);
 	assert_true(asprintf(&dead, "WANDB_BASE_URL=%s", fw.url) > 0);
-	env_add(&e, dead);  /* later entries win: same URL, server now down */
-	env_add(&e, "SWEEP_HTTP_TRIES=2");
+	sw_fake_env_add(&e.w, dead);  /* later entries win: same URL, server now down */
+	assert_int_equal(sw_fake_env_add(&e.w, "SWEEP_HTTP_TRIES=2"), 0);
 	sw_test_rmtree(e.results);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
 	if (p.status != 0)
@@ -753,7 +730,7 @@ static void test_offline_and_unreachable(void **state)
 	assert_int_equal(count_file_lines(dir, "runs.jsonl"), 1);
 	free(dir);
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	free(dead);
 }
 
@@ -835,7 +812,7 @@ static void test_local_controller(void **state)
 	sw_test_proc_release(&p);
 
 	/* a sweep without `controller: {type: local}` is refused */
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 	assert_int_equal(start_server(&fw, "", NULL), 0);
 	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
@@ -843,7 +820,7 @@ static void test_local_controller(void **state)
 	assert_int_equal(p.status, 2);
 	assert_non_null(strstr(p.err, "controller: {type: local}"));
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 }
 
@@ -897,7 +874,7 @@ static void test_local_controller_earlystop(void **state)
 	assert_int_equal(json_object_size(json_object_get(rec, "runs")), 5);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 }
 
@@ -920,7 +897,7 @@ static void test_usage(void **state)
 	assert_int_equal(p.status, 2);
 	assert_non_null(strstr(p.err, "--parallel"));
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 }
 
 /* data_batch_1.bin and test_batch.bin at the official 10,000 records (the

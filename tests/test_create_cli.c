@@ -32,10 +32,8 @@ static const char sweep_yaml[] =
 	"alerts:\n  - name: slow\n    when: \"val_loss > 2\"\n";
 
 struct env {
-	char *tmp;
+	struct sw_fake_env w;
 	char yaml[512];
-	char *vars[16];
-	int n;
 };
 
 /* Every variable the command reads is set (empty = unset) so the caller's
@@ -43,36 +41,18 @@ struct env {
 static void env_init(struct env *e, const char *base_url, const char *key)
 {
 	memset(e, 0, sizeof(*e));
-	e->tmp = sw_test_tmpdir();
-	snprintf(e->yaml, sizeof(e->yaml), "%s/sweep.yaml", e->tmp);
+	assert_int_equal(sw_fake_env_init(&e->w, base_url, key, 6), 0);
+	snprintf(e->yaml, sizeof(e->yaml), "%s/sweep.yaml", e->w.tmp);
 	assert_int_equal(sw_test_write_file(e->yaml, sweep_yaml, strlen(sweep_yaml)), 0);
-	assert_int_equal(sw_fake_wandb_env(e->vars, &e->n, e->tmp, base_url, key, 6), 0);
-}
-
-static void env_add(struct env *e, const char *kv)
-{
-	assert_true(e->n < 15);
-	e->vars[e->n++] = strdup(kv);
-}
-
-static void env_free(struct env *e)
-{
-	int i;
-
-	for (i = 0; i < e->n; i++)
-		free(e->vars[i]);
-	sw_test_rmtree(e->tmp);
-	free(e->tmp);
 }
 
 /* Runs `sweep create ARGS...` (NULL-terminated) with the env. */
 static void run_create(struct sw_test_proc *p, struct env *e, ...)
 {
 	const char *argv[16];
-	const char *envp[17];
 	const char *a;
 	va_list ap;
-	int n = 0, i;
+	int n = 0;
 
 	argv[n++] = sw_test_bin();
 	argv[n++] = "create";
@@ -81,10 +61,7 @@ static void run_create(struct sw_test_proc *p, struct env *e, ...)
 		argv[n++] = a;
 	va_end(ap);
 	argv[n] = NULL;
-	for (i = 0; i < e->n; i++)
-		envp[i] = e->vars[i];
-	envp[i] = NULL;
-	assert_int_equal(sw_test_run(p, argv, NULL, envp, 60), 0);
+	assert_int_equal(sw_test_run(p, argv, NULL, (const char *const *)e->w.vars, 60), 0);
 	/* whatever happened, the key is never shown */
 	assert_null(strstr(p->out, SW_FAKE_WANDB_KEY));
 	assert_null(strstr(p->err, SW_FAKE_WANDB_KEY));
@@ -160,7 +137,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 }
 
@@ -175,8 +152,8 @@ static void test_entity_precedence_and_warnings(void **state)
 	assert_int_equal(sw_fake_wandb_start(&fw, "{\"sweep_warnings\": [\"parameter lr: "
 					     "check the range\"]}"), 0);
 	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
-	env_add(&e, "WANDB_ENTITY=env-team");
-	env_add(&e, "WANDB_PROJECT=env-proj");
+	assert_int_equal(sw_fake_env_add(&e.w, "WANDB_ENTITY=env-team"), 0);
+	assert_int_equal(sw_fake_env_add(&e.w, "WANDB_PROJECT=env-proj"), 0);
 	run_create(&p, &e, e.yaml, NULL);
 	assert_int_equal(p.status, 0);
 	assert_non_null(strstr(p.out, "/env-team/env-proj/sweeps/"));
@@ -191,7 +168,7 @@ static void test_entity_precedence_and_warnings(void **state)
 	assert_int_equal(sw_fake_wandb_requests(rec, "UpsertSweep"), 2);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 }
 
@@ -217,7 +194,7 @@ static void test_wrong_key(void **state)
 	assert_int_equal(json_object_size(json_object_get(rec, "sweeps")), 0);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 }
 
@@ -251,7 +228,7 @@ static void test_server_errors_retried(void **state)
 	/* a server that keeps failing: give up with the status, exit 1 */
 	assert_int_equal(sw_fake_wandb_control(&fw, "{\"faults\": [{\"op\": \"UpsertSweep\", "
 			 "\"times\": -1, \"status\": 502, \"body\": {\"error\": \"bad gateway\"}}]}"), 0);
-	env_add(&e, "SWEEP_HTTP_TRIES=3");
+	assert_int_equal(sw_fake_env_add(&e.w, "SWEEP_HTTP_TRIES=3"), 0);
 	run_create(&p, &e, e.yaml, "--entity", "alice", NULL);
 	assert_int_equal(p.status, 1);
 	assert_string_equal(p.out, "");
@@ -260,7 +237,7 @@ static void test_server_errors_retried(void **state)
 	assert_int_equal(sw_fake_wandb_requests(rec, "UpsertSweep"), 8);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 }
 
@@ -279,7 +256,7 @@ static void test_key_echoed_by_server_is_redacted(void **state)
 	assert_int_equal(p.status, 1);
 	assert_non_null(strstr(p.err, "wandb: key *** may not create sweeps (HTTP 400"));
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 }
 
@@ -294,7 +271,7 @@ static void test_invalid_file_sends_nothing(void **state)
 	(void)state;
 	assert_int_equal(sw_fake_wandb_start(&fw, NULL), 0);
 	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
-	snprintf(path, sizeof(path), "%s/bad.yaml", e.tmp);
+	snprintf(path, sizeof(path), "%s/bad.yaml", e.w.tmp);
 	assert_int_equal(sw_test_write_file(path, "method: sideways\nparameters: {}\n", 32), 0);
 	run_create(&p, &e, path, NULL);
 	assert_int_equal(p.status, 2);
@@ -302,7 +279,7 @@ static void test_invalid_file_sends_nothing(void **state)
 	assert_non_null(strstr(p.err, "is not a valid sweep ("));
 	assert_non_null(strstr(p.err, "nothing was sent to wandb"));
 	sw_test_proc_release(&p);
-	snprintf(path, sizeof(path), "%s/missing.yaml", e.tmp);
+	snprintf(path, sizeof(path), "%s/missing.yaml", e.w.tmp);
 	run_create(&p, &e, path, NULL);
 	assert_int_equal(p.status, 2);
 	assert_non_null(strstr(p.err, "missing.yaml"));
@@ -317,7 +294,7 @@ static void test_invalid_file_sends_nothing(void **state)
 	rec = sw_fake_wandb_record(&fw);
 	assert_int_equal(sw_fake_wandb_requests(rec, NULL), 0);
 	json_decref(rec);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 }
 
@@ -339,7 +316,7 @@ static void test_key_from_netrc_and_settings_errors(void **state)
 	sw_test_proc_release(&p);
 
 	/* netrc for machine 127.0.0.1:PORT */
-	snprintf(path, sizeof(path), "%s/.netrc", e.tmp);
+	snprintf(path, sizeof(path), "%s/.netrc", e.w.tmp);
 	snprintf(text, sizeof(text), "machine 127.0.0.1:%d login user password %s\n", fw.port,
 		 SW_FAKE_WANDB_KEY);
 	assert_int_equal(sw_test_write_file(path, text, strlen(text)), 0);
@@ -355,12 +332,12 @@ static void test_key_from_netrc_and_settings_errors(void **state)
 	assert_non_null(strstr(p.out, "/alice/proj/sweeps/"));
 	sw_test_proc_release(&p);
 
-	env_add(&e, "WANDB_MODE=offline");
+	assert_int_equal(sw_fake_env_add(&e.w, "WANDB_MODE=offline"), 0);
 	run_create(&p, &e, e.yaml, NULL);
 	assert_int_equal(p.status, 2);
 	assert_non_null(strstr(p.err, "WANDB_MODE is offline"));
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 }
 
@@ -381,7 +358,7 @@ static void test_plain_http_warning(void **state)
 	assert_non_null(strstr(p.err, "is plain http to a host that is not loopback"));
 	assert_int_equal(p.status, 0);
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 
 	snprintf(url, sizeof(url), "http://localhost:%d/", fw.port);
 	env_init(&e, url, SW_FAKE_WANDB_KEY);
@@ -389,7 +366,7 @@ static void test_plain_http_warning(void **state)
 	assert_null(strstr(p.err, "plain http"));
 	assert_int_equal(p.status, 0);
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 }
 
@@ -406,13 +383,13 @@ static void test_unreachable_server(void **state)
 	snprintf(url, sizeof(url), "%s", fw.url);
 	sw_fake_wandb_stop(&fw);
 	env_init(&e, url, SW_FAKE_WANDB_KEY);
-	env_add(&e, "SWEEP_HTTP_TRIES=2");
+	assert_int_equal(sw_fake_env_add(&e.w, "SWEEP_HTTP_TRIES=2"), 0);
 	run_create(&p, &e, e.yaml, "-e", "alice", NULL);
 	assert_int_equal(p.status, 1);
 	assert_non_null(strstr(p.err, "sweep: error: unable to reach wandb at http://127.0.0.1:"));
 	assert_non_null(strstr(p.err, "(after 2 tries)"));
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 }
 
 /* Ctrl-C while the server is slow: the request is abandoned at once and the
@@ -437,8 +414,8 @@ static void test_interrupt_while_waiting(void **state)
 	if (pid == 0) {
 		dup2(out[1], 2);
 		close(out[0]);
-		for (i = 0; i < e.n; i++)
-			putenv(e.vars[i]);
+		for (i = 0; i < e.w.n; i++)
+			putenv(e.w.vars[i]);
 		execl(sw_test_bin(), sw_test_bin(), "create", e.yaml, "-e", "alice", (char *)NULL);
 		_exit(127);
 	}
@@ -462,7 +439,7 @@ static void test_interrupt_while_waiting(void **state)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 130);
 	assert_non_null(strstr(buf, "sweep: error: interrupted"));
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 }
 

@@ -35,44 +35,24 @@ static const char sweep_yaml[] =
 	"  val_limit:\n    value: 64\n";
 
 struct env {
-	char *tmp;
+	struct sw_fake_env w;
 	char dir[512];          /* the results directory */
-	char *vars[16];
-	int n;
 };
 
 static void env_init(struct env *e, const char *base_url, const char *key)
 {
 	memset(e, 0, sizeof(*e));
-	e->tmp = sw_test_tmpdir();
-	snprintf(e->dir, sizeof(e->dir), "%s/results/s-20260101-000000", e->tmp);
-	assert_int_equal(sw_fake_wandb_env(e->vars, &e->n, e->tmp, base_url, key, 4), 0);
-	e->vars[e->n++] = strdup("OMP_NUM_THREADS=1");
-}
-
-static void env_add(struct env *e, const char *kv)
-{
-	assert_true(e->n < 15);
-	e->vars[e->n++] = strdup(kv);
-}
-
-static void env_free(struct env *e)
-{
-	int i;
-
-	for (i = 0; i < e->n; i++)
-		free(e->vars[i]);
-	sw_test_rmtree(e->tmp);
-	free(e->tmp);
+	assert_int_equal(sw_fake_env_init(&e->w, base_url, key, 4), 0);
+	snprintf(e->dir, sizeof(e->dir), "%s/results/s-20260101-000000", e->w.tmp);
+	e->w.vars[e->w.n++] = strdup("OMP_NUM_THREADS=1");
 }
 
 static void run_sweep(struct sw_test_proc *p, struct env *e, const char *cmd, ...)
 {
 	const char *argv[24];
-	const char *envp[17];
 	const char *a;
 	va_list ap;
-	int n = 0, i;
+	int n = 0;
 
 	argv[n++] = sw_test_bin();
 	argv[n++] = cmd;
@@ -81,10 +61,7 @@ static void run_sweep(struct sw_test_proc *p, struct env *e, const char *cmd, ..
 		argv[n++] = a;
 	va_end(ap);
 	argv[n] = NULL;
-	for (i = 0; i < e->n; i++)
-		envp[i] = e->vars[i];
-	envp[i] = NULL;
-	assert_int_equal(sw_test_run(p, argv, NULL, envp, 90), 0);
+	assert_int_equal(sw_test_run(p, argv, NULL, (const char *const *)e->w.vars, 90), 0);
 	assert_null(strstr(p->out, SW_FAKE_WANDB_KEY));
 	assert_null(strstr(p->err, SW_FAKE_WANDB_KEY));
 	assert_null(strstr(p->out, "YXBpOmZha2Vr"));  /* base64("api:fakek") */
@@ -249,12 +226,12 @@ static void test_sync_twice(void **state)
 
 	/* --project elsewhere: the runs go there and do not join the sweep (a
 	 * fresh server: the fake keys runs by name alone) */
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 	assert_int_equal(sw_fake_wandb_start(&fw, cfg), 0);
 	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
 	make_results(e.dir);
-	env_add(&e, "WANDB_ENTITY=bob");
+	assert_int_equal(sw_fake_env_add(&e.w, "WANDB_ENTITY=bob"), 0);
 	run_sweep(&p, &e, "sync", e.dir, "--project", "other", NULL);
 	assert_int_equal(p.status, 0);
 	assert_int_equal(sw_test_count_lines(p.out, "/bob/other/runs/run"), 3);
@@ -266,7 +243,7 @@ static void test_sync_twice(void **state)
 		rec, "runs"), "runaaaa1"), "project")), "other");
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 	free(cfg);
 }
@@ -328,7 +305,7 @@ static void test_sync_interrupted_resumes(void **state)
 	assert_int_equal(p.status, 0);
 	assert_string_equal(p.out, "");
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 	free(cfg);
 }
@@ -350,10 +327,10 @@ static void test_sync_errors(void **state)
 	assert_non_null(strstr(p.err, "wandb rejected the API key (HTTP 401"));
 	assert_null(strstr(p.err, "not-the-right-key"));
 	sw_test_proc_release(&p);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 
 	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
-	run_sweep(&p, &e, "sync", e.tmp, NULL);   /* not a results directory */
+	run_sweep(&p, &e, "sync", e.w.tmp, NULL);   /* not a results directory */
 	assert_int_equal(p.status, 2);
 	assert_non_null(strstr(p.err, "meta.json"));
 	sw_test_proc_release(&p);
@@ -367,7 +344,7 @@ static void test_sync_errors(void **state)
 	assert_non_null(strstr(p.err, "corrupt sync marker"));
 	sw_test_proc_release(&p);
 	write_in(e.dir, "wandb-sync.json", "{\"runs\": {}}\n");
-	env_add(&e, "WANDB_MODE=offline");
+	assert_int_equal(sw_fake_env_add(&e.w, "WANDB_MODE=offline"), 0);
 	run_sweep(&p, &e, "sync", e.dir, NULL);
 	assert_int_equal(p.status, 2);
 	assert_non_null(strstr(p.err, "offline"));
@@ -375,7 +352,7 @@ static void test_sync_errors(void **state)
 	rec = sw_fake_wandb_record(&fw);
 	assert_int_equal(json_object_size(json_object_get(rec, "runs")), 0);
 	json_decref(rec);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 	free(cfg);
 }
@@ -402,7 +379,7 @@ static void test_offline_agent_then_sync(void **state)
 	assert_int_equal(sw_fake_wandb_start(&fw, cfg), 0);
 	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
 	/* tiny CIFAR-format data: the CLI reads the official 10,000 records */
-	snprintf(data, sizeof(data), "%s/data", e.tmp);
+	snprintf(data, sizeof(data), "%s/data", e.w.tmp);
 	mkdirs(data);
 	buf = malloc(n * 3073);
 	assert_non_null(buf);
@@ -421,10 +398,10 @@ static void test_offline_agent_then_sync(void **state)
 		assert_int_equal(symlink("data_batch_1.bin", path), 0);
 	}
 	write_in(data, "batches.meta.txt", meta);
-	snprintf(yaml, sizeof(yaml), "%s/sweep.yaml", e.tmp);
-	write_in(e.tmp, "sweep.yaml", sweep_yaml);
-	snprintf(results, sizeof(results), "%s/res", e.tmp);
-	env_add(&e, "WANDB_MODE=offline");
+	snprintf(yaml, sizeof(yaml), "%s/sweep.yaml", e.w.tmp);
+	write_in(e.w.tmp, "sweep.yaml", sweep_yaml);
+	snprintf(results, sizeof(results), "%s/res", e.w.tmp);
+	assert_int_equal(sw_fake_env_add(&e.w, "WANDB_MODE=offline"), 0);
 	run_sweep(&p, &e, "agent", "alice/proj/" SWEEP_NAME, "--count", "2", "--sweep-file",
 		  yaml, "--data", data, "--results", results, NULL);
 	if (p.status != 0)
@@ -438,7 +415,7 @@ static void test_offline_agent_then_sync(void **state)
 			assert_true(asprintf(&dir, "%s/%s", results, de->d_name) > 0);
 	closedir(d);
 	assert_non_null(dir);
-	env_add(&e, "WANDB_MODE=online");
+	assert_int_equal(sw_fake_env_add(&e.w, "WANDB_MODE=online"), 0);
 	run_sweep(&p, &e, "sync", dir, NULL);
 	if (p.status != 0)
 		fprintf(stderr, "%s", p.err);
@@ -456,7 +433,7 @@ static void test_offline_agent_then_sync(void **state)
 	assert_string_equal(p.out, "");
 	sw_test_proc_release(&p);
 	free(dir);
-	env_free(&e);
+	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
 	free(cfg);
 }

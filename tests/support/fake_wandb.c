@@ -160,3 +160,32 @@ int sw_fake_wandb_env(char **vars, int *n, const char *home, const char *base_ur
 			return -1;
 	return 0;
 }
+
+int sw_fake_env_init(struct sw_fake_env *e, const char *base_url,
+		     const char *key, int tries)
+{
+	memset(e, 0, sizeof(*e));
+	e->tmp = sw_test_tmpdir();
+	if (!e->tmp)
+		return -1;
+	return sw_fake_wandb_env(e->vars, &e->n, e->tmp, base_url, key, tries);
+}
+
+int sw_fake_env_add(struct sw_fake_env *e, const char *kv)
+{
+	if (e->n >= SW_FAKE_ENV_MAX || !(e->vars[e->n] = strdup(kv)))
+		return -1;
+	e->n++;
+	return 0;
+}
+
+void sw_fake_env_free(struct sw_fake_env *e)
+{
+	int i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->vars[i]);
+	sw_test_rmtree(e->tmp);
+	free(e->tmp);
+	memset(e, 0, sizeof(*e));
+}

@@ -10,7 +10,8 @@
  *
  * defines: struct sw_fake_wandb, SW_FAKE_WANDB_KEY, sw_fake_wandb_start,
  *          sw_fake_wandb_stop, sw_fake_wandb_record, sw_fake_wandb_control,
- *          sw_fake_wandb_requests, sw_fake_wandb_env
+ *          sw_fake_wandb_requests, sw_fake_wandb_env, struct sw_fake_env,
+ *          sw_fake_env_init, sw_fake_env_add, sw_fake_env_free
  */
 #ifndef SW_TEST_FAKE_WANDB_H
 #define SW_TEST_FAKE_WANDB_H
@@ -56,5 +57,27 @@ int sw_fake_wandb_requests(json_t *record, const char *op);
  * entry is a new string the caller frees. Returns 0, or -1 out of memory. */
 int sw_fake_wandb_env(char **vars, int *n, const char *home, const char *base_url,
 		      const char *key, int tries);
+
+/* A temporary HOME and the environment of sw_fake_wandb_env(), kept
+ * NULL-terminated so vars can be passed to sw_test_run() as is. */
+#define SW_FAKE_ENV_MAX 24
+struct sw_fake_env {
+	char *tmp;                         /* owned temporary directory */
+	char *vars[SW_FAKE_ENV_MAX + 1];   /* owned "K=V" strings */
+	int n;
+};
+
+/* Zeroes e, makes e->tmp and fills the wandb test environment (see
+ * sw_fake_wandb_env) for base_url and key with `tries` HTTP tries.
+ * Returns 0 or -1. */
+int sw_fake_env_init(struct sw_fake_env *e, const char *base_url,
+		     const char *key, int tries);
+
+/* Appends "K=V" (a later entry wins over an earlier one). Returns 0 or -1
+ * when full. */
+int sw_fake_env_add(struct sw_fake_env *e, const char *kv);
+
+/* Frees the strings and removes e->tmp. */
+void sw_fake_env_free(struct sw_fake_env *e);
 
 #endif
