@@ -3,6 +3,7 @@
  * offline fallback and the sync marker. */
 #define _GNU_SOURCE
 #include "sweep/agent.h"
+#include "sweep/file.h"
 #include "sweep/interrupt.h"
 #include "sweep/wandb_cli.h"
 
@@ -145,22 +146,6 @@ char *sw_agent_cache_path(const char *sweep)
 	return rc < 0 ? NULL : p;
 }
 
-/* mkdir -p of the directory part of path. */
-static void mkdirs_for(const char *path)
-{
-	char *p = strdup(path), *s;
-
-	if (!p)
-		return;
-	for (s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		mkdir(p, 0755);
-		*s = '/';
-	}
-	free(p);
-}
 
 static void cache_sweep(const char *sweep, const char *yaml)
 {
@@ -169,7 +154,7 @@ static void cache_sweep(const char *sweep, const char *yaml)
 
 	if (!path)
 		return;
-	mkdirs_for(path);
+	sw_mkdir_parents(path, NULL);
 	if (sw_store_replace_file(path, yaml, strlen(yaml), &err) < 0)
 		sw_cli_warning("cannot cache the sweep definition for offline use: %s", err.msg);
 	free(path);

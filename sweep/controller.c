@@ -25,6 +25,7 @@
 
 #include "sweep/alerts.h"
 #include "sweep/cli.h"
+#include "sweep/file.h"
 #include "sweep/hyperband.h"
 #include "sweep/interrupt.h"
 #include "sweep/observed.h"
@@ -766,21 +767,15 @@ static json_t *meta_extra(const struct sw_run_config *cfg)
  * probe file is created there and removed again. */
 static int check_results_root(const char *root, struct sw_err *err)
 {
-	char *path = NULL, *p;
+	char *path = NULL;
 	int fd, ret = -1;
 
 	if (!root || !*root)
 		root = "results";
 	if (asprintf(&path, "%s/.sweep-probe-XXXXXX", root) < 0)
 		return sw_errorf(err, "out of memory");
-	/* mkdir -p root (errors are reported by the probe below) */
-	for (p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		mkdir(path, 0755);
-		*p = '/';
-	}
+	/* errors are reported by the probe below */
+	sw_mkdir_parents(path, NULL);
 	fd = mkstemp(path);
 	if (fd < 0) {
 		struct stat sb;

@@ -76,3 +76,55 @@ done:
 	close(fd);
 	return ret;
 }
+
+int sw_mkdir_p(const char *path, struct sw_err *err)
+{
+	char *copy = strdup(path), *p;
+	int ret = -1;
+
+	if (!copy)
+		return sw_errorf(err, "out of memory");
+	for (p = copy + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		{
+			char c = *p;
+			struct stat sb;
+
+			*p = '\0';
+			if (mkdir(copy, 0755) && errno != EEXIST) {
+				sw_errorf(err, "cannot create directory '%s': %s", copy,
+					  strerror(errno));
+				goto done;
+			}
+			if (stat(copy, &sb) || !S_ISDIR(sb.st_mode)) {
+				sw_errorf(err, "cannot create directory '%s': %s", copy,
+					  "a file of that name exists");
+				goto done;
+			}
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	ret = 0;
+done:
+	free(copy);
+	return ret;
+}
+
+int sw_mkdir_parents(const char *file_path, struct sw_err *err)
+{
+	char *copy = strdup(file_path), *slash;
+	int ret = 0;
+
+	if (!copy)
+		return sw_errorf(err, "out of memory");
+	slash = strrchr(copy, '/');
+	if (slash && slash != copy) {
+		*slash = '\0';
+		ret = sw_mkdir_p(copy, err);
+	}
+	free(copy);
+	return ret;
+}

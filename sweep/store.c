@@ -327,42 +327,6 @@ done:
 	return ret;
 }
 
-static int mkdir_p(const char *path, struct sw_err *err)
-{
-	char *copy = strdup(path), *p;
-	int ret = -1;
-
-	if (!copy)
-		return sw_errorf(err, "out of memory");
-	for (p = copy + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		{
-			char c = *p;
-			struct stat sb;
-
-			*p = '\0';
-			if (mkdir(copy, 0755) && errno != EEXIST) {
-				sw_errorf(err, "cannot create directory '%s': %s", copy,
-					  strerror(errno));
-				goto done;
-			}
-			if (stat(copy, &sb) || !S_ISDIR(sb.st_mode)) {
-				sw_errorf(err, "cannot create directory '%s': %s", copy,
-					  "a file of that name exists");
-				goto done;
-			}
-			*p = c;
-			if (!c)
-				break;
-		}
-	}
-	ret = 0;
-done:
-	free(copy);
-	return ret;
-}
-
 /* ==== Reading JSON Lines ==== */
 
 /* sw_jsonl_load, optionally also returning each value's line number (a new
@@ -809,7 +773,7 @@ int sw_store_create(struct sw_store *st, const char *root,
 	st->runs_fd = st->alerts_fd = st->dir_lock_fd = -1;
 	if (!root || !*root)
 		root = "results";
-	if (mkdir_p(root, err))
+	if (sw_mkdir_p(root, err))
 		return sw_err_prefix(err, "results directory '%s' is not usable", root);
 	sw_store_dir_name(name, sizeof(name), spec->name, spec->path, start);
 	for (i = 1; i < 1000; i++) {

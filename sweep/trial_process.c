@@ -2,6 +2,7 @@
  * include/sweep/trial.h (struct sw_trial_process_config) */
 #define _GNU_SOURCE
 #include "sweep/trial.h"
+#include "sweep/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -116,22 +117,6 @@ const char *sw_trial_python(void)
 	return "python";
 }
 
-static void mkdirs(const char *path)
-{
-	char *p = strdup(path), *s;
-
-	if (!p)
-		return;
-	for (s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		mkdir(p, 0755);
-		*s = '/';
-	}
-	mkdir(p, 0755);
-	free(p);
-}
 
 static int write_file(const char *path, const char *text)
 {
@@ -548,10 +533,10 @@ static int process_run_named(const struct sw_trial_runner *r, const char *run_id
 		if (!d)
 			goto oom;
 		*strrchr(d, '/') = '\0';
-		mkdirs(d);
+		sw_mkdir_p(d, NULL);
 		free(d);
 	}
-	mkdirs(sweepdir);
+	sw_mkdir_p(sweepdir, NULL);
 	if (write_file(param_path, yaml) < 0) {
 		fail(res, 1, "cannot write the run's parameters to '%s': %s", param_path,
 		     strerror(errno));
@@ -563,7 +548,7 @@ static int process_run_named(const struct sw_trial_runner *r, const char *run_id
 		if (!d)
 			goto oom;
 		*strrchr(d, '/') = '\0';
-		mkdirs(d);
+		sw_mkdir_p(d, NULL);
 		free(d);
 	}
 	/* a rerun starts its metrics over */

@@ -1,6 +1,7 @@
 /* download.c - see include/trainer/download.h */
 #define _GNU_SOURCE
 #include "trainer/download.h"
+#include "sweep/file.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -45,34 +46,6 @@ static void rmtree(const char *path)
 	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* mkdir -p of dir (not of its last component's parent only: all of it). */
-static int mkdirs(const char *dir, struct sw_err *err)
-{
-	char *p = strdup(dir), *s;
-	int ret = -1;
-
-	if (!p)
-		return sw_errorf(err, "out of memory");
-	for (s = p + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0777) < 0 && errno != EEXIST) {
-				sw_errorf(err, "cannot create directory '%s': %s", p,
-					  strerror(errno));
-				goto done;
-			}
-			*s = c;
-			if (!c)
-				break;
-		}
-	}
-	ret = 0;
-done:
-	free(p);
-	return ret;
-}
 
 static double now_s(void)
 {
@@ -455,7 +428,7 @@ int cnn_cifar_download(const char *dest_dir,
 			  dest_dir);
 		goto done;
 	}
-	if (mkdirs(parent, err) < 0)
+	if (sw_mkdir_p(parent, err) < 0)
 		goto done;
 	if (asprintf(&part, "%s/.%s.part-XXXXXX", parent, base) < 0 ||
 	    asprintf(&tmpdir, "%s/.%s.tmp-XXXXXX", parent, base) < 0) {

@@ -4,7 +4,7 @@
  * errors that name the file ("unable to read 'x.yaml': No such file or
  * directory").
  *
- * defines: sw_read_file
+ * defines: sw_read_file, sw_mkdir_p, sw_mkdir_parents
  */
 #ifndef SW_FILE_H
 #define SW_FILE_H
@@ -20,5 +20,13 @@
  * 1 and *data to NULL. Returns 0, or -1 with err set. */
 int sw_read_file(const char *path, size_t cap, char **data, size_t *len,
 		 int *missing, struct sw_err *err);
+
+/* mkdir -p: creates path and its missing parents (mode 0755). Fails, with
+ * err naming the directory (err may be NULL), when one cannot be created
+ * or a file of that name is in the way. */
+int sw_mkdir_p(const char *path, struct sw_err *err);
+
+/* sw_mkdir_p of the directory part of a file path ("a/b/c.json": a/b). */
+int sw_mkdir_parents(const char *file_path, struct sw_err *err);
 
 #endif
