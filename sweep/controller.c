@@ -248,7 +248,9 @@ static void keep_best_model(struct controller *c, struct trial *t,
 	char name[64];
 	char *tmp;
 
-	snprintf(name, sizeof(name), "best.safetensors.%s.tmp", t->id);
+	/* one name per save: an earlier one may still wait for its rename */
+	snprintf(name, sizeof(name), "best.safetensors.%s-%lld.tmp", t->id,
+		 (long long)t->epochs_done);
 	tmp = sw_store_path(c->store, name);
 	if (!tmp)
 		return;
@@ -658,6 +660,9 @@ static void finish(struct controller *c, int interrupted)
 	time_t now = time(NULL);
 	size_t i;
 
+	/* every ended run on disk before the sweep says it is done */
+	if (sw_store_flush(c->store, &err) < 0)
+		set_fatal(c, err.msg);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	json_object_set_new(fields, "state", json_string(c->fatal[0] ? "failed" :
 				interrupted ? "interrupted" : "finished"));
@@ -690,7 +695,8 @@ int sw_controller_run(const struct sw_spec *spec, struct sw_store *store,
 	struct controller c;
 	int interrupted, ret;
 
-	if (controller_init(&c, spec, store, cfg, err) < 0) {
+	if (controller_init(&c, spec, store, cfg, err) < 0 ||
+	    sw_store_write_behind(store, err) < 0) {
 		controller_release(&c);
 		return SW_ERR;
 	}

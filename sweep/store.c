@@ -1,6 +1,7 @@
 /* store.c - the results store of a local sweep; see include/sweep/store.h */
 #define _GNU_SOURCE
 #include "sweep/store.h"
+#include "sweep/durable.h"
 #include "sweep/file.h"
 
 #include <ctype.h>
@@ -148,135 +149,65 @@ static int better(double a, double b, int maximize)
 
 /* ==== Files: whole reads, atomic replaces, durable appends ==== */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static void fsync_dir_of(const char *path, int is_dir)
-{
-	char *copy = strdup(path), *slash;
-	int fd;
-
-	if (!copy)
-		return;
-	if (!is_dir) {
-		slash = strrchr(copy, '/');
-		if (slash)
-			*slash = '\0';
-		else
-			strcpy(copy, ".");
-	}
-	fd = open(copy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	free(copy);
-}
-
 int sw_store_replace_file(const char *path, const void *data, size_t len,
 			  struct sw_err *err)
 {
-	char *tmp = NULL;
-	int fd = -1, ret = -1;
-
-	if (asprintf(&tmp, "%s.tmp", path) < 0)
-		return sw_errorf(err, "out of memory");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		sw_errorf(err, "cannot write '%s': %s", tmp, strerror(errno));
-		goto done;
-	}
-	if (write_all(fd, data, len) || fsync(fd)) {
-		sw_errorf(err, "cannot write '%s': %s", tmp, strerror(errno));
-		goto done;
-	}
-	close(fd);
-	fd = -1;
-	if (rename(tmp, path)) {
-		sw_errorf(err, "cannot rename '%s' to '%s': %s", tmp, path,
-			  strerror(errno));
-		goto done;
-	}
-	fsync_dir_of(path, 0);
-	ret = 0;
-done:
-	if (fd >= 0)
-		close(fd);
-	if (ret)
-		unlink(tmp);
-	free(tmp);
-	return ret;
+	return sw_durable_replace(NULL, path, data, len, err);
 }
 
-static int replace_json(const char *path, const json_t *v, struct sw_err *err)
+/* v encoded with flags plus a newline, in a new string the caller frees
+ * (*len bytes, NUL-terminated); NULL with err set on failure. */
+static char *json_line(const json_t *v, size_t flags, const char *path,
+		       size_t *len, struct sw_err *err)
 {
-	char *text = json_dumps(v, JSON_INDENT(2));
+	char *text = json_dumps(v, flags), *grown;
 	size_t n;
+
+	if (!text) {
+		sw_errorf(err, "cannot encode a line for '%s'", path);
+		return NULL;
+	}
+	n = strlen(text);
+	grown = realloc(text, n + 2);
+	if (!grown) {
+		free(text);
+		sw_errorf(err, "out of memory");
+		return NULL;
+	}
+	grown[n] = '\n';
+	grown[n + 1] = '\0';
+	*len = n + 1;
+	return grown;
+}
+
+/* Replaces path by v (indented JSON), now or through the writer w. */
+static int replace_json(struct sw_writer *w, const char *path, const json_t *v,
+			struct sw_err *err)
+{
+	size_t n;
+	char *text = json_line(v, JSON_INDENT(2), path, &n, err);
 	int ret;
 
 	if (!text)
-		return sw_errorf(err, "cannot encode '%s'", path);
-	n = strlen(text);
-	text = realloc(text, n + 2);
-	if (!text)
-		return sw_errorf(err, "out of memory");
-	text[n] = '\n';
-	text[n + 1] = '\0';
-	ret = sw_store_replace_file(path, text, n + 1, err);
+		return -1;
+	ret = sw_durable_replace(w, path, text, n, err);
 	free(text);
 	return ret;
 }
 
-/* Appends v as one line with a single write(2), then fsync(2). */
-static int append_json_fd(int fd, const char *path, const json_t *v,
-			  struct sw_err *err)
+/* Appends v as one compact line to fd (or to path when fd is -1), with a
+ * single write(2) and then fsync(2), now or through the writer w. */
+static int append_json(struct sw_writer *w, int fd, const char *path,
+		       const json_t *v, struct sw_err *err)
 {
-	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	size_t n;
-	int ret = -1;
-
-	if (!text)
-		return sw_errorf(err, "cannot encode a line for '%s'", path);
-	n = strlen(text);
-	{
-		char *t2 = realloc(text, n + 2);
-
-		if (!t2) {
-			free(text);
-			return sw_errorf(err, "out of memory");
-		}
-		text = t2;
-	}
-	text[n] = '\n';
-	if (write_all(fd, text, n + 1) || fsync(fd))
-		sw_errorf(err, "cannot append to '%s': %s", path, strerror(errno));
-	else
-		ret = 0;
-	free(text);
-	return ret;
-}
-
-static int append_json_path(const char *path, const json_t *v, struct sw_err *err)
-{
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	char *text = json_line(v, JSON_COMPACT | JSON_ENCODE_ANY, path, &n, err);
 	int ret;
 
-	if (fd < 0)
-		return sw_errorf(err, "cannot open '%s': %s", path, strerror(errno));
-	ret = append_json_fd(fd, path, v, err);
-	close(fd);
+	if (!text)
+		return -1;
+	ret = sw_durable_append(w, fd, path, text, n, err);
+	free(text);
 	return ret;
 }
 
@@ -305,7 +236,7 @@ static int repair_tail(const char *path, struct sw_err *err)
 		v = json_loadb(data + start, len - start, 0, NULL);
 		if (v) {
 			json_decref(v);
-			if (lseek(fd, 0, SEEK_END) < 0 || write_all(fd, "\n", 1)) {
+			if (lseek(fd, 0, SEEK_END) < 0 || write(fd, "\n", 1) != 1) {
 				sw_errorf(err, "cannot repair '%s': %s", path,
 					  strerror(errno));
 				goto done;
@@ -317,8 +248,7 @@ static int repair_tail(const char *path, struct sw_err *err)
 		}
 		fsync(fd);
 	}
-	if (missing)
-		fsync_dir_of(path, 0);
+	/* a file created here gets its durable entry from open_appends() */
 	ret = 0;
 done:
 	if (fd >= 0)
@@ -675,6 +605,7 @@ void sw_store_release(struct sw_store *st)
 
 	if (!st)
 		return;
+	sw_writer_stop(st->writer);   /* before the descriptors it writes to */
 	for (r = st->active; r; r = next) {
 		next = r->next;
 		run_free(r);
@@ -756,7 +687,7 @@ static int open_appends(struct sw_store *st, struct sw_err *err)
 		}
 		free(path);
 	}
-	fsync_dir_of(st->dir, 1);
+	sw_fsync_dir(st->dir);
 	return 0;
 }
 
@@ -798,7 +729,7 @@ int sw_store_create(struct sw_store *st, const char *root,
 			  dir);
 		goto done;
 	}
-	fsync_dir_of(root, 1);
+	sw_fsync_dir(root);
 	if (store_setup(st, dir, err))
 		goto done;
 	if (spec->metric.present && spec->metric.name) {
@@ -853,7 +784,7 @@ int sw_store_create(struct sw_store *st, const char *root,
 			json_object_set(meta, key, v);
 	}
 	path = path_join(dir, "meta.json");
-	if (!path || replace_json(path, meta, err))
+	if (!path || replace_json(NULL, path, meta, err))
 		goto done;
 	if (open_appends(st, err))
 		goto done;
@@ -889,6 +820,30 @@ static void best_from_runs(struct sw_store *st, json_t *runs)
 				     json_object_get(r, "id"), "metric", st->metric,
 				     "value", v, "params", json_object_get(r, "params"));
 	}
+}
+
+/* Deletes temporary files a crash left in the sweep directory: an atomic
+ * replace's "best.json.tmp" / "meta.json.tmp" and models saved for a
+ * commit that never came ("best.safetensors.<id>-<epoch>.tmp"). */
+static void remove_leftover_temps(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		char *path;
+
+		if (n < 4 || strcmp(de->d_name + n - 4, ".tmp") ||
+		    (strncmp(de->d_name, "best.", 5) && strncmp(de->d_name, "meta.", 5)))
+			continue;
+		path = path_join(dir, de->d_name);
+		if (path)
+			unlink(path);
+		free(path);
+	}
+	if (d)
+		closedir(d);
 }
 
 int sw_store_open(struct sw_store *st, const char *dir, struct sw_err *err)
@@ -963,6 +918,7 @@ int sw_store_open(struct sw_store *st, const char *dir, struct sw_err *err)
 			closedir(d);
 		free(rdir);
 	}
+	remove_leftover_temps(dir);
 	if (open_appends(st, err))
 		goto done;
 	ret = 0;
@@ -974,6 +930,22 @@ done:
 	json_decref(inflight);
 	free(path);
 	return ret;
+}
+
+int sw_store_write_behind(struct sw_store *st, struct sw_err *err)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&st->lock);
+	if (!st->writer)
+		ret = sw_writer_start(&st->writer, err);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int sw_store_flush(struct sw_store *st, struct sw_err *err)
+{
+	return sw_writer_flush(st->writer, err);
 }
 
 char *sw_store_path(const struct sw_store *st, const char *rel)
@@ -989,7 +961,7 @@ int sw_store_meta_update(struct sw_store *st, const json_t *fields,
 	int ret = -1;
 
 	pthread_mutex_lock(&st->lock);
-	if (sw_store_load_meta(st->dir, &meta, err))
+	if (sw_writer_flush(st->writer, err) || sw_store_load_meta(st->dir, &meta, err))
 		goto done;
 	if (json_object_update(meta, (json_t *)fields)) {
 		sw_errorf(err, "cannot update meta.json: fields must be an object");
@@ -1000,7 +972,7 @@ int sw_store_meta_update(struct sw_store *st, const json_t *fields,
 		sw_errorf(err, "out of memory");
 		goto done;
 	}
-	ret = replace_json(path, meta, err);
+	ret = replace_json(NULL, path, meta, err);
 done:
 	pthread_mutex_unlock(&st->lock);
 	json_decref(meta);
@@ -1015,7 +987,7 @@ int sw_store_run_begin(struct sw_store *st, const char *id,
 	struct sw_store_run *r = NULL;
 	char *path = NULL, stamp[32];
 	json_t *marker = NULL;
-	int fd, ret = -1;
+	int ret = -1;
 
 	if (!valid_id(id))
 		return sw_errorf(err, "invalid run id '%s' (use 1-64 of [A-Za-z0-9_-])",
@@ -1041,10 +1013,8 @@ int sw_store_run_begin(struct sw_store *st, const char *id,
 	path = run_path(st->dir, id, NULL);
 	if (!path)
 		goto oom;
-	if (mkdir(path, 0755) && errno != EEXIST) {
-		sw_errorf(err, "cannot create directory '%s': %s", path, strerror(errno));
+	if (sw_durable_mkdir(st->writer, path, err))
 		goto done;
-	}
 	free(path);
 	/* A new, empty history (a rerun starts over), then the marker, whose
 	 * atomic replace ends with an fsync of the run directory that also
@@ -1053,12 +1023,8 @@ int sw_store_run_begin(struct sw_store *st, const char *id,
 	path = run_path(st->dir, id, "history.jsonl");
 	if (!path)
 		goto oom;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		sw_errorf(err, "cannot create '%s': %s", path, strerror(errno));
+	if (sw_durable_create_empty(st->writer, path, err))
 		goto done;
-	}
-	close(fd);
 	free(path);
 	iso_time(stamp, time(NULL));
 	marker = json_pack("{s:s, s:O, s:I, s:I, s:s}", "id", id, "params", r->params,
@@ -1067,7 +1033,7 @@ int sw_store_run_begin(struct sw_store *st, const char *id,
 	path = run_path(st->dir, id, "running.json");
 	if (!marker || !path)
 		goto oom;
-	if (replace_json(path, marker, err))
+	if (replace_json(st->writer, path, marker, err))
 		goto done;
 	r->t0 = now_mono();
 	r->next = st->active;
@@ -1130,7 +1096,7 @@ int sw_store_epoch(struct sw_store *st, const char *id, const struct sw_kv *m,
 	path = run_path(st->dir, id, "history.jsonl");
 	if (!path)
 		goto oom;
-	if (append_json_path(path, line, err))
+	if (append_json(st->writer, -1, path, line, err))
 		goto done;
 	json_decref(r->last);
 	r->last = last;
@@ -1158,7 +1124,7 @@ int sw_store_epoch(struct sw_store *st, const char *id, const struct sw_kv *m,
 			free(bpath);
 			goto oom;
 		}
-		if (replace_json(bpath, best, err)) {
+		if (replace_json(st->writer, bpath, best, err)) {
 			json_decref(best);
 			free(bpath);
 			goto done;
@@ -1231,14 +1197,14 @@ int sw_store_run_end(struct sw_store *st, const char *id,
 	runs_path = path_join(st->dir, "runs.jsonl");
 	if (!runs_path)
 		goto oom;
-	if (append_json_fd(st->runs_fd, runs_path, rec, err))
+	if (append_json(st->writer, st->runs_fd, runs_path, rec, err))
 		goto done;
 	json_object_set_new(st->recorded, id, json_true());
 	/* no fsync needed: a marker that survives a crash beside a recorded
 	 * run is deleted by sw_store_open() */
 	path = run_path(st->dir, id, "running.json");
 	if (path)
-		unlink(path);
+		sw_durable_unlink(st->writer, path, NULL);
 	if (out)
 		*out = json_incref(rec);
 	ret = 0;
@@ -1263,7 +1229,7 @@ int sw_store_alert(struct sw_store *st, const json_t *alert, struct sw_err *err)
 	if (!path)
 		return sw_errorf(err, "out of memory");
 	pthread_mutex_lock(&st->lock);
-	ret = append_json_fd(st->alerts_fd, path, alert, err);
+	ret = append_json(st->writer, st->alerts_fd, path, alert, err);
 	pthread_mutex_unlock(&st->lock);
 	free(path);
 	return ret;
@@ -1291,7 +1257,7 @@ int sw_store_commit_best_model(struct sw_store *st, const char *tmp_path,
 {
 	char *final = NULL;
 	const char *bid;
-	int fd, ret = -1;
+	int ret = -1;
 
 	pthread_mutex_lock(&st->lock);
 	bid = st->best ? json_string_value(json_object_get(st->best, "run")) : NULL;
@@ -1301,24 +1267,13 @@ int sw_store_commit_best_model(struct sw_store *st, const char *tmp_path,
 		ret = 0;
 		goto done;
 	}
-	fd = open(tmp_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		sw_errorf(err, "cannot open '%s': %s", tmp_path, strerror(errno));
-		goto done;
-	}
-	fsync(fd);
-	close(fd);
 	final = path_join(st->dir, "best.safetensors");
 	if (!final) {
 		sw_errorf(err, "out of memory");
 		goto done;
 	}
-	if (rename(tmp_path, final)) {
-		sw_errorf(err, "cannot rename '%s' to '%s': %s", tmp_path, final,
-			  strerror(errno));
+	if (sw_durable_rename(st->writer, tmp_path, final, err))
 		goto done;
-	}
-	fsync_dir_of(final, 0);
 	ret = 1;
 done:
 	pthread_mutex_unlock(&st->lock);
@@ -1346,6 +1301,8 @@ int sw_store_inflight(struct sw_store *st, json_t **out, struct sw_err *err)
 
 	*out = NULL;
 	pthread_mutex_lock(&st->lock);
+	if (sw_writer_flush(st->writer, err))
+		goto done;
 	rdir = path_join(st->dir, "runs");
 	if (!rdir) {
 		sw_errorf(err, "out of memory");

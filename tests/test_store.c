@@ -421,6 +421,10 @@ static void test_open_repairs_and_resumes(void **state)
 	fclose(f);
 	free(p);
 	writef(dir, "runs/done1/running.json", "{\"id\":\"done1\",\"index\":0}\n");
+	/* and temporary files of replaces the crash cut short */
+	writef(dir, "best.json.tmp", "{\"run\":");
+	writef(dir, "best.safetensors.flying-1.tmp", "partial");
+	writef(dir, "notes.tmp", "the user's own");
 	p = NULL;
 	assert_true(asprintf(&p, "%s/alerts.jsonl", dir) > 0);
 	assert_int_equal(sw_test_write_file(p, "{\"level\":\"WARN\"}", 16), 0);
@@ -435,6 +439,9 @@ static void test_open_repairs_and_resumes(void **state)
 		sw_store_release(&again);
 	}
 	assert_false(exists(dir, "runs/done1/running.json"));
+	assert_false(exists(dir, "best.json.tmp"));
+	assert_false(exists(dir, "best.safetensors.flying-1.tmp"));
+	assert_true(exists(dir, "notes.tmp"));
 	text = readf(dir, "runs.jsonl");
 	assert_int_equal(sw_test_count_lines(text, "\"id\""), 1);
 	assert_null(strstr(text, "torn"));
@@ -520,7 +527,7 @@ static void test_sort_and_ids(void **state)
 
 /* The child: resumes the store, reruns what was in flight, then starts new
  * runs forever (until killed). Index i always has id sw_store_run_id(7, i). */
-static void crash_writer(const char *dir)
+static void crash_writer(const char *dir, int write_behind)
 {
 	struct sw_store st = SW_STORE_INIT;
 	struct sw_err err = SW_ERR_INIT;
@@ -529,7 +536,8 @@ static void crash_writer(const char *dir)
 	size_t k;
 
 	if (sw_store_open(&st, dir, &err) || sw_store_load_runs(dir, &runs, &err) ||
-	    sw_store_inflight(&st, &infl, &err)) {
+	    sw_store_inflight(&st, &infl, &err) ||
+	    (write_behind && sw_store_write_behind(&st, &err))) {
 		fprintf(stderr, "writer: %s\n", err.msg);
 		_exit(3);
 	}
@@ -575,7 +583,9 @@ static void crash_writer(const char *dir)
 	}
 }
 
-static void test_sigkill_many_times(void **state)
+/* 40 SIGKILLs of a process writing runs, each followed by a resume; with
+ * write_behind the writes go through the store's writer thread. */
+static void sigkill_many_times(int write_behind)
 {
 	struct sw_store st = SW_STORE_INIT;
 	struct sw_err err = SW_ERR_INIT;
@@ -586,7 +596,6 @@ static void test_sigkill_many_times(void **state)
 	int iter, maxidx = -1;
 	size_t k;
 
-	(void)state;
 	make_spec(&spec, "crash", 1);
 	assert_int_equal(sw_store_create(&st, tmp, &spec, NULL, time(NULL), &err), 0);
 	dir = strdup(st.dir);
@@ -602,7 +611,7 @@ static void test_sigkill_many_times(void **state)
 
 		assert_true(pid >= 0);
 		if (pid == 0)
-			crash_writer(dir);
+			crash_writer(dir, write_behind);
 		/* odd iterations: at a random moment (often while resuming);
 		 * even ones: once the writer has ended a run, plus a random
 		 * delay, so progress does not depend on the machine's load */
@@ -680,8 +689,9 @@ static void test_sigkill_many_times(void **state)
 	}
 	assert_int_equal(sw_store_load_alerts(dir, &alerts, &err), 0);
 	assert_true(json_array_size(alerts) >= json_array_size(runs));
-	print_message("sigkill: %zu runs recorded, %zu in flight, %zu alerts after 40 kills\n",
-		      json_array_size(runs), json_array_size(infl), json_array_size(alerts));
+	print_message("sigkill%s: %zu runs recorded, %zu in flight, %zu alerts after 40 kills\n",
+		      write_behind ? " (write-behind)" : "", json_array_size(runs),
+		      json_array_size(infl), json_array_size(alerts));
 	assert_true(json_array_size(runs) >= 10);
 	json_decref(alerts);
 	json_decref(infl);
@@ -691,6 +701,18 @@ static void test_sigkill_many_times(void **state)
 	free(dir);
 	sw_test_rmtree(tmp);
 	free(tmp);
+}
+
+static void test_sigkill_many_times(void **state)
+{
+	(void)state;
+	sigkill_many_times(0);
+}
+
+static void test_sigkill_many_times_write_behind(void **state)
+{
+	(void)state;
+	sigkill_many_times(1);
 }
 
 int main(void)
@@ -706,6 +728,7 @@ int main(void)
 		cmocka_unit_test(test_open_repairs_and_resumes),
 		cmocka_unit_test(test_sort_and_ids),
 		cmocka_unit_test(test_sigkill_many_times),
+		cmocka_unit_test(test_sigkill_many_times_write_behind),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);

@@ -23,6 +23,12 @@
  * fsync(2); new files and renames are followed by an fsync of their
  * directory. A crash can leave at most a torn (unterminated) last line,
  * which readers ignore and sw_store_open() cuts off before appending.
+ * After sw_store_write_behind() these writes are done in order by a
+ * thread of their own (see sweep/durable.h), so the callers do not wait
+ * for the disk; a crash then loses a suffix of them, which leaves the
+ * state of an earlier crash: a run whose runs.jsonl line did not land is
+ * still in flight and runs again on resume. sw_store_flush() waits for
+ * them; the functions that read the sweep's files back flush first.
  * A run id is appended to runs.jsonl at most once: the writer refuses an id
  * it has already recorded (also across resume), and readers keep only the
  * first line of an id.
@@ -36,9 +42,11 @@
  * sw_jsonl_load) are independent of any open store.
  *
  * How the controller uses it:
- *   run:    sw_store_create -> per trial: sw_store_run_begin, per epoch
+ *   run:    sw_store_create -> sw_store_write_behind -> per trial:
+ *           sw_store_run_begin, per epoch
  *           sw_store_epoch (+ sw_store_commit_best_model on a new best),
- *           sw_store_run_end -> sw_store_meta_update at the end.
+ *           sw_store_run_end -> sw_store_flush and sw_store_meta_update
+ *           at the end.
  *   resume: sw_store_open (repairs torn tails, loads recorded ids and the
  *           best) -> sw_store_load_runs / sw_store_inflight to rebuild the
  *           search -> rerun in-flight ids with sw_store_run_begin (their
@@ -51,6 +59,7 @@
  * defines: enum sw_run_state, sw_run_state_name, sw_run_state_parse,
  *          struct sw_kv, struct sw_store, SW_STORE_INIT, sw_store_dir_name,
  *          sw_store_create, sw_store_open, sw_store_release, sw_store_path,
+ *          sw_store_write_behind, sw_store_flush,
  *          sw_store_meta_update, sw_store_run_begin, sw_store_epoch,
  *          sw_store_run_end, sw_store_alert, sw_store_best,
  *          sw_store_commit_best_model, sw_store_inflight, sw_jsonl_load,
@@ -94,6 +103,7 @@ struct sw_kv {
 };
 
 struct sw_store_run;   /* private: one in-flight run */
+struct sw_writer;      /* sweep/durable.h */
 
 struct sw_store {
 	char *dir;                  /* the sweep directory (owned) */
@@ -106,9 +116,10 @@ struct sw_store {
 	json_t *recorded;           /* object: id -> true for ids in runs.jsonl */
 	json_t *best;               /* current best.json content, or NULL */
 	struct sw_store_run *active;/* linked list of begun, not ended runs */
+	struct sw_writer *writer;   /* NULL: writes are done by the caller */
 };
 #define SW_STORE_INIT { NULL, NULL, 0, PTHREAD_MUTEX_INITIALIZER, 0, -1, -1, -1, \
-			NULL, NULL, NULL }
+			NULL, NULL, NULL, NULL }
 
 /* The default directory name "<stem>-<YYYYmmdd-HHMMSS>" (local time of t):
  * stem is spec_name when set and non-empty, else the file name of spec_path
@@ -137,14 +148,24 @@ int sw_store_create(struct sw_store *st, const char *root,
  * name and goal), cuts a torn last line off runs.jsonl, alerts.jsonl (a last
  * line that is complete JSON but lacks its newline gets the newline), loads
  * the recorded run ids and best.json, and deletes in-flight markers of runs
- * already recorded. Corruption before the last line is an error naming
- * file:line. */
+ * already recorded and the temporary files of replaces a crash cut short
+ * (best.json.tmp, best.safetensors.*.tmp, ...). Corruption before the last
+ * line is an error naming file:line. */
 int sw_store_open(struct sw_store *st, const char *dir, struct sw_err *err);
 
 /* Closes the files and frees everything, including runs begun but not
  * ended (their in-flight markers stay on disk for resume). Accepts NULL
  * and SW_STORE_INIT. */
 void sw_store_release(struct sw_store *st);
+
+/* From now on the store's writes are queued to a writer thread instead of
+ * being done by the calling thread; each sw_store_* function then returns
+ * only errors of earlier writes. sw_store_release() waits for the queue. */
+int sw_store_write_behind(struct sw_store *st, struct sw_err *err);
+
+/* Waits until every write so far is on disk; returns 0, or -1 with the
+ * first write that failed (a sweep must stop then: see durable.h). */
+int sw_store_flush(struct sw_store *st, struct sw_err *err);
 
 /* "<dir>/<rel>" in a new string the caller frees (NULL on OOM). */
 char *sw_store_path(const struct sw_store *st, const char *rel);
