@@ -37,6 +37,20 @@ const char *sw_alerts_webhook_url(const char *cli_url)
 	return env && *env ? env : NULL;
 }
 
+int sw_alerts_check_url(const char *what, const char *url, struct sw_err *err)
+{
+	char host[256];
+
+	if (!url || !*url)
+		return 0;
+	if (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))
+		return sw_errorf(err, "%s must start with http:// or https://", what);
+	if (sw_url_host_port(url, host, sizeof(host), NULL) < 0)
+		return sw_errorf(err, "%s has no host name (e.g. "
+				 "https://hooks.slack.com/services/...)", what);
+	return 0;
+}
+
 static double now_wall(void)
 {
 	struct timespec ts;
@@ -82,17 +96,24 @@ static void console_locked(struct sw_alerts *al, const char *line)
 
 /* Replaces every copy of url in msg by the URL with its path as "***": a
  * webhook URL's path is its secret (Slack's /services/T/B/KEY). */
-static void redact_url(char *msg, size_t size, const char *url)
+static void safe_url(char *out, size_t size, const char *url)
 {
-	char host[256], safe[300], out[1024];
-	const char *p, *hit;
-	size_t used = 0;
+	char host[256];
 	int https = 0;
 
 	if (sw_url_host_port(url, host, sizeof(host), &https))
-		snprintf(safe, sizeof(safe), "***");
+		snprintf(out, size, "***");
 	else
-		snprintf(safe, sizeof(safe), "%s://%s/***", https ? "https" : "http", host);
+		snprintf(out, size, "%s://%s/***", https ? "https" : "http", host);
+}
+
+static void redact_url(char *msg, size_t size, const char *url)
+{
+	char safe[300], out[1024];
+	const char *p, *hit;
+	size_t used = 0;
+
+	safe_url(safe, sizeof(safe), url);
 	out[0] = '\0';
 	for (p = msg; (hit = strstr(p, url)); p = hit + strlen(url))
 		used += (size_t)snprintf(out + used, used < sizeof(out) ? sizeof(out) - used : 0,
@@ -209,11 +230,9 @@ int sw_alerts_init(struct sw_alerts *al, const struct sw_alert_rule *rules,
 	}
 	al->lock_ok = 1;
 	if (al->cfg.webhook_url && *al->cfg.webhook_url) {
-		if (strncasecmp(al->cfg.webhook_url, "http://", 7) &&
-		    strncasecmp(al->cfg.webhook_url, "https://", 8)) {
+		if (sw_alerts_check_url("alert webhook URL", al->cfg.webhook_url, err) < 0) {
 			sw_alerts_release(al);
-			return sw_errorf(err, "alert webhook URL must start with http:// or "
-					 "https://");
+			return -1;
 		}
 		al->url = strdup(al->cfg.webhook_url);
 		if (!al->url) {
@@ -236,6 +255,7 @@ int sw_alerts_init(struct sw_alerts *al, const struct sw_alert_rule *rules,
 void sw_alerts_release(struct sw_alerts *al)
 {
 	struct sw_hook_item *it, *next;
+	size_t dropped_before = 0;
 
 	if (!al)
 		return;
@@ -243,6 +263,7 @@ void sw_alerts_release(struct sw_alerts *al)
 		struct timespec until = deadline_in(al->cfg.drain_s);
 
 		pthread_mutex_lock(&al->lock);
+		dropped_before = al->n_dropped;
 		al->closing = 1;
 		pthread_cond_broadcast(&al->cond);
 		while ((al->head || al->busy) && !past(&until))
@@ -261,6 +282,19 @@ void sw_alerts_release(struct sw_alerts *al)
 		free(it);
 	}
 	al->head = al->tail = NULL;
+	if (al->url && al->n_dropped > dropped_before) {
+		char line[600], safe[300];
+
+		/* say so: otherwise the user believes the webhook got them all */
+		safe_url(safe, sizeof(safe), al->url);
+		snprintf(line, sizeof(line), "sweep: warning: %zu alert%s not delivered to "
+			 "the webhook %s in the %g s allowed at the end%s",
+			 al->n_dropped - dropped_before,
+			 al->n_dropped - dropped_before == 1 ? " was" : "s were", safe,
+			 al->cfg.drain_s,
+			 al->cfg.store ? " (every alert is in alerts.jsonl)" : "");
+		console_locked(al, line);
+	}
 	if (al->lock_ok) {
 		pthread_cond_destroy(&al->cond);
 		pthread_mutex_destroy(&al->lock);

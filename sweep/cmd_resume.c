@@ -64,7 +64,11 @@ int cmd_resume(int argc, char **argv)
 		return sw_cli_usage_error("resume", "unexpected argument '%s'",
 					  argv[optind + 1]);
 	dir = argv[optind];
+	if (sw_alerts_check_url("--alert-webhook", cfg.webhook_url, &err) < 0)
+		return sw_cli_usage_error("resume", "%s", err.msg);
 	cfg.webhook_url = sw_alerts_webhook_url(cfg.webhook_url);
+	if (sw_alerts_check_url("$SWEEP_ALERT_WEBHOOK", cfg.webhook_url, &err) < 0)
+		return sw_cli_usage_error("resume", "%s", err.msg);
 
 	if (stat(dir, &sb) < 0) {
 		sw_cli_error("cannot open sweep directory '%s': %s", dir, strerror(errno));

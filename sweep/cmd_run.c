@@ -103,7 +103,11 @@ int cmd_run(int argc, char **argv)
 		return sw_cli_usage_error("run", "missing sweep FILE.yaml");
 	if (argc - optind > 1)
 		return sw_cli_usage_error("run", "unexpected argument '%s'", argv[optind + 1]);
+	if (sw_alerts_check_url("--alert-webhook", cfg.webhook_url, &err) < 0)
+		return sw_cli_usage_error("run", "%s", err.msg);
 	cfg.webhook_url = sw_alerts_webhook_url(cfg.webhook_url);
+	if (sw_alerts_check_url("$SWEEP_ALERT_WEBHOOK", cfg.webhook_url, &err) < 0)
+		return sw_cli_usage_error("run", "%s", err.msg);
 
 	if (sw_run_load_spec(&spec, argv[optind]) < 0)
 		goto done;

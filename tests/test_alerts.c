@@ -292,6 +292,15 @@ static void test_bad_webhook_url(void **state)
 	assert_int_equal(sw_alerts_init(&al, NULL, 0, &cfg, &err), -1);
 	assert_string_equal(err.msg, "alert webhook URL must start with http:// or https://");
 	sw_alerts_release(&al);
+	cfg.webhook_url = "https://";
+	assert_int_equal(sw_alerts_init(&al, NULL, 0, &cfg, &err), -1);
+	assert_non_null(strstr(err.msg, "alert webhook URL has no host name"));
+	sw_alerts_release(&al);
+	assert_int_equal(sw_alerts_check_url("--alert-webhook", NULL, &err), 0);
+	assert_int_equal(sw_alerts_check_url("--alert-webhook", "", &err), 0);
+	assert_int_equal(sw_alerts_check_url("--alert-webhook", "HTTP://h:8/x", &err), 0);
+	assert_int_equal(sw_alerts_check_url("--alert-webhook", "h/x", &err), -1);
+	assert_string_equal(err.msg, "--alert-webhook must start with http:// or https://");
 	/* --alert-webhook wins over SWEEP_ALERT_WEBHOOK; empty means unset */
 	setenv("SWEEP_ALERT_WEBHOOK", "http://env.example/hook", 1);
 	assert_string_equal(sw_alerts_webhook_url("http://cli.example/x"), "http://cli.example/x");
@@ -462,6 +471,10 @@ static void test_webhook_hang_never_blocks(void **state)
 	assert_int_equal(sent, 0);
 	assert_int_equal(failed, 0);
 	assert_int_equal(dropped, 5);
+	/* the 3 given up at the end are reported, the URL's path kept secret */
+	assert_non_null(strstr(con.text, "sweep: warning: 3 alerts were not delivered to the "
+				     "webhook http://127.0.0.1:"));
+	assert_null(strstr(con.text, "/hook"));
 	print_message("hanging webhook: 4 alerts raised in %.3f ms, release took %.3f s\n",
 		      t_raise * 1e3, t_release);
 	sw_hook_server_stop(srv);

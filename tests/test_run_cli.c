@@ -1431,6 +1431,22 @@ static void test_bad_arguments(void **state)
 	assert_non_null(strstr(pr.err, "--frobnicate"));
 	sw_test_proc_release(&pr);
 
+	/* a webhook URL that can never work is refused before the sweep starts */
+	RUN(&pr, "run", y, "--alert-webhook", "hooks.example.com/x", "--data", data,
+	    "--results", root);
+	expect_status(&pr, 2);
+	assert_non_null(strstr(pr.err, "--alert-webhook must start with http://"));
+	sw_test_proc_release(&pr);
+
+	RUN(&pr, "run", y, "--alert-webhook", "http://", "--data", data, "--results", root);
+	expect_status(&pr, 2);
+	assert_non_null(strstr(pr.err, "--alert-webhook has no host name"));
+	sw_test_proc_release(&pr);
+
+	RUN(&pr, "resume", tmp, "--alert-webhook", "ftp://hooks.example.com/x");
+	expect_status(&pr, 2);
+	sw_test_proc_release(&pr);
+
 	RUN(&pr, "run", "--data", data);
 	expect_status(&pr, 2);
 	sw_test_proc_release(&pr);

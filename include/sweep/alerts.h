@@ -44,7 +44,7 @@
  *          struct sw_alert_run, sw_alerts_init, sw_alerts_release,
  *          sw_alert_run_init, sw_alert_run_release, sw_alerts_epoch,
  *          sw_alerts_run_end, sw_alerts_stats, sw_alert_level_name,
- *          sw_alerts_webhook_url
+ *          sw_alerts_webhook_url, sw_alerts_check_url
  */
 #ifndef SW_ALERTS_H
 #define SW_ALERTS_H
@@ -155,6 +155,12 @@ void sw_alerts_stats(struct sw_alerts *al, size_t *raised, size_t *sent,
 /* The webhook to use: cli_url (--alert-webhook) when non-empty, else
  * $SWEEP_ALERT_WEBHOOK when set and non-empty, else NULL. Borrowed strings. */
 const char *sw_alerts_webhook_url(const char *cli_url);
+
+/* Checks a webhook URL before anything starts: NULL and "" (no webhook)
+ * pass; otherwise it must be http:// or https:// with a host. Returns 0, or
+ * -1 with a message naming the URL as what (e.g. "--alert-webhook"), never
+ * repeating it (its path is a secret). */
+int sw_alerts_check_url(const char *what, const char *url, struct sw_err *err);
 
 /* "INFO", "WARN", "ERROR". */
 const char *sw_alert_level_name(enum sw_alert_level level);
