@@ -14,7 +14,8 @@ struct sw_progress_trial {
 	char id[65];
 	int64_t epochs, batches;    /* planned */
 	int64_t epoch, batch;       /* current position (epoch 1-based) */
-	double t0;
+	int64_t last_batch;         /* highest batch seen in this epoch */
+	double t0, t_epoch;         /* run start, current epoch's start */
 	int has_value;              /* current value of the sweep metric */
 	double value;
 	int has_best;
@@ -194,10 +195,18 @@ static void draw(struct sw_progress *p)
 		for (i = 0; i < BAR_WIDTH; i++)
 			bar[i] = i < fill ? '#' : '.';
 		bar[BAR_WIDTH] = '\0';
-		if (f > 0)
+		if (f > 0 && t->batches > 0) {
 			sw_format_duration(dur, sizeof(dur), el * (1 - f) / f);
-		else
+		} else if (f > 0) {
+			/* no batch positions: whole epochs at their mean duration,
+			 * less the time already spent in the current one */
+			double done = (double)(t->epoch - 1), since = now(p) - t->t_epoch;
+			double eta = (t->t_epoch - t->t0) / done * ((double)t->epochs - done);
+
+			sw_format_duration(dur, sizeof(dur), eta > since ? eta - since : 0);
+		} else {
 			snprintf(dur, sizeof(dur), "?");
+		}
 		if (t->batches > 0)
 			snprintf(pos, sizeof(pos), "ep %lld/%lld b %lld/%lld",
 				 (long long)t->epoch, (long long)t->epochs,
@@ -284,7 +293,9 @@ void sw_progress_run_start(struct sw_progress *p, const char *id,
 	t->batches = batches;
 	t->epoch = 1;
 	t->batch = 0;
+	t->last_batch = 0;
 	t->t0 = now(p);
+	t->t_epoch = t->t0;
 	if (p->live) {
 		draw(p);
 	} else {
@@ -309,6 +320,8 @@ void sw_progress_batch(struct sw_progress *p, const char *id, int64_t epoch,
 	if (t) {
 		t->epoch = epoch;
 		t->batch = batch;
+		if (batch > t->last_batch)
+			t->last_batch = batch;
 		if (p->live && now(p) - p->last_draw >= p->cfg.min_interval_s)
 			draw(p);
 	}
@@ -325,6 +338,11 @@ void sw_progress_epoch(struct sw_progress *p, const char *id, int64_t epoch,
 	t = find(p, id);
 	if (!t)
 		goto done;
+	/* batches per epoch not given at the start: the first epoch tells */
+	if (t->batches <= 0 && t->last_batch > 0)
+		t->batches = t->last_batch;
+	t->last_batch = 0;
+	t->t_epoch = now(p);
 	t->epoch = epoch + 1 <= t->epochs ? epoch + 1 : epoch;
 	t->batch = epoch + 1 <= t->epochs ? 0 : t->batches;
 	for (i = 0; p->metric && i < n; i++) {
@@ -394,6 +412,13 @@ void sw_progress_run_end(struct sw_progress *p, const char *id,
 
 void sw_progress_log(struct sw_progress *p, const char *line)
 {
+	if (!p->lock_ok) {
+		/* released or zeroed: a late message (e.g. the alert sender's
+		 * while it drains) still gets its line */
+		fprintf(p->cfg.out ? p->cfg.out : stderr, "%s\n", line);
+		fflush(p->cfg.out ? p->cfg.out : stderr);
+		return;
+	}
 	pthread_mutex_lock(&p->lock);
 	log_locked(p, line);
 	pthread_mutex_unlock(&p->lock);

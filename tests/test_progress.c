@@ -173,6 +173,87 @@ static void test_live_rate_limit_and_width(void **state)
 	free(buf);
 }
 
+/* A trial started without a batch count (the controller does not know it):
+ * the first epoch's batches give it, and the ETA never grows while a trial
+ * waits inside an epoch. */
+static void test_live_unknown_batches(void **state)
+{
+	struct sw_progress p;
+	FILE *f;
+	char *buf = NULL;
+	size_t len = 0;
+	struct sw_kv e1[] = { { "val_accuracy", 0.4 } };
+
+	(void)state;
+	fake_now = 0;
+	open_view(&p, &f, &buf, &len, 1, 100);
+	sw_progress_run_start(&p, "a", NULL, 3, 0);
+	fake_now = 5;
+	sw_progress_batch(&p, "a", 1, 4);
+	fake_now = 10;
+	sw_progress_batch(&p, "a", 1, 8);
+	sw_progress_epoch(&p, "a", 1, e1, 1);   /* 8 batches an epoch, 10 s */
+	fake_now = 12.5;
+	sw_progress_batch(&p, "a", 2, 2);
+	sw_progress_release(&p);
+	fclose(f);
+	assert_non_null(strstr(buf, "a [....................] ep 1/3 ETA ?\x1b[K\n"));
+	assert_non_null(strstr(buf, "a [#######.............] ep 2/3 b 0/8 ETA 20.0s "
+			   "val_accuracy 0.4\x1b[K\n"));
+	assert_non_null(strstr(buf, "a [########............] ep 2/3 b 2/8 ETA 17.5s "
+			   "val_accuracy 0.4\x1b[K\n"));
+	free(buf);
+}
+
+/* A program trial reports no batches at all: whole epochs at their mean
+ * duration, less the time spent in the current one. */
+static void test_live_no_batches_eta(void **state)
+{
+	struct sw_progress p;
+	FILE *f;
+	char *buf = NULL;
+	size_t len = 0;
+	struct sw_kv e1[] = { { "val_accuracy", 0.4 } };
+
+	(void)state;
+	fake_now = 0;
+	open_view(&p, &f, &buf, &len, 1, 100);
+	p.cfg.min_interval_s = 0.01;
+	sw_progress_run_start(&p, "a", NULL, 3, 0);
+	fake_now = 10;
+	sw_progress_epoch(&p, "a", 1, e1, 1);
+	fake_now = 14;
+	sw_progress_log(&p, "tick");          /* redraws the block */
+	fake_now = 40;
+	sw_progress_log(&p, "late");          /* over the estimate: 0, not more */
+	sw_progress_release(&p);
+	fclose(f);
+	assert_non_null(strstr(buf, "ep 2/3 ETA 20.0s val_accuracy 0.4"));
+	assert_non_null(strstr(buf, "ep 2/3 ETA 16.0s val_accuracy 0.4"));
+	assert_non_null(strstr(buf, "ep 2/3 ETA 0.0s val_accuracy 0.4"));
+	free(buf);
+}
+
+/* The alert sender may print after the view is gone (sweep run releases
+ * the view before the alerts drain): a plain line, never a crash. */
+static void test_log_after_release(void **state)
+{
+	struct sw_progress p;
+	FILE *f;
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	open_view(&p, &f, &buf, &len, 1, 100);
+	sw_progress_release(&p);
+	sw_progress_console(&p, "sweep: warning: late");
+	fclose(f);
+	assert_string_equal(buf, "sweep: warning: late\n");
+	free(buf);
+	memset(&p, 0, sizeof(p));
+	sw_progress_console(&p, "sweep: warning: to stderr");
+}
+
 static void test_summary_table(void **state)
 {
 	json_t *runs = json_loads("["
@@ -320,6 +401,9 @@ int main(void)
 		cmocka_unit_test(test_plain_lines),
 		cmocka_unit_test(test_live_view_exact),
 		cmocka_unit_test(test_live_rate_limit_and_width),
+		cmocka_unit_test(test_live_unknown_batches),
+		cmocka_unit_test(test_live_no_batches_eta),
+		cmocka_unit_test(test_log_after_release),
 		cmocka_unit_test(test_summary_table),
 		cmocka_unit_test(test_format_helpers),
 		cmocka_unit_test(test_threads),

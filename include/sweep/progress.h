@@ -79,8 +79,10 @@ int sw_progress_init(struct sw_progress *p, const struct sw_progress_config *cfg
  * everything. Accepts NULL and zeroed structs. */
 void sw_progress_release(struct sw_progress *p);
 
-/* A trial started: epochs planned, batches per epoch (0 if unknown);
- * params (borrowed, may be NULL) are printed in plain mode. */
+/* A trial started: epochs planned, batches per epoch (0 if unknown: then
+ * the last batch reported in its first epoch is taken as the count, and
+ * until then the ETA counts whole epochs at their mean duration); params
+ * (borrowed, may be NULL) are printed in plain mode. */
 void sw_progress_run_start(struct sw_progress *p, const char *id,
 			   const json_t *params, int64_t epochs, int64_t batches);
 
@@ -98,7 +100,9 @@ void sw_progress_run_end(struct sw_progress *p, const char *id,
 			 enum sw_run_state state, const char *reason,
 			 int64_t epochs, double runtime_s);
 
-/* One message line (no '\n'), above the live block or as a plain line. */
+/* One message line (no '\n'), above the live block or as a plain line.
+ * After sw_progress_release(), or on a zeroed struct, a plain line on
+ * cfg.out (NULL: stderr), so a hook that outlives the view stays safe. */
 void sw_progress_log(struct sw_progress *p, const char *line);
 
 /* sw_progress_log with the signature of struct sw_alerts_config.console:
