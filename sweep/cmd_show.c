@@ -9,13 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char cmd_show_usage[] =
 "usage: sweep show DIR [--csv | --json] [--top N]\n"
 "\n"
 "Print the runs of the sweep in DIR (a directory written by `sweep run`)\n"
 "sorted by the sweep metric, best first (goal-aware); runs that never\n"
-"logged the metric come last. One column per hyperparameter.\n"
+"logged the metric come last. One column per hyperparameter (params.NAME\n"
+"when NAME is also a column's name, such as epochs or seed).\n"
 "\n"
 "  --csv      comma-separated values (RFC 4180), full precision\n"
 "  --json     {\"dir\", \"name\", \"method\", \"metric\", \"runs\": [...]} with the\n"
@@ -58,6 +60,21 @@ static char *cell_of(const json_t *v, int exact)
 		return s;
 	}
 	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* Whether a hyperparameter called name would repeat a fixed column's name
+ * (csv's, compared without case so the table's upper-case ones count). */
+static int column_taken(const char *name, const char *metric, int has_reason)
+{
+	static const char *const fixed[] = { "rank", "id", "run", "state", "value",
+					     "epochs", "runtime", "runtime_s", "seed" };
+	size_t i;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (!strcasecmp(name, fixed[i]))
+			return 1;
+	return (metric && !strcmp(name, metric)) ||
+	       (has_reason && !strcasecmp(name, "reason"));
 }
 
 static void csv_field(FILE *out, const char *s, int last)
@@ -189,8 +206,18 @@ int cmd_show(int argc, char **argv)
 	cells[0][4] = strdup(fmt == FMT_CSV ? "epochs" : "EPOCHS");
 	cells[0][5] = strdup(fmt == FMT_CSV ? "runtime_s" : "RUNTIME");
 	cells[0][6] = strdup(fmt == FMT_CSV ? "seed" : "SEED");
-	for (c = 0; c < json_array_size(keys); c++)
-		cells[0][7 + c] = strdup(json_string_value(json_array_get(keys, c)));
+	for (c = 0; c < json_array_size(keys); c++) {
+		const char *k = json_string_value(json_array_get(keys, c));
+
+		/* a hyperparameter named like a fixed column (epochs, seed, ...)
+		 * gets "params." so no two columns share a name */
+		if (column_taken(k, metric, has_reason)) {
+			if (asprintf(&cells[0][7 + c], "params.%s", k) < 0)
+				cells[0][7 + c] = NULL;
+		} else {
+			cells[0][7 + c] = strdup(k);
+		}
+	}
 	if (has_reason)
 		cells[0][ncols - 1] = strdup(fmt == FMT_CSV ? "reason" : "REASON");
 	json_array_foreach(runs, i, r) {

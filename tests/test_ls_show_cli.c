@@ -95,7 +95,9 @@ static int setup(void **state)
 	spec.metric.goal = SW_GOAL_MINIMIZE;
 	assert_int_equal(sw_store_create(&st, fx->results, &spec, NULL, 1700000100, &err), 0);
 	fx->beta = strdup(st.dir);
-	run(&st, "eee", json_pack("{s:i}", "x", 1), 5, 0, me, 1, 1, SW_RUN_FINISHED, NULL, NULL);
+	/* hyperparameters named like columns: epochs, seed, even the metric */
+	run(&st, "eee", json_pack("{s:i, s:i, s:i, s:f}", "x", 1, "epochs", 3, "seed", 9,
+				  "loss", 0.5), 5, 0, me, 1, 1, SW_RUN_FINISHED, NULL, NULL);
 	sw_store_release(&st);
 	*state = fx;
 	return 0;
@@ -288,6 +290,13 @@ static void test_show_csv(void **state)
 	assert_int_equal(p.status, 0);
 	assert_string_equal(p.err, "");
 	assert_string_equal(p.out, expect);
+	sw_test_proc_release(&p);
+
+	/* no two columns share a name */
+	assert_int_equal(sw_test_sweep(&p, "show", "--csv", fx->beta, NULL), 0);
+	assert_int_equal(p.status, 0);
+	assert_int_equal(strncmp(p.out, "rank,id,state,loss,epochs,runtime_s,seed,x,"
+				 "params.epochs,params.seed,params.loss\r\n", 82), 0);
 	sw_test_proc_release(&p);
 }
 
