@@ -49,6 +49,9 @@ int cmd_resume(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":d:w:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
+			if (!*optarg)
+				return sw_cli_usage_error("resume", "--data needs a directory, "
+							  "got ''");
 			cfg.data_dir = optarg;
 			break;
 		case 'w':

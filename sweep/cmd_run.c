@@ -87,9 +87,14 @@ int cmd_run(int argc, char **argv)
 			seed_set = 1;
 			break;
 		case 'r':
+			if (!*optarg)
+				return sw_cli_usage_error("run", "--results needs a directory, "
+							  "got ''");
 			results = optarg;
 			break;
 		case 'd':
+			if (!*optarg)
+				return sw_cli_usage_error("run", "--data needs a directory, got ''");
 			cfg.data_dir = optarg;
 			break;
 		case 'w':

@@ -1443,6 +1443,17 @@ static void test_bad_arguments(void **state)
 	assert_non_null(strstr(pr.err, "--alert-webhook has no host name"));
 	sw_test_proc_release(&pr);
 
+	/* an empty directory name would silently mean the default one */
+	RUN(&pr, "run", y, "--results", "", "--data", data);
+	expect_status(&pr, 2);
+	assert_non_null(strstr(pr.err, "--results needs a directory"));
+	sw_test_proc_release(&pr);
+
+	RUN(&pr, "run", y, "--data", "", "--results", root);
+	expect_status(&pr, 2);
+	assert_non_null(strstr(pr.err, "--data needs a directory"));
+	sw_test_proc_release(&pr);
+
 	RUN(&pr, "resume", tmp, "--alert-webhook", "ftp://hooks.example.com/x");
 	expect_status(&pr, 2);
 	sw_test_proc_release(&pr);
