@@ -190,9 +190,16 @@ int cmd_ls(int argc, char **argv)
 		return sw_cli_usage_error("ls", "too many arguments");
 	if (optind < argc)
 		root = argv[optind];
-	if (stat(root, &sb))
+	if (stat(root, &sb)) {
+		/* the default place before the first sweep: nothing to list */
+		if (optind == argc && errno == ENOENT) {
+			fprintf(stderr, "no sweeps in '%s' yet ('sweep run FILE.yaml' "
+				"writes them there)\n", root);
+			return SW_EXIT_OK;
+		}
 		return sw_cli_error("cannot read results directory '%s': %s", root,
 				    strerror(errno));
+	}
 	if (!S_ISDIR(sb.st_mode))
 		return sw_cli_error("'%s' is not a directory", root);
 

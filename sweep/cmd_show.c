@@ -5,11 +5,13 @@
 #include "sweep/progress.h"
 #include "sweep/store.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 const char cmd_show_usage[] =
 "usage: sweep show DIR [--csv | --json] [--top N]\n"
@@ -110,6 +112,7 @@ int cmd_show(int argc, char **argv)
 	int opt, maximize, ret = SW_EXIT_FAILURE, has_reason = 0;
 	long top = 0;
 	int *w = NULL;
+	struct stat sb;
 
 	opterr = 0;
 	optind = 1;
@@ -136,6 +139,10 @@ int cmd_show(int argc, char **argv)
 	if (argc - optind > 1)
 		return sw_cli_usage_error("show", "too many arguments");
 	dir = argv[optind];
+	if (stat(dir, &sb) < 0) {
+		sw_cli_error("cannot open sweep directory '%s': %s", dir, strerror(errno));
+		goto done;
+	}
 	if (sw_store_load_meta(dir, &meta, &err) || sw_store_load_runs(dir, &runs, &err)) {
 		sw_cli_error("%s", err.msg);
 		goto done;

@@ -183,6 +183,24 @@ static void test_ls_errors(void **state)
 	sw_test_proc_release(&p);
 	free(path);
 
+	/* no RESULTS given and no results/ yet (a new user): nothing to list */
+	{
+		char *bin = realpath(sw_test_bin(), NULL), *cmd = NULL;
+		const char *argv[4] = { "/bin/sh", "-c", NULL, NULL };
+
+		assert_non_null(bin);
+		assert_true(asprintf(&cmd, "cd '%s' && exec '%s' ls", empty, bin) > 0);
+		argv[2] = cmd;
+		assert_int_equal(sw_test_run(&p, argv, NULL, NULL, 60), 0);
+		assert_int_equal(p.status, 0);
+		assert_string_equal(p.out, "");
+		assert_string_equal(p.err, "no sweeps in 'results' yet ('sweep run FILE.yaml' "
+				    "writes them there)\n");
+		sw_test_proc_release(&p);
+		free(cmd);
+		free(bin);
+	}
+
 	assert_int_equal(sw_test_sweep(&p, "ls", "a", "b", NULL), 0);
 	assert_int_equal(p.status, 2);
 	assert_non_null(strstr(p.err, "too many arguments"));
@@ -350,6 +368,11 @@ static void test_show_errors(void **state)
 	assert_int_equal(p.status, 1);
 	assert_non_null(strstr(p.err, "is not a sweep results directory (no meta.json)"));
 	assert_string_equal(p.out, "");
+	sw_test_proc_release(&p);
+	assert_int_equal(sw_test_sweep(&p, "show", "/nonexistent/sweep-dir", NULL), 0);
+	assert_int_equal(p.status, 1);
+	assert_string_equal(p.err, "sweep: error: cannot open sweep directory "
+			    "'/nonexistent/sweep-dir': No such file or directory\n");
 	sw_test_proc_release(&p);
 
 	/* a copy of alpha whose runs.jsonl is corrupt in the middle */
