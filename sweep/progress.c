@@ -402,6 +402,12 @@ void sw_progress_run_end(struct sw_progress *p, const char *id,
 							       : "no reason given");
 	else if (t && t->has_best)
 		snprintf(tail, sizeof(tail), ", best %s=%.6g", p->metric, t->best);
+	/* say why a run ended early: hyperband, an alert rule or Ctrl-C */
+	if ((state == SW_RUN_STOPPED || state == SW_RUN_KILLED) && reason && *reason) {
+		size_t used = strlen(tail);
+
+		snprintf(tail + used, sizeof(tail) - used, " (%s)", reason);
+	}
 	snprintf(line, sizeof(line), "run %s %s: %lld epoch%s in %s%s", id,
 		 sw_run_state_name(state), (long long)epochs, epochs == 1 ? "" : "s",
 		 sw_format_duration(dur, sizeof(dur), runtime_s), tail);

@@ -63,6 +63,13 @@ static void test_plain_lines(void **state)
 	sw_progress_run_end(&p, "b", SW_RUN_FAILED, "out of memory", 1, 5.0);
 	sw_progress_run_start(&p, "c", NULL, 3, 0);
 	sw_progress_run_end(&p, "c", SW_RUN_STOPPED, NULL, 0, 3725);
+	sw_progress_run_start(&p, "d", NULL, 3, 0);
+	fake_now = 301;
+	sw_progress_epoch(&p, "d", 1, e1, 2);
+	sw_progress_run_end(&p, "d", SW_RUN_STOPPED, "hyperband: val_accuracy at epoch 1 "
+			    "is worse than the band's threshold", 1, 1.0);
+	sw_progress_run_start(&p, "e", NULL, 3, 0);
+	sw_progress_run_end(&p, "e", SW_RUN_KILLED, "interrupted twice: aborted", 0, 0.5);
 	sw_progress_console(&p, "sweep: alert: [WARN] x");
 	sw_progress_release(&p);
 	fclose(f);
@@ -75,6 +82,12 @@ static void test_plain_lines(void **state)
 		"run b failed: 1 epoch in 5.0s: out of memory\n"
 		"run c started\n"
 		"run c stopped: 0 epochs in 1h02m\n"
+		"run d started\n"
+		"run d epoch 1/3: train_loss=1.5 val_accuracy=0.4 (1.0s)\n"
+		"run d stopped: 1 epoch in 1.0s, best val_accuracy=0.4 (hyperband: "
+		"val_accuracy at epoch 1 is worse than the band's threshold)\n"
+		"run e started\n"
+		"run e killed: 0 epochs in 0.5s (interrupted twice: aborted)\n"
 		"sweep: alert: [WARN] x\n");
 	free(buf);
 	json_decref(params);

@@ -95,7 +95,9 @@ void sw_progress_batch(struct sw_progress *p, const char *id, int64_t epoch,
 void sw_progress_epoch(struct sw_progress *p, const char *id, int64_t epoch,
 		       const struct sw_kv *m, size_t n);
 
-/* Trial id ended; reason (may be NULL) is shown for failures. */
+/* Trial id ended; reason (may be NULL) is shown for failed, stopped and
+ * killed runs ("run ab12cd34 stopped: 1 epoch in 9.0s, best val_loss=0.9
+ * (hyperband: ...)"). */
 void sw_progress_run_end(struct sw_progress *p, const char *id,
 			 enum sw_run_state state, const char *reason,
 			 int64_t epochs, double runtime_s);
