@@ -27,6 +27,31 @@ const char cmd_resume_usage[] =
 "  --data DIR          CIFAR-10 directory (default: the one recorded)\n"
 "  --alert-webhook URL POST alerts there (also $SWEEP_ALERT_WEBHOOK)\n";
 
+/* The settings resume continues with must be what `sweep run` wrote: a
+ * damaged meta.json would otherwise mean seed 0 and a different search.
+ * Returns 0, or -1 after printing the error. */
+static int check_meta(const char *dir, const json_t *meta)
+{
+	static const char *const ints[] = { "seed", "count", "parallel", "threads" };
+	size_t i;
+
+	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		const json_t *v = json_object_get(meta, ints[i]);
+
+		if (!v && i > 0)
+			continue;
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    (i == 0 && json_integer_value(v) > (json_int_t)((1ULL << 53) - 1))) {
+			sw_cli_error("'%s/meta.json' is damaged: '%s' is %s; the sweep "
+				     "cannot continue as it began (start a new one with "
+				     "'sweep run')", dir, ints[i],
+				     v ? "not a whole number 0 or more" : "missing");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int cmd_resume(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -81,6 +106,10 @@ int cmd_resume(int argc, char **argv)
 	if (sw_store_load_meta(dir, &meta, &err) < 0) {
 		sw_cli_error("%s; give a directory made by 'sweep run' (see 'sweep ls')",
 			     err.msg);
+		ret = SW_EXIT_FAILURE;
+		goto done;
+	}
+	if (check_meta(dir, meta) < 0) {
 		ret = SW_EXIT_FAILURE;
 		goto done;
 	}

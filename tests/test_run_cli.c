@@ -1569,6 +1569,23 @@ static void test_resume_not_a_sweep(void **state)
 	assert_non_null(strstr(pr.err, missing));
 	sw_test_proc_release(&pr);
 	free(missing);
+
+	/* a damaged meta.json: resuming with seed 0 would be another search */
+	{
+		char *dir = pathf("%s/damaged-meta", tmp), *meta = pathf("%s/meta.json", dir);
+		const char *text = "{\"format\": 1, \"seed\": \"x\"}\n";
+
+		assert_int_equal(mkdir(dir, 0755), 0);
+		assert_int_equal(sw_test_write_file(meta, text, strlen(text)), 0);
+		RUN(&pr, "resume", dir);
+		expect_status(&pr, 1);
+		assert_non_null(strstr(pr.err, "meta.json' is damaged: 'seed' is not a whole "
+				       "number 0 or more"));
+		assert_int_equal(n_lines(pr.err), 1);
+		sw_test_proc_release(&pr);
+		free(meta);
+		free(dir);
+	}
 }
 
 /* SWEEP_TEST_TIMES=1 prints each test's wall time (to keep them short). */
