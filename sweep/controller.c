@@ -652,6 +652,29 @@ static void handle_interrupts(struct controller *c)
 			"after their epoch (Ctrl-C again to abort them now)");
 }
 
+/* After a failed write: keeps in c->ended only the runs that reached
+ * runs.jsonl, so the summary shows what a resume will find. */
+static void keep_recorded_runs(struct controller *c)
+{
+	json_t *runs = NULL, *ids = json_object(), *kept = json_array(), *r;
+	size_t i;
+
+	if (!ids || !kept || sw_store_load_runs(c->store->dir, &runs, NULL) < 0)
+		goto done;
+	json_array_foreach(runs, i, r)
+		json_object_set(ids, json_string_value(json_object_get(r, "id")), json_true());
+	json_array_foreach(c->ended, i, r)
+		if (json_object_get(ids, json_string_value(json_object_get(r, "id"))))
+			json_array_append(kept, r);
+	json_decref(c->ended);
+	c->ended = kept;
+	kept = NULL;
+done:
+	json_decref(runs);
+	json_decref(ids);
+	json_decref(kept);
+}
+
 static void finish(struct controller *c, int interrupted)
 {
 	struct sw_err err = SW_ERR_INIT;
@@ -661,8 +684,10 @@ static void finish(struct controller *c, int interrupted)
 	size_t i;
 
 	/* every ended run on disk before the sweep says it is done */
-	if (sw_store_flush(c->store, &err) < 0)
+	if (sw_store_flush(c->store, &err) < 0) {
 		set_fatal(c, err.msg);
+		keep_recorded_runs(c);
+	}
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	json_object_set_new(fields, "state", json_string(c->fatal[0] ? "failed" :
 				interrupted ? "interrupted" : "finished"));

@@ -961,7 +961,10 @@ int sw_store_meta_update(struct sw_store *st, const json_t *fields,
 	int ret = -1;
 
 	pthread_mutex_lock(&st->lock);
-	if (sw_writer_flush(st->writer, err) || sw_store_load_meta(st->dir, &meta, err))
+	/* after the queued writes; one that failed does not stop this file,
+	 * which then says how the sweep ended */
+	sw_writer_flush(st->writer, NULL);
+	if (sw_store_load_meta(st->dir, &meta, err))
 		goto done;
 	if (json_object_update(meta, (json_t *)fields)) {
 		sw_errorf(err, "cannot update meta.json: fields must be an object");
