@@ -344,8 +344,7 @@ static void on_batch(void *ctx, int64_t epoch, int64_t batch, int64_t n_batches)
 {
 	struct trial *t = ctx;
 
-	(void)n_batches;
-	sw_progress_batch(&t->c->progress, t->id, epoch, batch);
+	sw_progress_batch(&t->c->progress, t->id, epoch, batch, n_batches);
 }
 
 /* Records how trial t ended (lock held). */
@@ -412,6 +411,10 @@ static int trial_start(struct controller *c, json_t *params, int64_t index,
 		set_fatal(c, "out of memory");
 		return -1;
 	}
+	/* a swept `seed` is the one the trainer uses: record that one */
+	if (json_is_integer(json_object_get(params, "seed")) &&
+	    json_integer_value(json_object_get(params, "seed")) >= 0)
+		seed = (uint64_t)json_integer_value(json_object_get(params, "seed"));
 	t->c = c;
 	t->params = params;
 	t->history = json_array();
@@ -500,6 +503,10 @@ static int launch_next(struct controller *c)
 		return !c->fatal[0];
 	}
 	if (c->cfg->count > 0 && c->n_runs >= c->cfg->count) {
+		char n[32];
+
+		snprintf(n, sizeof(n), "%lld", (long long)c->cfg->count);
+		log_line(c, "sweep: --count %s reached", n);
 		c->stop_launching = 1;
 		return 0;
 	}
@@ -683,7 +690,10 @@ static void finish(struct controller *c, int interrupted)
 	time_t now = time(NULL);
 	size_t i;
 
-	/* every ended run on disk before the sweep says it is done */
+	/* the webhook's last alerts (bounded wait) while the view still
+	 * shows what the sender says; then every ended run on disk before
+	 * the sweep says it is done */
+	sw_alerts_release(&c->alerts);
 	if (sw_store_flush(c->store, &err) < 0) {
 		set_fatal(c, err.msg);
 		keep_recorded_runs(c);
@@ -692,8 +702,13 @@ static void finish(struct controller *c, int interrupted)
 	json_object_set_new(fields, "state", json_string(c->fatal[0] ? "failed" :
 				interrupted ? "interrupted" : "finished"));
 	json_object_set_new(fields, "end_time", json_string(when));
-	if (sw_store_meta_update(c->store, fields, &err) < 0)
-		sw_progress_log(&c->progress, err.msg);
+	if (sw_store_meta_update(c->store, fields, &err) < 0) {
+		char line[600];
+
+		snprintf(line, sizeof(line), "sweep: warning: the sweep's end is not in "
+			 "meta.json: %s", err.msg);
+		sw_progress_log(&c->progress, line);
+	}
 	json_decref(fields);
 	sw_progress_release(&c->progress);
 	memset(&c->progress, 0, sizeof(c->progress));

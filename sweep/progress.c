@@ -311,13 +311,15 @@ done:
 }
 
 void sw_progress_batch(struct sw_progress *p, const char *id, int64_t epoch,
-		       int64_t batch)
+		       int64_t batch, int64_t n_batches)
 {
 	struct sw_progress_trial *t;
 
 	pthread_mutex_lock(&p->lock);
 	t = find(p, id);
 	if (t) {
+		if (n_batches > 0)
+			t->batches = n_batches;
 		t->epoch = epoch;
 		t->batch = batch;
 		if (batch > t->last_batch)

@@ -53,7 +53,7 @@ static void test_plain_lines(void **state)
 	open_view(&p, &f, &buf, &len, 0, 80);
 	assert_int_equal(p.live, 0);
 	sw_progress_run_start(&p, "a", params, 2, 10);
-	sw_progress_batch(&p, "a", 1, 5);
+	sw_progress_batch(&p, "a", 1, 5, 0);
 	fake_now = 112.3;
 	sw_progress_epoch(&p, "a", 1, e1, 2);
 	fake_now = 300;
@@ -107,9 +107,9 @@ static void test_live_view_exact(void **state)
 	assert_int_equal(p.live, 1);
 	sw_progress_run_start(&p, "a", NULL, 2, 100);
 	fake_now = 0.05;
-	sw_progress_batch(&p, "a", 1, 50);    /* too soon: no redraw */
+	sw_progress_batch(&p, "a", 1, 50, 0);    /* too soon: no redraw */
 	fake_now = 10;
-	sw_progress_batch(&p, "a", 1, 50);
+	sw_progress_batch(&p, "a", 1, 50, 0);
 	fake_now = 20;
 	sw_progress_epoch(&p, "a", 1, e1, 1);
 	fake_now = 40;
@@ -172,7 +172,7 @@ static void test_live_rate_limit_and_width(void **state)
 	/* 1000 batch updates over 1 s of fake time: about 10 redraws */
 	for (i = 1; i <= 1000; i++) {
 		fake_now = i * 0.001;
-		sw_progress_batch(&p, i % 2 ? "abcdefgh" : "ijklmnop", 1, i);
+		sw_progress_batch(&p, i % 2 ? "abcdefgh" : "ijklmnop", 1, i, 0);
 	}
 	sw_progress_log(&p, "a message");
 	sw_progress_release(&p);
@@ -202,12 +202,12 @@ static void test_live_unknown_batches(void **state)
 	open_view(&p, &f, &buf, &len, 1, 100);
 	sw_progress_run_start(&p, "a", NULL, 3, 0);
 	fake_now = 5;
-	sw_progress_batch(&p, "a", 1, 4);
+	sw_progress_batch(&p, "a", 1, 4, 0);
 	fake_now = 10;
-	sw_progress_batch(&p, "a", 1, 8);
+	sw_progress_batch(&p, "a", 1, 8, 0);
 	sw_progress_epoch(&p, "a", 1, e1, 1);   /* 8 batches an epoch, 10 s */
 	fake_now = 12.5;
-	sw_progress_batch(&p, "a", 2, 2);
+	sw_progress_batch(&p, "a", 2, 2, 0);
 	sw_progress_release(&p);
 	fclose(f);
 	assert_non_null(strstr(buf, "a [....................] ep 1/3 ETA ?\x1b[K\n"));
@@ -215,6 +215,27 @@ static void test_live_unknown_batches(void **state)
 			   "val_accuracy 0.4\x1b[K\n"));
 	assert_non_null(strstr(buf, "a [########............] ep 2/3 b 2/8 ETA 17.5s "
 			   "val_accuracy 0.4\x1b[K\n"));
+	free(buf);
+}
+
+/* A trainer that knows its batches per epoch says so with each batch: the
+ * bar moves inside the first epoch already. */
+static void test_live_batches_given_with_batch(void **state)
+{
+	struct sw_progress p;
+	FILE *f;
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	fake_now = 0;
+	open_view(&p, &f, &buf, &len, 1, 100);
+	sw_progress_run_start(&p, "a", NULL, 3, 0);
+	fake_now = 5;
+	sw_progress_batch(&p, "a", 1, 6, 12);
+	sw_progress_release(&p);
+	fclose(f);
+	assert_non_null(strstr(buf, "ep 1/3 b 6/12 ETA 25.0s"));
 	free(buf);
 }
 
@@ -363,7 +384,7 @@ static void *trial(void *ctx)
 		struct sw_kv m = { "val_accuracy", 0.1 * e };
 
 		for (b = 1; b <= 50; b++)
-			sw_progress_batch(a->p, a->id, e, b);
+			sw_progress_batch(a->p, a->id, e, b, 0);
 		sw_progress_epoch(a->p, a->id, e, &m, 1);
 	}
 	sw_progress_run_end(a->p, a->id, SW_RUN_FINISHED, NULL, 3, 1.0);
@@ -415,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_live_view_exact),
 		cmocka_unit_test(test_live_rate_limit_and_width),
 		cmocka_unit_test(test_live_unknown_batches),
+		cmocka_unit_test(test_live_batches_given_with_batch),
 		cmocka_unit_test(test_live_no_batches_eta),
 		cmocka_unit_test(test_log_after_release),
 		cmocka_unit_test(test_summary_table),

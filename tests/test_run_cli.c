@@ -678,6 +678,45 @@ static void test_random_run_cap(void **state)
 	free(y);
 }
 
+/* A swept `seed` is the seed the trainer uses, so it is the one recorded
+ * (runs.jsonl and best.json), not the seed derived from the sweep's. */
+static void test_swept_seed_is_recorded(void **state)
+{
+	char *y = write_yaml("seeded",
+		"method: grid\n" METRIC
+		"parameters:\n"
+		"  seed: {values: [11, 12]}\n"
+		"  epochs: {value: 1}\n" TINY);
+	char *root = results_root("seeded"), *dir, *p;
+	struct sw_test_proc pr;
+	json_t *runs, *r, *best;
+	size_t i;
+
+	(void)state;
+	RUN(&pr, "run", y, "--data", data, "--results", root, "--parallel", "2",
+	    "--threads", "1");
+	expect_status(&pr, 0);
+	sw_test_proc_release(&pr);
+	dir = sweep_dir(root);
+	assert_non_null(dir);
+	runs = check_store(dir, 1);
+	assert_int_equal(json_array_size(runs), 2);
+	json_array_foreach(runs, i, r)
+		assert_int_equal(json_integer_value(json_object_get(r, "seed")),
+				 json_integer_value(param(r, "seed")));
+	p = pathf("%s/best.json", dir);
+	best = load_json(p);
+	assert_int_equal(json_integer_value(json_object_get(best, "seed")),
+			 json_integer_value(json_object_get(json_object_get(best, "params"),
+							    "seed")));
+	json_decref(best);
+	json_decref(runs);
+	free(p);
+	free(dir);
+	free(root);
+	free(y);
+}
+
 static void test_random_target_stops_early(void **state)
 {
 	char *y = write_yaml("target",
@@ -724,6 +763,7 @@ static void test_bayes_count(void **state)
 	RUN(&pr, "run", y, "--data", data, "--results", root, "--seed", "5",
 	    "--count", "4", "--parallel", "2", "--threads", "1");
 	expect_status(&pr, 0);
+	assert_non_null(strstr(pr.err, "sweep: --count 4 reached"));
 	sw_test_proc_release(&pr);
 	dir = sweep_dir(root);
 	assert_non_null(dir);
@@ -1622,6 +1662,7 @@ int main(void)
 		TEST(test_grid_count_survives_resume),
 		TEST(test_random_run_cap),
 		TEST(test_random_target_stops_early),
+		TEST(test_swept_seed_is_recorded),
 		TEST(test_bayes_count),
 		TEST(test_hyperband_stops_bad_run),
 		TEST(test_alert_rule_stops_run_and_webhook),

@@ -86,10 +86,11 @@ void sw_progress_release(struct sw_progress *p);
 void sw_progress_run_start(struct sw_progress *p, const char *id,
 			   const json_t *params, int64_t epochs, int64_t batches);
 
-/* Trial id is in epoch (1-based) at batch (1-based). Cheap; redraws only
- * when min_interval_s has passed. */
+/* Trial id is in epoch (1-based) at batch (1-based) of n_batches (0 when
+ * the trainer does not know: then the first epoch's batches tell). Cheap;
+ * redraws only when min_interval_s has passed. */
 void sw_progress_batch(struct sw_progress *p, const char *id, int64_t epoch,
-		       int64_t batch);
+		       int64_t batch, int64_t n_batches);
 
 /* Trial id finished epoch (1-based) with these metrics. */
 void sw_progress_epoch(struct sw_progress *p, const char *id, int64_t epoch,
