@@ -678,14 +678,15 @@ static void test_random_run_cap(void **state)
 	free(y);
 }
 
-/* A swept `seed` is the seed the trainer uses, so it is the one recorded
+/* A swept `seed` (an integer, or a whole real such as 12.0) is the seed the
+ * trainer uses, so it is the one recorded
  * (runs.jsonl and best.json), not the seed derived from the sweep's. */
 static void test_swept_seed_is_recorded(void **state)
 {
 	char *y = write_yaml("seeded",
 		"method: grid\n" METRIC
 		"parameters:\n"
-		"  seed: {values: [11, 12]}\n"
+		"  seed: {values: [11, 12.0]}\n"
 		"  epochs: {value: 1}\n" TINY);
 	char *root = results_root("seeded"), *dir, *p;
 	struct sw_test_proc pr;
@@ -701,14 +702,15 @@ static void test_swept_seed_is_recorded(void **state)
 	assert_non_null(dir);
 	runs = check_store(dir, 1);
 	assert_int_equal(json_array_size(runs), 2);
+	/* 12.0 is a whole number: the trainer takes it as seed 12 */
 	json_array_foreach(runs, i, r)
 		assert_int_equal(json_integer_value(json_object_get(r, "seed")),
-				 json_integer_value(param(r, "seed")));
+				 (json_int_t)json_number_value(param(r, "seed")));
 	p = pathf("%s/best.json", dir);
 	best = load_json(p);
 	assert_int_equal(json_integer_value(json_object_get(best, "seed")),
-			 json_integer_value(json_object_get(json_object_get(best, "params"),
-							    "seed")));
+			 (json_int_t)json_number_value(json_object_get(json_object_get(best, "params"),
+								       "seed")));
 	json_decref(best);
 	json_decref(runs);
 	free(p);
