@@ -621,7 +621,8 @@ static void start_run(struct agent *a, const json_t *cmd)
 		run_free(r);
 		return;
 	}
-	r->seed = id_seed(id);
+	/* a swept `seed` is the one the trainer uses: record that one */
+	r->seed = sw_trial_seed(r->params, id_seed(id));
 	if (a->runner.planned_epochs)
 		r->planned = a->runner.planned_epochs(&a->runner, r->params);
 	r->index = a->started + 1;

@@ -411,14 +411,8 @@ static int trial_start(struct controller *c, json_t *params, int64_t index,
 		set_fatal(c, "out of memory");
 		return -1;
 	}
-	/* a swept `seed` is the one the trainer uses: record that one (the
-	 * trainer takes any whole number in its range, 12.0 as well as 12) */
-	if (json_is_number(json_object_get(params, "seed"))) {
-		double s = json_number_value(json_object_get(params, "seed"));
-
-		if (s >= 0 && s <= 9007199254740991.0 && s == floor(s))
-			seed = (uint64_t)s;
-	}
+	/* a swept `seed` is the one the trainer uses: record that one */
+	seed = sw_trial_seed(params, seed);
 	t->c = c;
 	t->params = params;
 	t->history = json_array();

@@ -2,6 +2,7 @@
  * include/sweep/trial.h */
 #include "sweep/trial.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -129,6 +130,19 @@ int sw_trial_run(const struct sw_trial_runner *r, const json_t *params,
 	memset(res, 0, sizeof(*res));
 	res->status = SW_TRIAL_FINISHED;
 	return r->run(r, params, seed, h ? h : &none, res);
+}
+
+uint64_t sw_trial_seed(const json_t *params, uint64_t seed)
+{
+	json_t *v = json_object_get(params, "seed");
+	double s;
+
+	if (!json_is_number(v))
+		return seed;
+	s = json_number_value(v);
+	if (s >= 0 && s <= 9007199254740991.0 && s == floor(s))
+		return (uint64_t)s;
+	return seed;
 }
 
 int sw_trial_save_model(const struct sw_trial_runner *r, struct sw_trial *t,

@@ -447,6 +447,48 @@ static void test_failed_run_alert(void **state)
 	sw_fake_wandb_stop(&fw);
 }
 
+/* A swept `seed` is the seed the trainer uses, so runs.jsonl records that
+ * one, as under `sweep run`, not the seed derived from the run id. */
+static void test_swept_seed_is_recorded(void **state)
+{
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	char *args = run_args(0.005, 1), *extra = NULL, *dir, *text, path[1024];
+	json_t *run;
+
+	(void)state;
+	/* run_args ends with "}": add the seed as one more argument */
+	args[strlen(args) - 1] = '\0';
+	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": "
+			     "\"run\", \"run_id\": \"seeded01\", \"args\": %s, "
+			     "\"seed\": {\"value\": 7}}}]}", args) > 0);
+	assert_int_equal(start_server(&fw, extra, NULL), 0);
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
+	if (p.status != 0)
+		fprintf(stderr, "%s", p.err);
+	assert_int_equal(p.status, 0);
+	dir = results_dir(&e);
+	assert_int_equal(count_file_lines(dir, "runs.jsonl"), 1);
+	snprintf(path, sizeof(path), "%s/runs.jsonl", dir);
+	text = sw_test_read_file(path, NULL);
+	assert_non_null(text);
+	run = json_loads(text, JSON_DISABLE_EOF_CHECK, NULL);
+	assert_non_null(run);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(run, "params"),
+							    "seed")), 7);
+	assert_int_equal(json_integer_value(json_object_get(run, "seed")), 7);
+	json_decref(run);
+	free(text);
+	free(dir);
+	sw_test_proc_release(&p);
+	sw_fake_env_free(&e.w);
+	sw_fake_wandb_stop(&fw);
+	free(extra);
+	free(args);
+}
+
 /* Ctrl-C: the running run stops between batches, its history and its
  * completion (exit code 130) still reach wandb, and the agent exits 130. */
 static void test_interrupt(void **state)
@@ -953,6 +995,7 @@ int main(void)
 		cmocka_unit_test(test_stops),
 		cmocka_unit_test(test_faults_nothing_lost),
 		cmocka_unit_test(test_failed_run_alert),
+		cmocka_unit_test(test_swept_seed_is_recorded),
 		cmocka_unit_test(test_interrupt),
 		cmocka_unit_test(test_resume_after_kill),
 		cmocka_unit_test(test_sweep_deleted),

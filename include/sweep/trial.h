@@ -19,7 +19,7 @@
  * defines: struct sw_trial, struct sw_trial_hooks, enum sw_trial_status,
  *          struct sw_trial_result, struct sw_trial_runner,
  *          sw_trial_runner_builtin, sw_trial_save_model, sw_trial_run,
- *          sw_trial_run_named, struct sw_trial_process_config,
+ *          sw_trial_run_named, sw_trial_seed, struct sw_trial_process_config,
  *          SW_TRIAL_PROCESS_CONFIG_INIT, sw_trial_runner_process,
  *          sw_trial_runner_release, sw_trial_python
  */
@@ -101,6 +101,11 @@ int sw_trial_run(const struct sw_trial_runner *r, const json_t *params,
 int sw_trial_run_named(const struct sw_trial_runner *r, const char *run_id,
 		       const json_t *params, uint64_t seed,
 		       const struct sw_trial_hooks *h, struct sw_trial_result *res);
+
+/* The seed a run with params trains with, to record: a swept `seed` the
+ * trainer takes (a whole number in 0..2^53-1, 12.0 as well as 12), else
+ * seed. */
+uint64_t sw_trial_seed(const json_t *params, uint64_t seed);
 
 /*
  * An external program as the trial (sweeps with `program` or `command`):
