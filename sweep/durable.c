@@ -29,7 +29,9 @@ struct sw_writer {
 	pthread_mutex_t mu;
 	pthread_cond_t more;        /* an operation was queued, or stop */
 	pthread_cond_t idle;        /* the queue emptied */
+	pthread_cond_t room;        /* the queue has room again */
 	struct op *head, **tail;
+	size_t queued, max_queued;
 	int busy;                   /* the thread is performing one */
 	int stop;
 	int failed;
@@ -163,9 +165,7 @@ static int op_perform(const struct op *op, struct sw_err *err)
 	case OP_APPEND:
 		return do_append(op->fd, op->path, op->data, op->len, err);
 	case OP_UNLINK:
-		if (unlink(op->path) && errno != ENOENT)
-			return sw_errorf(err, "cannot remove '%s': %s", op->path,
-					 strerror(errno));
+		unlink(op->path);   /* best effort, see durable.h */
 		return 0;
 	case OP_RENAME:
 		return do_rename(op->path, op->path2, err);
@@ -195,6 +195,8 @@ static void drop_queue(struct sw_writer *w)
 	}
 	w->head = NULL;
 	w->tail = &w->head;
+	w->queued = 0;
+	pthread_cond_broadcast(&w->room);
 }
 
 static void *writer_main(void *arg)
@@ -215,6 +217,8 @@ static void *writer_main(void *arg)
 		w->head = op->next;
 		if (!w->head)
 			w->tail = &w->head;
+		w->queued--;
+		pthread_cond_signal(&w->room);
 		w->busy = 1;
 		pthread_mutex_unlock(&w->mu);
 		rc = op_perform(op, &err);
@@ -233,7 +237,7 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-int sw_writer_start(struct sw_writer **out, struct sw_err *err)
+int sw_writer_start(struct sw_writer **out, size_t max_queued, struct sw_err *err)
 {
 	struct sw_writer *w = calloc(1, sizeof(*w));
 	sigset_t all, old;
@@ -243,15 +247,18 @@ int sw_writer_start(struct sw_writer **out, struct sw_err *err)
 	if (!w)
 		return sw_errorf(err, "out of memory");
 	w->tail = &w->head;
+	w->max_queued = max_queued ? max_queued : 1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->more, NULL);
 	pthread_cond_init(&w->idle, NULL);
+	pthread_cond_init(&w->room, NULL);
 	/* the thread inherits a full mask: Ctrl-C is for the main thread */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&w->thread, NULL, writer_main, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
+		pthread_cond_destroy(&w->room);
 		pthread_cond_destroy(&w->idle);
 		pthread_cond_destroy(&w->more);
 		pthread_mutex_destroy(&w->mu);
@@ -287,6 +294,7 @@ void sw_writer_stop(struct sw_writer *w)
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
 	drop_queue(w);
+	pthread_cond_destroy(&w->room);
 	pthread_cond_destroy(&w->idle);
 	pthread_cond_destroy(&w->more);
 	pthread_mutex_destroy(&w->mu);
@@ -304,12 +312,16 @@ static int submit(struct sw_writer *w, struct op *op, struct sw_err *err)
 		return ret;
 	}
 	pthread_mutex_lock(&w->mu);
+	/* a bounded lag: what a crash can lose stays a few runs' writes */
+	while (w->queued >= w->max_queued && !w->failed)
+		pthread_cond_wait(&w->room, &w->mu);
 	if (w->failed) {
 		ret = sw_errorf(err, "%s", w->error.msg);
 		op_free(op);
 	} else {
 		*w->tail = op;
 		w->tail = &op->next;
+		w->queued++;
 		pthread_cond_signal(&w->more);
 	}
 	pthread_mutex_unlock(&w->mu);

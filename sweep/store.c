@@ -932,13 +932,19 @@ done:
 	return ret;
 }
 
+/* Writes the store's writer may hold not yet begun: about five runs'
+ * worth (a run makes 6-7), so a crash loses at most the last few ended
+ * runs (resume runs them again) even when runs end faster than the disk
+ * records them; runs of a second or more never wait for it. */
+#define STORE_MAX_QUEUED 32
+
 int sw_store_write_behind(struct sw_store *st, struct sw_err *err)
 {
 	int ret = 0;
 
 	pthread_mutex_lock(&st->lock);
 	if (!st->writer)
-		ret = sw_writer_start(&st->writer, err);
+		ret = sw_writer_start(&st->writer, STORE_MAX_QUEUED, err);
 	pthread_mutex_unlock(&st->lock);
 	return ret;
 }

@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,7 +88,7 @@ static void test_write_behind(void **state)
 	struct sw_err err = SW_ERR_INIT;
 
 	(void)state;
-	assert_int_equal(sw_writer_start(&w, &err), 0);
+	assert_int_equal(sw_writer_start(&w, 64, &err), 0);
 	every_operation(w);
 	sw_writer_stop(w);
 }
@@ -102,7 +105,7 @@ static void test_order_is_kept(void **state)
 	int i, fd;
 
 	(void)state;
-	assert_int_equal(sw_writer_start(&w, &err), 0);
+	assert_int_equal(sw_writer_start(&w, 3, &err), 0);   /* often full */
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
 	assert_true(fd >= 0);
 	for (i = 0; i < 2000; i++) {
@@ -158,7 +161,7 @@ static void test_failure_stops_everything_after(void **state)
 	assert_int_equal(sw_durable_rename(NULL, bad, good, &err), -1);
 	assert_non_null(strstr(err.msg, "x.jsonl"));
 
-	assert_int_equal(sw_writer_start(&w, &err), 0);
+	assert_int_equal(sw_writer_start(&w, 8, &err), 0);
 	sw_err_clear(&err);
 	assert_int_equal(sw_durable_append(w, -1, bad, "x\n", 2, &err), 0);
 	/* queued (0), or refused (-1) when the writer already met the failure:
@@ -184,6 +187,70 @@ static void test_failure_stops_everything_after(void **state)
 	free(good);
 }
 
+struct submitter {
+	struct sw_writer *w;
+	const char *path;
+	atomic_int done;
+};
+
+static void *submit_one(void *arg)
+{
+	struct submitter *sub = arg;
+	struct sw_err err = SW_ERR_INIT;
+
+	sw_durable_append(sub->w, -1, sub->path, "4\n", 2, &err);
+	atomic_store(&sub->done, 1);
+	return NULL;
+}
+
+/* With max_queued operations waiting, the next submission waits for room:
+ * the writer is held up opening a FIFO nobody reads yet. */
+static void test_queue_is_bounded(void **state)
+{
+	struct sw_writer *w = NULL;
+	struct sw_err err = SW_ERR_INIT;
+	char *tmp = sw_test_tmpdir(), *fifo = join(tmp, "fifo"), *log = join(tmp, "log");
+	struct submitter sub;
+	struct timespec tick = { 0, 10 * 1000000L };
+	pthread_t th;
+	char buf[8];
+	int fd, i;
+
+	(void)state;
+	assert_int_equal(mkfifo(fifo, 0644), 0);
+	assert_int_equal(sw_writer_start(&w, 2, &err), 0);
+	assert_int_equal(sw_durable_create_empty(w, fifo, &err), 0);
+	assert_int_equal(sw_durable_append(w, -1, log, "2\n", 2, &err), 0);
+	assert_int_equal(sw_durable_append(w, -1, log, "3\n", 2, &err), 0);
+	sub.w = w;
+	sub.path = log;
+	atomic_init(&sub.done, 0);
+	assert_int_equal(pthread_create(&th, NULL, submit_one, &sub), 0);
+	/* whatever the machine's speed, the FIFO keeps the writer busy: the
+	 * third queued operation cannot have been accepted */
+	for (i = 0; i < 20; i++)
+		nanosleep(&tick, NULL);
+	assert_int_equal(atomic_load(&sub.done), 0);
+	fd = open(fifo, O_RDONLY);   /* lets the writer go on */
+	assert_true(fd >= 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(atomic_load(&sub.done), 1);
+	assert_int_equal(sw_writer_flush(w, &err), 0);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 0);   /* opened, closed */
+	close(fd);
+	sw_writer_stop(w);
+	{
+		char *text = sw_test_read_file(log, NULL);
+
+		assert_string_equal(text, "2\n3\n4\n");
+		free(text);
+	}
+	sw_test_rmtree(tmp);
+	free(tmp);
+	free(fifo);
+	free(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_write_behind),
 		cmocka_unit_test(test_order_is_kept),
 		cmocka_unit_test(test_failure_stops_everything_after),
+		cmocka_unit_test(test_queue_is_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,12 +4,14 @@
  * directory), renames after fsync. Each is carried out at once, or, when a
  * writer is given, by the writer's thread in the order submitted.
  *
- * Why write-behind: a sweep of short trials otherwise waits for the disk
- * (a directory, two new files and three fsyncs per trial, ~1-3 ms here)
- * while holding the controller's lock. Because one thread performs the
+ * Why write-behind: a sweep's trials otherwise wait for the disk (a
+ * directory, two new files and three fsyncs per run, ~1-3 ms here) while
+ * holding the controller's lock. Because one thread performs the
  * operations strictly in order, what a crash or SIGKILL cuts off is a
  * suffix of them: the files on disk are always a state the synchronous
  * writes could have crashed in, so the readers' repair rules still apply.
+ * The queue is bounded (a submission waits for room), so that suffix stays
+ * short even when runs end faster than the disk can record them.
  *
  * A failed operation makes the writer drop everything queued after it and
  * refuse every later submission with the same error (nothing lands after a
@@ -29,8 +31,9 @@
 
 struct sw_writer;   /* private: a queue and the thread that empties it */
 
-/* Starts a writer thread; *out is freed by sw_writer_stop. */
-int sw_writer_start(struct sw_writer **out, struct sw_err *err);
+/* Starts a writer thread that holds at most max_queued operations not yet
+ * begun (0 counts as 1); *out is freed by sw_writer_stop. */
+int sw_writer_start(struct sw_writer **out, size_t max_queued, struct sw_err *err);
 
 /* Waits until everything submitted so far is on disk; returns 0, or -1 with
  * the first error any operation met. Accepts NULL (returns 0). */
@@ -62,7 +65,9 @@ int sw_durable_replace(struct sw_writer *w, const char *path, const void *data,
 int sw_durable_append(struct sw_writer *w, int fd, const char *path,
 		      const void *data, size_t len, struct sw_err *err);
 
-/* Removes path; a missing file is fine. */
+/* Removes path, best effort: never fails, so a file that is merely left
+ * behind (the store's in-flight marker of a recorded run, which resume
+ * deletes) does not stop the writes after it. */
 int sw_durable_unlink(struct sw_writer *w, const char *path, struct sw_err *err);
 
 /* Makes the file `from` durable (fsync), renames it to `to`, then fsyncs
