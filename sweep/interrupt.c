@@ -31,6 +31,14 @@ void sw_interrupt_install(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* a closed terminal stops the sweep as Ctrl-C does, unless the user
+	 * asked to survive it (nohup leaves SIGHUP ignored) */
+	{
+		struct sigaction old;
+
+		if (!sigaction(SIGHUP, NULL, &old) && old.sa_handler != SIG_IGN)
+			sigaction(SIGHUP, &sa, NULL);
+	}
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 }

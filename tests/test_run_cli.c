@@ -1100,6 +1100,64 @@ static void test_ctrl_c_once_then_resume(void **state)
 	free(y);
 }
 
+/* A closed terminal (SIGHUP) stops the sweep as Ctrl-C does; under nohup,
+ * which leaves SIGHUP ignored, the sweep goes on to its end. */
+static void test_hangup(void **state)
+{
+	char *y = write_yaml("hup", slow_grid);
+	char *root = results_root("hup"), *quiet = results_root("nohup");
+	char *out = pathf("%s/hup.out", tmp), *err = pathf("%s/hup.err", tmp);
+	char *err2 = pathf("%s/nohup.err", tmp), *dir, *p, *text;
+	const char *const args[] = { "run", y, "--data", data, "--results", root,
+				     "--seed", "9", "--parallel", "2", "--threads", "1", NULL };
+	const char *const args2[] = { "run", y, "--data", data, "--results", quiet,
+				      "--seed", "9", "--parallel", "2", "--threads", "1", NULL };
+	json_t *runs, *meta;
+	pid_t pid;
+	int rc;
+
+	(void)state;
+	pid = spawn(args, out, err);
+	assert_true(wait_for_lines(err, "epoch 1/3", 1, 120));
+	kill(pid, SIGHUP);
+	rc = wait_exit(pid, 120);
+	assert_int_equal(rc, 130);
+	dir = sweep_dir(root);
+	assert_non_null(dir);
+	runs = check_store(dir, 1);
+	assert_true(json_array_size(runs) >= 1 && json_array_size(runs) < 4);
+	json_decref(runs);
+	p = pathf("%s/meta.json", dir);
+	meta = load_json(p);
+	assert_string_equal(str(meta, "state"), "interrupted");
+	json_decref(meta);
+	free(p);
+	free(dir);
+
+	signal(SIGHUP, SIG_IGN);     /* as nohup does, inherited by the child */
+	pid = spawn(args2, out, err2);
+	signal(SIGHUP, SIG_DFL);
+	assert_true(wait_for_lines(err2, "epoch 1/3", 1, 120));
+	kill(pid, SIGHUP);
+	rc = wait_exit(pid, 240);
+	assert_int_equal(rc, 0);
+	text = sw_test_read_file(err2, NULL);
+	assert_null(strstr(text, "interrupted"));
+	free(text);
+	dir = sweep_dir(quiet);
+	assert_non_null(dir);
+	runs = check_store(dir, 1);
+	assert_int_equal(json_array_size(runs), 4);
+	json_decref(runs);
+	free(dir);
+	free(root);
+	free(quiet);
+	free(out);
+	free(err);
+	free(err2);
+	free(y);
+}
+
 static void test_ctrl_c_twice_kills(void **state)
 {
 	char *y = write_yaml("ctrlc2", slower_grid);
@@ -1671,6 +1729,7 @@ int main(void)
 		TEST(test_alert_nan_and_run_failed),
 		TEST(test_ctrl_c_once_then_resume),
 		TEST(test_ctrl_c_twice_kills),
+		TEST(test_hangup),
 		TEST(test_sigkill_and_resume_rounds),
 	};
 

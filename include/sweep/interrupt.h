@@ -1,6 +1,6 @@
 /*
- * interrupt.h - Ctrl-C for the whole process: one counter that SIGINT and
- * SIGTERM raise (1 after the first, 2 after the second and later), read by
+ * interrupt.h - Ctrl-C for the whole process: one counter that SIGINT,
+ * SIGTERM and SIGHUP raise (1 after the first, 2 after the second and later), read by
  * the controller, the agent, the HTTP client's stop flag and downloads.
  * Commands install it once; library code only reads it.
  *
@@ -11,8 +11,9 @@
 
 #include <signal.h>
 
-/* Routes SIGINT and SIGTERM to sw_interrupt_raise() (no SA_RESTART, so
- * blocking calls return EINTR) and ignores SIGPIPE. */
+/* Routes SIGINT, SIGTERM and SIGHUP (unless SIGHUP is already ignored, as
+ * under nohup) to sw_interrupt_raise() (no SA_RESTART, so blocking calls
+ * return EINTR) and ignores SIGPIPE. */
 void sw_interrupt_install(void);
 
 /* Async-signal-safe: counts one interrupt (up to 2). */
