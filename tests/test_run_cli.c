@@ -214,6 +214,22 @@ static void expect_status(const struct sw_test_proc *p, int status)
 	assert_int_equal(p->status, status);
 }
 
+/* Runs the binary expecting a usage error (exit 2) whose message holds
+ * needle (NULL: any message). */
+static void expect_usage(struct sw_test_proc *p, const char *needle)
+{
+	expect_status(p, 2);
+	if (needle && !strstr(p->err, needle))
+		fail_msg("'%s' not in: %s", needle, p->err);
+	sw_test_proc_release(p);
+}
+
+#define EXPECT_USAGE(needle, ...) do { \
+	struct sw_test_proc p_; \
+	RUN(&p_, __VA_ARGS__); \
+	expect_usage(&p_, needle); \
+} while (0)
+
 /* Starts the sweep binary in the background, stdout and stderr going to
  * out_path and err_path (appended). Returns its pid. */
 static pid_t spawn(const char *const *args, const char *out_path, const char *err_path)
@@ -1497,82 +1513,53 @@ static void test_bad_arguments(void **state)
 {
 	char *y = write_yaml("args", small_grid);
 	char *root = results_root("args"), too_many[32];
-	struct sw_test_proc pr;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
 	(void)state;
-	RUN(&pr, "run", y, "--parallel", "0", "--data", data, "--results", root);
-	expect_status(&pr, 2);
-	assert_non_null(strstr(pr.err, "--parallel"));
-	sw_test_proc_release(&pr);
+	EXPECT_USAGE("--parallel",
+		     "run", y, "--parallel", "0", "--data", data, "--results", root);
 
 	snprintf(too_many, sizeof(too_many), "%ld", cores + 1);
-	RUN(&pr, "run", y, "--parallel", too_many, "--threads", "2", "--data", data,
-	    "--results", root);
-	expect_status(&pr, 2);
-	assert_non_null(strstr(pr.err, "cores"));
-	sw_test_proc_release(&pr);
+	EXPECT_USAGE("cores",
+		     "run", y, "--parallel", too_many, "--threads", "2", "--data", data,
+		     "--results", root);
 
-	RUN(&pr, "run", y, "--count", "abc", "--data", data, "--results", root);
-	expect_status(&pr, 2);
-	assert_non_null(strstr(pr.err, "'abc'"));
-	sw_test_proc_release(&pr);
+	EXPECT_USAGE("'abc'",
+		     "run", y, "--count", "abc", "--data", data, "--results", root);
 
-	RUN(&pr, "run", y, "--count", "0", "--data", data, "--results", root);
-	expect_status(&pr, 2);
-	sw_test_proc_release(&pr);
+	EXPECT_USAGE(NULL, "run", y, "--count", "0", "--data", data, "--results", root);
 
-	RUN(&pr, "run", y, "--seed", "-1", "--data", data, "--results", root);
-	expect_status(&pr, 2);
-	sw_test_proc_release(&pr);
+	EXPECT_USAGE(NULL, "run", y, "--seed", "-1", "--data", data, "--results", root);
 
-	RUN(&pr, "run", y, "--frobnicate", "--data", data, "--results", root);
-	expect_status(&pr, 2);
-	assert_non_null(strstr(pr.err, "--frobnicate"));
-	sw_test_proc_release(&pr);
+	EXPECT_USAGE("--frobnicate",
+		     "run", y, "--frobnicate", "--data", data, "--results", root);
 
 	/* a webhook URL that can never work is refused before the sweep starts */
-	RUN(&pr, "run", y, "--alert-webhook", "hooks.example.com/x", "--data", data,
-	    "--results", root);
-	expect_status(&pr, 2);
-	assert_non_null(strstr(pr.err, "--alert-webhook must start with http://"));
-	sw_test_proc_release(&pr);
+	EXPECT_USAGE("--alert-webhook must start with http://",
+		     "run", y, "--alert-webhook", "hooks.example.com/x", "--data", data,
+		     "--results", root);
 
-	RUN(&pr, "run", y, "--alert-webhook", "http://", "--data", data, "--results", root);
-	expect_status(&pr, 2);
-	assert_non_null(strstr(pr.err, "--alert-webhook has no host name"));
-	sw_test_proc_release(&pr);
+	EXPECT_USAGE("--alert-webhook has no host name",
+		     "run", y, "--alert-webhook", "http://", "--data", data,
+		     "--results", root);
 
 	/* an empty directory name would silently mean the default one */
-	RUN(&pr, "run", y, "--results", "", "--data", data);
-	expect_status(&pr, 2);
-	assert_non_null(strstr(pr.err, "--results needs a directory"));
-	sw_test_proc_release(&pr);
+	EXPECT_USAGE("--results needs a directory",
+		     "run", y, "--results", "", "--data", data);
 
-	RUN(&pr, "run", y, "--data", "", "--results", root);
-	expect_status(&pr, 2);
-	assert_non_null(strstr(pr.err, "--data needs a directory"));
-	sw_test_proc_release(&pr);
+	EXPECT_USAGE("--data needs a directory",
+		     "run", y, "--data", "", "--results", root);
 
-	RUN(&pr, "resume", tmp, "--alert-webhook", "ftp://hooks.example.com/x");
-	expect_status(&pr, 2);
-	sw_test_proc_release(&pr);
+	EXPECT_USAGE(NULL,
+		     "resume", tmp, "--alert-webhook", "ftp://hooks.example.com/x");
 
-	RUN(&pr, "run", "--data", data);
-	expect_status(&pr, 2);
-	sw_test_proc_release(&pr);
+	EXPECT_USAGE(NULL, "run", "--data", data);
 
-	RUN(&pr, "run", y, "extra.yaml", "--data", data);
-	expect_status(&pr, 2);
-	sw_test_proc_release(&pr);
+	EXPECT_USAGE(NULL, "run", y, "extra.yaml", "--data", data);
 
-	RUN(&pr, "resume");
-	expect_status(&pr, 2);
-	sw_test_proc_release(&pr);
+	EXPECT_USAGE(NULL, "resume");
 
-	RUN(&pr, "resume", tmp, "--frobnicate");
-	expect_status(&pr, 2);
-	sw_test_proc_release(&pr);
+	EXPECT_USAGE(NULL, "resume", tmp, "--frobnicate");
 
 	/* nothing was created by any of them */
 	assert_true(dir_entries(root) <= 0);
@@ -1604,15 +1591,9 @@ static void test_invalid_yaml(void **state)
 	sw_test_proc_release(&pr);
 	sw_test_proc_release(&pv);
 
-	RUN(&pr, "run", broken, "--data", data, "--results", root);
-	expect_status(&pr, 2);
-	assert_non_null(strstr(pr.err, "broken.yaml:"));
-	sw_test_proc_release(&pr);
+	EXPECT_USAGE("broken.yaml:", "run", broken, "--data", data, "--results", root);
 
-	RUN(&pr, "run", missing, "--data", data, "--results", root);
-	expect_status(&pr, 2);
-	assert_non_null(strstr(pr.err, "missing.yaml"));
-	sw_test_proc_release(&pr);
+	EXPECT_USAGE("missing.yaml", "run", missing, "--data", data, "--results", root);
 
 	assert_true(dir_entries(root) <= 0);
 	free(root);
@@ -1640,10 +1621,7 @@ static void test_endless_sweep_refused(void **state)
 	assert_non_null(strstr(pr.err, "--count"));
 	assert_non_null(strstr(pr.err, "run_cap"));
 	sw_test_proc_release(&pr);
-	RUN(&pr, "run", yb, "--data", data, "--results", root);
-	expect_status(&pr, 2);
-	assert_non_null(strstr(pr.err, "bayes"));
-	sw_test_proc_release(&pr);
+	EXPECT_USAGE("bayes", "run", yb, "--data", data, "--results", root);
 	assert_true(dir_entries(root) <= 0);
 	free(root);
 	free(yr);
