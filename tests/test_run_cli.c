@@ -1049,6 +1049,18 @@ static const char slower_grid[] =
 	"  val_limit: {value: 200}\n"
 	"  precise_bn: {value: false}\n";
 
+/* Starts the binary with args, sends sig once a first epoch has ended and
+ * returns its exit code (see wait_exit). */
+static int signal_after_first_epoch(const char *const *args, const char *out,
+				    const char *err, int sig, double timeout_s)
+{
+	pid_t pid = spawn(args, out, err);
+
+	assert_true(wait_for_lines(err, "epoch 1/3", 1, 120));
+	kill(pid, sig);
+	return wait_exit(pid, timeout_s);
+}
+
 static void test_ctrl_c_once_then_resume(void **state)
 {
 	char *y = write_yaml("ctrlc1", slow_grid);
@@ -1059,14 +1071,10 @@ static void test_ctrl_c_once_then_resume(void **state)
 	struct sw_test_proc pr;
 	json_t *runs, *r, *meta;
 	size_t i;
-	pid_t pid;
 	int rc;
 
 	(void)state;
-	pid = spawn(args, out, err);
-	assert_true(wait_for_lines(err, "epoch 1/3", 1, 120));
-	kill(pid, SIGINT);
-	rc = wait_exit(pid, 120);
+	rc = signal_after_first_epoch(args, out, err, SIGINT, 120);
 	text = sw_test_read_file(err, NULL);
 	if (rc != 130)
 		fprintf(stderr, "exit %d\n%s\n", rc, text);
@@ -1129,15 +1137,10 @@ static void test_hangup(void **state)
 	const char *const args2[] = { "run", y, "--data", data, "--results", quiet,
 				      "--seed", "9", "--parallel", "2", "--threads", "1", NULL };
 	json_t *runs, *meta;
-	pid_t pid;
 	int rc;
 
 	(void)state;
-	pid = spawn(args, out, err);
-	assert_true(wait_for_lines(err, "epoch 1/3", 1, 120));
-	kill(pid, SIGHUP);
-	rc = wait_exit(pid, 120);
-	assert_int_equal(rc, 130);
+	assert_int_equal(signal_after_first_epoch(args, out, err, SIGHUP, 120), 130);
 	dir = sweep_dir(root);
 	assert_non_null(dir);
 	runs = check_store(dir, 1);
@@ -1151,11 +1154,8 @@ static void test_hangup(void **state)
 	free(dir);
 
 	signal(SIGHUP, SIG_IGN);     /* as nohup does, inherited by the child */
-	pid = spawn(args2, out, err2);
+	rc = signal_after_first_epoch(args2, out, err2, SIGHUP, 240);
 	signal(SIGHUP, SIG_DFL);
-	assert_true(wait_for_lines(err2, "epoch 1/3", 1, 120));
-	kill(pid, SIGHUP);
-	rc = wait_exit(pid, 240);
 	assert_int_equal(rc, 0);
 	text = sw_test_read_file(err2, NULL);
 	assert_null(strstr(text, "interrupted"));
