@@ -635,6 +635,7 @@ static void start_run(struct agent *a, const json_t *cmd)
 	}
 	if (a->alerts_ok && sw_alert_run_init(&r->alert_run, &a->alerts, r->id) < 0)
 		goto oom;
+	r->alert_run.epochs = r->planned;
 	pthread_mutex_lock(&a->lock);
 	r->next = a->runs;
 	a->runs = r;

@@ -478,6 +478,8 @@ int sw_alerts_epoch(struct sw_alerts *al, struct sw_alert_run *r, int64_t epoch,
 	char text[700];
 	int stop = 0;
 	size_t i, j;
+	/* after the last planned epoch there is nothing left to stop */
+	int can_stop = r->epochs <= 0 || epoch < r->epochs;
 
 	for (i = 0; i < al->n_rules; i++) {
 		const struct sw_alert_rule *rule = &al->rules[i];
@@ -497,7 +499,7 @@ int sw_alerts_epoch(struct sw_alerts *al, struct sw_alert_run *r, int64_t epoch,
 				 r->id, (long long)epoch, kv->name, kv->value, rule->metric,
 				 rule->op, rule->threshold);
 			raise_alert(al, name, rule->when, rule->level, r->id, epoch, kv->name,
-				    &kv->value, rule->stop_run, text);
+				    &kv->value, rule->stop_run && can_stop, text);
 			break;
 		case SW_ALERT_WHEN_NAN:
 			if (r->fired && r->fired[i])
@@ -512,7 +514,7 @@ int sw_alerts_epoch(struct sw_alerts *al, struct sw_alert_run *r, int64_t epoch,
 				 (long long)epoch, kv->name,
 				 isnan(kv->value) ? "NaN" : "infinite");
 			raise_alert(al, name, rule->when, rule->level, r->id, epoch, kv->name,
-				    &kv->value, rule->stop_run, text);
+				    &kv->value, rule->stop_run && can_stop, text);
 			break;
 		case SW_ALERT_WHEN_NEW_BEST:
 			if (!new_best)
@@ -526,14 +528,14 @@ int sw_alerts_epoch(struct sw_alerts *al, struct sw_alert_run *r, int64_t epoch,
 					 r->id, (long long)epoch);
 			raise_alert(al, name, rule->when, rule->level, r->id, epoch,
 				    kv ? kv->name : NULL, kv ? &kv->value : NULL,
-				    rule->stop_run, text);
+				    rule->stop_run && can_stop, text);
 			break;
 		default:
 			continue;
 		}
 		if (r->fired)
 			r->fired[i] = 1;
-		if (rule->stop_run)
+		if (rule->stop_run && can_stop)
 			stop = 1;
 	}
 	return stop;

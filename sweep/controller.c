@@ -426,8 +426,8 @@ static int trial_start(struct controller *c, json_t *params, int64_t index,
 		trial_free(t);
 		return -1;
 	}
-	sw_progress_run_start(&c->progress, t->id, params,
-			      c->cfg->runner->planned_epochs(c->cfg->runner, params), 0);
+	t->alert_run.epochs = c->cfg->runner->planned_epochs(c->cfg->runner, params);
+	sw_progress_run_start(&c->progress, t->id, params, t->alert_run.epochs, 0);
 	for (tail = &c->running; *tail; tail = &(*tail)->next)
 		;
 	*tail = t;

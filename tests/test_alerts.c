@@ -128,10 +128,14 @@ static void test_compare_after_epoch_once_and_stop(void **state)
 		"sweep: alert: [INFO] loss-high: run r1 epoch 1: train_loss = 3 (train_loss > 2)\n"
 		"sweep: alert: [WARN] low-acc: run r1 epoch 3: val_accuracy = 0.2 "
 		"(val_accuracy < 0.3); stopping the run\n");
-	/* another run has its own state; a missing metric never fires */
+	/* another run has its own state; a missing metric never fires; at the
+	 * run's last planned epoch stop_run has nothing left to stop */
 	assert_int_equal(sw_alert_run_init(&r2, &al, "r2"), 0);
+	r2.epochs = 4;
 	assert_int_equal(sw_alerts_epoch(&al, &r2, 3, e4, 1, 0), 0);
-	assert_int_equal(sw_alerts_epoch(&al, &r2, 4, e1, 2, 0), 1);
+	assert_int_equal(sw_alerts_epoch(&al, &r2, 4, e1, 2, 0), 0);
+	assert_non_null(strstr(con.text, "run r2 epoch 4: val_accuracy = 0.1 "
+			       "(val_accuracy < 0.3)\n"));
 	sw_alerts_stats(&al, &raised, NULL, NULL, NULL);
 	assert_int_equal(raised, 4);
 	sw_alert_run_release(&r1);
@@ -150,6 +154,7 @@ static void test_compare_after_epoch_once_and_stop(void **state)
 	assert_true(json_is_true(json_object_get(a, "stop_run")));
 	assert_non_null(strstr(json_string_value(json_object_get(a, "text")), "[WARN] low-acc"));
 	assert_non_null(json_object_get(a, "time"));
+	assert_true(json_is_false(json_object_get(json_array_get(alerts, 3), "stop_run")));
 	json_decref(alerts);
 	sw_store_release(&st);
 	sw_test_rmtree(tmp);

@@ -112,6 +112,8 @@ struct sw_alert_run {
 	char id[65];
 	unsigned char *fired;                /* one flag per rule */
 	size_t n;
+	int64_t epochs;   /* planned epochs, set by the caller; 0: unknown. A
+			   * stop_run rule firing at the last one stops nothing */
 };
 
 /* Sets up al for rules (borrowed; n may be 0) and cfg (copied; its strings
