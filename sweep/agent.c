@@ -3,6 +3,7 @@
  * offline fallback and the sync marker. */
 #define _GNU_SOURCE
 #include "sweep/agent.h"
+#include "sweep/durable.h"
 #include "sweep/file.h"
 #include "sweep/interrupt.h"
 #include "sweep/wandb_cli.h"
@@ -122,7 +123,7 @@ int sw_sync_marker_done(const char *dir, const char *id, const char *entity,
 		sw_errorf(err, "out of memory");
 		goto done;
 	}
-	ret = sw_store_replace_file(path, text, strlen(text), err);
+	ret = sw_durable_replace(NULL, path, text, strlen(text), err);
 done:
 	pthread_mutex_unlock(&marker_lock);
 	free(text);
@@ -155,7 +156,7 @@ static void cache_sweep(const char *sweep, const char *yaml)
 	if (!path)
 		return;
 	sw_mkdir_parents(path, NULL);
-	if (sw_store_replace_file(path, yaml, strlen(yaml), &err) < 0)
+	if (sw_durable_replace(NULL, path, yaml, strlen(yaml), &err) < 0)
 		sw_cli_warning("cannot cache the sweep definition for offline use: %s", err.msg);
 	free(path);
 }

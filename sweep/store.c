@@ -149,12 +149,6 @@ static int better(double a, double b, int maximize)
 
 /* ==== Files: whole reads, atomic replaces, durable appends ==== */
 
-int sw_store_replace_file(const char *path, const void *data, size_t len,
-			  struct sw_err *err)
-{
-	return sw_durable_replace(NULL, path, data, len, err);
-}
-
 /* v encoded with flags plus a newline, in a new string the caller frees
  * (*len bytes, NUL-terminated); NULL with err set on failure. */
 static char *json_line(const json_t *v, size_t flags, const char *path,
@@ -742,8 +736,8 @@ int sw_store_create(struct sw_store *st, const char *root,
 	}
 
 	path = path_join(dir, "sweep.yaml");
-	if (!path || sw_store_replace_file(path, spec->text ? spec->text : "",
-					   spec->text ? strlen(spec->text) : 0, err))
+	if (!path || sw_durable_replace(NULL, path, spec->text ? spec->text : "",
+						 spec->text ? strlen(spec->text) : 0, err))
 		goto done;
 	free(path);
 	path = NULL;

@@ -65,7 +65,7 @@
  *          sw_store_commit_best_model, sw_store_inflight, sw_jsonl_load,
  *          sw_store_load_meta, sw_store_load_runs, sw_store_load_history,
  *          sw_store_load_alerts, sw_run_best_value, sw_runs_sort,
- *          sw_store_run_id, sw_method_name, sw_store_replace_file
+ *          sw_store_run_id, sw_method_name
  */
 #ifndef SW_STORE_H
 #define SW_STORE_H
@@ -262,10 +262,5 @@ void sw_runs_sort(json_t *runs, const char *metric, int maximize);
 /* An 8-character lowercase base-36 run id determined by the sweep seed and
  * the trial index (so a rerun of trial i after a crash keeps its id). */
 void sw_store_run_id(char out[9], uint64_t sweep_seed, uint64_t index);
-
-/* Writes len bytes to path atomically: path.tmp, fsync, rename, fsync of
- * the directory. */
-int sw_store_replace_file(const char *path, const void *data, size_t len,
-			  struct sw_err *err);
 
 #endif
