@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -821,10 +822,10 @@ static int fetch_spec(struct sw_http *http, const struct sw_agent_config *cfg,
 		      const char *entity, struct sw_spec *spec, struct sw_err *err)
 {
 	json_t *sweep = NULL;
-	struct sw_diags diags = { 0 };
+	struct sw_diags diags = { 0 }, scratch = { 0 };
 	const char *yaml, *state;
 	char *name = NULL;
-	int ret = -1;
+	int ret = -1, program, wandb_ok;
 
 	if (sw_wandb_sweep_with_runs(http, entity, cfg->project, cfg->sweep, NULL, &sweep,
 				     err) < 0)
@@ -835,11 +836,13 @@ static int fetch_spec(struct sw_http *http, const struct sw_agent_config *cfg,
 		sw_errorf(err, "wandb sent no definition for sweep '%s'", cfg->sweep);
 		goto done;
 	}
-	if (state && strcmp(state, "RUNNING") && strcmp(state, "PENDING")) {
-		sw_errorf(err, "sweep '%s' is %s, not running: nothing to do", cfg->sweep,
-			  state);
-		goto done;
-	}
+	/* as wandb's agent: no gate on the state, the heartbeat's commands
+	 * decide; only say when the sweep looks over */
+	if (state && (!strcasecmp(state, "FINISHED") || !strcasecmp(state, "CANCELED") ||
+		      !strcasecmp(state, "CANCELLED") || !strcasecmp(state, "CRASHED") ||
+		      !strcasecmp(state, "FAILED")))
+		sw_cli_warning("sweep '%s' is %s; registering anyway: wandb's commands "
+			       "decide whether there is anything to run", cfg->sweep, state);
 	cache_sweep(cfg->sweep, yaml);
 	if (asprintf(&name, "%s.yaml", cfg->sweep) < 0) {
 		sw_errorf(err, "out of memory");
@@ -850,16 +853,28 @@ static int fetch_spec(struct sw_http *http, const struct sw_agent_config *cfg,
 		sw_err_prefix(err, "the definition of sweep '%s' from wandb", cfg->sweep);
 		goto done;
 	}
-	if (sw_spec_validate(spec, &diags) < 0) {
-		/* runs still come with their own arguments: only warn */
+	program = spec->program || spec->command;
+	wandb_ok = diags.n_errors == 0 && sw_spec_validate(spec, &scratch) == 0;
+	if (sw_spec_validate_for(spec, program ? SW_USE_FILE : SW_USE_RUN, &diags) < 0) {
 		sw_diags_sort(&diags);
 		sw_diags_print(&diags, name, stderr);
+		if (wandb_ok) {
+			/* wandb accepts it, but the built-in CNN cannot train its
+			 * runs: refuse before registering */
+			sw_errorf(err, "the built-in CNN cannot train the runs of sweep "
+				  "'%s' (%zu error%s); give the sweep a 'program' or "
+				  "'command' to run your own script", cfg->sweep,
+				  diags.n_errors, diags.n_errors == 1 ? "" : "s");
+			goto done;
+		}
+		/* runs still come with their own arguments: only warn */
 		sw_cli_warning("the definition of sweep '%s' has problems for `sweep`; "
 			       "training what wandb sends anyway", cfg->sweep);
 	}
 	ret = 0;
 done:
 	sw_diags_release(&diags);
+	sw_diags_release(&scratch);
 	json_decref(sweep);
 	free(name);
 	return ret;
@@ -1199,7 +1214,7 @@ int sw_agent_offline(const struct sw_agent_config *cfg, struct sw_err *err)
 		path = cached;
 	}
 	sw_spec_load(&spec, path, &diags, err);
-	if (!spec.text || sw_spec_validate(&spec, &diags) < 0) {
+	if (!spec.text || sw_spec_validate_for(&spec, SW_USE_RUN, &diags) < 0) {
 		sw_diags_sort(&diags);
 		sw_diags_print(&diags, path, stderr);
 		if (!err->msg[0])

@@ -173,7 +173,8 @@ int sw_agent_controller(const struct sw_agent_config *cfg, struct sw_err *err)
 				goto fail;
 			}
 			sw_spec_load_string(&spec, text, strlen(text), cfg->sweep, &diags, err);
-			if (!spec.text || sw_spec_validate(&spec, &diags) < 0) {
+			if (!spec.text || sw_spec_validate_for(&spec, SW_USE_SEARCH,
+							       &diags) < 0) {
 				sw_diags_sort(&diags);
 				sw_diags_print(&diags, cfg->sweep, stderr);
 				if (!err->msg[0])
