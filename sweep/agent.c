@@ -873,7 +873,8 @@ static double env_double(const char *name, double def)
 
 /* Reads the sweep and loads its definition; *project gets the project the
  * server found the sweep in (a new string; NULL when the answer does not
- * say). */
+ * say). Returns 0, -1, or SW_ERR_USAGE when the built-in CNN cannot train
+ * the sweep's runs. */
 static int fetch_spec(struct sw_http *http, const struct sw_agent_config *cfg,
 		      const char *entity, struct sw_spec *spec, char **project,
 		      struct sw_err *err)
@@ -930,6 +931,7 @@ static int fetch_spec(struct sw_http *http, const struct sw_agent_config *cfg,
 				  "'%s' (%zu error%s); give the sweep a 'program' or "
 				  "'command' to run your own script", cfg->sweep,
 				  diags.n_errors, diags.n_errors == 1 ? "" : "s");
+			ret = SW_ERR_USAGE;
 			goto done;
 		}
 		/* runs still come with their own arguments: only warn */
@@ -1208,8 +1210,8 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 	goto done;
 
 start_failed:
-	if (rc == SW_ERR_INTR)
-		ret = SW_ERR_INTR;
+	if (rc == SW_ERR_INTR || rc == SW_ERR_USAGE)
+		ret = rc;
 	else if (http.last_status == 0)
 		*unreachable = 1, ret = SW_ERR;
 	else if (http.last_status == 404 || strstr(err->msg, "not found") ||

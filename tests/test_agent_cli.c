@@ -606,6 +606,33 @@ static void test_runs_land_in_sweep_project(void **state)
 	free(a1);
 }
 
+/* A sweep wandb accepts but whose runs the built-in CNN cannot train (no
+ * program; a parameter the trainer does not know): refused before the
+ * agent registers, with the located messages of `sweep run` (exit 2). */
+static void test_trainer_refuses_before_registering(void **state)
+{
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	json_t *rec;
+
+	(void)state;
+	assert_int_equal(start_server(&fw, "", "method: random\nparameters:\n"
+				      "  lr: {min: 0.001, max: 0.1}\n"), 0);
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, NULL);
+	assert_int_equal(p.status, 2);
+	assert_non_null(strstr(p.err, SWEEP_NAME ".yaml:3:3: error: unknown hyperparameter "
+			       "'lr' for the built-in trainer"));
+	assert_non_null(strstr(p.err, "the built-in CNN cannot train the runs of sweep"));
+	rec = sw_fake_wandb_record(&fw);
+	assert_int_equal(sw_fake_wandb_requests(rec, "CreateAgent"), 0);
+	json_decref(rec);
+	sw_test_proc_release(&p);
+	sw_fake_env_free(&e.w);
+	sw_fake_wandb_stop(&fw);
+}
+
 /* wandb's agent does not gate on the sweep's state: a sweep that says it is
  * over (any case) gets a warning, and the heartbeat's commands decide. */
 static void test_sweep_state_does_not_gate(void **state)
@@ -1193,6 +1220,7 @@ int main(void)
 		cmocka_unit_test(test_wandb_mock_server),
 		cmocka_unit_test(test_sweep_state_does_not_gate),
 		cmocka_unit_test(test_runs_land_in_sweep_project),
+		cmocka_unit_test(test_trainer_refuses_before_registering),
 		cmocka_unit_test(test_swept_seed_is_recorded),
 		cmocka_unit_test(test_interrupt),
 		cmocka_unit_test(test_resume_after_kill),
