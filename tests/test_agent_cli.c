@@ -500,8 +500,7 @@ static void test_wandb_mock_server(void **state)
 	(void)state;
 	/* six runs, three at a time: the odd ones fail at once (an ERROR alert
 	 * as the run starts), the even ones train an epoch (an INFO alert) */
-	assert_true(asprintf(&extra, "\"wandb_mock\": true, \"exit_when_done\": true, "
-			     "\"commands\": {\"" SWEEP_NAME "\": ["
+	assert_true(asprintf(&extra, "\"wandb_mock\": true, \"commands\": {\"" SWEEP_NAME "\": ["
 			     "{\"type\": \"run\", \"args\": %s}, {\"type\": \"run\", \"args\": %s},"
 			     "{\"type\": \"run\", \"args\": %s}, {\"type\": \"run\", \"args\": %s},"
 			     "{\"type\": \"run\", \"args\": %s}, {\"type\": \"run\", \"args\": %s}]}",
@@ -548,6 +547,8 @@ static void test_wandb_mock_server(void **state)
 				 i % 2 == 1);
 	}
 	/* one alert per run, each to its run's entity and project */
+	if (json_array_size(json_object_get(rec, "alerts")) != 6)
+		fprintf(stderr, "%s", p.err);
 	assert_int_equal(json_array_size(json_object_get(rec, "alerts")), 6);
 	json_array_foreach(json_object_get(rec, "alerts"), i, alert) {
 		const char *name = json_string_value(json_object_get(alert, "runName"));
