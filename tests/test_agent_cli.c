@@ -1089,6 +1089,41 @@ static void test_local_controller(void **state)
 	sw_fake_wandb_stop(&fw);
 }
 
+/* The local controller against a server that says "running" in lower case
+ * (as wandb's historical mock did): it schedules, it does not stop. */
+static void test_local_controller_lower_case_state(void **state)
+{
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	json_t *c, *rec;
+	char *text;
+
+	(void)state;
+	c = json_pack("{s:b, s:b, s:b, s:{s:{s:s}}}", "wandb_mock", 1, "auto_schedule", 1,
+		      "exit_when_done", 1, "sweeps", SWEEP_NAME, "config",
+		      "method: grid\ncontroller: {type: local}\nprogram: train.py\n"
+		      "parameters:\n  x: {values: [1, 2, 3]}\n");
+	text = json_dumps(c, JSON_COMPACT);
+	assert_int_equal(sw_fake_wandb_start(&fw, text), 0);
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	run_agent(&p, &e, SWEEP_NAME, "--controller", "--count", "3", NULL);
+	if (p.status != 0)
+		fprintf(stderr, "%s", p.err);
+	assert_int_equal(p.status, 0);
+	assert_null(strstr(p.err, "is running: controller done"));
+	assert_non_null(strstr(p.err, "controller done: 3 runs scheduled"));
+	rec = sw_fake_wandb_record(&fw);
+	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	assert_int_equal(json_object_size(json_object_get(rec, "runs")), 3);
+	json_decref(rec);
+	sw_test_proc_release(&p);
+	sw_fake_env_free(&e.w);
+	sw_fake_wandb_stop(&fw);
+	free(text);
+	json_decref(c);
+}
+
 /* Local controller with hyperband: a running run far behind the others at
  * its band is listed in the controller's `earlystop`. */
 static void test_local_controller_earlystop(void **state)
@@ -1230,6 +1265,7 @@ int main(void)
 		cmocka_unit_test(test_offline_and_unreachable),
 		cmocka_unit_test(test_local_controller),
 		cmocka_unit_test(test_local_controller_earlystop),
+		cmocka_unit_test(test_local_controller_lower_case_state),
 		cmocka_unit_test(test_usage),
 	};
 
