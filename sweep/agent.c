@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -195,6 +196,8 @@ struct agent_run {
 struct alert_item {
 	struct alert_item *next;
 	char run[65];
+	/* where the run lives (from its UpsertBucket); "" until it joined */
+	char entity[128], project[128];
 	char title[160];
 	char text[512];
 	char severity[8];
@@ -413,6 +416,29 @@ static int fatal_status(long st)
 	       st == 413 || st == 422;
 }
 
+/* Gives the run's queued alerts its entity and project, now known (lock
+ * held). */
+static void alerts_locate(struct agent *a, const struct agent_run *r)
+{
+	struct alert_item *it;
+
+	for (it = a->alerts_head; it; it = it->next) {
+		if (it->project[0] || strcmp(it->run, r->id))
+			continue;
+		snprintf(it->entity, sizeof(it->entity), "%s", r->entity);
+		snprintf(it->project, sizeof(it->project), "%s", r->project);
+	}
+}
+
+/* http.h on_retry hook of a run's streamer: says which run is retrying, as
+ * GraphQL retries are said. */
+static void stream_on_retry(void *ctx, const char *msg)
+{
+	const struct agent_run *r = ctx;
+
+	sw_cli_warning("run %s: %s", r->id, msg);
+}
+
 static void *stream_main(void *arg)
 {
 	struct agent_run *r = arg;
@@ -437,6 +463,8 @@ static void *stream_main(void *arg)
 	if (http.max_tries > 3)
 		http.max_tries = 3;
 	http.stop = &r->abandon;
+	http.on_retry = stream_on_retry;
+	http.on_retry_ctx = r;
 	if (gethostname(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
@@ -469,10 +497,13 @@ static void *stream_main(void *arg)
 	}
 	if (!joined_ok)
 		goto give_up;
+	pthread_mutex_lock(&a->lock);
 	snprintf(r->entity, sizeof(r->entity), "%s",
 		 joined.entity ? joined.entity : a->entity ? a->entity : "");
 	snprintf(r->project, sizeof(r->project), "%s",
 		 joined.project ? joined.project : a->project ? a->project : "");
+	alerts_locate(a, r);
+	pthread_mutex_unlock(&a->lock);
 	skip = joined.history_line_count > 0 ? joined.history_line_count : 0;
 	if (sw_filestream_init(&fs, &http, r->entity, r->project,
 			       joined.name ? joined.name : r->id, skip, &err) < 0) {
@@ -705,8 +736,9 @@ static void reap(struct agent *a)
 }
 
 /* runState: the runs still training. */
-static char *run_state(struct agent *a)
+static char *run_state(void *ctx)
 {
+	struct agent *a = ctx;
 	json_t *o = json_object();
 	struct agent_run *r;
 	char *s;
@@ -758,6 +790,7 @@ static void on_alert(void *ctx, const json_t *rec)
 	const char *level = json_string_value(json_object_get(rec, "level"));
 	const char *rule = json_string_value(json_object_get(rec, "rule"));
 	const char *text = json_string_value(json_object_get(rec, "text"));
+	struct agent_run *r;
 
 	if (!it || !run)
 		goto drop;
@@ -767,6 +800,11 @@ static void on_alert(void *ctx, const json_t *rec)
 	snprintf(it->severity, sizeof(it->severity), "%s",
 		 level && (!strcmp(level, "WARN") || !strcmp(level, "ERROR")) ? level : "INFO");
 	pthread_mutex_lock(&a->lock);
+	r = find_run(a, it->run);
+	if (r && r->project[0]) {
+		snprintf(it->entity, sizeof(it->entity), "%s", r->entity);
+		snprintf(it->project, sizeof(it->project), "%s", r->project);
+	}
 	for (pp = &a->alerts_head; *pp; pp = &(*pp)->next)
 		;
 	*pp = it;
@@ -776,27 +814,44 @@ drop:
 	free(it);
 }
 
+/* Takes the first queued alert that can be sent (lock held): one whose
+ * run's entity and project are known, or whose run will never learn them
+ * (it did not join, or a program run logs itself). An alert of a run still
+ * joining waits, so it goes to its run's project, not a guess. */
+static struct alert_item *next_alert(struct agent *a)
+{
+	struct alert_item **pp, *it;
+	struct agent_run *r;
+
+	for (pp = &a->alerts_head; (it = *pp); pp = &it->next) {
+		r = it->project[0] ? NULL : find_run(a, it->run);
+		if (!it->project[0] && r && !r->stream_done)
+			continue;
+		*pp = it->next;
+		if (!it->project[0]) {
+			snprintf(it->entity, sizeof(it->entity), "%s",
+				 r && r->entity[0] ? r->entity : a->entity ? a->entity : "");
+			snprintf(it->project, sizeof(it->project), "%s",
+				 r && r->project[0] ? r->project :
+				 a->project ? a->project : "uncategorized");
+		}
+		return it;
+	}
+	return NULL;
+}
+
 static void send_alerts(struct agent *a, struct sw_http *http)
 {
 	struct alert_item *it;
-	struct agent_run *r;
 	struct sw_err err = SW_ERR_INIT;
-	char entity[128], project[128];
 
 	for (;;) {
 		pthread_mutex_lock(&a->lock);
-		it = a->alerts_head;
-		if (it)
-			a->alerts_head = it->next;
-		r = it ? find_run(a, it->run) : NULL;
-		snprintf(entity, sizeof(entity), "%s", r && r->entity[0] ? r->entity :
-			 a->entity ? a->entity : "");
-		snprintf(project, sizeof(project), "%s", r && r->project[0] ? r->project :
-			 a->project ? a->project : "uncategorized");
+		it = next_alert(a);
 		pthread_mutex_unlock(&a->lock);
 		if (!it)
 			return;
-		if (sw_wandb_alert(http, entity, project, it->run, it->title, it->text,
+		if (sw_wandb_alert(http, it->entity, it->project, it->run, it->title, it->text,
 				   it->severity, 60000, &err) < 0)
 			sw_cli_warning("alert for run %s not delivered to wandb: %s", it->run,
 				       err.msg);
@@ -816,30 +871,44 @@ static double env_double(const char *name, double def)
 	return *end || !(v > 0) ? def : v;
 }
 
-/* Reads the sweep and loads its definition. */
+/* Reads the sweep and loads its definition; *project gets the project the
+ * server found the sweep in (a new string; NULL when the answer does not
+ * say). Returns 0, -1, or SW_ERR_USAGE when the built-in CNN cannot train
+ * the sweep's runs. */
 static int fetch_spec(struct sw_http *http, const struct sw_agent_config *cfg,
-		      const char *entity, struct sw_spec *spec, struct sw_err *err)
+		      const char *entity, struct sw_spec *spec, char **project,
+		      struct sw_err *err)
 {
 	json_t *sweep = NULL;
-	struct sw_diags diags = { 0 };
-	const char *yaml, *state;
+	struct sw_diags diags = { 0 }, scratch = { 0 };
+	const char *yaml, *state, *sweep_project;
 	char *name = NULL;
-	int ret = -1;
+	int ret = -1, program, wandb_ok;
+
+	*project = NULL;
 
 	if (sw_wandb_sweep_with_runs(http, entity, cfg->project, cfg->sweep, NULL, &sweep,
 				     err) < 0)
 		goto done;
 	state = json_string_value(json_object_get(sweep, "state"));
 	yaml = json_string_value(json_object_get(sweep, "config"));
+	sweep_project = json_string_value(json_object_get(json_object_get(sweep, "project"),
+							  "name"));
+	if (sweep_project && *sweep_project && !(*project = strdup(sweep_project))) {
+		sw_errorf(err, "out of memory");
+		goto done;
+	}
 	if (!yaml) {
 		sw_errorf(err, "wandb sent no definition for sweep '%s'", cfg->sweep);
 		goto done;
 	}
-	if (state && strcmp(state, "RUNNING") && strcmp(state, "PENDING")) {
-		sw_errorf(err, "sweep '%s' is %s, not running: nothing to do", cfg->sweep,
-			  state);
-		goto done;
-	}
+	/* as wandb's agent: no gate on the state, the heartbeat's commands
+	 * decide; only say when the sweep looks over */
+	if (state && (!strcasecmp(state, "FINISHED") || !strcasecmp(state, "CANCELED") ||
+		      !strcasecmp(state, "CANCELLED") || !strcasecmp(state, "CRASHED") ||
+		      !strcasecmp(state, "FAILED")))
+		sw_cli_warning("sweep '%s' is %s; registering anyway: wandb's commands "
+			       "decide whether there is anything to run", cfg->sweep, state);
 	cache_sweep(cfg->sweep, yaml);
 	if (asprintf(&name, "%s.yaml", cfg->sweep) < 0) {
 		sw_errorf(err, "out of memory");
@@ -850,16 +919,29 @@ static int fetch_spec(struct sw_http *http, const struct sw_agent_config *cfg,
 		sw_err_prefix(err, "the definition of sweep '%s' from wandb", cfg->sweep);
 		goto done;
 	}
-	if (sw_spec_validate(spec, &diags) < 0) {
-		/* runs still come with their own arguments: only warn */
+	program = spec->program || spec->command;
+	wandb_ok = diags.n_errors == 0 && sw_spec_validate(spec, &scratch) == 0;
+	if (sw_spec_validate_for(spec, program ? SW_USE_FILE : SW_USE_RUN, &diags) < 0) {
 		sw_diags_sort(&diags);
 		sw_diags_print(&diags, name, stderr);
+		if (wandb_ok) {
+			/* wandb accepts it, but the built-in CNN cannot train its
+			 * runs: refuse before registering */
+			sw_errorf(err, "the built-in CNN cannot train the runs of sweep "
+				  "'%s' (%zu error%s); give the sweep a 'program' or "
+				  "'command' to run your own script", cfg->sweep,
+				  diags.n_errors, diags.n_errors == 1 ? "" : "s");
+			ret = SW_ERR_USAGE;
+			goto done;
+		}
+		/* runs still come with their own arguments: only warn */
 		sw_cli_warning("the definition of sweep '%s' has problems for `sweep`; "
 			       "training what wandb sends anyway", cfg->sweep);
 	}
 	ret = 0;
 done:
 	sw_diags_release(&diags);
+	sw_diags_release(&scratch);
 	json_decref(sweep);
 	free(name);
 	return ret;
@@ -909,7 +991,8 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 	struct cnn_data_opts dopts;
 	struct sw_err hb_err = SW_ERR_INIT;
 	json_t *extra = NULL, *cmds = NULL, *cmd, *pending = NULL;
-	char *viewer_entity = NULL, *agent_id = NULL, *state = NULL, host[256];
+	char *viewer_entity = NULL, *agent_id = NULL, host[256];
+	char *sweep_project = NULL;
 	const char *type;
 	double next_hb = 0, hb_s = cfg->heartbeat_s > 0 ? cfg->heartbeat_s : 5.0;
 	int ret = SW_ERR, rc, exiting = 0, deleted = 0, seen_interrupts = 0;
@@ -944,9 +1027,12 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 			goto start_failed;
 		a.entity = viewer_entity;
 	}
-	rc = fetch_spec(&http, cfg, a.entity, &spec, err);
+	rc = fetch_spec(&http, cfg, a.entity, &spec, &sweep_project, err);
 	if (rc < 0)
 		goto start_failed;
+	/* no project given or found: the sweep's, where wandb puts its runs */
+	if (!a.project)
+		a.project = sweep_project;
 	rc = sw_wandb_create_agent(&http, host, a.entity, a.project, cfg->sweep, &agent_id,
 				   err);
 	if (rc < 0)
@@ -1047,11 +1133,10 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 			json_array_clear(pending);
 		}
 		if (!deleted && !*sw_interrupt_flag() && now >= next_hb && (want || live)) {
-			free(state);
-			state = run_state(&a);
 			json_decref(cmds);
 			cmds = NULL;
-			rc = sw_wandb_agent_heartbeat(&http, agent_id, state, &cmds, &hb_err);
+			rc = sw_wandb_agent_heartbeat_live(&http, agent_id, run_state, &a, &cmds,
+							   &hb_err);
 			next_hb = mono_now() + hb_s;
 			if (rc < 0 && http.last_status == 404) {
 				sw_cli_error("%s; letting the running runs finish", hb_err.msg);
@@ -1125,8 +1210,8 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 	goto done;
 
 start_failed:
-	if (rc == SW_ERR_INTR)
-		ret = SW_ERR_INTR;
+	if (rc == SW_ERR_INTR || rc == SW_ERR_USAGE)
+		ret = rc;
 	else if (http.last_status == 0)
 		*unreachable = 1, ret = SW_ERR;
 	else if (http.last_status == 404 || strstr(err->msg, "not found") ||
@@ -1160,9 +1245,9 @@ done:
 	json_decref(extra);
 	json_decref(cmds);
 	json_decref(pending);
-	free(state);
 	free(agent_id);
 	free(viewer_entity);
+	free(sweep_project);
 	sw_spec_release(&spec);
 	sw_http_release(&http);
 	pthread_mutex_destroy(&a.lock);
@@ -1199,7 +1284,7 @@ int sw_agent_offline(const struct sw_agent_config *cfg, struct sw_err *err)
 		path = cached;
 	}
 	sw_spec_load(&spec, path, &diags, err);
-	if (!spec.text || sw_spec_validate(&spec, &diags) < 0) {
+	if (!spec.text || sw_spec_validate_for(&spec, SW_USE_RUN, &diags) < 0) {
 		sw_diags_sort(&diags);
 		sw_diags_print(&diags, path, stderr);
 		if (!err->msg[0])

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -173,7 +174,8 @@ int sw_agent_controller(const struct sw_agent_config *cfg, struct sw_err *err)
 				goto fail;
 			}
 			sw_spec_load_string(&spec, text, strlen(text), cfg->sweep, &diags, err);
-			if (!spec.text || sw_spec_validate(&spec, &diags) < 0) {
+			if (!spec.text || sw_spec_validate_for(&spec, SW_USE_SEARCH,
+							       &diags) < 0) {
 				sw_diags_sort(&diags);
 				sw_diags_print(&diags, cfg->sweep, stderr);
 				if (!err->msg[0])
@@ -204,7 +206,8 @@ int sw_agent_controller(const struct sw_agent_config *cfg, struct sw_err *err)
 			fprintf(stderr, "sweep: local controller for sweep %s (%s)\n", cfg->sweep,
 				sw_method_name(spec.method));
 		}
-		if (state && strcmp(state, "RUNNING") && strcmp(state, "PENDING")) {
+		/* in any case: wandb's historical test server says "running" */
+		if (state && strcasecmp(state, "RUNNING") && strcasecmp(state, "PENDING")) {
 			fprintf(stderr, "sweep: sweep %s is %s: controller done\n", cfg->sweep,
 				state);
 			break;

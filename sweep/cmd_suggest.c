@@ -142,12 +142,13 @@ int cmd_suggest(int argc, char **argv)
 					  argv[optind + 1]);
 	file = argv[optind];
 
-	/* the sweep file: same diagnostics and exit code as `sweep validate` */
+	/* the sweep file: the same verdict as `sweep validate`, without the
+	 * built-in trainer's checks (suggestions are for any program) */
 	sw_spec_load(&spec, file, &diags, &err);
 	if (!spec.text)   /* unreadable */
 		sw_diags_add(&diags, 1, (struct sw_loc){ 0, 0 }, "%s", err.msg);
 	else
-		sw_spec_validate(&spec, &diags);
+		sw_spec_validate_for(&spec, SW_USE_SEARCH, &diags);
 	sw_diags_sort(&diags);
 	fflush(stdout);
 	sw_diags_print(&diags, file, stderr);

@@ -781,7 +781,7 @@ int sw_run_load_spec(struct sw_spec *spec, const char *path)
 	if (!spec->text)
 		sw_diags_add(&diags, 1, (struct sw_loc){ 0, 0 }, "%s", err.msg);
 	else
-		sw_spec_validate(spec, &diags);
+		sw_spec_validate_for(spec, SW_USE_RUN, &diags);
 	sw_diags_sort(&diags);
 	sw_diags_print(&diags, path, stderr);
 	bad = !spec->text || diags.n_errors;

@@ -76,12 +76,21 @@ static int fail(struct sw_http *http, struct sw_err *err, int status, const char
 	return status;
 }
 
+char *sw_gql_body(const char *query, json_t *vars)
+{
+	json_t *req = json_pack("{s:s, s:O}", "query", query, "variables", vars);
+	char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+
+	json_decref(req);
+	return text;
+}
+
 int sw_gql_request(struct sw_http *http, const char *query, const char *vars_json,
 		   struct sw_buf *out, struct sw_err *err)
 {
 	struct sw_http_response resp;
 	struct sw_err herr = SW_ERR_INIT;
-	json_t *req = NULL, *vars = NULL, *body = NULL;
+	json_t *vars = NULL, *body = NULL;
 	json_error_t jerr;
 	char *url = NULL, *text = NULL, msgs[400], machine[256], shown[256];
 	const char *where = NULL;
@@ -102,8 +111,7 @@ int sw_gql_request(struct sw_http *http, const char *query, const char *vars_jso
 			   vars ? "" : ": ", vars ? "" : jerr.text);
 		goto done;
 	}
-	req = json_pack("{s:s, s:O}", "query", query, "variables", vars);
-	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	text = sw_gql_body(query, vars);
 	if (!text || asprintf(&url, "%s/graphql", http->base_url) < 0) {
 		url = NULL;
 		ret = fail(http, err, SW_ERR, "out of memory");
@@ -160,7 +168,6 @@ int sw_gql_request(struct sw_http *http, const char *query, const char *vars_jso
 	ret = 0;
 done:
 	json_decref(body);
-	json_decref(req);
 	json_decref(vars);
 	free(text);
 	free(url);

@@ -194,6 +194,7 @@ static void describe_status(struct sw_http *http, const char *url,
 int sw_http_send(struct sw_http *http, const struct sw_http_request *req,
 		 struct sw_http_response *resp, struct sw_err *err)
 {
+	struct sw_http_request cur = *req;
 	char why[512];
 	int attempt;
 
@@ -206,12 +207,21 @@ int sw_http_send(struct sw_http *http, const struct sw_http_request *req,
 			sw_errorf(err, "interrupted");
 			return SW_ERR_INTR;
 		}
+		if (attempt > 1 && http->retry_body) {
+			size_t len = 0;
+			const char *body = http->retry_body(http->retry_body_ctx, &len);
+
+			if (body) {
+				cur.body = body;
+				cur.body_len = len;
+			}
+		}
 		sw_buf_reset(&resp->body);
 		resp->status = 0;
 		resp->retry_after_s = -1;
 		resp->fail = SW_HTTP_FAIL_NONE;
 		resp->attempts = attempt;
-		rc = http->transport(http, req, resp, &terr);
+		rc = http->transport(http, &cur, resp, &terr);
 		if (rc == 0) {
 			http->last_status = resp->status;
 			if (resp->status >= 200 && resp->status < 300)

@@ -8,6 +8,7 @@
  * are the second pass, spec_validate.c. See include/sweep/spec.h. */
 #define _GNU_SOURCE
 #include "sweep/spec.h"
+#include "sweep/command_macros.h"
 #include "sweep/file.h"
 #include "sweep/yaml_tree.h"
 
@@ -868,14 +869,23 @@ static void load_command(struct lctx *c, const struct sw_ynode *n)
 		const struct sw_ynode *v = n->items[i];
 
 		s->command_locs[i] = v->loc;
-		if (v->kind != SW_YNODE_SCALAR || strlen(v->text) != v->len) {
-			error_at(c, v->loc, "item %zu of 'command' must be a string, "
-				 "got %s", i + 1, sw_ynode_describe(v));
-			s->command[i] = strdup("");
+		if (v->kind == SW_YNODE_SCALAR && v->type == SW_YS_STR) {
+			if (strlen(v->text) != v->len) {
+				error_at(c, v->loc, "item %zu of 'command' must not "
+					 "contain NUL characters", i + 1);
+				s->command[i] = strdup("");
+				continue;
+			}
+			s->command[i] = strdup(v->text);
 			continue;
 		}
-		/* wandb passes str(item): numbers and booleans as written */
-		s->command[i] = strdup(v->text);
+		/* wandb's agent passes str(item): 1, True, None, [1, 'a'] */
+		s->command[i] = sw_py_str(v->json);
+		if (v->kind != SW_YNODE_SCALAR)
+			warn_at(c, v->loc, "item %zu of 'command' is %s, not a string: "
+				"it is passed as Python's str() writes it, as wandb's "
+				"agent does: %s", i + 1, sw_ynode_describe(v),
+				s->command[i] ? s->command[i] : "");
 	}
 }
 
@@ -935,6 +945,25 @@ static void load_controller(struct lctx *c, const struct sw_ynode *n)
 	}
 	if (!sw_ymap_get(n, "type", NULL))
 		error_at(c, n->loc, "controller needs 'type' (local or cloud)");
+}
+
+/* wandb refuses a scheduler together with a local controller or with
+ * early_terminate. */
+static void check_scheduler_with(struct lctx *c, const struct sw_ynode *root)
+{
+	const struct sw_ynode *sched = sw_ymap_get(root, "scheduler", NULL);
+	const struct sw_ynode *ctl = sw_ymap_get(root, "controller", NULL);
+	const struct sw_ynode *type = sw_ymap_get(ctl, "type", NULL);
+	const struct sw_ynode *et = sw_ymap_get(root, "early_terminate", NULL);
+
+	if (!sched)
+		return;
+	if (type && type->kind == SW_YNODE_SCALAR && strcmp(type->text, "local") == 0)
+		error_at(c, type->loc, "controller type 'local' cannot be used with "
+			 "'scheduler' (wandb refuses the two together): remove one");
+	if (et)
+		error_at(c, et->loc, "early_terminate cannot be used with 'scheduler' "
+			 "(wandb refuses the two together): remove one");
 }
 
 static const char *const top_keys[] = {
@@ -1034,6 +1063,7 @@ static void load_root(struct lctx *c, const struct sw_ynode *root)
 				    "command, name, description, entity, project and alerts");
 		}
 	}
+	check_scheduler_with(c, root);
 	if (!sw_ymap_get(root, "method", NULL))
 		error_at(c, root->loc, "missing required key 'method' (grid, random "
 			 "or bayes)");

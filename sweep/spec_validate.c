@@ -3,7 +3,9 @@
  * finds out when the sweep runs (grid needs discrete parameters, bayes a
  * metric and something to search, hyperband a metric and brackets), our
  * `alerts:` rules, `command` macros, and, for sweeps of the built-in
- * trainer, its hyperparameter table. See include/sweep/spec.h. */
+ * trainer, its hyperparameter table. What wandb refuses is an error; what
+ * only `sweep` checks is a warning unless the use (enum sw_spec_use) cannot
+ * go on with it. See include/sweep/spec.h. */
 #define _GNU_SOURCE
 #include "sweep/spec.h"
 #include "trainer/hparams.h"
@@ -17,8 +19,13 @@
 struct vctx {
 	const struct sw_spec *spec;
 	struct sw_diags *diags;
+	enum sw_spec_use use;
 	int trainer;                /* no program/command: the built-in trainer */
 };
+
+/* Appended to the trainer's checks when they are only warnings. */
+static const char trainer_note[] = " (this matters only for training the "
+	"built-in CNN, as `sweep run` does when there is no program/command)";
 
 /* Metrics the built-in trainer logs every epoch (trainer issue). */
 static const char *const trainer_metrics[] = {
@@ -28,9 +35,18 @@ static const char *const trainer_metrics[] = {
 
 static const char *const macros[] = {
 	"env", "interpreter", "program", "args", "args_no_hyphens",
-	"args_no_equals", "args_no_boolean_flags", "args_json", "args_json_file",
-	NULL
+	"args_no_equals", "args_no_boolean_flags", "args_append_hydra",
+	"args_override_hydra", "args_json", "args_json_file", NULL
 };
+
+static void vreport(struct vctx *c, int is_error, struct sw_loc loc,
+		    const char *note, const char *fmt, va_list ap)
+{
+	char msg[768];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	sw_diags_add(c->diags, is_error, loc, "%s%s", msg, note);
+}
 
 static void report(struct vctx *c, int is_error, struct sw_loc loc,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -38,17 +54,35 @@ static void report(struct vctx *c, int is_error, struct sw_loc loc,
 static void report(struct vctx *c, int is_error, struct sw_loc loc,
 		   const char *fmt, ...)
 {
-	char msg[768];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vreport(c, is_error, loc, "", fmt, ap);
 	va_end(ap);
-	sw_diags_add(c->diags, is_error, loc, "%s", msg);
+}
+
+/* A check of the built-in trainer's table: an error when sweep trains the
+ * runs with it, a warning saying so for a file, nothing for suggest. */
+static void report_trainer(struct vctx *c, struct sw_loc loc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void report_trainer(struct vctx *c, struct sw_loc loc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->use == SW_USE_SEARCH)
+		return;
+	va_start(ap, fmt);
+	vreport(c, c->use == SW_USE_RUN, loc, c->use == SW_USE_RUN ? "" : trainer_note,
+		fmt, ap);
+	va_end(ap);
 }
 
 #define ERROR(loc, ...) report(c, 1, (loc), __VA_ARGS__)
 #define WARN(loc, ...) report(c, 0, (loc), __VA_ARGS__)
+/* checks beyond wandb that matter only when sweep starts the runs itself */
+#define RUN_ERROR(loc, ...) report(c, c->use == SW_USE_RUN, (loc), __VA_ARGS__)
+#define TRAINER(loc, ...) report_trainer(c, (loc), __VA_ARGS__)
 
 /* The shortest of %.15g/%.17g that reads back as v. */
 static const char *num(double v, char *buf, size_t size)
@@ -374,7 +408,8 @@ static void check_metric(struct vctx *c)
 	if (!m->present || !m->name)
 		return;
 	if (!m->name[0]) {
-		ERROR(m->loc, "'name' of metric is empty");
+		WARN(m->loc, "'name' of metric is empty: no run logs a metric "
+		     "without a name");
 		return;
 	}
 	if (!c->trainer)
@@ -400,12 +435,12 @@ static void check_metric(struct vctx *c)
 		break;
 	}
 	if (near)
-		ERROR(m->loc, "metric '%s' is not logged by the built-in trainer; "
-		      "did you mean '%s'?", m->name, near);
+		TRAINER(m->loc, "metric '%s' is not logged by the built-in trainer; "
+			"did you mean '%s'?", m->name, near);
 	else
-		ERROR(m->loc, "metric '%s' is not logged by the built-in trainer (it "
-		      "logs loss, accuracy, val_loss, val_accuracy, epoch, "
-		      "learning_rate and images_per_sec)", m->name);
+		TRAINER(m->loc, "metric '%s' is not logged by the built-in trainer (it "
+			"logs loss, accuracy, val_loss, val_accuracy, epoch, "
+			"learning_rate and images_per_sec)", m->name);
 }
 
 static void check_alerts(struct vctx *c)
@@ -435,15 +470,15 @@ static void check_alerts(struct vctx *c)
 				const char *near = sw_nearest(a->metric, trainer_metrics);
 
 				if (near)
-					ERROR(a->loc_when, "alert %zu watches '%s', which "
-					      "the built-in trainer does not log; did you "
-					      "mean '%s'?", i + 1, a->metric, near);
+					TRAINER(a->loc_when, "alert %zu watches '%s', "
+						"which the built-in trainer does not log; "
+						"did you mean '%s'?", i + 1, a->metric, near);
 				else
-					ERROR(a->loc_when, "alert %zu watches '%s', which "
-					      "the built-in trainer does not log (it logs "
-					      "loss, accuracy, val_loss, val_accuracy, "
-					      "epoch, learning_rate and images_per_sec)",
-					      i + 1, a->metric);
+					TRAINER(a->loc_when, "alert %zu watches '%s', "
+						"which the built-in trainer does not log "
+						"(it logs loss, accuracy, val_loss, "
+						"val_accuracy, epoch, learning_rate and "
+						"images_per_sec)", i + 1, a->metric);
 			}
 		}
 		for (j = 0; j < i; j++)
@@ -463,13 +498,14 @@ static void check_command(struct vctx *c)
 	size_t i;
 
 	if (s->program && !s->program[0])
-		ERROR(s->loc_program, "'program' is empty: give the script to run, "
-		      "or remove it to train the built-in model");
+		WARN(s->loc_program, "'program' is empty: give the script to run, "
+		     "or remove it to train the built-in model");
 	if (!s->command)
 		return;
 	if (s->n_command == 0)
-		ERROR(s->loc_command, "'command' is empty: give the program to run, "
-		      "e.g. [\"${env}\", \"python\", \"${program}\", \"${args}\"]");
+		RUN_ERROR(s->loc_command, "'command' is empty, so a run has nothing "
+			  "to start: give the program to run, e.g. [\"${env}\", "
+			  "\"python\", \"${program}\", \"${args}\"]");
 	for (i = 0; i < s->n_command; i++) {
 		const char *item = s->command[i];
 		size_t len = strlen(item);
@@ -490,15 +526,20 @@ static void check_command(struct vctx *c)
 				const char *near = sw_nearest(name, macros);
 
 				if (near)
-					ERROR(loc, "unknown macro '%s' in "
-					      "'command'; did you mean '${%s}'?", item, near);
+					WARN(loc, "unknown macro '%s' in 'command' "
+					     "will be dropped from the command line, as "
+					     "wandb's agent drops it; did you mean "
+					     "'${%s}'?", item, near);
 				else
-					ERROR(loc, "unknown macro '%s' in "
-					      "'command' (known: ${env}, ${interpreter}, "
-					      "${program}, ${args}, ${args_no_hyphens}, "
-					      "${args_no_equals}, ${args_no_boolean_flags}, "
-					      "${args_json}, ${args_json_file}, "
-					      "${envvar:NAME})", item);
+					WARN(loc, "unknown macro '%s' in 'command' "
+					     "will be dropped from the command line, as "
+					     "wandb's agent drops it (known: ${env}, "
+					     "${interpreter}, ${program}, ${args}, "
+					     "${args_no_hyphens}, ${args_no_equals}, "
+					     "${args_no_boolean_flags}, "
+					     "${args_append_hydra}, "
+					     "${args_override_hydra}, ${args_json}, "
+					     "${args_json_file}, ${envvar:NAME})", item);
 			} else if (strcmp(name, "program") == 0) {
 				uses_program = 1;
 			}
@@ -525,8 +566,8 @@ static void check_command(struct vctx *c)
 		}
 	}
 	if (uses_program && !s->program)
-		ERROR(s->loc_command, "'command' uses ${program} but no 'program' is "
-		      "set");
+		WARN(s->loc_command, "'command' uses ${program} but no 'program' is "
+		     "set: it expands to nothing");
 	if (s->program && !uses_program && s->n_command)
 		WARN(s->loc_program, "'program' is not used: 'command' has no "
 		     "${program} item");
@@ -542,7 +583,7 @@ static void trainer_value(struct vctx *c, const struct cnn_hparam_info *info,
 	struct sw_err err = SW_ERR_INIT;
 
 	if (cnn_hparam_check(info, v, &err) < 0)
-		ERROR(loc, "%s of parameter '%s' does not fit the built-in trainer: "
+		TRAINER(loc, "%s of parameter '%s' does not fit the built-in trainer: "
 		      "%s", what, p->name, err.msg);
 }
 
@@ -581,7 +622,7 @@ static void check_trainer_param(struct vctx *c, const struct sw_param *p)
 	if (p->broken)
 		return;
 	if (p->dist == SW_DIST_NESTED) {
-		ERROR(p->loc, "the built-in trainer has no nested hyperparameters: "
+		TRAINER(p->loc, "the built-in trainer has no nested hyperparameters: "
 		      "'%s' (set 'program' or 'command' to sweep your own script)",
 		      p->name);
 		return;
@@ -591,10 +632,10 @@ static void check_trainer_param(struct vctx *c, const struct sw_param *p)
 		const char *near = cnn_hparam_suggest(p->name);
 
 		if (near)
-			ERROR(p->loc, "unknown hyperparameter '%s' for the built-in "
+			TRAINER(p->loc, "unknown hyperparameter '%s' for the built-in "
 			      "trainer; did you mean '%s'?", p->name, near);
 		else
-			ERROR(p->loc, "unknown hyperparameter '%s' for the built-in "
+			TRAINER(p->loc, "unknown hyperparameter '%s' for the built-in "
 			      "trainer (see the README's table, or set 'program' or "
 			      "'command' to sweep your own script)", p->name);
 		return;
@@ -615,7 +656,7 @@ static void check_trainer_param(struct vctx *c, const struct sw_param *p)
 		break;
 	}
 	if (info->type == CNN_HP_BOOL || info->type == CNN_HP_CHOICE) {
-		ERROR(p->loc, "hyperparameter '%s' takes %s, not numbers from a %s "
+		TRAINER(p->loc, "hyperparameter '%s' takes %s, not numbers from a %s "
 		      "distribution: give value: or values: [...]", p->name,
 		      info->type == CNN_HP_BOOL ? "true or false" : "one of its names",
 		      sw_dist_name(p->dist));
@@ -670,14 +711,14 @@ static void check_trainer_param(struct vctx *c, const struct sw_param *p)
 		return;
 	}
 	if (info->type == CNN_HP_INT && !integral) {
-		ERROR(p->loc, "hyperparameter '%s' takes integers, but %s produces "
+		TRAINER(p->loc, "hyperparameter '%s' takes integers, but %s produces "
 		      "fractions: use int_uniform, or a q_ distribution with an "
 		      "integer q", p->name, sw_dist_name(p->dist));
 		return;
 	}
 	if (info->type == CNN_HP_INT && info->multiple_of > 1 &&
 	    !(has_q(p->dist) && fmod(p->q, info->multiple_of) == 0)) {
-		ERROR(p->loc, "hyperparameter '%s' must be a multiple of %d, but %s "
+		TRAINER(p->loc, "hyperparameter '%s' must be a multiple of %d, but %s "
 		      "produces other integers: use q_uniform with q: %d, or values: "
 		      "[...]", p->name, info->multiple_of, sw_dist_name(p->dist),
 		      info->multiple_of);
@@ -688,7 +729,7 @@ static void check_trainer_param(struct vctx *c, const struct sw_param *p)
 
 		if (isfinite(info->max) ||
 		    (lo == -INFINITY && isfinite(info->min)))
-			ERROR(p->loc, "%s parameter '%s' can produce %s values, but the "
+			TRAINER(p->loc, "%s parameter '%s' can produce %s values, but the "
 			      "built-in trainer accepts %s to %s: use a bounded "
 			      "distribution such as uniform or log_uniform_values",
 			      sw_dist_name(p->dist), p->name,
@@ -696,7 +737,7 @@ static void check_trainer_param(struct vctx *c, const struct sw_param *p)
 			      "arbitrarily large", num(info->min, x, sizeof(x)),
 			      num(info->max, y, sizeof(y)));
 		else if (lo == 0 && info->min > 0)
-			ERROR(p->loc, "%s parameter '%s' can produce values near 0, "
+			TRAINER(p->loc, "%s parameter '%s' can produce values near 0, "
 			      "below the built-in trainer's minimum %s",
 			      sw_dist_name(p->dist), p->name, num(info->min, x, sizeof(x)));
 		return;
@@ -704,7 +745,7 @@ static void check_trainer_param(struct vctx *c, const struct sw_param *p)
 	if (p->dist == SW_DIST_BETA && info->min > 0) {
 		char x[40];
 
-		ERROR(p->loc, "beta parameter '%s' can produce values near 0, below "
+		TRAINER(p->loc, "beta parameter '%s' can produce values near 0, below "
 		      "the built-in trainer's minimum %s", p->name,
 		      num(info->min, x, sizeof(x)));
 		return;
@@ -727,7 +768,13 @@ static void check_trainer_param(struct vctx *c, const struct sw_param *p)
 
 int sw_spec_validate(const struct sw_spec *spec, struct sw_diags *diags)
 {
-	struct vctx c = { spec, diags, 0 };
+	return sw_spec_validate_for(spec, SW_USE_FILE, diags);
+}
+
+int sw_spec_validate_for(const struct sw_spec *spec, enum sw_spec_use use,
+			 struct sw_diags *diags)
+{
+	struct vctx c = { spec, diags, use, 0 };
 	size_t before = diags ? diags->n_errors : 0, i;
 	struct sw_diags local = { 0 };
 	int ret;
@@ -740,7 +787,7 @@ int sw_spec_validate(const struct sw_spec *spec, struct sw_diags *diags)
 		sw_diags_release(&local);
 		return -1;
 	}
-	c.trainer = !spec->program && !spec->command;
+	c.trainer = !spec->program && !spec->command && use != SW_USE_SEARCH;
 	for (i = 0; i < spec->n_params; i++)
 		check_param(&c, &spec->params[i]);
 	check_method(&c);

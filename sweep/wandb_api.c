@@ -75,6 +75,7 @@ const char SW_GQL_ALERT[] =
 const char SW_GQL_SWEEP_WITH_RUNS[] =
 "query SweepWithRuns($entity: String, $project: String, $sweep: String!, $specs: [JSONString!]!) {\n"
 "  project(name: $project, entityName: $entity) {\n"
+"    name entity { name }\n"
 "    sweep(sweepName: $sweep) {\n"
 "      id name method state description config createdAt heartbeatAt updatedAt\n"
 "      earlyStopJobRunning bestLoss controller scheduler\n"
@@ -245,6 +246,55 @@ done:
 	return ret;
 }
 
+static json_t *heartbeat_vars(const char *agent_id, const char *run_state)
+{
+	return json_pack("{s:s, s:s, s:s}", "id", agent_id, "metrics", "{}",
+			 "runState", run_state ? run_state : "{}");
+}
+
+/* http.h retry_body hook of a live heartbeat: the runState of now. */
+struct live_state {
+	const char *agent_id;
+	char *(*run_state)(void *ctx);
+	void *ctx;
+	char *body;
+};
+
+static const char *live_body(void *arg, size_t *len)
+{
+	struct live_state *l = arg;
+	char *state = l->run_state(l->ctx);
+	json_t *vars = state ? heartbeat_vars(l->agent_id, state) : NULL;
+
+	free(l->body);
+	l->body = vars ? sw_gql_body(SW_GQL_HEARTBEAT, vars) : NULL;
+	json_decref(vars);
+	free(state);
+	if (l->body)
+		*len = strlen(l->body);
+	return l->body;
+}
+
+int sw_wandb_agent_heartbeat_live(struct sw_http *http, const char *agent_id,
+				  char *(*run_state)(void *ctx), void *ctx,
+				  json_t **commands, struct sw_err *err)
+{
+	struct live_state l = { agent_id, run_state, ctx, NULL };
+	const char *(*saved)(void *, size_t *) = http->retry_body;
+	void *saved_ctx = http->retry_body_ctx;
+	char *state = run_state(ctx);
+	int ret;
+
+	http->retry_body = live_body;
+	http->retry_body_ctx = &l;
+	ret = sw_wandb_agent_heartbeat(http, agent_id, state ? state : "{}", commands, err);
+	http->retry_body = saved;
+	http->retry_body_ctx = saved_ctx;
+	free(l.body);
+	free(state);
+	return ret;
+}
+
 int sw_wandb_agent_heartbeat(struct sw_http *http, const char *agent_id,
 			     const char *run_state, json_t **commands, struct sw_err *err)
 {
@@ -254,8 +304,7 @@ int sw_wandb_agent_heartbeat(struct sw_http *http, const char *agent_id,
 	int ret = -1;
 
 	*commands = NULL;
-	vars = json_pack("{s:s, s:s, s:s}", "id", agent_id, "metrics", "{}",
-			 "runState", run_state ? run_state : "{}");
+	vars = heartbeat_vars(agent_id, run_state);
 	if (!vars) {
 		ret = sw_errorf(err, "out of memory");
 		goto done;
@@ -389,7 +438,7 @@ int sw_wandb_sweep_with_runs(struct sw_http *http, const char *entity, const cha
 			     struct sw_err *err)
 {
 	static const char *const path[] = { "project", "sweep", NULL };
-	json_t *vars = json_object(), *data = NULL, *s;
+	json_t *vars = json_object(), *data = NULL, *s, *p;
 	int ret = -1;
 
 	*sweep = NULL;
@@ -407,6 +456,17 @@ int sw_wandb_sweep_with_runs(struct sw_http *http, const char *entity, const cha
 	if (!json_is_object(s)) {
 		ret = sw_errorf(err, "sweep %s/%s/%s not found", entity ? entity : "-",
 				project ? project : "-", sweep_name);
+		goto done;
+	}
+	/* the project the server found the sweep in: the sweep's runs land
+	 * there when the agent is given none */
+	p = json_object_get(data, "project");
+	if (!json_object_get(s, "project") &&
+	    json_is_string(json_object_get(p, "name")) &&
+	    json_object_set_new(s, "project", json_pack("{s:O, s:O*}", "name",
+		json_object_get(p, "name"), "entity",
+		json_object_get(p, "entity"))) < 0) {
+		ret = sw_errorf(err, "out of memory");
 		goto done;
 	}
 	*sweep = json_incref(s);

@@ -696,11 +696,20 @@ static int map_add(struct ctx *c, struct frame *f, struct sw_ynode *key,
 			if (m->keys[i]->len == key->len &&
 			    memcmp(m->keys[i]->text, key->text, key->len) == 0)
 				break;
-		sw_diags_add(c->diags, 1, key->loc, "duplicate key '%s' (first "
-			     "given at line %d)", shown(key->text, key->len, buf,
-							 sizeof(buf)),
-			     i < m->n ? m->keys[i]->loc.line : 0);
-		return 0;   /* keep the first, carry on to find more problems */
+		/* PyYAML (so wandb) keeps the last value, at the first key's
+		 * place in the mapping's order */
+		sw_diags_add(c->diags, 0, key->loc, "duplicate key '%s': line %d "
+			     "replaces the value given at line %d; wandb uses the "
+			     "last value (line %d), and so does sweep",
+			     shown(key->text, key->len, buf, sizeof(buf)), key->loc.line,
+			     i < m->n ? m->keys[i]->loc.line : 0, key->loc.line);
+		if (json_object_setn(m->json, key->text, key->len, val->json) < 0)
+			return -1;
+		if (i < m->n) {
+			m->keys[i] = key;
+			m->items[i] = val;
+		}
+		return 0;
 	}
 	if (json_object_setn(m->json, key->text, key->len, val->json) < 0 ||
 	    node_push(m, key, val) < 0)
@@ -947,6 +956,11 @@ int sw_ytree_parse(struct sw_ytree *t, const char *text, size_t len,
 	c.t = t;
 	c.diags = diags;
 	t->root = NULL;
+	/* a UTF-8 byte-order mark (Windows editors; PyYAML skips it) */
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		text += 3;
+		len -= 3;
+	}
 	if (check_utf8(&c, (const unsigned char *)text, len) < 0)
 		return -1;
 	if (!yaml_parser_initialize(&p)) {

@@ -20,7 +20,9 @@ CONFIG (JSON object; all keys optional)
     "sweep_warnings": strings added to every UpsertSweep's
                  configValidationWarnings.
     "sweeps":    pre-existing sweeps {NAME: {"entity", "project", "config"
-                 (YAML text), "state" (default RUNNING)}}.
+                 (YAML text), "state" (default RUNNING)}}. SweepWithRuns
+                 names the project the sweep is in (`project {name entity
+                 {name}}`), as wandb's server does.
     "commands":  heartbeat commands per sweep {SWEEP_NAME: [cmd, ...]}: each
                  heartbeat of an agent of that sweep hands out the next one
                  (as a one-element list); a "run"/"resume" command without
@@ -42,6 +44,16 @@ CONFIG (JSON object; all keys optional)
                  protocol notes: it "must equal the run_id from the heartbeat
                  command"); false lets any name join (e.g. for sync tests).
     "refuse_first": seconds to keep the port closed after printing it.
+    "wandb_mock": answer as wandb's historical test server (its Flask
+                 mock_server.py of tests/pytest_tests/unit_tests_old) did:
+                 sweep states in lower case (a sweep's state defaults to
+                 "running"), SweepWithRuns without the project's name, no
+                 state check in CreateAgent, fixed ids (the viewer
+                 "mock_server_entity", agent "mock-server-agent-93xy", run
+                 commands without run_id numbered "mocker-sweep-run-x91",
+                 "-x92", ...), and UpsertBucket putting a run given no project
+                 in project "test" of entity "mock_server_entity". Heartbeat
+                 `commands` stay a JSON-encoded string, as in every mode.
     "faults":    a list of faults, applied in order to matching requests:
         {"op": OP,            which requests: a GraphQL operation name
                               (Viewer, UpsertSweep, CreateAgent, Heartbeat,
@@ -472,8 +484,20 @@ def find_sweep(name, entity=None, project=None):
     return s
 
 
+MOCK_ENTITY = "mock_server_entity"
+MOCK_AGENT_ID = "mock-server-agent-93xy"
+
+
+def mock():
+    return bool(CONFIG.get("wandb_mock"))
+
+
+def default_entity():
+    return CONFIG.get("entity", MOCK_ENTITY if mock() else "alice")
+
+
 def op_viewer(v):
-    e = CONFIG.get("entity", "alice")
+    e = default_entity()
     return {"viewer": {"id": "VXNlcjox", "entity": e, "username": e, "email": e + "@example.com",
                        "flags": None, "teams": {"edges": [{"node": {"name": e + "-team"}}]}}}
 
@@ -571,9 +595,9 @@ def op_create_agent(v):
     if s is None:
         raise GqlError("Sweep %s/%s/%s not found" % (v.get("entityName"), v.get("projectName"),
                                                      v["sweep"]), 404, "createAgent")
-    if s["state"] not in ("RUNNING", "PENDING"):
+    if not mock() and s["state"] not in ("RUNNING", "PENDING"):
         raise GqlError("Sweep %s is not running" % s["name"], 400, "createAgent")
-    aid = base64.b64encode(("Agent:" + rand_id()).encode()).decode()
+    aid = MOCK_AGENT_ID if mock() else base64.b64encode(("Agent:" + rand_id()).encode()).decode()
     RECORD["agents"][aid] = {"id": aid, "sweep": s["name"], "host": v["host"],
                              "entity": v.get("entityName"), "project": v.get("projectName"),
                              "heartbeats": []}
@@ -596,6 +620,9 @@ def op_heartbeat(v):
     if queue:
         cmd = dict(queue.pop(0))
         if cmd.get("type") in ("run", "resume"):
+            if mock() and "run_id" not in cmd:
+                STATE["mock_runs"] = STATE.get("mock_runs", 0) + 1
+                cmd["run_id"] = "mocker-sweep-run-x9%d" % STATE["mock_runs"]
             cmd.setdefault("run_id", rand_id())
             cmd.setdefault("program", "train.py")
             cmd.setdefault("args", {})
@@ -628,8 +655,9 @@ def op_upsert_bucket(v):
     r = RECORD["runs"].get(name)
     inserted = r is None
     if r is None:
-        r = {"name": name, "entity": v.get("entity") or CONFIG.get("entity", "alice"),
-             "project": v.get("project") or "uncategorized", "sweep": None, "config": None,
+        r = {"name": name, "entity": v.get("entity") or default_entity(),
+             "project": v.get("project") or ("test" if mock() else "uncategorized"),
+             "sweep": None, "config": None,
              "host": None, "program": None, "upserts": 0, "history": [], "summary": None,
              "complete": False, "exitcode": None, "file_stream_posts": 0, "resent_lines": 0,
              "state": "running"}
@@ -665,12 +693,18 @@ def op_sweep_with_runs(v):
         "failed": r["state"] == "failed", "stopped": False, "running": r["state"] == "running",
         "summaryMetrics": json.dumps(r["summary"] or {}),
         "sampledHistory": [r["history"]]}} for r in runs]
-    return {"project": {"sweep": {
+    sweep = {
         "id": s["id"], "name": s["name"], "method": (s["config_parsed"] or {}).get("method"),
         "state": s["state"], "description": s.get("description"), "config": s["config"],
         "createdAt": None, "heartbeatAt": None, "updatedAt": None,
         "earlyStopJobRunning": False, "bestLoss": None, "controller": s["controller"],
-        "scheduler": s["scheduler"], "runs": {"edges": edges}}}}
+        "scheduler": s["scheduler"], "runs": {"edges": edges}}
+    if mock():
+        # the historical mock: lower-case state, only {"project": {"sweep"}}
+        sweep["state"] = s["state"].lower()
+        return {"project": {"sweep": sweep}}
+    return {"project": {"name": s["project"], "entity": {"name": s["entity"]},
+                        "sweep": sweep}}
 
 
 OPS = {"Viewer": op_viewer, "UpsertSweep": op_upsert_sweep, "CreateAgent": op_create_agent,
@@ -930,6 +964,10 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def merge_config(new):
+    # plain settings first: the sweeps and runs below take their defaults
+    for k in ("wandb_mock", "entity"):
+        if k in new:
+            CONFIG[k] = new[k]
     for k, v in new.items():
         if k == "commands":
             for sweep, cmds in v.items():
@@ -944,7 +982,7 @@ def merge_config(new):
                 add_sweep(name, s)
         elif k == "runs":
             for name, r in v.items():
-                run = {"name": name, "entity": CONFIG.get("entity", "alice"),
+                run = {"name": name, "entity": default_entity(),
                        "project": "uncategorized", "sweep": None, "config": None,
                        "host": None, "program": None, "upserts": 0, "history": [],
                        "summary": None, "complete": False, "exitcode": None,
@@ -959,8 +997,9 @@ def add_sweep(name, s):
     config = s.get("config", "method: random\nparameters: {}\n")
     RECORD["sweeps"][name] = {
         "id": base64.b64encode(("Sweep:" + name).encode()).decode(), "name": name,
-        "entity": s.get("entity", CONFIG.get("entity", "alice")),
-        "project": s.get("project", "uncategorized"), "state": s.get("state", "RUNNING"),
+        "entity": s.get("entity", default_entity()),
+        "project": s.get("project", "uncategorized"),
+        "state": s.get("state", "running" if mock() else "RUNNING"),
         "controller": s.get("controller"), "scheduler": s.get("scheduler"),
         "config": config, "config_parsed": None, "warnings": []}
     try:

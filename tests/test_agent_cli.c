@@ -3,7 +3,10 @@
  * with several runs in parallel, stops (heartbeat `stop` and file_stream
  * "stopped": true), faults throughout with nothing lost, wrong key, unknown
  * sweep, offline mode and the "server unreachable at start" fallback, the
- * local controller, usage errors, and the API key never printed. */
+ * local controller, usage errors, and the API key never printed; a server
+ * answering as wandb's historical mock server (lower-case state, fixed ids,
+ * no project for the sweep), alerts of parallel runs to their run's
+ * project, and no gate on the sweep's state. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -192,6 +195,24 @@ static void check_run(json_t *run, int epochs, int exitcode)
 							   "val_loss")));
 	assert_string_equal(json_string_value(json_object_get(run, "sweep")), SWEEP_NAME);
 	assert_int_equal(json_integer_value(json_object_get(run, "resent_lines")) >= 0, 1);
+}
+
+/* 1 when some line of text contains both a and b, a first. */
+static int has_line(const char *text, const char *a, const char *b)
+{
+	const char *line = text, *end, *pa, *pb;
+
+	while (line && *line) {
+		end = strchr(line, '\n');
+		if (!end)
+			end = line + strlen(line);
+		pa = strstr(line, a);
+		pb = pa ? strstr(pa, b) : NULL;
+		if (pa && pa < end && pb && pb < end)
+			return 1;
+		line = *end ? end + 1 : end;
+	}
+	return 0;
 }
 
 static void test_full_cycle(void **state)
@@ -384,6 +405,9 @@ static void test_faults_nothing_lost(void **state)
 		fprintf(stderr, "%s", p.err);
 	assert_int_equal(p.status, 0);
 	assert_non_null(strstr(p.err, "retrying in"));
+	/* file_stream retries are said as GraphQL retries are, naming the run */
+	assert_true(has_line(p.err, "sweep: warning: run ", "/file_stream"));
+	assert_true(has_line(p.err, "/file_stream", "; retrying in"));
 	rec = sw_fake_wandb_record(&fw);
 	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
 	runs = json_object_get(rec, "runs");
@@ -445,6 +469,205 @@ static void test_failed_run_alert(void **state)
 	sw_test_proc_release(&p);
 	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
+}
+
+/* Against a server answering as wandb's historical mock server does
+ * (tests/fake_wandb.py "wandb_mock": sweep state "running" in lower case,
+ * commands as a JSON string, fixed ids, no project for the sweep, runs put
+ * in project "test"): the agent registers, runs the commands it is given,
+ * several at once, and every alert goes to its run's entity and project,
+ * including those raised before the run's UpsertBucket answered and those
+ * of runs already ended and forgotten. */
+static void test_wandb_mock_server(void **state)
+{
+	static const char yaml[] =
+		"method: random\n"
+		"metric:\n  name: val_loss\n"
+		"parameters:\n"
+		"  learning_rate:\n    min: 0.001\n    max: 0.01\n"
+		"  epochs:\n    value: 1\n"
+		"alerts:\n  - {name: any-loss, when: \"loss > -1\", level: INFO}\n";
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	json_t *rec, *runs, *run, *alert, *agents;
+	char *good = run_args(0.005, 1), *extra = NULL;
+	const char *bad = "{\"learning_rate\": {\"value\": -1}}";
+	const char *k;
+	size_t i;
+	int failed_alerts = 0;
+
+	(void)state;
+	/* six runs, three at a time: the odd ones fail at once (an ERROR alert
+	 * as the run starts), the even ones train an epoch (an INFO alert) */
+	assert_true(asprintf(&extra, "\"wandb_mock\": true, \"commands\": {\"" SWEEP_NAME "\": ["
+			     "{\"type\": \"run\", \"args\": %s}, {\"type\": \"run\", \"args\": %s},"
+			     "{\"type\": \"run\", \"args\": %s}, {\"type\": \"run\", \"args\": %s},"
+			     "{\"type\": \"run\", \"args\": %s}, {\"type\": \"run\", \"args\": %s}]}",
+			     bad, good, bad, good, bad, good) > 0);
+	{
+		/* the sweep in the mock's entity, not in the fake's usual one */
+		json_t *c = json_pack("{s:b, s:{s:{s:s, s:s}}}", "wandb_mock", 1, "sweeps",
+				      SWEEP_NAME, "project", "test", "config", yaml);
+		char *text = json_dumps(c, JSON_COMPACT), *full = NULL;
+
+		text[strlen(text) - 1] = '\0';
+		assert_true(asprintf(&full, "%s, %s}", text, extra) > 0);
+		assert_int_equal(sw_fake_wandb_start(&fw, full), 0);
+		free(text);
+		free(full);
+		json_decref(c);
+	}
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	/* no entity or project: the viewer's entity, the project wandb picks */
+	run_agent(&p, &e, SWEEP_NAME, "--count", "6", "--parallel", "3", NULL);
+	if (p.status != 0)
+		fprintf(stderr, "%s", p.err);
+	assert_int_equal(p.status, 0);
+	assert_null(strstr(p.err, "not running"));
+	assert_null(strstr(p.err, "registering anyway"));
+	assert_non_null(strstr(p.err, "agent done: 6 runs (3 failed)"));
+	rec = sw_fake_wandb_record(&fw);
+	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	agents = json_object_get(rec, "agents");
+	assert_non_null(json_object_get(agents, "mock-server-agent-93xy"));
+	runs = json_object_get(rec, "runs");
+	assert_int_equal(json_object_size(runs), 6);
+	for (i = 1; i <= 6; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "mocker-sweep-run-x9%zu", i);
+		run = json_object_get(runs, name);
+		assert_non_null(run);
+		assert_true(json_is_true(json_object_get(run, "complete")));
+		assert_string_equal(json_string_value(json_object_get(run, "project")), "test");
+		assert_string_equal(json_string_value(json_object_get(run, "entity")),
+				    "mock_server_entity");
+		assert_int_equal(json_integer_value(json_object_get(run, "exitcode")) != 0,
+				 i % 2 == 1);
+	}
+	/* one alert per run, each to its run's entity and project */
+	if (json_array_size(json_object_get(rec, "alerts")) != 6)
+		fprintf(stderr, "%s", p.err);
+	assert_int_equal(json_array_size(json_object_get(rec, "alerts")), 6);
+	json_array_foreach(json_object_get(rec, "alerts"), i, alert) {
+		const char *name = json_string_value(json_object_get(alert, "runName"));
+
+		run = json_object_get(runs, name ? name : "");
+		assert_non_null(run);
+		assert_string_equal(json_string_value(json_object_get(alert, "projectName")),
+				    json_string_value(json_object_get(run, "project")));
+		assert_string_equal(json_string_value(json_object_get(alert, "entityName")),
+				    json_string_value(json_object_get(run, "entity")));
+		if (!strcmp(json_string_value(json_object_get(alert, "severity")), "ERROR"))
+			failed_alerts++;
+	}
+	assert_int_equal(failed_alerts, 3);
+	json_object_foreach(runs, k, run)
+		assert_string_equal(json_string_value(json_object_get(run, "sweep")), SWEEP_NAME);
+	json_decref(rec);
+	sw_test_proc_release(&p);
+	sw_fake_env_free(&e.w);
+	sw_fake_wandb_stop(&fw);
+	free(extra);
+	free(good);
+}
+
+/* No project given (nor in WANDB_PROJECT): the runs land in the project
+ * the server found the sweep in, never in a null or default project. */
+static void test_runs_land_in_sweep_project(void **state)
+{
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	json_t *rec, *run;
+	char *a1 = run_args(0.005, 1), *extra = NULL;
+
+	(void)state;
+	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": \"run\", "
+			     "\"run_id\": \"inproj01\", \"args\": %s}]}", a1) > 0);
+	assert_int_equal(start_server(&fw, extra, NULL), 0);
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	run_agent(&p, &e, SWEEP_NAME, "--count", "1", NULL);
+	if (p.status != 0)
+		fprintf(stderr, "%s", p.err);
+	assert_int_equal(p.status, 0);
+	rec = sw_fake_wandb_record(&fw);
+	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	run = json_object_get(json_object_get(rec, "runs"), "inproj01");
+	assert_non_null(run);
+	assert_string_equal(json_string_value(json_object_get(run, "project")), "proj");
+	assert_string_equal(json_string_value(json_object_get(run, "entity")), "alice");
+	check_run(run, 1, 0);
+	json_decref(rec);
+	sw_test_proc_release(&p);
+	sw_fake_env_free(&e.w);
+	sw_fake_wandb_stop(&fw);
+	free(extra);
+	free(a1);
+}
+
+/* A sweep wandb accepts but whose runs the built-in CNN cannot train (no
+ * program; a parameter the trainer does not know): refused before the
+ * agent registers, with the located messages of `sweep run` (exit 2). */
+static void test_trainer_refuses_before_registering(void **state)
+{
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	json_t *rec;
+
+	(void)state;
+	assert_int_equal(start_server(&fw, "", "method: random\nparameters:\n"
+				      "  lr: {min: 0.001, max: 0.1}\n"), 0);
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, NULL);
+	assert_int_equal(p.status, 2);
+	assert_non_null(strstr(p.err, SWEEP_NAME ".yaml:3:3: error: unknown hyperparameter "
+			       "'lr' for the built-in trainer"));
+	assert_non_null(strstr(p.err, "the built-in CNN cannot train the runs of sweep"));
+	rec = sw_fake_wandb_record(&fw);
+	assert_int_equal(sw_fake_wandb_requests(rec, "CreateAgent"), 0);
+	json_decref(rec);
+	sw_test_proc_release(&p);
+	sw_fake_env_free(&e.w);
+	sw_fake_wandb_stop(&fw);
+}
+
+/* wandb's agent does not gate on the sweep's state: a sweep that says it is
+ * over (any case) gets a warning, and the heartbeat's commands decide. */
+static void test_sweep_state_does_not_gate(void **state)
+{
+	static const char *const states[] = { "finished", "CANCELED", "Running" };
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	char *cfg = NULL;
+	json_t *rec;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		assert_true(asprintf(&cfg, "{\"wandb_mock\": true, \"exit_when_done\": true, "
+				     "\"sweeps\": {\"" SWEEP_NAME "\": {\"state\": \"%s\", "
+				     "\"config\": \"method: random\\nparameters:\\n  epochs: "
+				     "{value: 1}\\n\"}}}", states[i]) > 0);
+		assert_int_equal(sw_fake_wandb_start(&fw, cfg), 0);
+		env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+		run_agent(&p, &e, SWEEP_NAME, NULL);
+		if (p.status != 0)
+			fprintf(stderr, "%s", p.err);
+		assert_int_equal(p.status, 0);
+		assert_int_equal(strstr(p.err, "registering anyway") != NULL, i < 2);
+		assert_non_null(strstr(p.err, "wandb asked the agent to exit"));
+		rec = sw_fake_wandb_record(&fw);
+		assert_true(sw_fake_wandb_requests(rec, "Heartbeat") >= 1);
+		json_decref(rec);
+		sw_test_proc_release(&p);
+		sw_fake_env_free(&e.w);
+		sw_fake_wandb_stop(&fw);
+		free(cfg);
+	}
 }
 
 /* A swept `seed` is the seed the trainer uses, so runs.jsonl records that
@@ -866,6 +1089,41 @@ static void test_local_controller(void **state)
 	sw_fake_wandb_stop(&fw);
 }
 
+/* The local controller against a server that says "running" in lower case
+ * (as wandb's historical mock did): it schedules, it does not stop. */
+static void test_local_controller_lower_case_state(void **state)
+{
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	json_t *c, *rec;
+	char *text;
+
+	(void)state;
+	c = json_pack("{s:b, s:b, s:b, s:{s:{s:s}}}", "wandb_mock", 1, "auto_schedule", 1,
+		      "exit_when_done", 1, "sweeps", SWEEP_NAME, "config",
+		      "method: grid\ncontroller: {type: local}\nprogram: train.py\n"
+		      "parameters:\n  x: {values: [1, 2, 3]}\n");
+	text = json_dumps(c, JSON_COMPACT);
+	assert_int_equal(sw_fake_wandb_start(&fw, text), 0);
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	run_agent(&p, &e, SWEEP_NAME, "--controller", "--count", "3", NULL);
+	if (p.status != 0)
+		fprintf(stderr, "%s", p.err);
+	assert_int_equal(p.status, 0);
+	assert_null(strstr(p.err, "is running: controller done"));
+	assert_non_null(strstr(p.err, "controller done: 3 runs scheduled"));
+	rec = sw_fake_wandb_record(&fw);
+	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	assert_int_equal(json_object_size(json_object_get(rec, "runs")), 3);
+	json_decref(rec);
+	sw_test_proc_release(&p);
+	sw_fake_env_free(&e.w);
+	sw_fake_wandb_stop(&fw);
+	free(text);
+	json_decref(c);
+}
+
 /* Local controller with hyperband: a running run far behind the others at
  * its band is listed in the controller's `earlystop`. */
 static void test_local_controller_earlystop(void **state)
@@ -995,6 +1253,10 @@ int main(void)
 		cmocka_unit_test(test_stops),
 		cmocka_unit_test(test_faults_nothing_lost),
 		cmocka_unit_test(test_failed_run_alert),
+		cmocka_unit_test(test_wandb_mock_server),
+		cmocka_unit_test(test_sweep_state_does_not_gate),
+		cmocka_unit_test(test_runs_land_in_sweep_project),
+		cmocka_unit_test(test_trainer_refuses_before_registering),
 		cmocka_unit_test(test_swept_seed_is_recorded),
 		cmocka_unit_test(test_interrupt),
 		cmocka_unit_test(test_resume_after_kill),
@@ -1003,6 +1265,7 @@ int main(void)
 		cmocka_unit_test(test_offline_and_unreachable),
 		cmocka_unit_test(test_local_controller),
 		cmocka_unit_test(test_local_controller_earlystop),
+		cmocka_unit_test(test_local_controller_lower_case_state),
 		cmocka_unit_test(test_usage),
 	};
 

@@ -22,8 +22,10 @@ struct fake {
 	long status;
 	const char *body;
 	int fail;                  /* transport failure instead of an answer */
+	int fail_calls;            /* ... for the first fail_calls calls only */
 	int calls;
 	char *url, *sent, *user, *password, *ctype;
+	char *first_sent;          /* body of the first call */
 };
 
 static int fake_transport(struct sw_http *http, const struct sw_http_request *req,
@@ -42,7 +44,9 @@ static int fake_transport(struct sw_http *http, const struct sw_http_request *re
 	f->user = req->user ? strdup(req->user) : NULL;
 	f->password = req->password ? strdup(req->password) : NULL;
 	f->ctype = req->content_type ? strdup(req->content_type) : NULL;
-	if (f->fail) {
+	if (f->calls == 1)
+		f->first_sent = strdup(f->sent);
+	if (f->fail || f->calls <= f->fail_calls) {
 		resp->fail = SW_HTTP_FAIL_TRANSIENT;
 		return sw_errorf(err, "POST %s failed: Connection refused", req->url);
 	}
@@ -71,6 +75,7 @@ static void teardown(struct sw_http *h, struct fake *f)
 	free(f->user);
 	free(f->password);
 	free(f->ctype);
+	free(f->first_sent);
 	sw_http_release(h);
 }
 
@@ -405,6 +410,17 @@ static void test_sweep_with_runs(void **state)
 	assert_sent(&f, SW_GQL_SWEEP_WITH_RUNS, "{\"entity\":\"alice\",\"project\":\"proj\","
 		    "\"sweep\":\"ab12cd34\",\"specs\":\"{}\"}");
 	assert_string_equal(json_string_value(json_object_get(sweep, "state")), "RUNNING");
+	assert_null(json_object_get(sweep, "project"));    /* the answer did not say */
+	json_decref(sweep);
+	/* the project the server found it in comes with the sweep */
+	f.body = "{\"data\":{\"project\":{\"name\":\"proj\",\"entity\":{\"name\":\"alice\"},"
+		 "\"sweep\":{\"id\":\"S1\",\"name\":\"ab12cd34\",\"state\":\"running\"}}}}";
+	assert_int_equal(sw_wandb_sweep_with_runs(&h, NULL, NULL, "ab12cd34", NULL, &sweep,
+						  &err), 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(sweep, "project"),
+							       "name")), "proj");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
+		sweep, "project"), "entity"), "name")), "alice");
 	json_decref(sweep);
 	f.body = "{\"data\":{\"project\":null}}";
 	assert_int_equal(sw_wandb_sweep_with_runs(&h, "alice", "proj", "zz", "{\"keys\":[\"_step\"]}",
@@ -412,6 +428,42 @@ static void test_sweep_with_runs(void **state)
 	assert_string_equal(err.msg, "sweep alice/proj/zz not found");
 	assert_sent(&f, SW_GQL_SWEEP_WITH_RUNS, "{\"entity\":\"alice\",\"project\":\"proj\","
 		    "\"sweep\":\"zz\",\"specs\":\"{\\\"keys\\\":[\\\"_step\\\"]}\"}");
+	teardown(&h, &f);
+}
+
+/* The live runs of a fake agent: r1 ends after the first try. */
+static char *live_runs(void *ctx)
+{
+	int *calls = ctx;
+
+	return strdup(++*calls == 1 ? "{\"r1\":true}" : "{}");
+}
+
+/* A heartbeat retried after a fault sends the runState of the retry, not
+ * the first try's (which wandb would take as r1 still running). */
+static void test_heartbeat_retry_sends_current_state(void **state)
+{
+	struct sw_http h;
+	struct fake f;
+	struct sw_err err = SW_ERR_INIT;
+	json_t *cmds = NULL;
+	int calls = 0;
+
+	(void)state;
+	setup(&h, &f, 200, "{\"data\":{\"agentHeartbeat\":{\"agent\":{\"id\":\"A1\"},"
+	      "\"commands\":\"[]\"}}}");
+	h.max_tries = 3;
+	h.backoff_min_s = 0;
+	h.backoff_max_s = 0;
+	f.fail_calls = 1;
+	assert_int_equal(sw_wandb_agent_heartbeat_live(&h, "A1", live_runs, &calls, &cmds,
+						       &err), 0);
+	assert_int_equal(f.calls, 2);
+	assert_int_equal(calls, 2);
+	assert_non_null(strstr(f.first_sent, "\"runState\":\"{\\\"r1\\\":true}\""));
+	assert_sent(&f, SW_GQL_HEARTBEAT, "{\"id\":\"A1\",\"metrics\":\"{}\",\"runState\":\"{}\"}");
+	assert_null(h.retry_body);      /* the hook is only for this call */
+	json_decref(cmds);
 	teardown(&h, &f);
 }
 
@@ -586,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_upsert_bucket),
 		cmocka_unit_test(test_alert),
 		cmocka_unit_test(test_sweep_with_runs),
+		cmocka_unit_test(test_heartbeat_retry_sends_current_state),
 		cmocka_unit_test(test_value_wrapping),
 		cmocka_unit_test(test_agent_cycle_against_fake_server),
 	};

@@ -1576,6 +1576,9 @@ static void test_invalid_yaml(void **state)
 		"  lerning_rate: {value: 1}\n"
 		"run_cap: 3\n");
 	char *broken = write_yaml("broken", "method: grid\nparameters: {a: [1, 2\n");
+	char *own = write_yaml("own_code", "# for wandb.agent(function=train)\n"
+			       "method: random\nmetric: {name: validation/loss}\n"
+			       "parameters:\n  lr: {min: 0.001, max: 0.1}\n");
 	char *missing = pathf("%s/missing.yaml", tmp), *root = results_root("invalid");
 	struct sw_test_proc pr, pv;
 
@@ -1584,10 +1587,30 @@ static void test_invalid_yaml(void **state)
 	expect_status(&pr, 2);
 	RUN(&pv, "validate", y);
 	assert_int_equal(pv.status, 2);
-	/* the same diagnostics as sweep validate, with file:line:col */
-	assert_non_null(strstr(pr.err, pv.err));
+	/* the same located diagnostics as sweep validate; the built-in
+	 * trainer's checks, warnings there, are errors for run */
 	assert_non_null(strstr(pr.err, "invalid.yaml:4:"));
-	assert_non_null(strstr(pr.err, "lerning_rate"));
+	assert_non_null(strstr(pv.err, "invalid.yaml:4:"));
+	assert_non_null(strstr(pr.err, "invalid.yaml:5:3: error: unknown hyperparameter "
+			       "'lerning_rate' for the built-in trainer; did you mean "
+			       "'learning_rate'?\n"));
+	assert_non_null(strstr(pv.err, "invalid.yaml:5:3: warning: unknown hyperparameter "
+			       "'lerning_rate' for the built-in trainer; did you mean "
+			       "'learning_rate'? (this matters only for training the "
+			       "built-in CNN"));
+	sw_test_proc_release(&pr);
+	sw_test_proc_release(&pv);
+
+	/* a file wandb accepts, for the user's own code: valid, but run
+	 * refuses it before anything starts */
+	RUN(&pv, "validate", own);
+	assert_int_equal(pv.status, 0);
+	RUN(&pr, "run", own, "--data", data, "--results", root);
+	expect_status(&pr, 2);
+	assert_non_null(strstr(pr.err, "own_code.yaml:3:9: error: metric 'validation/loss' "
+			       "is not logged by the built-in trainer"));
+	assert_non_null(strstr(pr.err, "own_code.yaml:5:3: error: unknown hyperparameter "
+			       "'lr'"));
 	sw_test_proc_release(&pr);
 	sw_test_proc_release(&pv);
 
@@ -1599,6 +1622,7 @@ static void test_invalid_yaml(void **state)
 	free(root);
 	free(missing);
 	free(broken);
+	free(own);
 	free(y);
 }
 

@@ -218,8 +218,9 @@ static void test_malformed_input(void **state)
 	expect_load_error("42\n", 3, "got an integer", 1);
 	expect_load_error("method: grid\n---\nmethod: random\n", 30,
 			  "a second YAML document", 2);
-	expect_load_error("method: grid\nmethod: grid\n", 26, "duplicate key 'method' "
-			  "(first given at line 1)", 2);
+	/* a duplicate key is a warning (test_spec_validate.c), but the
+	 * byte-order mark is skipped only at the start */
+	expect_load_error("method: grid\n\xef\xbb\xbfx: 1\n", 20, "invalid YAML", 2);
 	expect_load_error("x: 99999999999999999999\n", 24, "does not fit in 64 bits", 1);
 	expect_load_error("x: -9223372036854775809\n", 24, "does not fit in 64 bits", 1);
 	expect_load_error("x: 0x10000000000000000\n", 22, "does not fit in 64 bits", 1);
@@ -403,7 +404,7 @@ static void test_sections(void **state)
 	assert_int_equal(s->n_command, 5);
 	assert_string_equal(s->command[2], "${program}");
 	assert_string_equal(s->command[3], "3");
-	assert_string_equal(s->command[4], "true");
+	assert_string_equal(s->command[4], "True");   /* wandb passes str(True) */
 	assert_int_equal(s->n_alerts, 4);
 	assert_string_equal(s->alerts[0].name, "low");
 	assert_int_equal(s->alerts[0].kind, SW_ALERT_WHEN_COMPARE);

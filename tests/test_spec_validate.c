@@ -168,9 +168,9 @@ static void test_golden_cases(void **state)
 
 /* ==== Unit tests of the validation pass ==== */
 
-/* Loads text and validates it; returns the number of errors; *first gets
- * the first diagnostic's message (or "") in a new string. */
-static size_t check(const char *text, char **all)
+/* Loads text and validates it for use; returns the number of errors; *all
+ * gets the diagnostics as printed, in a new string. */
+static size_t check_for(const char *text, enum sw_spec_use use, char **all)
 {
 	struct sw_spec spec = SW_SPEC_INIT;
 	struct sw_diags diags = { 0 };
@@ -178,7 +178,7 @@ static size_t check(const char *text, char **all)
 	FILE *mem = open_memstream(all, &len);
 
 	sw_spec_load_string(&spec, text, strlen(text), "t.yaml", &diags, NULL);
-	sw_spec_validate(&spec, &diags);
+	sw_spec_validate_for(&spec, use, &diags);
 	sw_diags_sort(&diags);
 	sw_diags_print(&diags, "t.yaml", mem);
 	fclose(mem);
@@ -186,6 +186,12 @@ static size_t check(const char *text, char **all)
 	sw_diags_release(&diags);
 	sw_spec_release(&spec);
 	return n_errors;
+}
+
+/* The strictest use: `sweep run`, where the trainer's checks are errors. */
+static size_t check(const char *text, char **all)
+{
+	return check_for(text, SW_USE_RUN, all);
 }
 
 static void expect_error(const char *text, const char *needle)
@@ -384,6 +390,67 @@ static void test_validate_reports_every_problem(void **state)
 	assert_int_equal(n, 5);
 	assert_int_equal(sw_test_count_lines(all, "error:"), 5);
 	free(all);
+	/* validate: only what wandb refuses (not discrete, min >= max) */
+	n = check_for("method: grid\nparameters:\n  lr: {min: 1, max: 0.5}\n"
+		      "  epochs: {value: 0}\n  batch_size: {values: [0]}\n",
+		      SW_USE_FILE, &all);
+	assert_int_equal(n, 2);
+	assert_int_equal(sw_test_count_lines(all, "error:"), 2);
+	assert_int_equal(sw_test_count_lines(all, "warning:"), 3);
+	free(all);
+}
+
+/* A file without program/command: the trainer's checks are warnings that
+ * say why for validate, the same located messages as errors for run, and
+ * nothing for suggest. */
+static void test_trainer_checks_by_use(void **state)
+{
+	const char *text = "method: random\nmetric: {name: val_acc}\nparameters:\n"
+			   "  learning_rat: {value: 0.01}\n";
+	char *file = NULL, *run = NULL, *search = NULL;
+
+	(void)state;
+	assert_int_equal(check_for(text, SW_USE_FILE, &file), 0);
+	assert_int_equal(check_for(text, SW_USE_RUN, &run), 2);
+	assert_int_equal(check_for(text, SW_USE_SEARCH, &search), 0);
+	assert_string_equal(search, "");
+	assert_int_equal(sw_test_count_lines(file, "warning:"), 2);
+	assert_int_equal(sw_test_count_lines(file, "matters only for training the "
+					     "built-in CNN"), 2);
+	assert_non_null(strstr(run, "t.yaml:2:9: error: metric 'val_acc' is not logged "
+			       "by the built-in trainer; did you mean 'val_accuracy'?\n"));
+	assert_non_null(strstr(file, "t.yaml:2:9: warning: metric 'val_acc' is not "
+			       "logged by the built-in trainer; did you mean "
+			       "'val_accuracy'? (this matters"));
+	assert_non_null(strstr(run, "t.yaml:4:3: error: unknown hyperparameter "
+			       "'learning_rat' for the built-in trainer; did you mean "
+			       "'learning_rate'?\n"));
+	free(file), free(run), free(search);
+}
+
+/* Duplicate keys: wandb (PyYAML) keeps the last value; so does every use. */
+static void test_duplicate_key_last_wins(void **state)
+{
+	const char *text = "method: random\nprogram: t.py\nparameters:\n"
+			   "  x: {value: 1}\n  y: {value: 2}\n  x: {values: [3, 4]}\n";
+	struct sw_spec spec = SW_SPEC_INIT;
+	struct sw_diags diags = { 0 };
+
+	(void)state;
+	assert_int_equal(sw_spec_load_string(&spec, text, strlen(text), "t", &diags,
+					     NULL), 0);
+	assert_int_equal(diags.n, 1);
+	assert_int_equal(diags.items[0].is_error, 0);
+	assert_int_equal(diags.items[0].loc.line, 6);
+	assert_non_null(strstr(diags.items[0].msg, "line 6 replaces the value given "
+			       "at line 4"));
+	assert_int_equal(spec.n_params, 2);
+	assert_string_equal(spec.params[0].name, "x");    /* first key's place */
+	assert_int_equal(spec.params[0].dist, SW_DIST_CATEGORICAL);
+	assert_int_equal(spec.params[0].loc.line, 6);
+	assert_int_equal(json_array_size(spec.params[0].values), 2);
+	sw_diags_release(&diags);
+	sw_spec_release(&spec);
 }
 
 int main(void)
@@ -399,6 +466,8 @@ int main(void)
 		cmocka_unit_test(test_grid_count_refuses_continuous),
 		cmocka_unit_test(test_grid_value_key),
 		cmocka_unit_test(test_validate_reports_every_problem),
+		cmocka_unit_test(test_trainer_checks_by_use),
+		cmocka_unit_test(test_duplicate_key_last_wins),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

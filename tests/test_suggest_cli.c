@@ -254,6 +254,35 @@ static void test_random_ask_tell(void **state)
 	free(b);
 }
 
+/* A wandb file for the user's own code (no program, names the built-in
+ * trainer does not know): suggest needs no trainer names, so it neither
+ * refuses nor warns about them. */
+static void test_no_program_file(void **state)
+{
+	const char *spec = write_tmp("own_code.yaml",
+				     "method: random\n"
+				     "metric: {name: validation/loss}\n"
+				     "parameters:\n"
+				     "  lr: {distribution: log_uniform_values, min: 0.001, max: 0.1}\n"
+				     "  model:\n"
+				     "    parameters:\n"
+				     "      layers: {values: [2, 4]}\n");
+	struct sw_test_proc p;
+	json_t *j;
+
+	(void)state;
+	assert_int_equal(sw_test_sweep(&p, "suggest", spec, "--count", "1", "--seed", "3",
+				       NULL), 0);
+	if (p.status != 0 || p.err[0])
+		fail_msg("suggest exited %d: %s", p.status, p.err);
+	j = json_loads(p.out, JSON_DISABLE_EOF_CHECK, NULL);
+	assert_non_null(j);
+	assert_non_null(strstr(p.out, "\"lr\""));
+	assert_non_null(strstr(p.out, "\"layers\""));
+	json_decref(j);
+	sw_test_proc_release(&p);
+}
+
 static void expect_fail(int status, const char *err_part, ...)
 {
 	const char *argv[16];
@@ -347,6 +376,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_grid_lists_remaining),
 		cmocka_unit_test(test_bayes_ask_tell),
+		cmocka_unit_test(test_no_program_file),
 		cmocka_unit_test(test_random_ask_tell),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_run_cap_and_target),

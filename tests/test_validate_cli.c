@@ -92,16 +92,19 @@ static void test_errors_one_per_line(void **state)
 		 "(YAML 1.2) but a string for wandb's YAML 1.1 loader (PyYAML): write "
 		 "1.0e-5\n", bad);
 	assert_non_null(strstr(p.err, line));
-	snprintf(line, sizeof(line), "%s:5:29: error: value 2 of parameter 'batch_size' "
-		 "does not fit the built-in trainer: must be between 1 and 4096, got 0\n",
-		 bad);
+	/* the built-in trainer's checks: warnings for validate (wandb accepts
+	 * the file), saying they matter only for training the built-in CNN */
+	snprintf(line, sizeof(line), "%s:5:29: warning: value 2 of parameter 'batch_size' "
+		 "does not fit the built-in trainer: must be between 1 and 4096, got 0 "
+		 "(this matters only for training the built-in CNN", bad);
 	assert_non_null(strstr(p.err, line));
-	snprintf(line, sizeof(line), "%s:6:3: error: unknown hyperparameter 'lr_shedule' "
-		 "for the built-in trainer; did you mean 'lr_schedule'?\n", bad);
+	snprintf(line, sizeof(line), "%s:6:3: warning: unknown hyperparameter 'lr_shedule' "
+		 "for the built-in trainer; did you mean 'lr_schedule'? (this matters "
+		 "only for training the built-in CNN", bad);
 	assert_non_null(strstr(p.err, line));
 	/* every line is FILE:LINE:COL: error|warning: ... */
-	assert_int_equal(sw_test_count_lines(p.err, ": error: "), 4);
-	assert_int_equal(sw_test_count_lines(p.err, ": warning: "), 1);
+	assert_int_equal(sw_test_count_lines(p.err, ": error: "), 2);
+	assert_int_equal(sw_test_count_lines(p.err, ": warning: "), 3);
 	assert_int_equal(sw_test_count_lines(p.err, bad), 5);
 	sw_test_proc_release(&p);
 	free(bad);
@@ -212,6 +215,39 @@ static void test_json_report(void **state)
 	free(grid);
 }
 
+/* --json follows the same rule: a file for the user's own code (no
+ * program) with a duplicate key and a BOM is valid; the trainer's checks
+ * and the duplicate are warnings. */
+static void test_json_wandb_rule(void **state)
+{
+	char *own = write_tmp("own.yaml", "\xef\xbb\xbfmethod: random\r\nparameters:\r\n"
+			      "  lr: {min: 0.001, max: 0.1}\r\n  lr: {min: 0.01, max: 0.1}\r\n");
+	struct sw_test_proc p;
+	json_t *a, *w;
+	size_t i;
+	int dup = 0, trainer = 0;
+
+	(void)state;
+	assert_int_equal(sw_test_sweep(&p, "validate", "--json", own, NULL), 0);
+	assert_int_equal(p.status, 0);
+	a = json_loads(p.out, 0, NULL);
+	assert_non_null(a);
+	assert_string_equal(json_string_value(json_object_get(a, "verdict")), "valid");
+	assert_int_equal(json_array_size(json_object_get(a, "errors")), 0);
+	json_array_foreach(json_object_get(a, "warnings"), i, w) {
+		const char *m = json_string_value(json_object_get(w, "message"));
+
+		dup += strstr(m, "duplicate key 'lr': line 4 replaces the value given at "
+			      "line 3") != NULL;
+		trainer += strstr(m, "matters only for training the built-in CNN") != NULL;
+	}
+	assert_int_equal(dup, 1);
+	assert_int_equal(trainer, 1);
+	json_decref(a);
+	sw_test_proc_release(&p);
+	free(own);
+}
+
 /* Every golden case through the binary: exit 0 or 2, never a crash, and a
  * non-empty .err means exit 2 exactly when it holds an error line. */
 static void test_golden_files_exit_codes(void **state)
@@ -248,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_several_files_and_unreadable),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_json_report),
+		cmocka_unit_test(test_json_wandb_rule),
 		cmocka_unit_test(test_golden_files_exit_codes),
 	};
 

@@ -13,7 +13,7 @@
  *
  * The server and key come from sw_http_set_server().
  *
- * defines: sw_gql_request, sw_gql_call
+ * defines: sw_gql_request, sw_gql_body, sw_gql_call
  */
 #ifndef SW_GQL_H
 #define SW_GQL_H
@@ -32,6 +32,10 @@
  * answer came), e.g. 404 for an agent heartbeat on a deleted sweep. */
 int sw_gql_request(struct sw_http *http, const char *query, const char *vars_json,
 		   struct sw_buf *out, struct sw_err *err);
+
+/* The request body {"query": query, "variables": vars} as compact JSON;
+ * borrows vars. Returns a new string the caller frees (NULL: OOM). */
+char *sw_gql_body(const char *query, json_t *vars);
 
 /* The same with jansson values: borrows vars (NULL: {}); on success
  * *data is a new reference to the response's "data" object that the caller

@@ -104,6 +104,14 @@ struct sw_http {
 	 * NULL: silent. */
 	void (*on_retry)(void *ctx, const char *msg);
 	void *on_retry_ctx;
+	/* Called before each retry (try 2, 3, ...): may give a body to send
+	 * instead of the request's, so that a retry carries current data, not
+	 * the first try's (the agent's heartbeat re-reads its live runs).
+	 * Returns a body the hook owns, valid until its next call or the end
+	 * of the request, with its length in *len; NULL re-sends the same.
+	 * NULL hook: every try sends the same body. */
+	const char *(*retry_body)(void *ctx, size_t *len);
+	void *retry_body_ctx;
 
 	/* The server (owned; set by sw_http_set_server): base URL without a
 	 * trailing slash, and the API key sent as basic auth `api:KEY` by

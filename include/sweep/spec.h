@@ -19,7 +19,8 @@
  * defines: struct sw_loc, enum sw_method, enum sw_dist, struct sw_param,
  *          struct sw_metric, struct sw_hyperband, struct sw_alert_rule,
  *          struct sw_spec, struct sw_diag, struct sw_diags, sw_dist_name,
- *          sw_spec_init, sw_spec_load, sw_spec_load_string, sw_spec_validate,
+ *          enum sw_spec_use, sw_spec_init, sw_spec_load, sw_spec_load_string,
+ *          sw_spec_validate, sw_spec_validate_for,
  *          sw_spec_release, sw_spec_to_json, sw_spec_grid_count,
  *          sw_param_path, sw_diags_add, sw_diags_sort,
  *          sw_diags_print, sw_diags_release, sw_nearest
@@ -207,13 +208,34 @@ int sw_spec_load(struct sw_spec *spec, const char *path, struct sw_diags *diags,
 int sw_spec_load_string(struct sw_spec *spec, const char *text, size_t len,
 			const char *name, struct sw_diags *diags, struct sw_err *err);
 
+/* What a definition is checked for. An error is always what wandb refuses
+ * (its schema and its engine's checks) or a value no sweep can use
+ * (non-finite, beyond 64 bits); what `sweep` checks beyond wandb is a
+ * warning, unless the command cannot go on with it:
+ *   SW_USE_FILE    `validate`, `create`, the online agent: wandb's verdict.
+ *                  The built-in trainer's checks (a file without program/
+ *                  command) are warnings saying they matter only for
+ *                  training the built-in CNN.
+ *   SW_USE_SEARCH  `suggest`: as SW_USE_FILE, without the trainer's checks
+ *                  (suggestions are for any program).
+ *   SW_USE_RUN     `sweep run`, the offline agent: sweep starts the runs
+ *                  itself, so the trainer's checks (no program/command) or
+ *                  the command's (an empty command, ${program} without a
+ *                  program) are errors. */
+enum sw_spec_use { SW_USE_FILE, SW_USE_SEARCH, SW_USE_RUN };
+
 /* Second pass: schema and engine rules (grid needs discrete parameters, bayes
  * needs a metric, hyperband brackets, min < max, probabilities sum to 1, the
- * trainer's hyperparameter table when no program/command is set, ...).
- * Parameters the loader marked broken are skipped. Appends to diags; returns
- * 0 when no error was added, -1 otherwise (also when the YAML could not be
- * read at all, spec->parse_failed). A spec is usable only when both
- * sw_spec_load() and sw_spec_validate() returned 0. */
+ * trainer's hyperparameter table when no program/command is set, ...), as
+ * errors or warnings according to use (above). Parameters the loader marked
+ * broken are skipped. Appends to diags; returns 0 when no error was added,
+ * -1 otherwise (also when the YAML could not be read at all,
+ * spec->parse_failed). A spec is usable only when both sw_spec_load() and
+ * sw_spec_validate_for() returned 0. */
+int sw_spec_validate_for(const struct sw_spec *spec, enum sw_spec_use use,
+			 struct sw_diags *diags);
+
+/* sw_spec_validate_for(spec, SW_USE_FILE, diags): wandb's verdict. */
 int sw_spec_validate(const struct sw_spec *spec, struct sw_diags *diags);
 
 /* Frees everything the spec owns and zeroes it; accepts NULL. */

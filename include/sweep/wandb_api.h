@@ -21,7 +21,8 @@
  *
  * defines: sw_wandb_viewer, struct sw_wandb_sweep_args, struct
  *          sw_wandb_sweep, sw_wandb_upsert_sweep, sw_wandb_sweep_release,
- *          sw_wandb_create_agent, sw_wandb_agent_heartbeat, struct
+ *          sw_wandb_create_agent, sw_wandb_agent_heartbeat,
+ *          sw_wandb_agent_heartbeat_live, struct
  *          sw_wandb_run_args, struct sw_wandb_run, sw_wandb_upsert_bucket,
  *          sw_wandb_run_release, sw_wandb_alert, sw_wandb_sweep_with_runs,
  *          sw_wandb_wrap_config, sw_wandb_unwrap_config, SW_GQL_* texts
@@ -84,6 +85,14 @@ int sw_wandb_create_agent(struct sw_http *http, const char *host, const char *en
 int sw_wandb_agent_heartbeat(struct sw_http *http, const char *agent_id,
 			     const char *run_state, json_t **commands, struct sw_err *err);
 
+/* The same, with run_state(ctx) called for the first try and again for
+ * every retry (a new string it returns, freed here; NULL: "{}" on the first
+ * try, the previous body on a retry), so that a heartbeat retried after a
+ * fault tells the runs live now, not those of its first try. */
+int sw_wandb_agent_heartbeat_live(struct sw_http *http, const char *agent_id,
+				  char *(*run_state)(void *ctx), void *ctx,
+				  json_t **commands, struct sw_err *err);
+
 /* UpsertBucket variables; NULL fields are left out. */
 struct sw_wandb_run_args {
 	const char *name;          /* the run id (for sweep runs: the server's run_id) */
@@ -118,8 +127,10 @@ int sw_wandb_alert(struct sw_http *http, const char *entity, const char *project
 		   const char *severity, int64_t wait_ms, struct sw_err *err);
 
 /* SweepWithRuns. specs is the JSON text of the sampledHistory spec (NULL:
- * "{}"). On success *sweep is a new reference to the `sweep` object; a
- * missing project or sweep is an error "sweep E/P/S not found". */
+ * "{}"). On success *sweep is a new reference to the `sweep` object, with
+ * the project the server found it in added as "project": {"name",
+ * "entity": {"name"}} when the answer names it; a missing project or sweep
+ * is an error "sweep E/P/S not found". */
 int sw_wandb_sweep_with_runs(struct sw_http *http, const char *entity, const char *project,
 			     const char *sweep_name, const char *specs, json_t **sweep,
 			     struct sw_err *err);
