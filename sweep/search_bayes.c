@@ -1124,6 +1124,82 @@ static int bayes(const struct sw_spec *spec, const struct sw_space *sp,
 		 const struct sw_runs *runs, size_t count, uint64_t seed,
 		 json_t *out, struct sw_err *err);
 
+/* Standardises the real observations (*ys, *mean, *sdev), orders them best
+ * first (*top) and fits the hyperparameters (*theta, d + 2). Returns 1 when
+ * there is a model, 0 when the search draws at random instead (fewer than
+ * a few observations, or all equal; nothing allocated), -1 when out of
+ * memory. The arrays are new; the caller frees them. */
+static int fit_model(const struct obs *o, uint64_t seed, double **ys, int **top,
+		     double **theta, double *mean, double *sdev)
+{
+	/* a few random points first: d+1, between 2 and 8 */
+	int d = o->d, n_init = d + 1 < 2 ? 2 : d + 1 > 8 ? 8 : d + 1, i;
+	double var = 0.0;
+	struct sw_rng rng;
+
+	*ys = *theta = NULL;
+	*top = NULL;
+	*mean = *sdev = 0.0;
+	if (o->n < n_init)
+		return 0;
+	for (i = 0; i < o->n; i++)
+		*mean += o->y[i];
+	*mean /= o->n;
+	for (i = 0; i < o->n; i++)
+		var += (o->y[i] - *mean) * (o->y[i] - *mean);
+	*sdev = sqrt(var / o->n);
+	if (!(*sdev > 1e-12 * (1.0 + fabs(*mean))))
+		return 0;   /* nothing to learn from: random */
+	*ys = malloc((size_t)o->n * sizeof(double));
+	*top = malloc((size_t)o->n * sizeof(int));
+	*theta = malloc((size_t)(d + 2) * sizeof(double));
+	if (!*ys || !*top || !*theta)
+		return -1;
+	for (i = 0; i < o->n; i++) {
+		(*ys)[i] = (o->y[i] - *mean) / *sdev;
+		(*top)[i] = i;
+	}
+	qsort_r(*top, (size_t)o->n, sizeof(int), cmp_idx_by_y, *ys);
+	/* hyperparameters depend only on the real observations */
+	sw_rng_seed(&rng, sw_seed_derive(seed, 0xb0b0 + (uint64_t)o->n), 0xfeed);
+	return fit_hyper(d, o->n, o->X, *ys, &rng, *theta) < 0 ? -1 : 1;
+}
+
+int sw_bayes_length_scales(const struct sw_spec *spec, const struct sw_space *sp,
+			   const struct sw_runs *runs, uint64_t seed, double *l,
+			   struct sw_err *err)
+{
+	struct obs o;
+	double *ys = NULL, *theta = NULL, mean, sdev;
+	int *top = NULL, ret = -1, i;
+
+	memset(&o, 0, sizeof(o));
+	if (!spec->metric.present || !spec->metric.name)
+		return sw_errorf(err, "bayes search needs a metric");
+	for (i = 0; i < (int)sp->n; i++)
+		o.d += sw_dim_searchable(&sp->dims[i]);
+	if (o.d == 0 || o.d > 64)
+		return sw_errorf(err, "bayes search needs 1 to 64 searchable "
+				 "parameters, the sweep has %d", o.d);
+	if (collect(spec, sp, runs, &o, err) < 0)
+		goto done;
+	ret = fit_model(&o, seed, &ys, &top, &theta, &mean, &sdev);
+	if (ret < 0)
+		sw_errorf(err, "out of memory");
+	for (i = 0; ret == 1 && i < o.d; i++)
+		l[i] = exp(theta[i]);
+done:
+	free(ys);
+	free(top);
+	free(theta);
+	free(o.X);
+	free(o.y);
+	free(o.P);
+	free(o.Pcap);
+	free(o.Pidx);
+	return ret;
+}
+
 /* The standard normal draws behind the fantasy of the run at index idx of
  * the observed runs (a suggestion made in this call counts at the index it
  * will have): z[s * stride], s < m, in antithetic pairs so that their mean
@@ -1195,7 +1271,7 @@ static int bayes(const struct sw_spec *spec, const struct sw_space *sp,
 	struct gp g;
 	double *theta = NULL, *ys = NULL, mean = 0.0, sdev = 0.0, *xnew = NULL;
 	double zs[FANT_SAMPLES + 1];   /* +1: keeps -Warray-bounds quiet at 1 */
-	int d, n_init, use_model, i, *top = NULL, n_top = 0, n_model;
+	int d, use_model, i, *top = NULL, n_top = 0, n_model;
 	size_t s, first = json_array_size(out);
 	struct sw_rng rng;
 	int ret = -1;
@@ -1223,45 +1299,20 @@ static int bayes(const struct sw_spec *spec, const struct sw_space *sp,
 	if (collect(spec, sp, runs, &o, err) < 0)
 		goto done;
 
-	/* a few random points first: d+1, between 2 and 8 */
-	n_init = d + 1 < 2 ? 2 : d + 1 > 8 ? 8 : d + 1;
-	use_model = o.n >= n_init;
-	if (use_model) {
-		double var = 0.0;
-
-		for (i = 0; i < o.n; i++)
-			mean += o.y[i];
-		mean /= o.n;
-		for (i = 0; i < o.n; i++)
-			var += (o.y[i] - mean) * (o.y[i] - mean);
-		sdev = sqrt(var / o.n);
-		if (!(sdev > 1e-12 * (1.0 + fabs(mean))))
-			use_model = 0;   /* nothing to learn from: random */
+	use_model = fit_model(&o, seed, &ys, &top, &theta, &mean, &sdev);
+	if (use_model < 0) {
+		sw_errorf(err, "out of memory");
+		goto done;
 	}
-
 	if (use_model) {
 		int cap;
 
-		ys = malloc((size_t)o.n * sizeof(double));
-		top = malloc((size_t)o.n * sizeof(int));
-		theta = malloc((size_t)(d + 2) * sizeof(double));
 		xnew = malloc((size_t)d * sizeof(double));
-		if (!ys || !top || !theta || !xnew) {
+		if (!xnew) {
 			sw_errorf(err, "out of memory");
 			goto done;
 		}
-		for (i = 0; i < o.n; i++) {
-			ys[i] = (o.y[i] - mean) / sdev;
-			top[i] = i;
-		}
-		qsort_r(top, (size_t)o.n, sizeof(int), cmp_idx_by_y, ys);
 		n_top = o.n < 5 ? o.n : 5;
-		/* hyperparameters depend only on the real observations */
-		sw_rng_seed(&rng, sw_seed_derive(seed, 0xb0b0 + (uint64_t)o.n), 0xfeed);
-		if (fit_hyper(d, o.n, o.X, ys, &rng, theta) < 0) {
-			sw_errorf(err, "out of memory");
-			goto done;
-		}
 		n_model = o.n < NMAX ? o.n : NMAX;
 		/* at most FANT_MAX fantasies (pending runs first) */
 		cap = n_model + (o.n_pend + count < FANT_MAX ?
