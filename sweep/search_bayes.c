@@ -31,8 +31,16 @@
  * updated -3.247; fantasies at the mean without it (before) -2.742;
  * constant liars at the best / mean / worst value -3.194 / -3.165 / -3.193;
  * Monte-Carlo q-EI greedy (EI averaged over 16 joint posterior draws of the
- * pending values, FANT_SAMPLES 16) -3.194. A batch (--count N) and N single
- * proposals with the earlier ones pending see the same fantasies.
+ * pending values, FANT_SAMPLES 16) -3.194; also tried: an exclusion
+ * radius around pending points instead of the incumbent update, and
+ * GP-BUCB (lower confidence bound with the fantasies' variance) for the
+ * later points of a round, alone or alternating with EI: medians -2.89 to
+ * -3.25; the two that got seed 8 out of a weak basin (which the sequential
+ * search leaves only after ~40 single steps) lost other seeds instead
+ * (exclusion at 0.7 length scales: median -2.89, worst -2.42; LCB beta 2:
+ * -3.04, worst -2.19), the rest leave seed 8 near -1.6 as this does. A
+ * batch (--count N) and N single proposals with the earlier ones pending
+ * see the same fantasies.
  */
 #define _GNU_SOURCE   /* qsort_r */
 #include "sweep/search.h"
