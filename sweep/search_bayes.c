@@ -38,7 +38,7 @@
  * -3.25; the two that got seed 8 out of a weak basin (which the sequential
  * search leaves only after ~40 single steps) lost other seeds instead
  * (exclusion at 0.7 length scales: median -2.89, worst -2.42; LCB beta 2:
- * -3.04, worst -2.19), the rest leave seed 8 near -1.6 as this does. A
+ * -3.13, worst -2.19), the rest leave seed 8 near -1.6 as this does. A
  * batch (--count N) and N single proposals with the earlier ones pending
  * see the same fantasies.
  */
