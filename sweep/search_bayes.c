@@ -23,24 +23,29 @@
  * only end at or below it), and the incumbent of EI becomes the best of the
  * real values and the fantasies. Updating the incumbent is what keeps a
  * round from piling up next to its first point: without it EI beside a
- * fantasy predicted to improve stays as high as before. All pending points
- * are conditioned on in one block (the factor grows by O(n^2 p)).
+ * fantasy predicted to improve stays as high as before. With it, EI over
+ * the whole cube favours the least known corners, so while runs are
+ * pending every other proposal (by its index among the runs) is chosen
+ * among points near the best runs only, refining the best basin as
+ * consecutive sequential steps would. All pending points are conditioned
+ * on in one block (the factor grows by O(n^2 p)).
  *
  * Chosen by measurement (Hartmann-6, 64 trials in rounds of 8, seeds 0-9,
- * median best, tests/bench/search.sh): kriging believer with the incumbent
- * updated -3.247; fantasies at the mean without it (before) -2.742;
- * constant liars at the best / mean / worst value -3.194 / -3.165 / -3.193;
- * Monte-Carlo q-EI greedy (EI averaged over 16 joint posterior draws of the
- * pending values, FANT_SAMPLES 16) -3.194; also tried: an exclusion
- * radius around pending points instead of the incumbent update, and
- * GP-BUCB (lower confidence bound with the fantasies' variance) for the
- * later points of a round, alone or alternating with EI: medians -2.89 to
- * -3.25; the two that got seed 8 out of a weak basin (which the sequential
- * search leaves only after ~40 single steps) lost other seeds instead
- * (exclusion at 0.7 length scales: median -2.89, worst -2.42; LCB beta 2:
- * -3.13, worst -2.19), the rest leave seed 8 near -1.6 as this does. A
- * batch (--count N) and N single proposals with the earlier ones pending
- * see the same fantasies.
+ * median best (worst seed), tests/bench/search.sh): fantasies at the mean
+ * without the incumbent update (before) -2.742 (-0.908); with it -3.247
+ * (-1.616); with it and every other proposal local (this) -3.250 (-2.554;
+ * on seeds 0-19 the worst is also -2.554 against -1.616). Also measured,
+ * all worse: constant liars at the best / mean / worst value -3.194 /
+ * -3.165 / -3.193; Monte-Carlo q-EI greedy (EI averaged over 16 joint
+ * posterior draws of the pending values, FANT_SAMPLES 16) -3.194 (-1.604);
+ * fantasies at mean + k sd (k = -0.5, 0.5, 1) about -3.20; an exclusion
+ * radius around pending points instead of the incumbent update -3.199 at
+ * 0.3 length scales, -2.886 (-2.422) at 0.7; GP-BUCB (lower confidence
+ * bound with the fantasies' variance) for the later points of a round,
+ * alone or alternating with EI, -3.13 (-2.19) at beta 2 and no better
+ * elsewhere. Seed 8 sits in a weak basin that the sequential search leaves
+ * only after ~40 single steps. A batch (--count N) and N single proposals
+ * with the earlier ones pending see the same fantasies.
  */
 #define _GNU_SOURCE   /* qsort_r */
 #include "sweep/search.h"
@@ -1053,11 +1058,11 @@ static int cmp_idx_by_y(const void *a, const void *b, void *y)
 }
 
 /* Scores candidates by EI: random points, points near the n_top best
- * observations (indices top), and the best few refined by L-BFGS. Returns
- * them best first in *cands_out (points stored in *xs_out; the caller frees
- * both). */
+ * observations (indices top; only those when local), and the best few
+ * refined by L-BFGS. Returns them best first in *cands_out (points stored
+ * in *xs_out; the caller frees both). */
 static int maximise_ei(struct gp *g, const struct sw_dim *const *dims,
-		       const double *Xobs, const int *top, int n_top,
+		       const double *Xobs, const int *top, int n_top, int local,
 		       struct sw_rng *rng, struct cand **cands_out,
 		       double **xs_out, int *n_out)
 {
@@ -1067,7 +1072,7 @@ static int maximise_ei(struct gp *g, const struct sw_dim *const *dims,
 
 	nc = (int)(4e6 / ((double)n * n + 1.0));
 	nc = nc < 256 ? (n > 500 ? 128 : 256) : nc > 2000 ? 2000 : nc;
-	nloc = nc / 5;
+	nloc = local ? nc : nc / 5;
 	/* refinement costs two O(n^2) solves per step: fewer for large n */
 	nstart = n > 500 ? 2 : n > 150 ? 3 : 5;
 	maxit = n > 500 ? 15 : 40;
@@ -1279,7 +1284,7 @@ static int bayes(const struct sw_spec *spec, const struct sw_space *sp,
 	struct gp g;
 	double *theta = NULL, *ys = NULL, mean = 0.0, sdev = 0.0, *xnew = NULL;
 	double zs[FANT_SAMPLES + 1];   /* +1: keeps -Warray-bounds quiet at 1 */
-	int d, use_model, i, *top = NULL, n_top = 0, n_model;
+	int d, use_model, i, *top = NULL, n_top = 0, n_model = 0;
 	size_t s, first = json_array_size(out);
 	struct sw_rng rng;
 	int ret = -1;
@@ -1357,7 +1362,15 @@ static int bayes(const struct sw_spec *spec, const struct sw_space *sp,
 			int nc = 0, j;
 			double *block = NULL;
 
-			if (maximise_ei(&g, dims, o.X, top, n_top, &rng, &c, &block,
+			/* with runs pending, every other proposal (by its index
+			 * among the runs, so a batch, single calls and the
+			 * controller alternate alike) looks near the best runs
+			 * only: after the incumbent update, EI anywhere favours
+			 * the least known corners, and these keep refining the
+			 * best basin as consecutive sequential steps would */
+			int local = g.n > n_model && (runs->n + s) % 2 == 0;
+
+			if (maximise_ei(&g, dims, o.X, top, n_top, local, &rng, &c, &block,
 					&nc) < 0) {
 				sw_errorf(err, "out of memory");
 				goto done;

@@ -16,8 +16,9 @@
  *    suggestions already made in the same call are "kriging believer"
  *    fantasies (at the model's mean, or at what a running run has logged
  *    when that is better) and EI's incumbent counts them, so a round of
- *    parallel proposals spreads out as a sequential search would; failed
- *    runs imputed per metric.impute.
+ *    parallel proposals spreads out; while runs are pending, every other
+ *    proposal is sought near the best runs only; failed runs imputed per
+ *    metric.impute.
  *
  * Determinism: suggestion i of a call is drawn from a generator derived
  * from (seed, number of observed runs + i), so one call with --count N gives
