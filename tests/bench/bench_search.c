@@ -3,13 +3,15 @@
  * search quality and whole-process suggestion latency.
  *
  *   bench_search quality SWEEP FUNC METHOD TRIALS SEEDS
- *         [ROUND batch|running]
+ *         [ROUND batch|running|history]
  *       FUNC branin|hartmann6, METHOD bayes|random: prints each seed's best
  *       value, the median and the worst over seeds 0..SEEDS-1. With ROUND > 1
  *       the trials are proposed in rounds of ROUND whose results are told
  *       only when the round ends: asked as one `suggest --count ROUND`
  *       (batch) or one at a time, each call seeing the round's earlier
- *       proposals as running runs (running), as parallel workers do.
+ *       proposals as running runs (running), as parallel workers do, or
+ *       the same with each running run having logged a value HISTORY_GAP
+ *       worse than its final one (history).
  *   bench_search latency SWEEP NOBS REPEATS [NRUNNING]
  *       bayes in 6 dims with NOBS finished runs (and NRUNNING running ones,
  *       every other one with an intermediate value): median wall time of
@@ -134,6 +136,9 @@ static void append_run(const char *path, const json_t *params, const char *state
 	}
 	if (isnan(y))
 		fprintf(o, "{\"params\": %s, \"state\": \"%s\"}\n", s, state);
+	else if (!strcmp(state, "running"))   /* what it has logged so far */
+		fprintf(o, "{\"params\": %s, \"state\": \"%s\", \"history\": "
+			"[{\"f\": %.17g}]}\n", s, state, y);
 	else
 		fprintf(o, "{\"params\": %s, \"state\": \"%s\", \"summary\": "
 			"{\"f\": %.17g}}\n", s, state, y);
@@ -154,12 +159,17 @@ static double evaluate(const json_t *params, int d)
 	return d == 2 ? branin(x) : hartmann6(x);
 }
 
+/* How much worse than its final value a running run's logged value is in
+ * the "history" way of asking (a run part way through its epochs). */
+#define HISTORY_GAP 0.3
+
 /* One seed: trials proposals in rounds of `round`; each round is asked as
  * one `suggest --count round` (batch) or as `round` single calls that see
  * the round's earlier proposals as running runs (running). The round's
  * results are told when the whole round is done. Returns the best value. */
 static double one_seed(const char *sweep, const char *spec, const char *dir,
-		       int d, int trials, int round, int batch, int seed)
+		       int d, int trials, int round, int batch, int history,
+		       int seed)
 {
 	char fin[256], obs[256], cmd[1024];
 	json_t *got[64];
@@ -186,7 +196,9 @@ static double one_seed(const char *sweep, const char *spec, const char *dir,
 				if (system(cmd) != 0)
 					exit(1);
 				for (j = 0; j < k; j++)
-					append_run(obs, got[j], "running", NAN);
+					append_run(obs, got[j], "running",
+						   history ? evaluate(got[j], d) +
+						   HISTORY_GAP : NAN);
 				snprintf(cmd, sizeof(cmd), "%s suggest %s --observed %s "
 					 "--seed %d", sweep, spec, obs, seed);
 				if (ask(cmd, &got[k], 1) != 1)
@@ -212,7 +224,7 @@ static int quality(const char *sweep, const char *func, const char *method,
 	char dir[] = "/tmp/sweep-bench-XXXXXX", spec[256], cmd[1024];
 	double *best = calloc((size_t)seeds, sizeof(double)), worst = -INFINITY;
 	int d = !strcmp(func, "branin") ? 2 : 6, seed;
-	int batch = !strcmp(how, "batch");
+	int batch = !strcmp(how, "batch"), history = !strcmp(how, "history");
 	char label[64];
 
 	if (!mkdtemp(dir) || !best) {
@@ -225,11 +237,14 @@ static int quality(const char *sweep, const char *func, const char *method,
 		snprintf(label, sizeof(label), "sequential");
 	else
 		snprintf(label, sizeof(label), "rounds of %d, %s", round,
-			 batch ? "suggest --count" : "one at a time with running");
+			 batch ? "suggest --count" : history ?
+			 "one at a time with running, partial values logged" :
+			 "one at a time with running");
 	snprintf(spec, sizeof(spec), "%s/spec.yaml", dir);
 	write_spec(spec, func, method);
 	for (seed = 0; seed < seeds; seed++) {
-		best[seed] = one_seed(sweep, spec, dir, d, trials, round, batch, seed);
+		best[seed] = one_seed(sweep, spec, dir, d, trials, round, batch,
+				      history, seed);
 		if (best[seed] > worst)
 			worst = best[seed];
 		printf("  %s %s %s seed %d: best %.6f\n", func, method, label, seed,
@@ -364,7 +379,7 @@ int main(int argc, char **argv)
 		return latency(argv[2], atoi(argv[3]), atoi(argv[4]),
 			       argc == 6 ? atoi(argv[5]) : 0);
 	fprintf(stderr, "usage: bench_search quality SWEEP branin|hartmann6 "
-		"bayes|random TRIALS SEEDS [ROUND batch|running]\n"
+		"bayes|random TRIALS SEEDS [ROUND batch|running|history]\n"
 		"       bench_search latency SWEEP NOBS REPEATS [NRUNNING]\n");
 	return 2;
 }

@@ -9,6 +9,8 @@
 #  - Hartmann-6, 64 trials, seeds 0-9: sequential median <= -3.20; rounds of
 #    8 both ways: median <= -3.20 and the worst seed no worse than the
 #    sequential worst.
+#  - The one-at-a-time rounds again with each running run having logged a
+#    value 0.3 worse than its final one (for reference, no floor).
 #  - Random search beside each, as the floor.
 #  - Whole-process time of one bayes suggestion with 200 observed runs in 6
 #    dimensions (floor: median <= 20 ms), the same with 16 running runs
@@ -55,6 +57,7 @@ for how in batch running; do
 	quality branin bayes 32 10 4 $how
 	check "branin rounds of 4 ($how) median best" "$med" "<=" 0.410
 done
+quality branin bayes 32 10 4 history
 quality branin random 32 10
 quality hartmann6 bayes 64 10
 seq_worst=$worst
@@ -64,6 +67,7 @@ for how in batch running; do
 	check "hartmann6 rounds of 8 ($how) median best" "$med" "<=" -3.20
 	check "hartmann6 rounds of 8 ($how) worst seed" "$worst" "<=" "$seq_worst"
 done
+quality hartmann6 bayes 64 10 8 history
 quality hartmann6 random 64 10
 
 echo "== suggestion latency (whole process) =="
