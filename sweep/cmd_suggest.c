@@ -27,7 +27,8 @@ const char cmd_suggest_usage[] =
 "  --observed FILE  runs so far, JSON lines as in runs.jsonl (- for stdin):\n"
 "                   {\"params\": {...}, \"state\": \"finished\", \"summary\": {\"loss\": 0.1}}\n"
 "                   (state: finished, running, failed, stopped, crashed,\n"
-"                   killed or pending; optional \"history\": [{...}, ...])\n"
+"                   killed or pending; optional \"history\": [{...}, ...];\n"
+"                   a running run's history so far bounds where it can end)\n"
 "  --count N        how many suggestions (default 1)\n"
 "  --seed S         random seed (default 0)\n";
 

@@ -1,6 +1,8 @@
 /* test_search_bayes.c - Bayesian search: converges on toy functions (both
- * goals), pending runs give distinct suggestions, imputation of failed and
- * running runs, determinism for a seed, discrete spaces, errors. */
+ * goals), pending runs give distinct suggestions, rounds of parallel
+ * proposals are spread and reproducible either way of asking, running
+ * runs' intermediate values, imputation of failed and running runs,
+ * determinism for a seed, discrete spaces, errors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -167,6 +169,230 @@ static void test_deterministic_for_seed(void **state)
 	json_decref(b);
 	json_decref(c);
 	sw_runs_release(&runs);
+	fx_spec_free(&spec);
+}
+
+/* ==== Parallel proposals (rounds) ==== */
+
+/* Hartmann-6 on [0,1]^6 (minimum -3.32237) */
+static double hartmann6(const json_t *params)
+{
+	static const double A[4][6] = {
+		{ 10, 3, 17, 3.5, 1.7, 8 }, { 0.05, 10, 17, 0.1, 8, 14 },
+		{ 3, 3.5, 1.7, 10, 17, 8 }, { 17, 8, 0.05, 10, 0.1, 14 } };
+	static const double P[4][6] = {
+		{ 0.1312, 0.1696, 0.5569, 0.0124, 0.8283, 0.5886 },
+		{ 0.2329, 0.4135, 0.8307, 0.3736, 0.1004, 0.9991 },
+		{ 0.2348, 0.1451, 0.3522, 0.2883, 0.3047, 0.6650 },
+		{ 0.4047, 0.8828, 0.8732, 0.5743, 0.1091, 0.0381 } };
+	static const double alpha[4] = { 1.0, 1.2, 3.0, 3.2 };
+	double s = 0.0;
+	int i, j;
+
+	for (i = 0; i < 4; i++) {
+		double e = 0.0;
+
+		for (j = 0; j < 6; j++) {
+			char name[4] = { 'x', (char)('1' + j), 0, 0 };
+			double x = json_number_value(json_object_get(params, name));
+
+			e += A[i][j] * (x - P[i][j]) * (x - P[i][j]);
+		}
+		s -= alpha[i] * exp(-e);
+	}
+	return s;
+}
+
+static void h6_spec(struct sw_spec *spec)
+{
+	struct sw_param p[6];
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		char name[4] = { 'x', (char)('1' + i), 0, 0 };
+
+		p[i] = fx_range(name, SW_DIST_UNIFORM, 0, 1);
+		p[i].min_is_int = p[i].max_is_int = 0;
+	}
+	fx_spec(spec, SW_METHOD_BAYES, p, 6);
+	fx_metric(spec, "f", SW_GOAL_MINIMIZE);
+}
+
+/* Two rounds of 8 told as finished, then the third round asked both ways:
+ * as one call with count 8 (*batch) and as 8 calls, each seeing the
+ * round's earlier proposals as running (*single). */
+static void h6_third_round(struct sw_spec *spec, struct sw_runs *runs,
+			   uint64_t seed, json_t **batch, json_t **single)
+{
+	struct sw_runs with_running = SW_RUNS_INIT;
+	size_t i, k;
+	int r;
+
+	for (r = 0; r < 2; r++) {
+		json_t *out = ask(spec, runs, 8, seed);
+
+		assert_int_equal(json_array_size(out), 8);
+		for (i = 0; i < 8; i++) {
+			json_t *p = json_array_get(out, i);
+
+			add_run(runs, p, SW_OBS_FINISHED, "f", hartmann6(p));
+		}
+		json_decref(out);
+	}
+	*batch = ask(spec, runs, 8, seed);
+	*single = json_array();
+	for (k = 0; k < 8; k++) {
+		json_t *one;
+
+		sw_runs_release(&with_running);
+		for (i = 0; i < runs->n; i++)
+			assert_int_equal(sw_runs_add(&with_running, runs->items[i].params,
+						     SW_OBS_FINISHED,
+						     runs->items[i].summary, NULL), 0);
+		for (i = 0; i < k; i++)
+			assert_int_equal(sw_runs_add(&with_running,
+						     json_array_get(*single, i),
+						     SW_OBS_RUNNING, NULL, NULL), 0);
+		one = ask(spec, &with_running, 1, seed);
+		assert_int_equal(json_array_append(*single, json_array_get(one, 0)), 0);
+		json_decref(one);
+	}
+	sw_runs_release(&with_running);
+}
+
+/* The smallest distance between two proposals of a round, in units of the
+ * model's length scales (r^2 = sum ((a_i - b_i) / l_i)^2 on the unit cube). */
+static double min_scaled_distance(const json_t *round, const double *l)
+{
+	double best = INFINITY;
+	size_t i, j;
+	int k;
+
+	for (i = 0; i < json_array_size(round); i++)
+		for (j = i + 1; j < json_array_size(round); j++) {
+			double r2 = 0.0;
+
+			for (k = 0; k < 6; k++) {
+				char name[4] = { 'x', (char)('1' + k), 0, 0 };
+				double t = json_number_value(json_object_get(
+						json_array_get(round, i), name)) -
+					   json_number_value(json_object_get(
+						json_array_get(round, j), name));
+
+				r2 += t * t / (l[k] * l[k]);
+			}
+			if (sqrt(r2) < best)
+				best = sqrt(r2);
+		}
+	return best;
+}
+
+/* A round of parallel proposals is spread out, asked either way: a second
+ * evaluation within a tenth of a length scale of another (Matern-5/2
+ * correlation above 0.98) would add almost nothing, and before running
+ * runs moved EI's incumbent a round piled up next to its first point. */
+static void test_round_is_spread(void **state)
+{
+	struct sw_spec spec;
+	struct sw_space sp = SW_SPACE_INIT;
+	struct sw_err err = SW_ERR_INIT;
+	uint64_t seed;
+
+	(void)state;
+	h6_spec(&spec);
+	assert_int_equal(sw_space_init(&sp, &spec, &err), 0);
+	for (seed = 0; seed < 3; seed++) {
+		struct sw_runs runs = SW_RUNS_INIT;
+		json_t *batch, *single;
+		double l[6], db, ds;
+
+		h6_third_round(&spec, &runs, seed, &batch, &single);
+		assert_int_equal(sw_bayes_length_scales(&spec, &sp, &runs, seed, l,
+							&err), 1);
+		db = min_scaled_distance(batch, l);
+		ds = min_scaled_distance(single, l);
+		if (!(db >= 0.1) || !(ds >= 0.1))
+			fail_msg("seed %d: two proposals of a round %.3f / %.3f "
+				 "length scales apart", (int)seed, db, ds);
+		json_decref(batch);
+		json_decref(single);
+		sw_runs_release(&runs);
+	}
+	sw_space_release(&sp);
+	fx_spec_free(&spec);
+}
+
+/* The same seed and history give the same round, either way of asking;
+ * another seed gives another. */
+static void test_round_reproducible(void **state)
+{
+	struct sw_spec spec;
+	struct sw_runs r1 = SW_RUNS_INIT, r2 = SW_RUNS_INIT, r3 = SW_RUNS_INIT;
+	json_t *b1, *s1, *b2, *s2, *b3, *s3;
+
+	(void)state;
+	h6_spec(&spec);
+	h6_third_round(&spec, &r1, 4, &b1, &s1);
+	h6_third_round(&spec, &r2, 4, &b2, &s2);
+	h6_third_round(&spec, &r3, 5, &b3, &s3);
+	assert_true(json_equal(b1, b2));
+	assert_true(json_equal(s1, s2));
+	assert_false(json_equal(b1, b3));
+	assert_false(json_equal(s1, s3));
+	json_decref(b1);
+	json_decref(s1);
+	json_decref(b2);
+	json_decref(s2);
+	json_decref(b3);
+	json_decref(s3);
+	sw_runs_release(&r1);
+	sw_runs_release(&r2);
+	sw_runs_release(&r3);
+	fx_spec_free(&spec);
+}
+
+/* Distance from the first proposal for runs (seed 2) to (-0.8, 0.8). */
+static double toy_distance_to_corner(struct sw_spec *spec, struct sw_runs *runs)
+{
+	json_t *out = ask(spec, runs, 1, 2), *p = json_array_get(out, 0);
+	double dist = hypot(json_number_value(json_object_get(p, "x")) + 0.8,
+			    json_number_value(json_object_get(p, "y")) - 0.8);
+
+	json_decref(out);
+	return dist;
+}
+
+/* A running run that has already logged a value far better than the model
+ * expects there draws the next proposal towards it (it can only end at or
+ * below that value); without what it logged it only keeps the next
+ * proposal away. */
+static void test_running_intermediate_value(void **state)
+{
+	struct sw_spec spec;
+	struct sw_runs quiet = SW_RUNS_INIT, logged = SW_RUNS_INIT;
+	json_t *p = json_pack("{sfsfss}", "x", -0.8, "y", 0.8, "tag", "toy");
+	json_t *hist = json_pack("[{sf}]", "f", -5.0);
+	double dw, dwo;
+	size_t i;
+
+	(void)state;
+	toy_spec(&spec, SW_GOAL_MINIMIZE);
+	seed_history(&spec, &quiet, 10);
+	for (i = 0; i < quiet.n; i++)
+		assert_int_equal(sw_runs_add(&logged, quiet.items[i].params,
+					     quiet.items[i].state,
+					     quiet.items[i].summary, NULL), 0);
+	assert_int_equal(sw_runs_add(&quiet, p, SW_OBS_RUNNING, NULL, NULL), 0);
+	assert_int_equal(sw_runs_add(&logged, p, SW_OBS_RUNNING, NULL, hist), 0);
+	dwo = toy_distance_to_corner(&spec, &quiet);
+	dw = toy_distance_to_corner(&spec, &logged);
+	if (!(dw < 0.3) || !(dwo > 0.5))
+		fail_msg("distance to the running run %.3f with its value, %.3f "
+			 "without", dw, dwo);
+	json_decref(hist);
+	json_decref(p);
+	sw_runs_release(&quiet);
+	sw_runs_release(&logged);
 	fx_spec_free(&spec);
 }
 
@@ -396,6 +622,9 @@ int main(void)
 		cmocka_unit_test(test_converges_maximize),
 		cmocka_unit_test(test_pending_gives_distinct_points),
 		cmocka_unit_test(test_deterministic_for_seed),
+		cmocka_unit_test(test_round_is_spread),
+		cmocka_unit_test(test_round_reproducible),
+		cmocka_unit_test(test_running_intermediate_value),
 		cmocka_unit_test(test_impute),
 		cmocka_unit_test(test_discrete_space_no_repeats),
 		cmocka_unit_test(test_every_distribution),

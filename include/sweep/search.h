@@ -14,7 +14,11 @@
  *    several restarts), Expected Improvement maximised from many random and
  *    local starts refined by projected L-BFGS; pending/running runs and the
  *    suggestions already made in the same call are "kriging believer"
- *    fantasies, failed runs imputed per metric.impute.
+ *    fantasies (at the model's mean, or at what a running run has logged
+ *    when that is better) and EI's incumbent counts them, so a round of
+ *    parallel proposals spreads out; while runs are pending, every other
+ *    proposal is sought near the best runs only; failed runs imputed per
+ *    metric.impute.
  *
  * Determinism: suggestion i of a call is drawn from a generator derived
  * from (seed, number of observed runs + i), so one call with --count N gives
@@ -32,6 +36,7 @@
  *
  * defines: enum sw_search_end, sw_search_end_name, sw_search_next,
  *          sw_search_grid, sw_search_random, sw_search_bayes, sw_bayes_data,
+ *          sw_bayes_length_scales,
  *          sw_search_target_reached, sw_params_same,
  *          sw_params_seen,
  *          sw_random_point
@@ -90,6 +95,14 @@ int sw_search_bayes(const struct sw_spec *spec, const struct sw_space *sp,
 int sw_bayes_data(const struct sw_spec *spec, const struct sw_space *sp,
 		  const struct sw_runs *runs, int *d, double **X, double **y,
 		  int *n, double **P, int *n_pend, struct sw_err *err);
+
+/* The length scales (unit cube, one per searchable leaf in leaf order, at
+ * most 64, written to l) of the model the next bayes suggestion for runs
+ * and seed would use. Returns 1, or 0 when there is no model yet (the
+ * search still draws at random; l untouched), -1 on error (err set). */
+int sw_bayes_length_scales(const struct sw_spec *spec, const struct sw_space *sp,
+			   const struct sw_runs *runs, uint64_t seed, double *l,
+			   struct sw_err *err);
 
 /* 1 when metric.target is set and some run reached it. */
 int sw_search_target_reached(const struct sw_spec *spec,
