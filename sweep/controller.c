@@ -340,6 +340,15 @@ static int on_epoch(void *ctx, struct sw_trial *handle, int64_t epoch,
 	return stop;
 }
 
+/* wandb.alert() in a program's script: one of the sweep's alerts. */
+static void on_alert(void *ctx, int64_t epoch, const char *title, const char *text,
+		     const char *level)
+{
+	struct trial *t = ctx;
+
+	sw_alerts_script(&t->c->alerts, &t->alert_run, epoch, title, text, level);
+}
+
 static void on_batch(void *ctx, int64_t epoch, int64_t batch, int64_t n_batches)
 {
 	struct trial *t = ctx;
@@ -370,7 +379,7 @@ static void *trial_main(void *arg)
 {
 	struct trial *t = arg;
 	struct controller *c = t->c;
-	struct sw_trial_hooks hooks = { on_epoch, on_batch, NULL, NULL };
+	struct sw_trial_hooks hooks = { on_epoch, on_batch, NULL, NULL, on_alert };
 	struct sw_trial_result res;
 	enum sw_run_state state = SW_RUN_FINISHED;
 	const char *reason = NULL;
@@ -918,7 +927,7 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 	struct sw_trial_runner runner;
 	struct sw_err err = SW_ERR_INIT;
 	json_t *extra = NULL;
-	char *workdir = NULL, *runs_dir = NULL;
+	char *workdir = NULL, *runs_dir = NULL, *hook_dir = NULL;
 	const char *name;
 	int rc, ret = SW_EXIT_FAILURE;
 
@@ -963,6 +972,11 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 		sw_cli_error("out of memory");
 		goto done;
 	}
+	if (asprintf(&hook_dir, "%s/python-hook", store.dir) < 0) {
+		hook_dir = NULL;
+		sw_cli_error("out of memory");
+		goto done;
+	}
 	name = strrchr(store.dir, '/') ? strrchr(store.dir, '/') + 1 : store.dir;
 	pc.program = spec->program;
 	pc.command = (const char *const *)spec->command;
@@ -970,6 +984,8 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 	pc.sweep_id = name;
 	pc.workdir = workdir;
 	pc.runs_dir = runs_dir;
+	pc.wandb_offline = 1;       /* wandb scripts run offline, reporting here */
+	pc.hook_dir = hook_dir;
 	if (sw_trial_runner_process(&runner, &pc, &err) < 0) {
 		sw_cli_error("%s", err.msg);
 		goto done;
@@ -1000,6 +1016,7 @@ done:
 	json_decref(extra);
 	sw_store_release(&store);
 	free(runs_dir);
+	free(hook_dir);
 	free(workdir);
 	return ret;
 }

@@ -24,6 +24,7 @@
 
 #include "sweep/buf.h"
 #include "sweep/command_macros.h"
+#include "sweep/wandb_hook.h"
 
 extern char **environ;
 
@@ -40,6 +41,8 @@ struct process_impl {
 	double grace_s;
 	FILE *out;
 	int quiet;
+	int wandb_offline;
+	char *hook_dir;
 };
 
 struct sw_trial {
@@ -251,32 +254,86 @@ static void log_line(struct child *c, const char *tag, const char *line, size_t 
 			LOG_CAP);
 }
 
-/* One metrics object: feeds hooks->on_epoch. */
+/* A metric of a metrics line: a number, or the string "NaN", "Infinity"
+ * or "-Infinity" (how the wandb hook and the store write those). */
+static int metric_value(const json_t *v, double *out)
+{
+	const char *s = json_string_value(v);
+
+	if (json_is_number(v)) {
+		*out = json_number_value(v);
+		return 1;
+	}
+	if (!s)
+		return 0;
+	if (!strcmp(s, "NaN"))
+		*out = NAN;
+	else if (!strcmp(s, "Infinity"))
+		*out = INFINITY;
+	else if (!strcmp(s, "-Infinity"))
+		*out = -INFINITY;
+	else
+		return 0;
+	return 1;
+}
+
+/* {"_wandb": "alert", ...}: feeds hooks->on_alert. */
+static void report_alert(struct child *c, const json_t *o)
+{
+	const char *title = json_string_value(json_object_get(o, "title"));
+	const char *text = json_string_value(json_object_get(o, "text"));
+	const char *level = json_string_value(json_object_get(o, "level"));
+
+	if (c->h->on_alert)
+		c->h->on_alert(c->h->ctx, c->epoch, title ? title : "alert",
+			       text ? text : "", level ? level : "INFO");
+}
+
+/* One metrics object: feeds hooks->on_epoch. A plain line is an epoch of
+ * numbers with an optional "epoch"; a line of the wandb hook is a row of
+ * wandb's history ("_step" gives the epoch, "epoch" is a metric like any)
+ * or an alert. */
 static void report(struct child *c, const char *text, size_t n)
 {
-	json_t *o = json_loadb(text, n, 0, NULL), *v, *ep;
+	json_t *o = json_loadb(text, n, 0, NULL), *row, *v, *ep;
 	struct sw_kv kv[MAX_METRICS];
-	const char *key;
+	const char *key, *kind;
 	size_t k = 0;
 	int64_t epoch;
+	double x;
 
-	if (!json_is_object(o)) {
-		json_decref(o);
-		return;
+	if (!json_is_object(o))
+		goto done;
+	kind = json_string_value(json_object_get(o, "_wandb"));
+	row = o;
+	ep = json_object_get(o, "epoch");
+	if (kind && !strcmp(kind, "alert")) {
+		report_alert(c, o);
+		goto done;
+	} else if (kind && !strcmp(kind, "log")) {
+		row = json_object_get(o, "row");
+		ep = json_object_get(o, "_step");
+		if (!json_is_object(row) || !json_is_integer(ep))
+			goto done;
+	} else if (kind) {
+		goto done;              /* from a newer hook: not ours to guess */
 	}
-	json_object_foreach(o, key, v) {
-		if (k >= MAX_METRICS || key[0] == '_' || !strcmp(key, "epoch") ||
-		    !json_is_number(v))
+	json_object_foreach(row, key, v) {
+		if (k >= MAX_METRICS || key[0] == '_' || (row == o && !strcmp(key, "epoch")))
+			continue;
+		if (row == o ? !json_is_number(v) : !metric_value(v, &x))
 			continue;
 		kv[k].name = key;
-		kv[k].value = json_number_value(v);
+		kv[k].value = row == o ? json_number_value(v) : x;
 		k++;
 	}
-	ep = json_object_get(o, "epoch");
 	epoch = c->epoch + 1;
-	if (json_is_integer(ep) && json_integer_value(ep) > c->epoch)
+	if (row != o && json_integer_value(ep) >= c->epoch &&
+	    json_integer_value(ep) < INT64_MAX)
+		epoch = json_integer_value(ep) + 1;
+	else if (row == o && json_is_integer(ep) && json_integer_value(ep) > c->epoch)
 		epoch = json_integer_value(ep);
-	else if (json_is_real(ep) && json_real_value(ep) > (double)c->epoch &&
+	else if (row == o && json_is_real(ep) && json_real_value(ep) > (double)c->epoch &&
 		 json_real_value(ep) < 1e15)
 		epoch = (int64_t)json_real_value(ep);
 	if (k > 0) {
@@ -285,6 +342,7 @@ static void report(struct child *c, const char *text, size_t n)
 		if (c->h->on_epoch && c->h->on_epoch(c->h->ctx, &c->t, epoch, kv, k))
 			c->stop_requested = 1;
 	}
+done:
 	json_decref(o);
 }
 
@@ -507,8 +565,16 @@ static int process_run_named(const struct sw_trial_runner *r, const char *run_id
 	}
 	/* the files wandb's agent writes, and ours */
 	wd_env = getenv("WANDB_DIR");
-	if (asprintf(&wandb_dir, "%s", wd_env && *wd_env ? wd_env : workdir) < 0)
+	if (wd_env && *wd_env) {
+		if (asprintf(&wandb_dir, "%s", wd_env) < 0)
+			wandb_dir = NULL;
+	} else if (p->wandb_offline && p->runs_dir) {
+		/* offline runs stay with the sweep's results, for `wandb sync` */
+		if (asprintf(&wandb_dir, "%s/%s", p->runs_dir, run_id) < 0)
+			wandb_dir = NULL;
+	} else if (asprintf(&wandb_dir, "%s", workdir) < 0) {
 		wandb_dir = NULL;
+	}
 	if (!wandb_dir || asprintf(&param_path, "%s/wandb/sweep-%s/config-%s.yaml",
 				   wandb_dir, p->sweep_id, run_id) < 0)
 		param_path = NULL;
@@ -623,7 +689,7 @@ static int process_run_named(const struct sw_trial_runner *r, const char *run_id
 	}
 
 	/* the environment */
-	add = calloc(extra + 8, sizeof(*add));
+	add = calloc(extra + 12, sizeof(*add));
 	if (!add)
 		goto oom;
 	if (asprintf(&add[na++], "WANDB_SWEEP_ID=%s", p->sweep_id) < 0 ||
@@ -634,6 +700,22 @@ static int process_run_named(const struct sw_trial_runner *r, const char *run_id
 	    asprintf(&add[na++], "SWEEP_RUN_ID=%s", run_id) < 0) {
 		add[--na] = NULL;
 		goto oom;
+	}
+	if (p->wandb_offline) {
+		char *pp = sw_wandb_hook_pythonpath(p->hook_dir, getenv("PYTHONPATH"));
+
+		if (!pp || asprintf(&add[na], "PYTHONPATH=%s", pp) < 0) {
+			add[na] = NULL;
+			free(pp);
+			goto oom;
+		}
+		na++;
+		if (!(add[na++] = strdup("WANDB_MODE=offline")) ||
+		    !(add[na++] = strdup("WANDB_ERROR_REPORTING=false"))) {
+			free(pp);
+			goto oom;
+		}
+		free(pp);
 	}
 	for (i = 0; i < extra; i++)
 		if (!(add[na++] = strdup(p->env[i])))
@@ -849,6 +931,7 @@ static void impl_free(struct process_impl *p)
 	free(p->runs_dir);
 	free(p->interpreter);
 	sw_argv_free(p->env);
+	free(p->hook_dir);
 	free(p);
 }
 
@@ -887,6 +970,7 @@ int sw_trial_runner_process(struct sw_trial_runner *r,
 	p->grace_s = cfg->grace_s > 0 ? cfg->grace_s : kill_delay();
 	p->out = cfg->out;
 	p->quiet = cfg->quiet;
+	p->wandb_offline = cfg->wandb_offline;
 	if ((cfg->program && !(p->program = strdup(cfg->program))) ||
 	    (cfg->command && !(p->command = strv_dup(cfg->command, cfg->n_command))) ||
 	    !(p->sweep_id = strdup(cfg->sweep_id ? cfg->sweep_id : "local")) ||
@@ -894,9 +978,17 @@ int sw_trial_runner_process(struct sw_trial_runner *r,
 	    (cfg->runs_dir && !(p->runs_dir = strdup(cfg->runs_dir))) ||
 	    !(p->interpreter = strdup(cfg->interpreter ? cfg->interpreter :
 				      sw_trial_python())) ||
-	    (cfg->env && !(p->env = strv_dup(cfg->env, strv_len(cfg->env))))) {
+	    (cfg->env && !(p->env = strv_dup(cfg->env, strv_len(cfg->env)))) ||
+	    (cfg->hook_dir && !(p->hook_dir = strdup(cfg->hook_dir)))) {
 		impl_free(p);
 		return sw_errorf(err, "out of memory");
+	}
+	if (p->wandb_offline && (!p->hook_dir || sw_wandb_hook_write(p->hook_dir, err) < 0)) {
+		if (!p->hook_dir)
+			sw_errorf(err, "wandb offline runs need a directory for their "
+				  "start-up module");
+		impl_free(p);
+		return -1;
 	}
 	r->kind = "program";
 	r->planned_epochs = process_planned_epochs;
