@@ -30,7 +30,7 @@
  * not a wandb run file at all (no ":W&B" header) or cannot be read is an
  * error.
  *
- * defines: struct sw_wandb_run, SW_WANDB_RUN_INIT, sw_wandb_run_release,
+ * defines: struct sw_wandb_runfile, SW_WANDB_RUNFILE_INIT, sw_wandb_runfile_release,
  *          sw_wandb_runfile_read, sw_wandb_runfile_parse,
  *          sw_wandb_runfile_find, sw_wandb_json_parse,
  *          sw_wandb_row_flatten, sw_wandb_value_number
@@ -45,9 +45,9 @@
 #include "sweep/err.h"
 
 /* Everything read from one run file. Every pointer is owned by the struct
- * (sw_wandb_run_release frees them); strings are NULL when the file has no
- * run record (or the field is absent). */
-struct sw_wandb_run {
+ * (sw_wandb_runfile_release frees them); strings are NULL when the file has no
+ * run record, "" when the run record leaves them out (as wandb reads them). */
+struct sw_wandb_runfile {
 	char *run_id;        /* RunRecord.run_id */
 	char *project;       /* RunRecord.project */
 	char *entity;        /* RunRecord.entity */
@@ -73,26 +73,26 @@ struct sw_wandb_run {
 			      * "'run-x.wandb': torn record at byte 100003 (a
 			      * killed run?): ignored the rest, 183 records read" */
 };
-#define SW_WANDB_RUN_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+#define SW_WANDB_RUNFILE_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
 			    NULL, 0, 0, 0, 0, 0, -1, { 0 } }
 
-/* Frees what the struct owns and resets it to SW_WANDB_RUN_INIT. Accepts
- * NULL and a zeroed or SW_WANDB_RUN_INIT struct. */
-void sw_wandb_run_release(struct sw_wandb_run *run);
+/* Frees what the struct owns and resets it to SW_WANDB_RUNFILE_INIT. Accepts
+ * NULL and a zeroed or SW_WANDB_RUNFILE_INIT struct. */
+void sw_wandb_runfile_release(struct sw_wandb_runfile *run);
 
 /* Reads and decodes the run file at path into *run (which must be released
- * or SW_WANDB_RUN_INIT; it is released first). Returns 0 (check
+ * or SW_WANDB_RUNFILE_INIT; it is released first). Returns 0 (check
  * run->warning: damage is not an error), or -1 with err set when the file
  * cannot be read or is not a wandb run file (bad magic): then *run is left
  * released. An empty file (wandb had not written its first block yet) is 0
  * with no records and a warning. */
-int sw_wandb_runfile_read(const char *path, struct sw_wandb_run *run,
+int sw_wandb_runfile_read(const char *path, struct sw_wandb_runfile *run,
 			  struct sw_err *err);
 
 /* The same over bytes already in memory; name is used in the messages
  * (borrowed). */
 int sw_wandb_runfile_parse(const void *data, size_t size, const char *name,
-			   struct sw_wandb_run *run, struct sw_err *err);
+			   struct sw_wandb_runfile *run, struct sw_err *err);
 
 /* In a wandb offline run directory (".../offline-run-DATE-ID"), finds its
  * run file "run-*.wandb". Returns 0 with *path a new string the caller
