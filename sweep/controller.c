@@ -33,6 +33,7 @@
 #include "sweep/report.h"
 #include "sweep/search.h"
 #include "sweep/trial.h"
+#include "sweep/wandb_runfile.h"
 
 /* ==== Choosing P and T ==== */
 
@@ -375,6 +376,47 @@ static void trial_end(struct controller *c, struct trial *t,
 	sw_progress_run_end(&c->progress, t->id, state, reason, t->epochs_done, runtime);
 }
 
+/* A program run's wandb run file is its record: its history and summary
+ * replace what arrived live (lock held). */
+static void take_wandb_record(struct controller *c, struct trial *t,
+			      const struct sw_trial_result *res)
+{
+	struct sw_err err = SW_ERR_INIT;
+	char line[800];
+
+	if (res->warning[0]) {
+		snprintf(line, sizeof(line), "sweep: warning: run %s: %s", t->id, res->warning);
+		sw_progress_log(&c->progress, line);
+	}
+	if (!res->wandb_history && !res->wandb_summary)
+		return;
+	if (sw_store_run_record(c->store, t->id, res->wandb_history, res->wandb_summary,
+				&err) < 0) {
+		set_fatal(c, err.msg);
+		return;
+	}
+	if (res->wandb_history) {
+		json_t *rows = json_array(), *row, *v;
+		const char *key;
+		size_t i;
+		double x;
+
+		json_array_foreach(res->wandb_history, i, row) {
+			json_t *m = json_object();
+
+			json_object_foreach(row, key, v)
+				if (key[0] != '_' && sw_wandb_value_number(v, &x) && isfinite(x))
+					json_object_set_new(m, key, json_real(x));
+			json_array_append_new(rows, m);
+		}
+		if (rows) {
+			json_decref(t->history);
+			t->history = rows;
+			t->epochs_done = (int64_t)json_array_size(rows);
+		}
+	}
+}
+
 static void *trial_main(void *arg)
 {
 	struct trial *t = arg;
@@ -393,6 +435,7 @@ static void *trial_main(void *arg)
 	}
 
 	pthread_mutex_lock(&c->lock);
+	take_wandb_record(c, t, &res);
 	if (res.status == SW_TRIAL_STOPPED) {
 		state = t->stop_state;
 		reason = t->stop_reason[0] ? t->stop_reason : NULL;
@@ -404,6 +447,7 @@ static void *trial_main(void *arg)
 	t->done = 1;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
+	sw_trial_result_release(&res);
 	return NULL;
 }
 

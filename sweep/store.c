@@ -16,8 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sweep/buf.h"
 #include "sweep/cli.h"
 #include "sweep/rng.h"
+#include "sweep/wandb_runfile.h"
 
 struct sw_store_run {
 	struct sw_store_run *next;
@@ -32,6 +34,7 @@ struct sw_store_run {
 	int has_best;
 	double best;
 	int64_t best_step;
+	json_t *summary;        /* the run file's summary (sw_store_run_record) */
 };
 
 /* ==== Small helpers ==== */
@@ -590,6 +593,7 @@ static void run_free(struct sw_store_run *r)
 	free(r->id);
 	json_decref(r->params);
 	json_decref(r->last);
+	json_decref(r->summary);
 	free(r);
 }
 
@@ -1176,10 +1180,10 @@ int sw_store_run_end(struct sw_store *st, const char *id,
 		sw_errorf(err, "run '%s' is already recorded", id);
 		goto done;
 	}
-	summary = json_deep_copy(r->last);
+	summary = json_deep_copy(r->summary ? r->summary : r->last);
 	if (!summary)
 		goto oom;
-	if (r->epochs > 0) {
+	if (r->epochs > 0 && !r->summary) {
 		json_object_set_new(summary, "_step", json_integer(r->epochs - 1));
 		json_object_set_new(summary, "_runtime", json_real(r->last_runtime));
 	}
@@ -1221,6 +1225,90 @@ done:
 	json_decref(summary);
 	free(path);
 	free(runs_path);
+	return ret;
+}
+
+/* The jsonl text of rows, one compact line each (a new string). */
+static char *jsonl_text(const json_t *rows, const char *path, size_t *len,
+			struct sw_err *err)
+{
+	struct sw_buf b = SW_BUF_INIT;
+	json_t *row;
+	size_t i, n;
+	char *text;
+
+	json_array_foreach(rows, i, row) {
+		char *line = json_line(row, JSON_COMPACT, path, &n, err);
+
+		if (!line || sw_buf_append(&b, line, n) < 0) {
+			if (line)
+				sw_errorf(err, "out of memory");
+			free(line);
+			sw_buf_release(&b);
+			return NULL;
+		}
+		free(line);
+	}
+	text = sw_buf_detach(&b, len);
+	if (!text)
+		sw_errorf(err, "out of memory");
+	return text;
+}
+
+int sw_store_run_record(struct sw_store *st, const char *id, const json_t *history,
+			const json_t *summary, struct sw_err *err)
+{
+	struct sw_store_run *r;
+	json_t *copy = NULL, *v;
+	char *path = NULL, *text = NULL;
+	size_t len = 0;
+	double x;
+	int ret = -1;
+
+	pthread_mutex_lock(&st->lock);
+	r = id ? find_active(st, id) : NULL;
+	if (!r) {
+		sw_errorf(err, "run '%s' was not begun", id ? id : "");
+		goto done;
+	}
+	if (history) {
+		path = run_path(st->dir, id, "history.jsonl");
+		if (!path)
+			goto oom;
+		text = jsonl_text(history, path, &len, err);
+		if (!text || sw_durable_replace(st->writer, path, text, len, err))
+			goto done;
+		r->epochs = (int64_t)json_array_size(history);
+	}
+	if (summary) {
+		copy = json_deep_copy(summary);
+		if (!copy)
+			goto oom;
+		/* wandb's controller reads a run's metric from its summary */
+		r->has_best = 0;
+		v = st->metric ? json_object_get(copy, st->metric) : NULL;
+		if (v && sw_wandb_value_number(v, &x) && isfinite(x)) {
+			json_t *step = json_object_get(copy, "_step");
+
+			if (json_object_set_new(copy, "best",
+						json_pack("{s:s, s:f, s:I}", "name", st->metric,
+							  "value", x, "_step",
+							  (json_int_t)json_integer_value(step))))
+				goto oom;
+		}
+		json_decref(r->summary);
+		r->summary = copy;
+		copy = NULL;
+	}
+	ret = 0;
+	goto done;
+oom:
+	sw_errorf(err, "out of memory");
+done:
+	pthread_mutex_unlock(&st->lock);
+	json_decref(copy);
+	free(text);
+	free(path);
 	return ret;
 }
 

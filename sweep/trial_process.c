@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -25,6 +26,7 @@
 #include "sweep/buf.h"
 #include "sweep/command_macros.h"
 #include "sweep/wandb_hook.h"
+#include "sweep/wandb_runfile.h"
 
 extern char **environ;
 
@@ -254,29 +256,6 @@ static void log_line(struct child *c, const char *tag, const char *line, size_t 
 			LOG_CAP);
 }
 
-/* A metric of a metrics line: a number, or the string "NaN", "Infinity"
- * or "-Infinity" (how the wandb hook and the store write those). */
-static int metric_value(const json_t *v, double *out)
-{
-	const char *s = json_string_value(v);
-
-	if (json_is_number(v)) {
-		*out = json_number_value(v);
-		return 1;
-	}
-	if (!s)
-		return 0;
-	if (!strcmp(s, "NaN"))
-		*out = NAN;
-	else if (!strcmp(s, "Infinity"))
-		*out = INFINITY;
-	else if (!strcmp(s, "-Infinity"))
-		*out = -INFINITY;
-	else
-		return 0;
-	return 1;
-}
-
 /* {"_wandb": "alert", ...}: feeds hooks->on_alert. */
 static void report_alert(struct child *c, const json_t *o)
 {
@@ -321,7 +300,7 @@ static void report(struct child *c, const char *text, size_t n)
 	json_object_foreach(row, key, v) {
 		if (k >= MAX_METRICS || key[0] == '_' || (row == o && !strcmp(key, "epoch")))
 			continue;
-		if (row == o ? !json_is_number(v) : !metric_value(v, &x))
+		if (row == o ? !json_is_number(v) : !sw_wandb_value_number(v, &x))
 			continue;
 		kv[k].name = key;
 		kv[k].value = row == o ? json_number_value(v) : x;
@@ -480,6 +459,122 @@ static int stop_wanted(struct child *c)
 	return c->stop_requested || (c->h->stop && atomic_load(c->h->stop));
 }
 
+/* ==== The run file (wandb offline) ==== */
+
+/* The run file wandb wrote for run id under wandb_dir: the newest
+ * offline-run-*-ID/run-ID.wandb changed since `since` (an older one is a
+ * previous attempt's). A new string, or NULL when there is none. */
+static char *find_run_file(const char *wandb_dir, const char *id, time_t since)
+{
+	char *pat = NULL, *best = NULL;
+	time_t best_t = 0;
+	glob_t g;
+	size_t i;
+
+	if (asprintf(&pat, "%s/wandb/offline-run-*-%s/run-%s.wandb", wandb_dir, id, id) < 0)
+		return NULL;
+	if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
+		for (i = 0; i < g.gl_pathc; i++) {
+			struct stat sb;
+
+			if (stat(g.gl_pathv[i], &sb) < 0 || sb.st_mtime < since ||
+			    (best && sb.st_mtime < best_t))
+				continue;
+			free(best);
+			best = strdup(g.gl_pathv[i]);
+			best_t = sb.st_mtime;
+		}
+		globfree(&g);
+	}
+	free(pat);
+	return best;
+}
+
+/* A row or summary of the run file as the results store keeps it: nested
+ * dicts flattened to "a.b", wandb's "_step", "_runtime" and "_timestamp",
+ * and the metrics (numbers; NaN and infinities as strings); strings,
+ * media and wandb's other "_" keys are left out. NULL on OOM. */
+static json_t *metrics_of(const json_t *row)
+{
+	json_t *flat = sw_wandb_row_flatten(row), *out = json_object(), *v;
+	const char *key;
+	double x;
+
+	if (!flat || !out) {
+		json_decref(flat);
+		json_decref(out);
+		return NULL;
+	}
+	json_object_foreach(flat, key, v) {
+		if (key[0] == '_' && strcmp(key, "_step") && strcmp(key, "_runtime") &&
+		    strcmp(key, "_timestamp"))
+			continue;
+		if (sw_wandb_value_number(v, &x) && json_object_set(out, key, v) < 0) {
+			json_decref(out);
+			out = NULL;
+			break;
+		}
+	}
+	json_decref(flat);
+	return out;
+}
+
+/* Reads the run's file into res: its history when it holds at least the
+ * rows that arrived live (a killed run's file may hold fewer, or none),
+ * its summary when it has one, and its exit code unless the run was
+ * stopped. A damaged file gives res->warning. */
+static void read_run_file(struct child *c, const char *wandb_dir, time_t since,
+			  struct sw_trial_result *res)
+{
+	struct sw_wandb_runfile run = SW_WANDB_RUNFILE_INIT;
+	struct sw_err err = SW_ERR_INIT;
+	char *path = find_run_file(wandb_dir, c->id, since);
+	json_t *rows = NULL, *row;
+	size_t i;
+
+	if (!path)
+		return;
+	if (sw_wandb_runfile_read(path, &run, &err) < 0) {
+		snprintf(res->warning, sizeof(res->warning), "%s", err.msg);
+		goto done;
+	}
+	if (run.warning[0] && c->term_at == 0)      /* a stopped run's file is cut */
+		snprintf(res->warning, sizeof(res->warning), "%s", run.warning);
+	if (json_array_size(run.history) > 0 &&
+	    (int64_t)json_array_size(run.history) >= c->epochs_reported) {
+		rows = json_array();
+		json_array_foreach(run.history, i, row) {
+			json_t *m = rows ? metrics_of(row) : NULL;
+
+			if (!m || json_array_append_new(rows, m) < 0) {
+				json_decref(rows);
+				rows = NULL;
+				break;
+			}
+		}
+		res->wandb_history = rows;
+	}
+	if (json_object_size(run.summary) > 0)
+		res->wandb_summary = metrics_of(run.summary);
+	if (!run.has_exit || c->term_at > 0 || res->exit_code == 127)
+		goto done;
+	if (run.exit_code == 0 && res->status == SW_TRIAL_FAILED) {
+		/* wandb.finish() ran; what the process did after is not the run */
+		res->status = SW_TRIAL_FINISHED;
+		res->exit_code = 0;
+		res->reason[0] = '\0';
+	} else if (run.exit_code != 0) {
+		if (res->status != SW_TRIAL_FAILED)
+			snprintf(res->reason, sizeof(res->reason),
+				 "the wandb run ended with exit code %d", run.exit_code);
+		res->status = SW_TRIAL_FAILED;
+		res->exit_code = run.exit_code;
+	}
+done:
+	sw_wandb_runfile_release(&run);
+	free(path);
+}
+
 /* ==== Running one trial ==== */
 
 static void fail(struct sw_trial_result *res, int code, const char *fmt, ...)
@@ -541,6 +636,7 @@ static int process_run_named(const struct sw_trial_runner *r, const char *run_id
 	size_t argc = 0, na = 0, i, extra = strv_len((const char *const *)p->env);
 	int status = 0, exited = 0, exec_errno = 0;
 	double exit_at = 0;
+	time_t started = time(NULL);
 	sigset_t all, old;
 
 	(void)seed;
@@ -867,6 +963,8 @@ static int process_run_named(const struct sw_trial_runner *r, const char *run_id
 						       p->n_command, "program") ?
 			 p->program : argv[0], what, tail[0] ? "; stderr: " : "", tail);
 	}
+	if (p->wandb_offline && !exec_errno)
+		read_run_file(&c, wandb_dir, started, res);
 	goto done;
 oom:
 	fail(res, 1, "out of memory starting the run");
@@ -1004,6 +1102,15 @@ void sw_trial_runner_release(struct sw_trial_runner *r)
 {
 	if (r && r->release)
 		r->release(r);
+}
+
+void sw_trial_result_release(struct sw_trial_result *res)
+{
+	if (!res)
+		return;
+	json_decref(res->wandb_history);
+	json_decref(res->wandb_summary);
+	res->wandb_history = res->wandb_summary = NULL;
 }
 
 int sw_trial_run_named(const struct sw_trial_runner *r, const char *run_id,

@@ -4,7 +4,9 @@
  * whose runs finish with exactly the logged values, live and from the run
  * file (summary, history), wandb.alert in alerts.jsonl, the offline run
  * directories under the sweep's results; a hyperband sweep that stops runs
- * while they train; a script that crashes before wandb.init(). */
+ * while they train; a script that crashes before wandb.init(); a program
+ * that is not Python whose run file (the real SDK's, from
+ * tests/wandb_offline) is its whole record. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,10 +29,11 @@
 
 static char *tmp;
 static char env_home[4200], env_xdg[4200], env_pp[4200], env_url[64];
+static char env_fix[4200];
 static const char *env[] = { "SWEEP_ALERT_WEBHOOK=", "WANDB_AGENT_KILL_DELAY=3",
 			     "WANDB_API_KEY=0123456789abcdef0123456789abcdef01234567",
 			     "WANDB_MODE=online", "WANDB_DIR=", env_home, env_xdg,
-			     env_pp, env_url, NULL };
+			     env_pp, env_url, env_fix, NULL };
 
 /* val_loss = lr * 10 / (epoch + 1), logged once per epoch with a nested
  * dict and a string; an alert at epoch 1; a summary value of its own. */
@@ -129,7 +132,8 @@ static double num(const json_t *o, const char *key)
 
 /* The history of run r: one row per wandb.log with the logged values,
  * bit for bit. */
-static void check_history(const char *dir, const json_t *r, int64_t rows)
+static void check_history(const char *dir, const json_t *r, int64_t rows,
+			  int from_file)
 {
 	const char *id = json_string_value(json_object_get(r, "id"));
 	double lr = num(json_object_get(r, "params"), "lr");
@@ -148,6 +152,9 @@ static void check_history(const char *dir, const json_t *r, int64_t rows)
 		assert_true(num(row, "val.acc") == 1 - loss / 10);
 		assert_true(num(row, "epoch") == (double)e);
 		assert_int_equal(json_integer_value(json_object_get(row, "_step")), e);
+		/* the run file's integer, not the live double */
+		if (from_file)
+			assert_true(json_is_integer(json_object_get(row, "epoch")));
 		assert_null(json_object_get(row, "note"));
 	}
 	json_decref(hist);
@@ -186,7 +193,10 @@ static void test_grid_offline_with_closed_server(void **state)
 		assert_string_equal(json_string_value(json_object_get(r, "state")), "finished");
 		assert_int_equal(json_integer_value(json_object_get(r, "epochs")), 3);
 		assert_true(num(sum, "val_loss") == lr * 10 / 3);
-		check_history(dir, r, 3);
+		/* set with run.summary[...]: only the run file has it */
+		assert_int_equal(json_integer_value(json_object_get(sum, "final_note")), 7);
+		assert_true(num(json_object_get(sum, "best"), "value") == lr * 10 / 3);
+		check_history(dir, r, 3, 1);
 		/* the offline run directory, for `wandb sync` later */
 		assert_true(asprintf(&pat, "%s/runs/%s/wandb/offline-run-*-%s/run-%s.wandb",
 				     dir, id, id, id) > 0);
@@ -256,7 +266,8 @@ static void test_hyperband_stops_wandb_runs_while_they_train(void **state)
 			assert_int_equal(epochs, 6);
 			finished++;
 		}
-		check_history(dir, r, epochs);
+		/* a stopped run was killed before wandb wrote its file */
+		check_history(dir, r, epochs, !strcmp(st, "finished"));
 	}
 	assert_int_equal(finished, 1);
 	assert_int_equal(stopped, 2);
@@ -294,6 +305,74 @@ static void test_crash_before_init_fails_the_run(void **state)
 	sw_test_proc_release(&p);
 }
 
+/* A program that is not Python and reports nothing live, but leaves a run
+ * file (one the real SDK wrote): history, summary and exit code come from
+ * it; exit code 1 there fails the run although the program exited 0. */
+static void test_run_file_is_the_record(void **state)
+{
+	struct sw_test_proc p;
+	char *dir, *name = NULL, *yaml = NULL;
+	json_t *runs, *hist;
+	size_t i;
+	int seen = 0;
+
+	(void)state;
+	put("copy.sh",
+	    "f=${1#fixture=}\n"
+	    "d=\"$WANDB_DIR/wandb/offline-run-20260101_000000-$WANDB_RUN_ID\"\n"
+	    "mkdir -p \"$d\" && cp \"$FIXTURES/$f/run.wandb\" \"$d/run-$WANDB_RUN_ID.wandb\"\n");
+	assert_true(asprintf(&yaml, "name: wb-file\nmethod: grid\n"
+			     "command: [/bin/sh, %s/copy.sh, \"${args_no_hyphens}\"]\n"
+			     "metric: {name: val_loss, goal: minimize}\n"
+			     "parameters:\n  fixture: {values: [basic_epochs, crash]}\n",
+			     tmp) > 0);
+	put("file.yaml", yaml);
+	free(yaml);
+	assert_int_equal(run_sweep(&p, "file.yaml", "res-file"), 0);
+	if (p.status != 0)
+		fprintf(stderr, "%s\n%s\n", p.out, p.err);
+	assert_int_equal(p.status, 0);
+	dir = results_dir("res-file");
+	runs = load_jsonl(dir, "runs.jsonl");
+	assert_int_equal(json_array_size(runs), 2);
+	for (i = 0; i < 2; i++) {
+		json_t *r = json_array_get(runs, i);
+		json_t *sum = json_object_get(r, "summary");
+		const char *fx = json_string_value(json_object_get(json_object_get(r, "params"),
+								   "fixture"));
+		const char *st = json_string_value(json_object_get(r, "state"));
+
+		free(name);
+		assert_true(asprintf(&name, "runs/%s/history.jsonl",
+				     json_string_value(json_object_get(r, "id"))) > 0);
+		hist = load_jsonl(dir, name);
+		if (!strcmp(fx, "basic_epochs")) {
+			seen |= 1;
+			assert_string_equal(st, "finished");
+			assert_int_equal(json_integer_value(json_object_get(r, "epochs")), 5);
+			assert_int_equal(json_array_size(hist), 5);
+			assert_true(num(json_array_get(hist, 4), "val_loss") == 1.1599837863778304);
+			assert_true(num(sum, "val_loss") == 1.1599837863778304);
+			assert_true(num(sum, "best_val_accuracy") == 0.549278328342204);
+		} else {
+			seen |= 2;
+			assert_string_equal(st, "failed");
+			assert_non_null(strstr(json_string_value(json_object_get(r, "reason")),
+					       "exit code 1"));
+			assert_int_equal(json_array_size(hist), 3);
+			assert_true(num(sum, "val_loss") == 0.8);
+		}
+		json_decref(hist);
+	}
+	assert_int_equal(seen, 3);
+	/* ranked by wandb's summary value */
+	assert_non_null(strstr(p.out, "val_loss"));
+	free(name);
+	json_decref(runs);
+	free(dir);
+	sw_test_proc_release(&p);
+}
+
 /* A port on 127.0.0.1 that nothing listens on. */
 static int closed_port(void)
 {
@@ -314,12 +393,14 @@ static int closed_port(void)
 
 static int setup(void **state)
 {
-	char standin[PATH_MAX];
+	char standin[PATH_MAX], fixtures[PATH_MAX];
 
 	(void)state;
 	tmp = sw_test_tmpdir();
-	if (!tmp || !realpath("tests/wandb_standin", standin))
+	if (!tmp || !realpath("tests/wandb_standin", standin) ||
+	    !realpath("tests/wandb_offline", fixtures))
 		return -1;
+	snprintf(env_fix, sizeof(env_fix), "FIXTURES=%s", fixtures);
 	snprintf(env_home, sizeof(env_home), "HOME=%s", tmp);
 	snprintf(env_xdg, sizeof(env_xdg), "XDG_CACHE_HOME=%s/cache", tmp);
 	/* the user's own PYTHONPATH (where "wandb" is installed) is kept */
@@ -345,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_grid_offline_with_closed_server),
 		cmocka_unit_test(test_hyperband_stops_wandb_runs_while_they_train),
 		cmocka_unit_test(test_crash_before_init_fails_the_run),
+		cmocka_unit_test(test_run_file_is_the_record),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -715,6 +715,49 @@ static void test_sigkill_many_times_write_behind(void **state)
 	sigkill_many_times(1);
 }
 
+/* A wandb run file's record replaces what arrived live: history.jsonl,
+ * the epoch count, and the summary, whose metric value is the run's best
+ * (wandb ranks by the summary). */
+static void test_run_record_from_run_file(void **state)
+{
+	struct sw_store st = SW_STORE_INIT;
+	struct sw_err err = SW_ERR_INIT;
+	struct sw_spec spec;
+	char *tmp = sw_test_tmpdir(), *text;
+	struct sw_kv m1[] = { { "val_accuracy", 0.9 } };
+	json_t *rows = json_loads("[{\"_step\": 0, \"epoch\": 0, \"val_accuracy\": 0.5},"
+				  " {\"_step\": 4, \"epoch\": 1, \"val_accuracy\": \"NaN\"}]",
+				  0, NULL);
+	json_t *sum = json_loads("{\"_step\": 4, \"val_accuracy\": 0.7, \"note\": 2}", 0, NULL);
+	json_t *rec = NULL, *s;
+	int nb;
+
+	(void)state;
+	make_spec(&spec, "rec", 1);
+	assert_int_equal(sw_store_create(&st, tmp, &spec, NULL, time(NULL), &err), 0);
+	assert_int_equal(sw_store_run_begin(&st, "w1", NULL, 1, 0, &err), 0);
+	assert_int_equal(sw_store_epoch(&st, "w1", m1, 1, &nb, &err), 0);
+	assert_int_equal(sw_store_run_record(&st, "nope", rows, sum, &err), -1);
+	assert_int_equal(sw_store_run_record(&st, "w1", rows, sum, &err), 0);
+	assert_int_equal(sw_store_run_end(&st, "w1", SW_RUN_FINISHED, NULL, &rec, &err), 0);
+	assert_int_equal(sw_store_flush(&st, &err), 0);
+	text = readf(st.dir, "runs/w1/history.jsonl");
+	assert_string_equal(text, "{\"_step\":0,\"epoch\":0,\"val_accuracy\":0.5}\n"
+			    "{\"_step\":4,\"epoch\":1,\"val_accuracy\":\"NaN\"}\n");
+	free(text);
+	assert_int_equal(json_integer_value(json_object_get(rec, "epochs")), 2);
+	s = json_object_get(rec, "summary");
+	assert_int_equal(json_integer_value(json_object_get(s, "note")), 2);
+	assert_true(json_real_value(json_object_get(s, "val_accuracy")) == 0.7);
+	assert_true(json_real_value(json_object_get(json_object_get(s, "best"), "value")) == 0.7);
+	json_decref(rec);
+	json_decref(rows);
+	json_decref(sum);
+	sw_store_release(&st);
+	sw_test_rmtree(tmp);
+	free(tmp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -727,6 +770,7 @@ int main(void)
 		cmocka_unit_test(test_load_runs_dedupes_and_validates),
 		cmocka_unit_test(test_open_repairs_and_resumes),
 		cmocka_unit_test(test_sort_and_ids),
+		cmocka_unit_test(test_run_record_from_run_file),
 		cmocka_unit_test(test_sigkill_many_times),
 		cmocka_unit_test(test_sigkill_many_times_write_behind),
 	};
