@@ -12,27 +12,38 @@
 
 #include "sweep/file.h"
 
-/* The module's bytes, embedded by the assembler (the Makefile makes this
- * object depend on the .py file, which is read relative to the top of the
- * tree, where make runs the compiler). */
-__asm__(".pushsection .rodata\n"
-	".balign 16\n"
-	".hidden sw_wandb_hook_py\n"
-	".globl sw_wandb_hook_py\n"
-	"sw_wandb_hook_py:\n"
-	".incbin \"sweep/wandb_sitecustomize.py\"\n"
-	".hidden sw_wandb_hook_py_end\n"
-	".globl sw_wandb_hook_py_end\n"
-	"sw_wandb_hook_py_end:\n"
+/* The modules' bytes, embedded by the assembler (the Makefile makes this
+ * object depend on the .py files, which are read relative to the top of
+ * the tree, where make runs the compiler), each followed by a NUL. */
+#define SW_EMBED(sym, file)                  \
+	".balign 16\n"                       \
+	".hidden " sym "\n"                   \
+	".globl " sym "\n"                    \
+	sym ":\n"                             \
+	".incbin \"" file "\"\n"              \
+	".hidden " sym "_end\n"               \
+	".globl " sym "_end\n"                \
+	sym "_end:\n"                         \
 	".byte 0\n"
+__asm__(".pushsection .rodata\n"
+	SW_EMBED("sw_wandb_hook_py", "sweep/wandb_sitecustomize.py")
+	SW_EMBED("sw_wandb_report_py", "sweep/wandb_report.py")
 	".popsection\n");
 extern const char sw_wandb_hook_py[], sw_wandb_hook_py_end[];
+extern const char sw_wandb_report_py[], sw_wandb_report_py_end[];
 
 const char *sw_wandb_hook_source(size_t *len)
 {
 	if (len)
 		*len = (size_t)(sw_wandb_hook_py_end - sw_wandb_hook_py);
 	return sw_wandb_hook_py;
+}
+
+const char *sw_wandb_report_source(size_t *len)
+{
+	if (len)
+		*len = (size_t)(sw_wandb_report_py_end - sw_wandb_report_py);
+	return sw_wandb_report_py;
 }
 
 /* Whether path holds exactly len bytes of text. */
@@ -49,23 +60,23 @@ static int same_content(const char *path, const char *text, size_t len)
 	return same;
 }
 
-int sw_wandb_hook_write(const char *dir, struct sw_err *err)
+/* Writes dir/name holding len bytes of text, atomically, unless it holds
+ * them already. */
+static int write_module(const char *dir, const char *name, const char *text,
+			size_t len, struct sw_err *err)
 {
-	size_t len, off = 0;
-	const char *text = sw_wandb_hook_source(&len);
+	size_t off = 0;
 	char *path = NULL, *tmp = NULL;
 	int fd = -1, ret = -1;
 
-	if (asprintf(&path, "%s/sitecustomize.py", dir) < 0) {
+	if (asprintf(&path, "%s/%s", dir, name) < 0) {
 		path = NULL;
 		goto oom;
 	}
-	if (asprintf(&tmp, "%s/.sitecustomize.py.%ld.tmp", dir, (long)getpid()) < 0) {
+	if (asprintf(&tmp, "%s/.%s.%ld.tmp", dir, name, (long)getpid()) < 0) {
 		tmp = NULL;
 		goto oom;
 	}
-	if (sw_mkdir_p(dir, err) < 0)
-		goto done;
 	if (same_content(path, text, len)) {
 		ret = 0;
 		goto done;
@@ -109,6 +120,20 @@ done:
 	free(tmp);
 	free(path);
 	return ret;
+}
+
+int sw_wandb_hook_write(const char *dir, struct sw_err *err)
+{
+	size_t len, rlen;
+	const char *text = sw_wandb_hook_source(&len);
+	const char *report = sw_wandb_report_source(&rlen);
+
+	if (sw_mkdir_p(dir, err) < 0)
+		return -1;
+	/* the report first: the start-up module loads it by name */
+	if (write_module(dir, "sweep_wandb_report.py", report, rlen, err) < 0)
+		return -1;
+	return write_module(dir, "sitecustomize.py", text, len, err);
 }
 
 char *sw_wandb_hook_pythonpath(const char *dir, const char *user_path)

@@ -1,5 +1,6 @@
-/* test_wandb_hook.c - the Python start-up module of wandb scripts
- * (sweep/wandb_hook.c, sweep/wandb_sitecustomize.py), run by python3 with
+/* test_wandb_hook.c - the Python start-up modules of wandb scripts
+ * (sweep/wandb_hook.c, sweep/wandb_sitecustomize.py, sweep/wandb_report.py),
+ * run by python3 with
  * the stand-in wandb package of tests/wandb_standin: it chains to the
  * sitecustomize that was next on the path, leaves sys.path as it would be
  * without it, does nothing for scripts without wandb, reports wandb's rows
@@ -137,6 +138,14 @@ static void test_written_module_is_the_embedded_source(void **state)
 	assert_true(len > 1000);
 	assert_int_equal(strlen(src), len);
 	assert_non_null(strstr(src, "def _sweep_chain"));
+	assert_int_equal(n, len);
+	assert_memory_equal(text, src, len);
+	free(text);
+	free(p);
+	src = sw_wandb_report_source(&len);
+	assert_non_null(strstr(src, "def install(wandb, path)"));
+	p = pathf("hook/sweep_wandb_report.py");
+	text = sw_test_read_file(p, &n);
 	assert_int_equal(n, len);
 	assert_memory_equal(text, src, len);
 	/* writing again over the same content is fine */
@@ -286,7 +295,8 @@ static void test_what_wandb_records_is_unchanged(void **state)
 
 	(void)state;
 	assert_true(asprintf(&frozen, "import time\ntime.time = lambda: 1000.0\n"
-			     "import os, glob, shutil\n%s"
+			     "import os, glob, shutil\n"
+			     "shutil.rmtree('wandb', ignore_errors=True)\n%s"
 			     "src = glob.glob('wandb/offline-run-*-hookrun1/run-hookrun1.wandb')\n"
 			     "shutil.move(src[0], os.environ['OUT_NAME'])\n"
 			     "shutil.rmtree('wandb')\n", rows_py) > 0);
