@@ -556,7 +556,7 @@ static void read_run_file(struct child *c, const char *wandb_dir, time_t since,
 	}
 	if (json_object_size(run.summary) > 0)
 		res->wandb_summary = metrics_of(run.summary);
-	if (!run.has_exit || c->term_at > 0 || res->exit_code == 127)
+	if (!run.has_exit || c->term_at > 0)
 		goto done;
 	if (run.exit_code == 0 && res->status == SW_TRIAL_FAILED) {
 		/* wandb.finish() ran; what the process did after is not the run */

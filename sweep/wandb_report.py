@@ -71,7 +71,11 @@ class _SweepReporter:
             return
         r = self.rows(run)
         if step is not None:
-            if not isinstance(step, int) or step < r.step:
+            try:
+                step = step.__index__()     # numpy and torch integers too
+            except Exception:
+                return
+            if step < r.step:
                 return
             if step > r.step:
                 self.flush(r)

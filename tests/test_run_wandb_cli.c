@@ -317,14 +317,20 @@ static void test_run_file_is_the_record(void **state)
 	int seen = 0;
 
 	(void)state;
+	/* "cut": many_steps cut mid-record at byte 100,003, a killed run's */
 	put("copy.sh",
 	    "f=${1#fixture=}\n"
 	    "d=\"$WANDB_DIR/wandb/offline-run-20260101_000000-$WANDB_RUN_ID\"\n"
-	    "mkdir -p \"$d\" && cp \"$FIXTURES/$f/run.wandb\" \"$d/run-$WANDB_RUN_ID.wandb\"\n");
+	    "mkdir -p \"$d\" || exit 1\n"
+	    "if [ \"$f\" = cut ]; then\n"
+	    "  head -c 100003 \"$FIXTURES/many_steps/run.wandb\" > \"$d/run-$WANDB_RUN_ID.wandb\"\n"
+	    "else\n"
+	    "  cp \"$FIXTURES/$f/run.wandb\" \"$d/run-$WANDB_RUN_ID.wandb\"\n"
+	    "fi\n");
 	assert_true(asprintf(&yaml, "name: wb-file\nmethod: grid\n"
 			     "command: [/bin/sh, %s/copy.sh, \"${args_no_hyphens}\"]\n"
 			     "metric: {name: val_loss, goal: minimize}\n"
-			     "parameters:\n  fixture: {values: [basic_epochs, crash]}\n",
+			     "parameters:\n  fixture: {values: [basic_epochs, crash, cut]}\n",
 			     tmp) > 0);
 	put("file.yaml", yaml);
 	free(yaml);
@@ -334,8 +340,8 @@ static void test_run_file_is_the_record(void **state)
 	assert_int_equal(p.status, 0);
 	dir = results_dir("res-file");
 	runs = load_jsonl(dir, "runs.jsonl");
-	assert_int_equal(json_array_size(runs), 2);
-	for (i = 0; i < 2; i++) {
+	assert_int_equal(json_array_size(runs), 3);
+	for (i = 0; i < 3; i++) {
 		json_t *r = json_array_get(runs, i);
 		json_t *sum = json_object_get(r, "summary");
 		const char *fx = json_string_value(json_object_get(json_object_get(r, "params"),
@@ -354,6 +360,15 @@ static void test_run_file_is_the_record(void **state)
 			assert_true(num(json_array_get(hist, 4), "val_loss") == 1.1599837863778304);
 			assert_true(num(sum, "val_loss") == 1.1599837863778304);
 			assert_true(num(sum, "best_val_accuracy") == 0.549278328342204);
+		} else if (!strcmp(fx, "cut")) {
+			/* every intact row; one warning naming the file and offset */
+			seen |= 4;
+			assert_string_equal(st, "finished");
+			assert_int_equal(json_array_size(hist), 179);
+			assert_int_equal(json_integer_value(json_object_get(
+				json_array_get(hist, 178), "_step")), 178);
+			assert_int_equal(sw_test_count_lines(p.err, "sweep: warning: run "), 1);
+			assert_non_null(strstr(p.err, "byte 99864"));
 		} else {
 			seen |= 2;
 			assert_string_equal(st, "failed");
@@ -364,7 +379,7 @@ static void test_run_file_is_the_record(void **state)
 		}
 		json_decref(hist);
 	}
-	assert_int_equal(seen, 3);
+	assert_int_equal(seen, 7);
 	/* ranked by wandb's summary value */
 	assert_non_null(strstr(p.out, "val_loss"));
 	free(name);
