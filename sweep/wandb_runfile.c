@@ -753,11 +753,11 @@ int sw_wandb_runfile_read(const char *path, struct sw_wandb_runfile *run,
 	return ret;
 }
 
-/* "run-*.wandb" */
+/* "run-ID.wandb" as wandb names it; any "*.wandb" a user renamed it to */
 static int is_runfile_name(const char *name)
 {
 	size_t n = strlen(name);
-	return n > 10 && !strncmp(name, "run-", 4) && !strcmp(name + n - 6, ".wandb");
+	return n > 6 && name[0] != '.' && !strcmp(name + n - 6, ".wandb");
 }
 
 int sw_wandb_runfile_find(const char *dir, char **path, struct sw_err *err)

@@ -95,7 +95,8 @@ int sw_wandb_runfile_parse(const void *data, size_t size, const char *name,
 			   struct sw_wandb_runfile *run, struct sw_err *err);
 
 /* In a wandb offline run directory (".../offline-run-DATE-ID"), finds its
- * run file "run-*.wandb". Returns 0 with *path a new string the caller
+ * run file "run-ID.wandb" (any "*.wandb"; the first by name if several).
+ * Returns 0 with *path a new string the caller
  * frees, or -1 with err set (none there, or unreadable directory). */
 int sw_wandb_runfile_find(const char *dir, char **path, struct sw_err *err);
 
