@@ -736,6 +736,42 @@ static void test_value_json(void **state)
 	}
 }
 
+/* Reals decode to exactly what strtod gives, over Python-style reprs of
+ * random doubles of every magnitude (the decoder has a fast path of its
+ * own; the fixtures cannot check it, expected.jsonl is read by it too). */
+static void test_reals_exact_as_strtod(void **state)
+{
+	uint64_t x = 0x9E3779B97F4A7C15u;
+	char text[64];
+	(void)state;
+
+	for (int i = 0; i < 200000; i++) {
+		double d, want;
+		json_t *v;
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		memcpy(&d, &x, sizeof(d));
+		if (!isfinite(d))
+			continue;
+		if (i % 2)      /* ordinary magnitudes, 1e-12 .. 1e12 */
+			d = ldexp((double)(x >> 11) / 9007199254740992.0, (int)(x % 80) - 40);
+		/* the shortest repr that reads back (Python's), or 17 digits */
+		int prec = i % 3 == 0 ? 17 : 15;
+		for (; prec <= 17; prec++) {
+			snprintf(text, sizeof(text), "%.*g", prec, d);
+			if (strtod(text, NULL) == d)
+				break;
+		}
+		if (!strpbrk(text, ".en"))
+			strcat(text, ".0");
+		want = strtod(text, NULL);
+		v = parse(text);
+		if (!json_is_real(v) || json_real_value(v) != want)
+			fail_msg("'%s' decoded as %.17g, strtod gives %.17g", text,
+				 json_real_value(v), want);
+		json_decref(v);
+	}
+}
+
 static void test_flatten_and_number(void **state)
 {
 	json_t *row = parse("{\"val\": {\"loss\": 2.0, \"deep\": {\"x\": 1}}, \"lr\": 0.1,"
@@ -780,6 +816,7 @@ int main(void)
 		cmocka_unit_test(test_zero_padding),
 		cmocka_unit_test(test_find_in_run_directory),
 		cmocka_unit_test(test_value_json),
+		cmocka_unit_test(test_reals_exact_as_strtod),
 		cmocka_unit_test(test_flatten_and_number),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
