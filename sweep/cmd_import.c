@@ -49,6 +49,7 @@ struct found {
 	char **paths;       /* run files, owned */
 	int *named;         /* 1: given on the command line (errors are fatal) */
 	size_t n, alloc;
+	json_t *reals;      /* the files' real paths, to skip one seen twice */
 };
 
 static void found_release(struct found *f)
@@ -57,41 +58,44 @@ static void found_release(struct found *f)
 		free(f->paths[i]);
 	free(f->paths);
 	free(f->named);
+	json_decref(f->reals);
 }
 
-/* Adds path unless the same file is already there (a latest-run link, a
- * path given twice). */
+/* Adds path (taking it) unless the same file is already there (a
+ * latest-run link, a path given twice). */
 static int found_add(struct found *f, char *path, int named)
 {
 	char *real = realpath(path, NULL);
 
-	for (size_t i = 0; real && i < f->n; i++) {
-		char *other = realpath(f->paths[i], NULL);
-		int same = other && !strcmp(other, real);
-		free(other);
-		if (same) {
-			free(real);
-			free(path);
-			return 0;
-		}
+	if (!f->reals && !(f->reals = json_object()))
+		goto oom;
+	if (real && json_object_get(f->reals, real)) {
+		free(real);
+		free(path);
+		return 0;
 	}
+	if (real && json_object_set_new(f->reals, real, json_true()) < 0)
+		goto oom;
 	free(real);
+	real = NULL;
 	if (f->n == f->alloc) {
 		size_t alloc = f->alloc ? 2 * f->alloc : 8;
 		char **p = realloc(f->paths, alloc * sizeof(*p));
 		int *nm = p ? realloc(f->named, alloc * sizeof(*nm)) : NULL;
 		if (p)
 			f->paths = p;
-		if (!p || !nm) {
-			free(path);
-			return -1;
-		}
+		if (!p || !nm)
+			goto oom;
 		f->named = nm;
 		f->alloc = alloc;
 	}
 	f->paths[f->n] = path;
 	f->named[f->n++] = named;
 	return 0;
+oom:
+	free(real);
+	free(path);
+	return -1;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -433,19 +437,39 @@ struct import_opts {
 	int maximize;
 };
 
-/* Reads every file; a named file that fails is an error, one found in a
- * directory a warning. Fills runs[] (n of them). */
-static int read_all(const struct found *f, struct sw_wandb_runfile *runs, size_t *n,
-		    char **paths_kept)
+/* What the first pass learns from every file, to describe the sweep
+ * before any run is written. */
+struct survey {
+	char **paths;       /* the readable run files (borrowed from found) */
+	size_t n;
+	json_t *seen;       /* config key -> the distinct values the runs had */
+	char *project, *entity;   /* of the first run that names them */
+};
+
+static void survey_release(struct survey *sv)
 {
+	free(sv->paths);
+	json_decref(sv->seen);
+	free(sv->project);
+	free(sv->entity);
+}
+
+/* Pass 1: reads every file (one at a time: a thousand runs need not fit in
+ * memory at once) and gives each damaged one its warning. A named file that
+ * fails is an error, one found in a directory a warning. */
+static int survey_files(const struct found *f, struct survey *sv)
+{
+	struct sw_wandb_runfile rf = SW_WANDB_RUNFILE_INIT;
 	int failed = 0;
 
-	*n = 0;
+	sv->paths = calloc(f->n ? f->n : 1, sizeof(*sv->paths));
+	sv->seen = json_object();
+	if (!sv->paths || !sv->seen)
+		return sw_cli_error("out of memory"), -1;
 	for (size_t i = 0; i < f->n; i++) {
 		struct sw_err err = SW_ERR_INIT;
-		struct sw_wandb_runfile *rf = &runs[*n];
 
-		if (sw_wandb_runfile_read(f->paths[i], rf, &err) < 0) {
+		if (sw_wandb_runfile_read(f->paths[i], &rf, &err) < 0) {
 			if (f->named[i]) {
 				sw_cli_error("%s", err.msg);
 				failed = 1;
@@ -454,36 +478,62 @@ static int read_all(const struct found *f, struct sw_wandb_runfile *runs, size_t
 			}
 			continue;
 		}
-		if (rf->warning[0])
-			sw_cli_warning("%s", rf->warning);
-		paths_kept[(*n)++] = f->paths[i];
+		if (rf.warning[0])
+			sw_cli_warning("%s", rf.warning);
+		note_values(sv->seen, rf.config);
+		if (!sv->project && rf.project && *rf.project)
+			sv->project = strdup(rf.project);
+		if (!sv->entity && rf.entity && *rf.entity)
+			sv->entity = strdup(rf.entity);
+		sv->paths[sv->n++] = f->paths[i];
+		sw_wandb_runfile_release(&rf);
 	}
 	return failed ? -1 : 0;
 }
 
-static int write_results(const struct import_opts *o, struct sw_wandb_runfile *runs,
-			 size_t n, char **paths)
+/* Pass 2, for one file: its run, history and alerts into the store. */
+static int import_run(struct sw_store *st, const char *path, size_t index,
+		      json_t *taken, struct sw_err *err)
+{
+	struct sw_wandb_runfile rf = SW_WANDB_RUNFILE_INIT;
+	json_t *rec = NULL, *rows = NULL;
+	char id[72];
+	int ret = -1;
+
+	if (sw_wandb_runfile_read(path, &rf, err) < 0)
+		return -1;
+	pick_id(id, sizeof(id), rf.run_id, taken);
+	if (rf.run_id && strcmp(id, rf.run_id))
+		sw_cli_warning("'%s': run id '%s' is recorded as '%s'", path, rf.run_id, id);
+	json_object_set_new(taken, id, json_true());
+	rec = run_record(&rf, id, path, index);
+	rows = flat_rows(rf.history);
+	if (!rec || !rows) {
+		sw_errorf(err, "out of memory");
+		goto done;
+	}
+	if (sw_store_run_add(st, rec, rows, err) < 0 || import_alerts(st, &rf, id, err) < 0)
+		goto done;
+	ret = 0;
+done:
+	json_decref(rec);
+	json_decref(rows);
+	sw_wandb_runfile_release(&rf);
+	return ret;
+}
+
+static int write_results(const struct import_opts *o, const struct survey *sv)
 {
 	struct sw_store st = SW_STORE_INIT;
 	struct sw_spec spec = SW_SPEC_INIT;
 	struct sw_err err = SW_ERR_INIT;
-	json_t *seen = json_object(), *taken = json_object(), *extra = NULL, *files;
-	const char *name = o->name;
+	json_t *taken = json_object(), *extra = NULL, *files;
+	const char *name = o->name ? o->name : sv->project ? sv->project : "wandb-import";
 	char *text = NULL;
 	int ret = SW_EXIT_FAILURE;
 
-	if (!seen || !taken)
-		goto oom;
-	for (size_t i = 0; i < n; i++)
-		note_values(seen, runs[i].config);
-	if (!name)
-		for (size_t i = 0; i < n && !name; i++)
-			if (runs[i].project && *runs[i].project)
-				name = runs[i].project;
-	if (!name)
-		name = "wandb-import";
-	text = spec_text(name, o->metric, o->maximize, seen, n);
-	if (!text)
+	text = spec_text(name, o->metric, o->maximize, sv->seen, sv->n);
+	if (!text || !taken)
 		goto oom;
 	sw_spec_load_string(&spec, text, strlen(text), "sweep.yaml", NULL, &err);
 	if (!spec.text) {
@@ -491,47 +541,29 @@ static int write_results(const struct import_opts *o, struct sw_wandb_runfile *r
 		goto done;
 	}
 	files = json_array();
-	for (size_t i = 0; files && i < n; i++)
-		json_array_append_new(files, json_string(paths[i]));
+	for (size_t i = 0; files && i < sv->n; i++)
+		json_array_append_new(files, json_string(sv->paths[i]));
 	extra = json_pack("{s:{s:s?, s:s?}, s:{s:o*, s:I}, s:s}", "wandb", "project",
-			  runs[0].project && *runs[0].project ? runs[0].project : NULL,
-			  "entity", runs[0].entity && *runs[0].entity ? runs[0].entity : NULL,
-			  "imported", "files", files, "runs", (json_int_t)n, "state", "finished");
+			  sv->project, "entity", sv->entity, "imported", "files", files,
+			  "runs", (json_int_t)sv->n, "state", "finished");
 	if (!extra)
 		goto oom;
 	if (sw_store_create(&st, o->results, &spec, extra, time(NULL), &err) < 0) {
 		sw_cli_error("%s", err.msg);
 		goto done;
 	}
-	for (size_t i = 0; i < n; i++) {
-		char id[72];
-		json_t *rec, *rows;
-		int rc;
-
-		pick_id(id, sizeof(id), runs[i].run_id, taken);
-		if (runs[i].run_id && strcmp(id, runs[i].run_id))
-			sw_cli_warning("'%s': run id '%s' is recorded as '%s'", paths[i],
-				       runs[i].run_id, id);
-		json_object_set_new(taken, id, json_true());
-		rec = run_record(&runs[i], id, paths[i], i);
-		rows = flat_rows(runs[i].history);
-		rc = rec && rows ? sw_store_run_add(&st, rec, rows, &err)
-				 : sw_errorf(&err, "out of memory");
-		json_decref(rec);
-		json_decref(rows);
-		if (rc == 0)
-			rc = import_alerts(&st, &runs[i], id, &err);
-		if (rc < 0) {
-			sw_cli_error("%s", err.msg);
+	for (size_t i = 0; i < sv->n; i++)
+		if (import_run(&st, sv->paths[i], i, taken, &err) < 0) {
+			sw_cli_error("%s (the runs before it are in %s)", err.msg, st.dir);
 			goto done;
 		}
-	}
 	if (sw_store_flush(&st, &err) < 0) {
 		sw_cli_error("%s", err.msg);
 		goto done;
 	}
 	printf("%s\n", st.dir);
-	fprintf(stderr, "sweep: imported %zu run%s into %s\n", n, n == 1 ? "" : "s", st.dir);
+	fprintf(stderr, "sweep: imported %zu run%s into %s\n", sv->n, sv->n == 1 ? "" : "s",
+		st.dir);
 	ret = SW_EXIT_OK;
 	goto done;
 oom:
@@ -539,7 +571,6 @@ oom:
 done:
 	sw_store_release(&st);
 	sw_spec_release(&spec);
-	json_decref(seen);
 	json_decref(taken);
 	json_decref(extra);
 	free(text);
@@ -556,10 +587,8 @@ int cmd_import(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct import_opts o = { NULL, NULL, NULL, 0 };
-	struct found f = { NULL, NULL, 0, 0 };
-	struct sw_wandb_runfile *runs = NULL;
-	char **kept = NULL;
-	size_t n = 0;
+	struct found f = { NULL, NULL, 0, 0, NULL };
+	struct survey sv = { NULL, 0, NULL, NULL, NULL };
 	int rc, ret = SW_EXIT_FAILURE, goal_given = 0;
 
 	opterr = 0;
@@ -593,26 +622,17 @@ int cmd_import(int argc, char **argv)
 			goto done;
 		}
 	}
-	runs = calloc(f.n, sizeof(*runs));
-	kept = calloc(f.n, sizeof(*kept));
-	if (!runs || !kept) {
-		sw_cli_error("out of memory");
-		goto done;
-	}
-	if (read_all(&f, runs, &n, kept) < 0) {
+	if (survey_files(&f, &sv) < 0) {
 		sw_cli_error("nothing imported: give only wandb run files");
 		goto done;
 	}
-	if (n == 0) {
+	if (sv.n == 0) {
 		sw_cli_error("no readable wandb run among the paths given");
 		goto done;
 	}
-	ret = write_results(&o, runs, n, kept);
+	ret = write_results(&o, &sv);
 done:
-	for (size_t i = 0; runs && i < f.n; i++)
-		sw_wandb_runfile_release(&runs[i]);
-	free(runs);
-	free(kept);
+	survey_release(&sv);
 	found_release(&f);
 	return ret;
 }
