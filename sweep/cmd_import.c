@@ -9,10 +9,8 @@
 #include "sweep/store.h"
 #include "sweep/wandb_runfile.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,52 +96,18 @@ oom:
 	return -1;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The subdirectories of dir that can hold a run (offline-run-*, run-*),
- * sorted, in a new NULL-terminated list. */
-static char **run_dirs(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char **list = NULL, **grown;
-	size_t n = 0;
-
-	if (!d)
-		return NULL;
-	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, "offline-run-", 12) && strncmp(e->d_name, "run-", 4))
-			continue;
-		grown = realloc(list, (n + 2) * sizeof(*list));
-		if (!grown)
-			break;
-		list = grown;
-		if (asprintf(&list[n], "%s/%s", dir, e->d_name) < 0)
-			break;
-		list[++n] = NULL;
-	}
-	closedir(d);
-	if (list)
-		qsort(list, n, sizeof(*list), cmp_str);
-	return list;
-}
-
 static int is_dir(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Adds the run files under one PATH; -1 with err set when there are none
- * (or on OOM). depth bounds the "directory holding wandb/" step. */
-static int collect(struct found *f, const char *path, int depth, struct sw_err *err)
+/* Adds the run files under one PATH (a file is taken as one); -1 with err
+ * set when a directory holds none (or on OOM). */
+static int collect(struct found *f, const char *path, struct sw_err *err)
 {
-	char *file = NULL, *sub = NULL, **dirs;
-	size_t before = f->n;
-	int rc;
+	char **files = NULL, *file;
+	size_t n = 0;
 
 	if (!is_dir(path)) {
 		file = strdup(path);
@@ -151,30 +115,19 @@ static int collect(struct found *f, const char *path, int depth, struct sw_err *
 			return sw_errorf(err, "out of memory");
 		return 0;
 	}
-	if (sw_wandb_runfile_find(path, &file, err) == 0)
-		return found_add(f, file, 0) < 0 ? sw_errorf(err, "out of memory") : 0;
-	dirs = run_dirs(path);
-	for (size_t i = 0; dirs && dirs[i]; i++) {
-		if (sw_wandb_runfile_find(dirs[i], &file, NULL) == 0 &&
-		    found_add(f, file, 0) < 0) {
-			rc = sw_errorf(err, "out of memory");
-			goto free_dirs;
+	if (sw_wandb_runfiles_list(path, &files, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		/* found_add takes the string */
+		if (found_add(f, files[i], 0) < 0) {
+			for (size_t k = i + 1; k < n; k++)
+				free(files[k]);
+			free(files);
+			return sw_errorf(err, "out of memory");
 		}
 	}
-	rc = 0;
-	if (f->n == before && depth == 0 && asprintf(&sub, "%s/wandb", path) >= 0 &&
-	    is_dir(sub))
-		rc = collect(f, sub, 1, err);
-	else if (f->n == before)
-		rc = sw_errorf(err, "no wandb runs in '%s' (looked for run-ID.wandb files "
-			       "in it, in its offline-run-* directories and in its "
-			       "wandb/ folder)", path);
-free_dirs:
-	for (size_t i = 0; dirs && dirs[i]; i++)
-		free(dirs[i]);
-	free(dirs);
-	free(sub);
-	return rc;
+	free(files);
+	return 0;
 }
 
 /* ==== Turning a run file into a run record ==== */
@@ -617,7 +570,7 @@ int cmd_import(int argc, char **argv)
 					  "file, an offline-run directory or a wandb/ folder)");
 	for (int i = optind; i < argc; i++) {
 		struct sw_err err = SW_ERR_INIT;
-		if (collect(&f, argv[i], 0, &err) < 0) {
+		if (collect(&f, argv[i], &err) < 0) {
 			sw_cli_error("%s", err.msg);
 			goto done;
 		}

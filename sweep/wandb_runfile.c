@@ -807,6 +807,118 @@ int sw_wandb_runfile_find(const char *dir, char **path, struct sw_err *err)
 	return *path ? 0 : sw_errorf(err, "out of memory");
 }
 
+void sw_wandb_runfiles_free(char **paths)
+{
+	for (size_t i = 0; paths && paths[i]; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Appends the run files of dir's offline-run-* / run-* subdirectories
+ * (sorted) to *paths (NULL-terminated, *n entries). */
+static int list_run_dirs(const char *dir, char ***paths, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **names = NULL, **grown;
+	size_t count = 0;
+	int ret = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "offline-run-", 12) && strncmp(e->d_name, "run-", 4))
+			continue;
+		grown = realloc(names, (count + 1) * sizeof(*names));
+		if (!grown || !(grown[count] = strdup(e->d_name))) {
+			names = grown ? grown : names;
+			ret = -1;
+			break;
+		}
+		names = grown;
+		count++;
+	}
+	closedir(d);
+	if (names)
+		qsort(names, count, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < count && ret == 0; i++) {
+		size_t len = strlen(dir) + strlen(names[i]) + 2;
+		char *sub = malloc(len), *file = NULL;
+		if (!sub) {
+			ret = -1;
+			break;
+		}
+		snprintf(sub, len, "%s/%s", dir, names[i]);
+		if (sw_wandb_runfile_find(sub, &file, NULL) == 0) {
+			grown = realloc(*paths, (*n + 2) * sizeof(**paths));
+			if (!grown) {
+				free(file);
+				ret = -1;
+			} else {
+				*paths = grown;
+				(*paths)[(*n)++] = file;
+				(*paths)[*n] = NULL;
+			}
+		}
+		free(sub);
+	}
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	return ret;
+}
+
+int sw_wandb_runfiles_list(const char *dir, char ***paths, size_t *n,
+			   struct sw_err *err)
+{
+	char *file = NULL, *sub = NULL;
+	DIR *d = opendir(dir);
+
+	*paths = NULL;
+	*n = 0;
+	if (!d)
+		return sw_errorf(err, "unable to open directory '%s': %s", dir,
+				 strerror(errno));
+	closedir(d);
+	if (sw_wandb_runfile_find(dir, &file, NULL) == 0) {
+		*paths = calloc(2, sizeof(**paths));
+		if (!*paths) {
+			free(file);
+			return sw_errorf(err, "out of memory");
+		}
+		(*paths)[0] = file;
+		*n = 1;
+		return 0;
+	}
+	if (list_run_dirs(dir, paths, n) < 0)
+		goto oom;
+	if (*n == 0) {
+		size_t len = strlen(dir) + sizeof("/wandb");
+		if (!(sub = malloc(len)))
+			goto oom;
+		snprintf(sub, len, "%s/wandb", dir);
+		if (list_run_dirs(sub, paths, n) < 0)
+			goto oom;
+		free(sub);
+	}
+	if (*n == 0)
+		return sw_errorf(err, "no wandb runs in '%s' (looked for *.wandb files in "
+				 "it, in its offline-run-* directories and in its wandb/ "
+				 "folder)", dir);
+	return 0;
+oom:
+	free(sub);
+	sw_wandb_runfiles_free(*paths);
+	*paths = NULL;
+	*n = 0;
+	return sw_errorf(err, "out of memory");
+}
+
 /* ==== value_json: Python json.dumps text ==== */
 
 /* A JSON number token starting at s (at most n bytes): its length, or 0
