@@ -1228,40 +1228,122 @@ done:
 	return ret;
 }
 
-/* The jsonl text of rows, one compact line each (a new string). */
-static char *jsonl_text(const json_t *rows, const char *path, size_t *len,
-			struct sw_err *err)
+/* The history rows as JSON Lines, in a new buffer. */
+static int history_text(const json_t *history, const char *path,
+			struct sw_buf *out, struct sw_err *err)
 {
-	struct sw_buf b = SW_BUF_INIT;
-	json_t *row;
+	const json_t *row;
 	size_t i, n;
-	char *text;
 
-	json_array_foreach(rows, i, row) {
-		char *line = json_line(row, JSON_COMPACT, path, &n, err);
+	json_array_foreach(history, i, row) {
+		char *line = json_line(row, JSON_COMPACT | JSON_ENCODE_ANY, path, &n, err);
+		int rc = line ? sw_buf_append(out, line, n) : -1;
 
-		if (!line || sw_buf_append(&b, line, n) < 0) {
-			if (line)
-				sw_errorf(err, "out of memory");
-			free(line);
-			sw_buf_release(&b);
-			return NULL;
-		}
 		free(line);
+		if (!line)
+			return -1;
+		if (rc < 0)
+			return sw_errorf(err, "out of memory");
 	}
-	text = sw_buf_detach(&b, len);
-	if (!text)
-		sw_errorf(err, "out of memory");
-	return text;
+	return 0;
+}
+
+/* best.json for a run added whole, when its summary beats the best. */
+static int best_from_summary(struct sw_store *st, const char *id,
+			     const json_t *record, struct sw_err *err)
+{
+	const json_t *summary = json_object_get(record, "summary");
+	const json_t *v = st->metric ? json_object_get(summary, st->metric) : NULL;
+	json_t *best;
+	char *path;
+	double mv;
+	int ret;
+
+	if (!json_is_number(v) || !isfinite(mv = json_number_value(v)))
+		return 0;
+	if (st->best && !better(mv, json_number_value(json_object_get(st->best, "value")),
+				st->maximize))
+		return 0;
+	best = json_pack("{s:s, s:s, s:s, s:f, s:O*, s:O*}", "run", id, "metric",
+			 st->metric, "goal", st->maximize ? "maximize" : "minimize",
+			 "value", mv, "_step", json_object_get(summary, "_step"),
+			 "params", json_object_get(record, "params"));
+	path = path_join(st->dir, "best.json");
+	if (!best || !path) {
+		json_decref(best);
+		free(path);
+		return sw_errorf(err, "out of memory");
+	}
+	ret = replace_json(st->writer, path, best, err);
+	free(path);
+	if (ret < 0) {
+		json_decref(best);
+		return -1;
+	}
+	json_decref(st->best);
+	st->best = best;
+	return 0;
+}
+
+int sw_store_run_add(struct sw_store *st, const json_t *record,
+		     const json_t *history, struct sw_err *err)
+{
+	const char *id = json_string_value(json_object_get(record, "id"));
+	enum sw_run_state state;
+	struct sw_buf text = SW_BUF_INIT;
+	char *path = NULL, *runs_path = NULL;
+	int ret = -1;
+
+	if (!valid_id(id))
+		return sw_errorf(err, "invalid run id '%s' (use 1-64 of [A-Za-z0-9_-])",
+				 id ? id : "");
+	if (sw_run_state_parse(json_string_value(json_object_get(record, "state")),
+			       &state) < 0 || !json_is_array(history))
+		return sw_errorf(err, "run '%s': no valid state or history", id);
+	pthread_mutex_lock(&st->lock);
+	if (json_object_get(st->recorded, id) || find_active(st, id)) {
+		sw_errorf(err, "run '%s' is already in '%s'", id, st->dir);
+		goto done;
+	}
+	path = run_path(st->dir, id, NULL);
+	if (!path)
+		goto oom;
+	if (sw_durable_mkdir(st->writer, path, err))
+		goto done;
+	free(path);
+	path = run_path(st->dir, id, "history.jsonl");
+	if (!path)
+		goto oom;
+	if (history_text(history, path, &text, err) < 0 ||
+	    sw_durable_replace(st->writer, path, text.data ? text.data : "", text.len, err))
+		goto done;
+	if (best_from_summary(st, id, record, err) < 0)
+		goto done;
+	runs_path = path_join(st->dir, "runs.jsonl");
+	if (!runs_path)
+		goto oom;
+	if (append_json(st->writer, st->runs_fd, runs_path, record, err))
+		goto done;
+	json_object_set_new(st->recorded, id, json_true());
+	ret = 0;
+	goto done;
+oom:
+	sw_errorf(err, "out of memory");
+done:
+	pthread_mutex_unlock(&st->lock);
+	sw_buf_release(&text);
+	free(path);
+	free(runs_path);
+	return ret;
 }
 
 int sw_store_run_record(struct sw_store *st, const char *id, const json_t *history,
 			const json_t *summary, struct sw_err *err)
 {
 	struct sw_store_run *r;
+	struct sw_buf text = SW_BUF_INIT;
 	json_t *copy = NULL, *v;
-	char *path = NULL, *text = NULL;
-	size_t len = 0;
+	char *path = NULL;
 	double x;
 	int ret = -1;
 
@@ -1275,8 +1357,9 @@ int sw_store_run_record(struct sw_store *st, const char *id, const json_t *histo
 		path = run_path(st->dir, id, "history.jsonl");
 		if (!path)
 			goto oom;
-		text = jsonl_text(history, path, &len, err);
-		if (!text || sw_durable_replace(st->writer, path, text, len, err))
+		if (history_text(history, path, &text, err) < 0 ||
+		    sw_durable_replace(st->writer, path, text.data ? text.data : "", text.len,
+				       err))
 			goto done;
 		r->epochs = (int64_t)json_array_size(history);
 	}
@@ -1307,7 +1390,7 @@ oom:
 done:
 	pthread_mutex_unlock(&st->lock);
 	json_decref(copy);
-	free(text);
+	sw_buf_release(&text);
 	free(path);
 	return ret;
 }

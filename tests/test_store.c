@@ -323,6 +323,74 @@ static void test_minimize_best_and_model_commit(void **state)
 	free(tmp);
 }
 
+/* A run added whole (sweep import): its rows as given, its record, the
+ * best from its summary; ids and states checked like run_begin's. */
+static void test_run_add(void **state)
+{
+	struct sw_store st = SW_STORE_INIT;
+	struct sw_err err = SW_ERR_INIT;
+	struct sw_spec spec;
+	json_t *rows, *rec, *runs, *hist, *best, *empty;
+	char *tmp = sw_test_tmpdir(), *text, *dir;
+
+	(void)state;
+	make_spec(&spec, "add", 1);
+	assert_int_equal(sw_store_create(&st, tmp, &spec, NULL, time(NULL), &err), 0);
+	rows = json_loads("[{\"_step\": 10, \"_runtime\": 0.5, \"val_accuracy\": 0.25,"
+			  " \"note\": \"x\"}, {\"_step\": 12, \"val_accuracy\": \"NaN\"}]", 0, NULL);
+	rec = json_loads("{\"id\": \"w1\", \"state\": \"finished\", \"params\": {\"lr\": 0.1},"
+			 " \"summary\": {\"val_accuracy\": 0.5, \"_step\": 12}, \"epochs\": 2}",
+			 0, NULL);
+	assert_int_equal(sw_store_run_add(&st, rec, rows, &err), 0);
+	/* the same id again, or one in flight: refused */
+	assert_int_equal(sw_store_run_add(&st, rec, rows, &err), -1);
+	assert_non_null(strstr(err.msg, "'w1' is already in"));
+	assert_int_equal(sw_store_run_begin(&st, "w2", NULL, 1, 1, &err), 0);
+	json_object_set_new(rec, "id", json_string("w2"));
+	assert_int_equal(sw_store_run_add(&st, rec, rows, &err), -1);
+	/* a worse summary does not replace best.json; a bad state or id is refused */
+	json_object_set_new(rec, "id", json_string("w3"));
+	json_object_set_new(json_object_get(rec, "summary"), "val_accuracy", json_real(0.4));
+	empty = json_array();
+	assert_int_equal(sw_store_run_add(&st, rec, empty, &err), 0);
+	json_decref(empty);
+	json_object_set_new(rec, "id", json_string("w4"));
+	json_object_set_new(rec, "state", json_string("done"));
+	assert_int_equal(sw_store_run_add(&st, rec, rows, &err), -1);
+	json_object_set_new(rec, "id", json_string("no/slash"));
+	json_object_set_new(rec, "state", json_string("failed"));
+	assert_int_equal(sw_store_run_add(&st, rec, rows, &err), -1);
+	assert_non_null(strstr(err.msg, "invalid run id"));
+	dir = strdup(st.dir);
+	sw_store_release(&st);
+
+	assert_int_equal(sw_store_load_runs(dir, &runs, &err), 0);
+	assert_int_equal(json_array_size(runs), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(runs, 0), "id")), "w1");
+	json_decref(runs);
+	assert_int_equal(sw_store_load_history(dir, "w1", &hist, &err), 0);
+	assert_true(json_equal(hist, rows));
+	json_decref(hist);
+	assert_int_equal(sw_store_load_history(dir, "w3", &hist, &err), 0);
+	assert_int_equal(json_array_size(hist), 0);
+	json_decref(hist);
+	text = readf(dir, "best.json");
+	best = json_loads(text, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(best, "run")), "w1");
+	assert_true(json_real_value(json_object_get(best, "value")) == 0.5);
+	assert_int_equal(json_integer_value(json_object_get(best, "_step")), 12);
+	json_decref(best);
+	/* the directory opens again as resume opens it */
+	assert_int_equal(sw_store_open(&st, dir, &err), 0);
+	sw_store_release(&st);
+	free(dir);
+	free(text);
+	json_decref(rows);
+	json_decref(rec);
+	sw_test_rmtree(tmp);
+	free(tmp);
+}
+
 static void test_jsonl_torn_and_corrupt(void **state)
 {
 	struct sw_err err = SW_ERR_INIT;
@@ -766,6 +834,7 @@ int main(void)
 		cmocka_unit_test(test_create_unwritable),
 		cmocka_unit_test(test_run_lifecycle),
 		cmocka_unit_test(test_minimize_best_and_model_commit),
+		cmocka_unit_test(test_run_add),
 		cmocka_unit_test(test_jsonl_torn_and_corrupt),
 		cmocka_unit_test(test_load_runs_dedupes_and_validates),
 		cmocka_unit_test(test_open_repairs_and_resumes),

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "support/support.h"
 #include "sweep/buf.h"
@@ -678,6 +680,52 @@ static void test_find_in_run_directory(void **state)
 	free(dir);
 }
 
+/* wandb's layouts: an offline-run directory, a wandb/ folder (two runs of
+ * one script, the latest-run link, other files), a WANDB_DIR. */
+static void test_list_layouts(void **state)
+{
+	struct sw_err err = SW_ERR_INIT;
+	char *tmp = sw_test_tmpdir(), path[768], **files;
+	size_t n;
+	(void)state;
+
+	snprintf(path, sizeof(path), "%s/wandb", tmp);
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(sw_wandb_runfiles_list(tmp, &files, &n, &err), -1);
+	assert_non_null(strstr(err.msg, "no wandb runs in"));
+	const char *dirs[] = { "offline-run-20261204_100002-bbb", "offline-run-20261204_100001-aaa",
+			       "run-20261204_090000-online", "debug-internal.log.d" };
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/wandb/%s", tmp, dirs[i]);
+		assert_int_equal(mkdir(path, 0755), 0);
+		snprintf(path, sizeof(path), "%s/wandb/%s/run-%zu.wandb", tmp, dirs[i], i);
+		if (i < 3)
+			assert_int_equal(sw_test_write_file(path, "", 0), 0);
+	}
+	snprintf(path, sizeof(path), "%s/wandb/latest-run", tmp);
+	assert_int_equal(symlink(dirs[0], path), 0);
+	/* the WANDB_DIR and its wandb/ folder give the same three, by name */
+	for (int k = 0; k < 2; k++) {
+		snprintf(path, sizeof(path), k ? "%s/wandb" : "%s", tmp);
+		assert_int_equal(sw_wandb_runfiles_list(path, &files, &n, &err), 0);
+		assert_int_equal(n, 3);
+		assert_non_null(strstr(files[0], "100001-aaa/run-1.wandb"));
+		assert_non_null(strstr(files[1], "100002-bbb/run-0.wandb"));
+		assert_non_null(strstr(files[2], "online/run-2.wandb"));
+		assert_null(files[3]);
+		sw_wandb_runfiles_free(files);
+	}
+	/* one run directory */
+	snprintf(path, sizeof(path), "%s/wandb/%s", tmp, dirs[1]);
+	assert_int_equal(sw_wandb_runfiles_list(path, &files, &n, &err), 0);
+	assert_int_equal(n, 1);
+	sw_wandb_runfiles_free(files);
+	assert_int_equal(sw_wandb_runfiles_list("tests/wandb_offline/nothere", &files, &n, &err), -1);
+	assert_non_null(strstr(err.msg, "unable to open directory"));
+	sw_test_rmtree(tmp);
+	free(tmp);
+}
+
 /* ==== value_json ==== */
 
 static json_t *parse(const char *s)
@@ -736,6 +784,42 @@ static void test_value_json(void **state)
 	}
 }
 
+/* Reals decode to exactly what strtod gives, over Python-style reprs of
+ * random doubles of every magnitude (the decoder has a fast path of its
+ * own; the fixtures cannot check it, expected.jsonl is read by it too). */
+static void test_reals_exact_as_strtod(void **state)
+{
+	uint64_t x = 0x9E3779B97F4A7C15u;
+	char text[64];
+	(void)state;
+
+	for (int i = 0; i < 200000; i++) {
+		double d, want;
+		json_t *v;
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		memcpy(&d, &x, sizeof(d));
+		if (!isfinite(d))
+			continue;
+		if (i % 2)      /* ordinary magnitudes, 1e-12 .. 1e12 */
+			d = ldexp((double)(x >> 11) / 9007199254740992.0, (int)(x % 80) - 40);
+		/* the shortest repr that reads back (Python's), or 17 digits */
+		int prec = i % 3 == 0 ? 17 : 15;
+		for (; prec <= 17; prec++) {
+			snprintf(text, sizeof(text), "%.*g", prec, d);
+			if (strtod(text, NULL) == d)
+				break;
+		}
+		if (!strpbrk(text, ".en"))
+			strcat(text, ".0");
+		want = strtod(text, NULL);
+		v = parse(text);
+		if (!json_is_real(v) || json_real_value(v) != want)
+			fail_msg("'%s' decoded as %.17g, strtod gives %.17g", text,
+				 json_real_value(v), want);
+		json_decref(v);
+	}
+}
+
 static void test_flatten_and_number(void **state)
 {
 	json_t *row = parse("{\"val\": {\"loss\": 2.0, \"deep\": {\"x\": 1}}, \"lr\": 0.1,"
@@ -779,7 +863,9 @@ int main(void)
 		cmocka_unit_test(test_header_empty_foreign_version),
 		cmocka_unit_test(test_zero_padding),
 		cmocka_unit_test(test_find_in_run_directory),
+		cmocka_unit_test(test_list_layouts),
 		cmocka_unit_test(test_value_json),
+		cmocka_unit_test(test_reals_exact_as_strtod),
 		cmocka_unit_test(test_flatten_and_number),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

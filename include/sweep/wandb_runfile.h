@@ -32,7 +32,8 @@
  *
  * defines: struct sw_wandb_runfile, SW_WANDB_RUNFILE_INIT, sw_wandb_runfile_release,
  *          sw_wandb_runfile_read, sw_wandb_runfile_parse,
- *          sw_wandb_runfile_find, sw_wandb_json_parse,
+ *          sw_wandb_runfile_find, sw_wandb_runfiles_list,
+ *          sw_wandb_runfiles_free, sw_wandb_json_parse,
  *          sw_wandb_row_flatten, sw_wandb_value_number
  */
 #ifndef SW_WANDB_RUNFILE_H
@@ -95,9 +96,24 @@ int sw_wandb_runfile_parse(const void *data, size_t size, const char *name,
 			   struct sw_wandb_runfile *run, struct sw_err *err);
 
 /* In a wandb offline run directory (".../offline-run-DATE-ID"), finds its
- * run file "run-*.wandb". Returns 0 with *path a new string the caller
+ * run file "run-ID.wandb" (any "*.wandb"; the first by name if several).
+ * Returns 0 with *path a new string the caller
  * frees, or -1 with err set (none there, or unreadable directory). */
 int sw_wandb_runfile_find(const char *dir, char **path, struct sw_err *err);
+
+/* Every run file under dir, in wandb's layouts: dir is an offline-run
+ * directory (holds a "*.wandb" file), else a wandb/ folder (its
+ * offline-run-* and run-* directories; the latest-run link is not one),
+ * else a WANDB_DIR (the same in dir/wandb). A script that called
+ * wandb.init() twice left two. Returns 0 with *paths a new NULL-terminated
+ * array (free it with sw_wandb_runfiles_free) of *n paths in the order of
+ * their directories' names (wandb's names sort by start time), or -1 with
+ * err set when dir holds none or cannot be read. */
+int sw_wandb_runfiles_list(const char *dir, char ***paths, size_t *n,
+			   struct sw_err *err);
+
+/* Frees an array from sw_wandb_runfiles_list; accepts NULL. */
+void sw_wandb_runfiles_free(char **paths);
 
 /* Decodes one value_json text (len bytes, need not be NUL-terminated) as
  * described above into a new reference *out. Returns 0, or -1 when it is
