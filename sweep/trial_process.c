@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -462,31 +461,32 @@ static int stop_wanted(struct child *c)
 /* ==== The run file (wandb offline) ==== */
 
 /* The run file wandb wrote for run id under wandb_dir: the newest
- * offline-run-*-ID/run-ID.wandb changed since `since` (an older one is a
- * previous attempt's). A new string, or NULL when there is none. */
+ * .../run-ID.wandb changed since `since` (an older one is a previous
+ * attempt's; other ids are other runs, or a second wandb.init() of the
+ * script). A new string, or NULL when there is none. */
 static char *find_run_file(const char *wandb_dir, const char *id, time_t since)
 {
-	char *pat = NULL, *best = NULL;
+	char **paths = NULL, *best = NULL, want[96];
+	size_t n = 0, i, wl;
 	time_t best_t = 0;
-	glob_t g;
-	size_t i;
 
-	if (asprintf(&pat, "%s/wandb/offline-run-*-%s/run-%s.wandb", wandb_dir, id, id) < 0)
+	snprintf(want, sizeof(want), "/run-%s.wandb", id);
+	wl = strlen(want);
+	if (sw_wandb_runfiles_list(wandb_dir, &paths, &n, NULL) < 0)
 		return NULL;
-	if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
-		for (i = 0; i < g.gl_pathc; i++) {
-			struct stat sb;
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(paths[i]);
+		struct stat sb;
 
-			if (stat(g.gl_pathv[i], &sb) < 0 || sb.st_mtime < since ||
-			    (best && sb.st_mtime < best_t))
-				continue;
-			free(best);
-			best = strdup(g.gl_pathv[i]);
-			best_t = sb.st_mtime;
-		}
-		globfree(&g);
+		if (len < wl || strcmp(paths[i] + len - wl, want) ||
+		    stat(paths[i], &sb) < 0 || sb.st_mtime < since ||
+		    (best && sb.st_mtime < best_t))
+			continue;
+		free(best);
+		best = strdup(paths[i]);
+		best_t = sb.st_mtime;
 	}
-	free(pat);
+	sw_wandb_runfiles_free(paths);
 	return best;
 }
 
