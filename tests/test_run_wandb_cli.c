@@ -2,7 +2,8 @@
  * stand-in wandb package of tests/wandb_standin on the user's PYTHONPATH),
  * with WANDB_BASE_URL on a closed port and an API key set: a grid sweep
  * whose runs finish with exactly the logged values, live and from the run
- * file (summary, history), wandb.alert in alerts.jsonl, the offline run
+ * file (summary, history), wandb.alert in alerts.jsonl and at the
+ * webhook, the offline run
  * directories under the sweep's results; a hyperband sweep that stops runs
  * while they train; a script that crashes before wandb.init(); a program
  * that is not Python whose run file (the real SDK's, from
@@ -25,6 +26,7 @@
 
 #include <jansson.h>
 
+#include "support/hook_server.h"
 #include "support/support.h"
 
 static char *tmp;
@@ -74,16 +76,24 @@ static void put(const char *name, const char *text)
 	free(p);
 }
 
-static int run_sweep(struct sw_test_proc *p, const char *yaml, const char *res)
+/* sweep run YAML --parallel 1 --results RES [--alert-webhook URL] */
+static int run_sweep_hook(struct sw_test_proc *p, const char *yaml, const char *res,
+			  const char *webhook)
 {
 	char *sweep = pathf("%s", yaml), *results = pathf("%s", res);
 	const char *argv[] = { sw_test_bin(), "run", sweep, "--parallel", "1",
-			       "--results", results, NULL };
+			       "--results", results, webhook ? "--alert-webhook" : NULL,
+			       webhook, NULL };
 	int rc = sw_test_run(p, argv, NULL, env, 120);
 
 	free(sweep);
 	free(results);
 	return rc;
+}
+
+static int run_sweep(struct sw_test_proc *p, const char *yaml, const char *res)
+{
+	return run_sweep_hook(p, yaml, res, NULL);
 }
 
 static char *results_dir(const char *sub)
@@ -164,16 +174,20 @@ static void check_history(const char *dir, const json_t *r, int64_t rows,
 static void test_grid_offline_with_closed_server(void **state)
 {
 	struct sw_test_proc p;
-	char *dir;
+	struct sw_hook_server *hook = sw_hook_server_start(SW_HOOK_OK, 0);
+	char *dir, *req;
 	json_t *runs, *alerts;
 	size_t i, n_alerts = 0;
+	int k, n_posts = 0;
 
 	(void)state;
+	assert_non_null(hook);
 	put("grid.yaml",
 	    "name: wb-grid\nprogram: train.py\nmethod: grid\n"
 	    "metric: {name: val_loss, goal: minimize}\n"
 	    "parameters:\n  lr: {values: [0.1, 0.03, 0.01]}\n  epochs: {value: 3}\n");
-	assert_int_equal(run_sweep(&p, "grid.yaml", "res-grid"), 0);
+	assert_int_equal(run_sweep_hook(&p, "grid.yaml", "res-grid", sw_hook_server_url(hook)),
+			 0);
 	if (p.status != 0)
 		fprintf(stderr, "%s\n%s\n", p.out, p.err);
 	assert_int_equal(p.status, 0);
@@ -221,6 +235,15 @@ static void test_grid_offline_with_closed_server(void **state)
 	}
 	assert_int_equal(n_alerts, 3);
 	assert_int_equal(sw_test_count_lines(p.err, "sweep: alert: [WARN] halfway: run "), 3);
+	/* and at the webhook */
+	for (k = 0; k < sw_hook_server_count(hook); k++) {
+		req = sw_hook_server_request(hook, k);
+		if (req && strstr(req, "[WARN] halfway: run "))
+			n_posts++;
+		free(req);
+	}
+	assert_int_equal(n_posts, 3);
+	sw_hook_server_stop(hook);
 	json_decref(alerts);
 	json_decref(runs);
 	free(dir);
