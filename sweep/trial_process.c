@@ -546,6 +546,10 @@ static void read_run_file(struct child *c, const char *wandb_dir, time_t since,
 		json_array_foreach(run.history, i, row) {
 			json_t *m = rows ? metrics_of(row) : NULL;
 
+			/* the store's lines all have an epoch: the script's own,
+			 * else the row's number */
+			if (m && !json_object_get(m, "epoch"))
+				json_object_set_new(m, "epoch", json_integer((json_int_t)i + 1));
 			if (!m || json_array_append_new(rows, m) < 0) {
 				json_decref(rows);
 				rows = NULL;
