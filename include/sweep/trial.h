@@ -161,11 +161,15 @@ uint64_t sw_trial_seed(const json_t *params, uint64_t seed);
  *                                                 higher), the row's numbers
  *   {"_wandb": "alert", "title", "text", "level"} -> hooks->on_alert
  * may also come from any program. When the run ends, its run file
- * WANDB_DIR/wandb/offline-run-*-RUN/run-RUN.wandb (the newest made since
- * the run started) is read: res->wandb_history and res->wandb_summary are
- * set from it, and its exit code decides finished or failed unless the
- * run was stopped. No file (no wandb, or it crashed before wandb.init()):
- * the run ends as any program run.
+ * WANDB_DIR/wandb/offline-run-*-RUN/run-RUN.wandb (the newest changed
+ * since the run started) is read: res->wandb_history from its rows when
+ * they are at least as many as the epochs reported live (a stopped or
+ * killed run's file may hold fewer), res->wandb_summary from its summary
+ * when it has one, res->warning when it is damaged (not for a stopped
+ * run), and, unless the run was stopped, its exit code decides finished
+ * (0: what the process did after wandb.finish() is not the run) or failed.
+ * No file (no wandb, or it crashed before wandb.init()): the run ends as
+ * any program run.
  */
 struct sw_trial_process_config {
 	const char *program;          /* the sweep's `program`; NULL: none */
