@@ -104,13 +104,16 @@ class _SweepReporter:
                 pass
 
 
+_SWEEP_INT_LIMIT = 1 << 63
+
+
 def _sweep_number(v):
     """v as a JSON metric, or None when it is not a number."""
     c = v.__class__
     if c is float:
         if v - v == 0:
             return v
-    elif c is int:
+    elif c is int and -_SWEEP_INT_LIMIT <= v < _SWEEP_INT_LIMIT:
         return v
     if isinstance(v, bool):
         return None
@@ -128,7 +131,13 @@ def _sweep_number(v):
         if v - v != 0:
             return "NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")
         return float(v)            # a float subclass (numpy.float64) as float
-    return int(v)                  # an int subclass (IntEnum) as int
+    v = int(v)                     # an int subclass (IntEnum) as int
+    if -_SWEEP_INT_LIMIT <= v < _SWEEP_INT_LIMIT:
+        return v
+    try:
+        return float(v)            # beyond int64: sweep reads it as a real
+    except OverflowError:
+        return "Infinity" if v > 0 else "-Infinity"
 
 
 def _sweep_flatten(out, prefix, data):
@@ -201,7 +210,6 @@ def _sweep_patch(wandb, rep):
         wandb.init = offline_init
     import atexit
     atexit.register(rep.finish_all)
-
 
 
 def install(wandb, path):
