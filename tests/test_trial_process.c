@@ -538,6 +538,24 @@ static void test_wandb_offline_env_and_hook_lines(void **state)
 	free(env_text);
 	free(env_path);
 	sw_trial_result_release(&res);
+	/* a WANDB_DIR the user set is kept */
+	env_path = path_in("userwdir");
+	assert_int_equal(mkdir(env_path, 0755), 0);
+	setenv("WANDB_DIR", env_path, 1);
+	memset(&both, 0, sizeof(both));
+	assert_int_equal(sw_trial_run_named(&runner, "wr2", params, 7, &h, &res), 0);
+	unsetenv("WANDB_DIR");
+	assert_int_equal(res.status, SW_TRIAL_FINISHED);
+	free(env_path);
+	env_path = path_in("userwdir/env.txt");
+	env_text = sw_test_read_file(env_path, NULL);
+	assert_non_null(env_text);
+	assert_true(asprintf(&want, "\nWANDB_DIR=%s/userwdir\n", tmp) > 0);
+	assert_non_null(strstr(env_text, want));
+	free(want);
+	free(env_text);
+	free(env_path);
+	sw_trial_result_release(&res);
 	sw_trial_runner_release(&runner);
 	json_decref(params);
 	free(runs);
