@@ -63,6 +63,10 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+# The wandb start-up modules are embedded with .incbin (sweep/wandb_hook.c).
+$(BUILD)/sweep/wandb_hook.o build/fuzz/obj/sweep/wandb_hook.o: sweep/wandb_sitecustomize.py \
+	sweep/wandb_report.py
+
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@

@@ -1267,7 +1267,7 @@ int sw_agent_offline(const struct sw_agent_config *cfg, struct sw_err *err)
 	struct cnn_data_opts dopts;
 	struct cnn_dataset *ds = NULL;
 	json_t *extra = NULL;
-	char *cached = NULL, *runs_dir = NULL;
+	char *cached = NULL, *runs_dir = NULL, *hook_dir = NULL;
 	int program = 0;
 	const char *path = cfg->sweep_file;
 	int ret = SW_ERR, r;
@@ -1325,7 +1325,8 @@ int sw_agent_offline(const struct sw_agent_config *cfg, struct sw_err *err)
 				      err) < 0)
 		goto done;
 	if (program) {
-		/* the program runs here as online; its metrics go to the store */
+		/* no server: a wandb script runs offline, as under sweep run,
+		 * and its metrics go to the store */
 		struct sw_trial_process_config pc = SW_TRIAL_PROCESS_CONFIG_INIT;
 
 		if (asprintf(&runs_dir, "%s/runs", store.dir) < 0) {
@@ -1333,6 +1334,13 @@ int sw_agent_offline(const struct sw_agent_config *cfg, struct sw_err *err)
 			sw_errorf(err, "out of memory");
 			goto done;
 		}
+		if (asprintf(&hook_dir, "%s/python-hook", store.dir) < 0) {
+			hook_dir = NULL;
+			sw_errorf(err, "out of memory");
+			goto done;
+		}
+		pc.wandb_offline = 1;
+		pc.hook_dir = hook_dir;
 		pc.program = spec.program;
 		pc.command = (const char *const *)spec.command;
 		pc.n_command = spec.command ? spec.n_command : 0;
@@ -1353,6 +1361,7 @@ done:
 	if (program)
 		sw_trial_runner_release(&offline_runner);
 	free(runs_dir);
+	free(hook_dir);
 	cnn_dataset_unref(ds);
 	json_decref(extra);
 	free(cached);

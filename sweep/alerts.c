@@ -541,6 +541,25 @@ int sw_alerts_epoch(struct sw_alerts *al, struct sw_alert_run *r, int64_t epoch,
 	return stop;
 }
 
+void sw_alerts_script(struct sw_alerts *al, struct sw_alert_run *r, int64_t epoch,
+		      const char *title, const char *text, const char *level)
+{
+	enum sw_alert_level lv = SW_ALERT_WARN;
+	char full[700];
+
+	if (level && !strcasecmp(level, "INFO"))
+		lv = SW_ALERT_INFO;
+	else if (level && !strcasecmp(level, "ERROR"))
+		lv = SW_ALERT_ERROR;
+	if (epoch > 0)
+		snprintf(full, sizeof(full), "run %s epoch %lld: %s", r->id,
+			 (long long)epoch, text ? text : "");
+	else
+		snprintf(full, sizeof(full), "run %s: %s", r->id, text ? text : "");
+	raise_alert(al, title && *title ? title : "alert", "wandb.alert", lv, r->id,
+		    epoch, NULL, NULL, 0, full);
+}
+
 void sw_alerts_run_end(struct sw_alerts *al, struct sw_alert_run *r,
 		       enum sw_run_state state, const char *reason, int64_t epochs)
 {

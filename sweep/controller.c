@@ -33,6 +33,7 @@
 #include "sweep/report.h"
 #include "sweep/search.h"
 #include "sweep/trial.h"
+#include "sweep/wandb_runfile.h"
 
 /* ==== Choosing P and T ==== */
 
@@ -340,6 +341,15 @@ static int on_epoch(void *ctx, struct sw_trial *handle, int64_t epoch,
 	return stop;
 }
 
+/* wandb.alert() in a program's script: one of the sweep's alerts. */
+static void on_alert(void *ctx, int64_t epoch, const char *title, const char *text,
+		     const char *level)
+{
+	struct trial *t = ctx;
+
+	sw_alerts_script(&t->c->alerts, &t->alert_run, epoch, title, text, level);
+}
+
 static void on_batch(void *ctx, int64_t epoch, int64_t batch, int64_t n_batches)
 {
 	struct trial *t = ctx;
@@ -366,11 +376,52 @@ static void trial_end(struct controller *c, struct trial *t,
 	sw_progress_run_end(&c->progress, t->id, state, reason, t->epochs_done, runtime);
 }
 
+/* A program run's wandb run file is its record: its history and summary
+ * replace what arrived live (lock held). */
+static void take_wandb_record(struct controller *c, struct trial *t,
+			      const struct sw_trial_result *res)
+{
+	struct sw_err err = SW_ERR_INIT;
+	char line[800];
+
+	if (res->warning[0]) {
+		snprintf(line, sizeof(line), "sweep: warning: run %s: %s", t->id, res->warning);
+		sw_progress_log(&c->progress, line);
+	}
+	if (!res->wandb_history && !res->wandb_summary)
+		return;
+	if (sw_store_run_record(c->store, t->id, res->wandb_history, res->wandb_summary,
+				&err) < 0) {
+		set_fatal(c, err.msg);
+		return;
+	}
+	if (res->wandb_history) {
+		json_t *rows = json_array(), *row, *v;
+		const char *key;
+		size_t i;
+		double x;
+
+		json_array_foreach(res->wandb_history, i, row) {
+			json_t *m = json_object();
+
+			json_object_foreach(row, key, v)
+				if (key[0] != '_' && sw_wandb_value_number(v, &x) && isfinite(x))
+					json_object_set_new(m, key, json_real(x));
+			json_array_append_new(rows, m);
+		}
+		if (rows) {
+			json_decref(t->history);
+			t->history = rows;
+			t->epochs_done = (int64_t)json_array_size(rows);
+		}
+	}
+}
+
 static void *trial_main(void *arg)
 {
 	struct trial *t = arg;
 	struct controller *c = t->c;
-	struct sw_trial_hooks hooks = { on_epoch, on_batch, NULL, NULL };
+	struct sw_trial_hooks hooks = { on_epoch, on_batch, NULL, NULL, on_alert };
 	struct sw_trial_result res;
 	enum sw_run_state state = SW_RUN_FINISHED;
 	const char *reason = NULL;
@@ -384,6 +435,7 @@ static void *trial_main(void *arg)
 	}
 
 	pthread_mutex_lock(&c->lock);
+	take_wandb_record(c, t, &res);
 	if (res.status == SW_TRIAL_STOPPED) {
 		state = t->stop_state;
 		reason = t->stop_reason[0] ? t->stop_reason : NULL;
@@ -395,6 +447,7 @@ static void *trial_main(void *arg)
 	t->done = 1;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
+	sw_trial_result_release(&res);
 	return NULL;
 }
 
@@ -918,7 +971,7 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 	struct sw_trial_runner runner;
 	struct sw_err err = SW_ERR_INIT;
 	json_t *extra = NULL;
-	char *workdir = NULL, *runs_dir = NULL;
+	char *workdir = NULL, *runs_dir = NULL, *hook_dir = NULL;
 	const char *name;
 	int rc, ret = SW_EXIT_FAILURE;
 
@@ -963,6 +1016,11 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 		sw_cli_error("out of memory");
 		goto done;
 	}
+	if (asprintf(&hook_dir, "%s/python-hook", store.dir) < 0) {
+		hook_dir = NULL;
+		sw_cli_error("out of memory");
+		goto done;
+	}
 	name = strrchr(store.dir, '/') ? strrchr(store.dir, '/') + 1 : store.dir;
 	pc.program = spec->program;
 	pc.command = (const char *const *)spec->command;
@@ -970,6 +1028,8 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 	pc.sweep_id = name;
 	pc.workdir = workdir;
 	pc.runs_dir = runs_dir;
+	pc.wandb_offline = 1;       /* wandb scripts run offline, reporting here */
+	pc.hook_dir = hook_dir;
 	if (sw_trial_runner_process(&runner, &pc, &err) < 0) {
 		sw_cli_error("%s", err.msg);
 		goto done;
@@ -1000,6 +1060,7 @@ done:
 	json_decref(extra);
 	sw_store_release(&store);
 	free(runs_dir);
+	free(hook_dir);
 	free(workdir);
 	return ret;
 }

@@ -25,6 +25,7 @@ const struct sw_cmd sw_commands[] = {
 	CMD(create, "register a sweep with wandb"),
 	CMD(agent, "work on a wandb sweep as an agent"),
 	CMD(sync, "upload an offline results directory to wandb"),
+	CMD(import, "read wandb offline runs into a results directory"),
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -16,8 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sweep/buf.h"
 #include "sweep/cli.h"
 #include "sweep/rng.h"
+#include "sweep/wandb_runfile.h"
 
 struct sw_store_run {
 	struct sw_store_run *next;
@@ -32,6 +34,7 @@ struct sw_store_run {
 	int has_best;
 	double best;
 	int64_t best_step;
+	json_t *summary;        /* the run file's summary (sw_store_run_record) */
 };
 
 /* ==== Small helpers ==== */
@@ -590,6 +593,7 @@ static void run_free(struct sw_store_run *r)
 	free(r->id);
 	json_decref(r->params);
 	json_decref(r->last);
+	json_decref(r->summary);
 	free(r);
 }
 
@@ -1176,10 +1180,10 @@ int sw_store_run_end(struct sw_store *st, const char *id,
 		sw_errorf(err, "run '%s' is already recorded", id);
 		goto done;
 	}
-	summary = json_deep_copy(r->last);
+	summary = json_deep_copy(r->summary ? r->summary : r->last);
 	if (!summary)
 		goto oom;
-	if (r->epochs > 0) {
+	if (r->epochs > 0 && !r->summary) {
 		json_object_set_new(summary, "_step", json_integer(r->epochs - 1));
 		json_object_set_new(summary, "_runtime", json_real(r->last_runtime));
 	}
@@ -1221,6 +1225,173 @@ done:
 	json_decref(summary);
 	free(path);
 	free(runs_path);
+	return ret;
+}
+
+/* The history rows as JSON Lines, in a new buffer. */
+static int history_text(const json_t *history, const char *path,
+			struct sw_buf *out, struct sw_err *err)
+{
+	const json_t *row;
+	size_t i, n;
+
+	json_array_foreach(history, i, row) {
+		char *line = json_line(row, JSON_COMPACT | JSON_ENCODE_ANY, path, &n, err);
+		int rc = line ? sw_buf_append(out, line, n) : -1;
+
+		free(line);
+		if (!line)
+			return -1;
+		if (rc < 0)
+			return sw_errorf(err, "out of memory");
+	}
+	return 0;
+}
+
+/* best.json for a run added whole, when its summary beats the best. */
+static int best_from_summary(struct sw_store *st, const char *id,
+			     const json_t *record, struct sw_err *err)
+{
+	const json_t *summary = json_object_get(record, "summary");
+	const json_t *v = st->metric ? json_object_get(summary, st->metric) : NULL;
+	json_t *best;
+	char *path;
+	double mv;
+	int ret;
+
+	if (!json_is_number(v) || !isfinite(mv = json_number_value(v)))
+		return 0;
+	if (st->best && !better(mv, json_number_value(json_object_get(st->best, "value")),
+				st->maximize))
+		return 0;
+	best = json_pack("{s:s, s:s, s:s, s:f, s:O*, s:O*}", "run", id, "metric",
+			 st->metric, "goal", st->maximize ? "maximize" : "minimize",
+			 "value", mv, "_step", json_object_get(summary, "_step"),
+			 "params", json_object_get(record, "params"));
+	path = path_join(st->dir, "best.json");
+	if (!best || !path) {
+		json_decref(best);
+		free(path);
+		return sw_errorf(err, "out of memory");
+	}
+	ret = replace_json(st->writer, path, best, err);
+	free(path);
+	if (ret < 0) {
+		json_decref(best);
+		return -1;
+	}
+	json_decref(st->best);
+	st->best = best;
+	return 0;
+}
+
+int sw_store_run_add(struct sw_store *st, const json_t *record,
+		     const json_t *history, struct sw_err *err)
+{
+	const char *id = json_string_value(json_object_get(record, "id"));
+	enum sw_run_state state;
+	struct sw_buf text = SW_BUF_INIT;
+	char *path = NULL, *runs_path = NULL;
+	int ret = -1;
+
+	if (!valid_id(id))
+		return sw_errorf(err, "invalid run id '%s' (use 1-64 of [A-Za-z0-9_-])",
+				 id ? id : "");
+	if (sw_run_state_parse(json_string_value(json_object_get(record, "state")),
+			       &state) < 0 || !json_is_array(history))
+		return sw_errorf(err, "run '%s': no valid state or history", id);
+	pthread_mutex_lock(&st->lock);
+	if (json_object_get(st->recorded, id) || find_active(st, id)) {
+		sw_errorf(err, "run '%s' is already in '%s'", id, st->dir);
+		goto done;
+	}
+	path = run_path(st->dir, id, NULL);
+	if (!path)
+		goto oom;
+	if (sw_durable_mkdir(st->writer, path, err))
+		goto done;
+	free(path);
+	path = run_path(st->dir, id, "history.jsonl");
+	if (!path)
+		goto oom;
+	if (history_text(history, path, &text, err) < 0 ||
+	    sw_durable_replace(st->writer, path, text.data ? text.data : "", text.len, err))
+		goto done;
+	if (best_from_summary(st, id, record, err) < 0)
+		goto done;
+	runs_path = path_join(st->dir, "runs.jsonl");
+	if (!runs_path)
+		goto oom;
+	if (append_json(st->writer, st->runs_fd, runs_path, record, err))
+		goto done;
+	json_object_set_new(st->recorded, id, json_true());
+	ret = 0;
+	goto done;
+oom:
+	sw_errorf(err, "out of memory");
+done:
+	pthread_mutex_unlock(&st->lock);
+	sw_buf_release(&text);
+	free(path);
+	free(runs_path);
+	return ret;
+}
+
+int sw_store_run_record(struct sw_store *st, const char *id, const json_t *history,
+			const json_t *summary, struct sw_err *err)
+{
+	struct sw_store_run *r;
+	struct sw_buf text = SW_BUF_INIT;
+	json_t *copy = NULL, *v;
+	char *path = NULL;
+	double x;
+	int ret = -1;
+
+	pthread_mutex_lock(&st->lock);
+	r = id ? find_active(st, id) : NULL;
+	if (!r) {
+		sw_errorf(err, "run '%s' was not begun", id ? id : "");
+		goto done;
+	}
+	if (history) {
+		path = run_path(st->dir, id, "history.jsonl");
+		if (!path)
+			goto oom;
+		if (history_text(history, path, &text, err) < 0 ||
+		    sw_durable_replace(st->writer, path, text.data ? text.data : "", text.len,
+				       err))
+			goto done;
+		r->epochs = (int64_t)json_array_size(history);
+	}
+	if (summary) {
+		copy = json_deep_copy(summary);
+		if (!copy)
+			goto oom;
+		/* wandb's controller reads a run's metric from its summary */
+		r->has_best = 0;
+		v = st->metric ? json_object_get(copy, st->metric) : NULL;
+		if (v && sw_wandb_value_number(v, &x) && isfinite(x)) {
+			json_t *step = json_object_get(copy, "_step");
+
+			if (json_object_set_new(copy, "best",
+						json_pack("{s:s, s:f, s:I}", "name", st->metric,
+							  "value", x, "_step",
+							  (json_int_t)json_integer_value(step))))
+				goto oom;
+		}
+		json_decref(r->summary);
+		r->summary = copy;
+		copy = NULL;
+	}
+	ret = 0;
+	goto done;
+oom:
+	sw_errorf(err, "out of memory");
+done:
+	pthread_mutex_unlock(&st->lock);
+	json_decref(copy);
+	sw_buf_release(&text);
+	free(path);
 	return ret;
 }
 

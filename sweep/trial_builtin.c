@@ -125,7 +125,7 @@ int sw_trial_run(const struct sw_trial_runner *r, const json_t *params,
 		 uint64_t seed, const struct sw_trial_hooks *h,
 		 struct sw_trial_result *res)
 {
-	static const struct sw_trial_hooks none = { NULL, NULL, NULL, NULL };
+	static const struct sw_trial_hooks none = { NULL, NULL, NULL, NULL, NULL };
 
 	memset(res, 0, sizeof(*res));
 	res->status = SW_TRIAL_FINISHED;

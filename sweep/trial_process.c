@@ -24,6 +24,8 @@
 
 #include "sweep/buf.h"
 #include "sweep/command_macros.h"
+#include "sweep/wandb_hook.h"
+#include "sweep/wandb_runfile.h"
 
 extern char **environ;
 
@@ -40,6 +42,8 @@ struct process_impl {
 	double grace_s;
 	FILE *out;
 	int quiet;
+	int wandb_offline;
+	char *hook_dir;
 };
 
 struct sw_trial {
@@ -251,32 +255,63 @@ static void log_line(struct child *c, const char *tag, const char *line, size_t 
 			LOG_CAP);
 }
 
-/* One metrics object: feeds hooks->on_epoch. */
+/* {"_wandb": "alert", ...}: feeds hooks->on_alert. */
+static void report_alert(struct child *c, const json_t *o)
+{
+	const char *title = json_string_value(json_object_get(o, "title"));
+	const char *text = json_string_value(json_object_get(o, "text"));
+	const char *level = json_string_value(json_object_get(o, "level"));
+
+	if (c->h->on_alert)
+		c->h->on_alert(c->h->ctx, c->epoch, title ? title : "alert",
+			       text ? text : "", level ? level : "INFO");
+}
+
+/* One metrics object: feeds hooks->on_epoch. A plain line is an epoch of
+ * numbers with an optional "epoch"; a line of the wandb hook is a row of
+ * wandb's history ("_step" gives the epoch, "epoch" is a metric like any)
+ * or an alert. */
 static void report(struct child *c, const char *text, size_t n)
 {
-	json_t *o = json_loadb(text, n, 0, NULL), *v, *ep;
+	json_t *o = json_loadb(text, n, 0, NULL), *row, *v, *ep;
 	struct sw_kv kv[MAX_METRICS];
-	const char *key;
+	const char *key, *kind;
 	size_t k = 0;
 	int64_t epoch;
+	double x;
 
-	if (!json_is_object(o)) {
-		json_decref(o);
-		return;
+	if (!json_is_object(o))
+		goto done;
+	kind = json_string_value(json_object_get(o, "_wandb"));
+	row = o;
+	ep = json_object_get(o, "epoch");
+	if (kind && !strcmp(kind, "alert")) {
+		report_alert(c, o);
+		goto done;
+	} else if (kind && !strcmp(kind, "log")) {
+		row = json_object_get(o, "row");
+		ep = json_object_get(o, "_step");
+		if (!json_is_object(row) || !json_is_integer(ep))
+			goto done;
+	} else if (kind) {
+		goto done;              /* from a newer hook: not ours to guess */
 	}
-	json_object_foreach(o, key, v) {
-		if (k >= MAX_METRICS || key[0] == '_' || !strcmp(key, "epoch") ||
-		    !json_is_number(v))
+	json_object_foreach(row, key, v) {
+		if (k >= MAX_METRICS || key[0] == '_' || (row == o && !strcmp(key, "epoch")))
+			continue;
+		if (row == o ? !json_is_number(v) : !sw_wandb_value_number(v, &x))
 			continue;
 		kv[k].name = key;
-		kv[k].value = json_number_value(v);
+		kv[k].value = row == o ? json_number_value(v) : x;
 		k++;
 	}
-	ep = json_object_get(o, "epoch");
 	epoch = c->epoch + 1;
-	if (json_is_integer(ep) && json_integer_value(ep) > c->epoch)
+	if (row != o && json_integer_value(ep) >= c->epoch &&
+	    json_integer_value(ep) < INT64_MAX)
+		epoch = json_integer_value(ep) + 1;
+	else if (row == o && json_is_integer(ep) && json_integer_value(ep) > c->epoch)
 		epoch = json_integer_value(ep);
-	else if (json_is_real(ep) && json_real_value(ep) > (double)c->epoch &&
+	else if (row == o && json_is_real(ep) && json_real_value(ep) > (double)c->epoch &&
 		 json_real_value(ep) < 1e15)
 		epoch = (int64_t)json_real_value(ep);
 	if (k > 0) {
@@ -285,6 +320,7 @@ static void report(struct child *c, const char *text, size_t n)
 		if (c->h->on_epoch && c->h->on_epoch(c->h->ctx, &c->t, epoch, kv, k))
 			c->stop_requested = 1;
 	}
+done:
 	json_decref(o);
 }
 
@@ -422,6 +458,127 @@ static int stop_wanted(struct child *c)
 	return c->stop_requested || (c->h->stop && atomic_load(c->h->stop));
 }
 
+/* ==== The run file (wandb offline) ==== */
+
+/* The run file wandb wrote for run id under wandb_dir: the newest
+ * .../run-ID.wandb changed since `since` (an older one is a previous
+ * attempt's; other ids are other runs, or a second wandb.init() of the
+ * script). A new string, or NULL when there is none. */
+static char *find_run_file(const char *wandb_dir, const char *id, time_t since)
+{
+	char **paths = NULL, *best = NULL, want[96];
+	size_t n = 0, i, wl;
+	time_t best_t = 0;
+
+	snprintf(want, sizeof(want), "/run-%s.wandb", id);
+	wl = strlen(want);
+	if (sw_wandb_runfiles_list(wandb_dir, &paths, &n, NULL) < 0)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(paths[i]);
+		struct stat sb;
+
+		if (len < wl || strcmp(paths[i] + len - wl, want) ||
+		    stat(paths[i], &sb) < 0 || sb.st_mtime < since ||
+		    (best && sb.st_mtime < best_t))
+			continue;
+		free(best);
+		best = strdup(paths[i]);
+		best_t = sb.st_mtime;
+	}
+	sw_wandb_runfiles_free(paths);
+	return best;
+}
+
+/* A row or summary of the run file as the results store keeps it: nested
+ * dicts flattened to "a.b", wandb's "_step", "_runtime" and "_timestamp",
+ * and the metrics (numbers; NaN and infinities as strings); strings,
+ * media and wandb's other "_" keys are left out. NULL on OOM. */
+static json_t *metrics_of(const json_t *row)
+{
+	json_t *flat = sw_wandb_row_flatten(row), *out = json_object(), *v;
+	const char *key;
+	double x;
+
+	if (!flat || !out) {
+		json_decref(flat);
+		json_decref(out);
+		return NULL;
+	}
+	json_object_foreach(flat, key, v) {
+		if (key[0] == '_' && strcmp(key, "_step") && strcmp(key, "_runtime") &&
+		    strcmp(key, "_timestamp"))
+			continue;
+		if (sw_wandb_value_number(v, &x) && json_object_set(out, key, v) < 0) {
+			json_decref(out);
+			out = NULL;
+			break;
+		}
+	}
+	json_decref(flat);
+	return out;
+}
+
+/* Reads the run's file into res: its history when it holds at least the
+ * rows that arrived live (a killed run's file may hold fewer, or none),
+ * its summary when it has one, and its exit code unless the run was
+ * stopped. A damaged file gives res->warning. */
+static void read_run_file(struct child *c, const char *wandb_dir, time_t since,
+			  struct sw_trial_result *res)
+{
+	struct sw_wandb_runfile run = SW_WANDB_RUNFILE_INIT;
+	struct sw_err err = SW_ERR_INIT;
+	char *path = find_run_file(wandb_dir, c->id, since);
+	json_t *rows = NULL, *row;
+	size_t i;
+
+	if (!path)
+		return;
+	if (sw_wandb_runfile_read(path, &run, &err) < 0) {
+		snprintf(res->warning, sizeof(res->warning), "%s", err.msg);
+		goto done;
+	}
+	if (run.warning[0] && c->term_at == 0)      /* a stopped run's file is cut */
+		snprintf(res->warning, sizeof(res->warning), "%s", run.warning);
+	if (json_array_size(run.history) > 0 &&
+	    (int64_t)json_array_size(run.history) >= c->epochs_reported) {
+		rows = json_array();
+		json_array_foreach(run.history, i, row) {
+			json_t *m = rows ? metrics_of(row) : NULL;
+
+			/* the store's lines all have an epoch: the script's own,
+			 * else the row's number */
+			if (m && !json_object_get(m, "epoch"))
+				json_object_set_new(m, "epoch", json_integer((json_int_t)i + 1));
+			if (!m || json_array_append_new(rows, m) < 0) {
+				json_decref(rows);
+				rows = NULL;
+				break;
+			}
+		}
+		res->wandb_history = rows;
+	}
+	if (json_object_size(run.summary) > 0)
+		res->wandb_summary = metrics_of(run.summary);
+	if (!run.has_exit || c->term_at > 0)
+		goto done;
+	if (run.exit_code == 0 && res->status == SW_TRIAL_FAILED) {
+		/* wandb.finish() ran; what the process did after is not the run */
+		res->status = SW_TRIAL_FINISHED;
+		res->exit_code = 0;
+		res->reason[0] = '\0';
+	} else if (run.exit_code != 0) {
+		if (res->status != SW_TRIAL_FAILED)
+			snprintf(res->reason, sizeof(res->reason),
+				 "the wandb run ended with exit code %d", run.exit_code);
+		res->status = SW_TRIAL_FAILED;
+		res->exit_code = run.exit_code;
+	}
+done:
+	sw_wandb_runfile_release(&run);
+	free(path);
+}
+
 /* ==== Running one trial ==== */
 
 static void fail(struct sw_trial_result *res, int code, const char *fmt, ...)
@@ -483,6 +640,7 @@ static int process_run_named(const struct sw_trial_runner *r, const char *run_id
 	size_t argc = 0, na = 0, i, extra = strv_len((const char *const *)p->env);
 	int status = 0, exited = 0, exec_errno = 0;
 	double exit_at = 0;
+	time_t started = time(NULL);
 	sigset_t all, old;
 
 	(void)seed;
@@ -507,8 +665,16 @@ static int process_run_named(const struct sw_trial_runner *r, const char *run_id
 	}
 	/* the files wandb's agent writes, and ours */
 	wd_env = getenv("WANDB_DIR");
-	if (asprintf(&wandb_dir, "%s", wd_env && *wd_env ? wd_env : workdir) < 0)
+	if (wd_env && *wd_env) {
+		if (asprintf(&wandb_dir, "%s", wd_env) < 0)
+			wandb_dir = NULL;
+	} else if (p->wandb_offline && p->runs_dir) {
+		/* offline runs stay with the sweep's results, for `wandb sync` */
+		if (asprintf(&wandb_dir, "%s/%s", p->runs_dir, run_id) < 0)
+			wandb_dir = NULL;
+	} else if (asprintf(&wandb_dir, "%s", workdir) < 0) {
 		wandb_dir = NULL;
+	}
 	if (!wandb_dir || asprintf(&param_path, "%s/wandb/sweep-%s/config-%s.yaml",
 				   wandb_dir, p->sweep_id, run_id) < 0)
 		param_path = NULL;
@@ -623,7 +789,7 @@ static int process_run_named(const struct sw_trial_runner *r, const char *run_id
 	}
 
 	/* the environment */
-	add = calloc(extra + 8, sizeof(*add));
+	add = calloc(extra + 12, sizeof(*add));
 	if (!add)
 		goto oom;
 	if (asprintf(&add[na++], "WANDB_SWEEP_ID=%s", p->sweep_id) < 0 ||
@@ -634,6 +800,22 @@ static int process_run_named(const struct sw_trial_runner *r, const char *run_id
 	    asprintf(&add[na++], "SWEEP_RUN_ID=%s", run_id) < 0) {
 		add[--na] = NULL;
 		goto oom;
+	}
+	if (p->wandb_offline) {
+		char *pp = sw_wandb_hook_pythonpath(p->hook_dir, getenv("PYTHONPATH"));
+
+		if (!pp || asprintf(&add[na], "PYTHONPATH=%s", pp) < 0) {
+			add[na] = NULL;
+			free(pp);
+			goto oom;
+		}
+		na++;
+		if (!(add[na++] = strdup("WANDB_MODE=offline")) ||
+		    !(add[na++] = strdup("WANDB_ERROR_REPORTING=false"))) {
+			free(pp);
+			goto oom;
+		}
+		free(pp);
 	}
 	for (i = 0; i < extra; i++)
 		if (!(add[na++] = strdup(p->env[i])))
@@ -785,6 +967,8 @@ static int process_run_named(const struct sw_trial_runner *r, const char *run_id
 						       p->n_command, "program") ?
 			 p->program : argv[0], what, tail[0] ? "; stderr: " : "", tail);
 	}
+	if (p->wandb_offline && !exec_errno)
+		read_run_file(&c, wandb_dir, started, res);
 	goto done;
 oom:
 	fail(res, 1, "out of memory starting the run");
@@ -849,6 +1033,7 @@ static void impl_free(struct process_impl *p)
 	free(p->runs_dir);
 	free(p->interpreter);
 	sw_argv_free(p->env);
+	free(p->hook_dir);
 	free(p);
 }
 
@@ -887,6 +1072,7 @@ int sw_trial_runner_process(struct sw_trial_runner *r,
 	p->grace_s = cfg->grace_s > 0 ? cfg->grace_s : kill_delay();
 	p->out = cfg->out;
 	p->quiet = cfg->quiet;
+	p->wandb_offline = cfg->wandb_offline;
 	if ((cfg->program && !(p->program = strdup(cfg->program))) ||
 	    (cfg->command && !(p->command = strv_dup(cfg->command, cfg->n_command))) ||
 	    !(p->sweep_id = strdup(cfg->sweep_id ? cfg->sweep_id : "local")) ||
@@ -894,9 +1080,17 @@ int sw_trial_runner_process(struct sw_trial_runner *r,
 	    (cfg->runs_dir && !(p->runs_dir = strdup(cfg->runs_dir))) ||
 	    !(p->interpreter = strdup(cfg->interpreter ? cfg->interpreter :
 				      sw_trial_python())) ||
-	    (cfg->env && !(p->env = strv_dup(cfg->env, strv_len(cfg->env))))) {
+	    (cfg->env && !(p->env = strv_dup(cfg->env, strv_len(cfg->env)))) ||
+	    (cfg->hook_dir && !(p->hook_dir = strdup(cfg->hook_dir)))) {
 		impl_free(p);
 		return sw_errorf(err, "out of memory");
+	}
+	if (p->wandb_offline && (!p->hook_dir || sw_wandb_hook_write(p->hook_dir, err) < 0)) {
+		if (!p->hook_dir)
+			sw_errorf(err, "wandb offline runs need a directory for their "
+				  "start-up module");
+		impl_free(p);
+		return -1;
 	}
 	r->kind = "program";
 	r->planned_epochs = process_planned_epochs;
@@ -912,6 +1106,15 @@ void sw_trial_runner_release(struct sw_trial_runner *r)
 {
 	if (r && r->release)
 		r->release(r);
+}
+
+void sw_trial_result_release(struct sw_trial_result *res)
+{
+	if (!res)
+		return;
+	json_decref(res->wandb_history);
+	json_decref(res->wandb_summary);
+	res->wandb_history = res->wandb_summary = NULL;
 }
 
 int sw_trial_run_named(const struct sw_trial_runner *r, const char *run_id,

@@ -286,6 +286,32 @@ static void test_run_failed(void **state)
 		"sweep: alert: [ERROR] crash: run x3 failed after 0 epochs: nan loss\n");
 }
 
+/* wandb.alert() of a run's script: the level as given (any case; unknown
+ * is WARN), the title as the rule, never a stop. */
+static void test_script_alerts(void **state)
+{
+	struct sw_alerts_config cfg = SW_ALERTS_CONFIG_INIT;
+	struct sw_alerts al;
+	struct sw_alert_run r;
+	struct console con;
+
+	(void)state;
+	cfg.console = capture;
+	cfg.console_ctx = &con;
+	console_init(&con);
+	assert_int_equal(sw_alerts_init(&al, NULL, 0, &cfg, NULL), 0);
+	assert_int_equal(sw_alert_run_init(&r, &al, "w1"), 0);
+	sw_alerts_script(&al, &r, 3, "accuracy", "acc 0.9", "info");
+	sw_alerts_script(&al, &r, 0, "boom", "before any epoch", "ERROR");
+	sw_alerts_script(&al, &r, 4, "", "odd level", "LOUD");
+	sw_alert_run_release(&r);
+	sw_alerts_release(&al);
+	assert_string_equal(con.text,
+		"sweep: alert: [INFO] accuracy: run w1 epoch 3: acc 0.9\n"
+		"sweep: alert: [ERROR] boom: run w1: before any epoch\n"
+		"sweep: alert: [WARN] alert: run w1 epoch 4: odd level\n");
+}
+
 static void test_bad_webhook_url(void **state)
 {
 	struct sw_alerts_config cfg = SW_ALERTS_CONFIG_INIT;
@@ -552,6 +578,7 @@ int main(void)
 		cmocka_unit_test(test_compare_operators),
 		cmocka_unit_test(test_nan_and_new_best),
 		cmocka_unit_test(test_run_failed),
+		cmocka_unit_test(test_script_alerts),
 		cmocka_unit_test(test_bad_webhook_url),
 		cmocka_unit_test(test_webhook_delivers),
 		cmocka_unit_test(test_webhook_retries_then_succeeds),

@@ -323,6 +323,74 @@ static void test_minimize_best_and_model_commit(void **state)
 	free(tmp);
 }
 
+/* A run added whole (sweep import): its rows as given, its record, the
+ * best from its summary; ids and states checked like run_begin's. */
+static void test_run_add(void **state)
+{
+	struct sw_store st = SW_STORE_INIT;
+	struct sw_err err = SW_ERR_INIT;
+	struct sw_spec spec;
+	json_t *rows, *rec, *runs, *hist, *best, *empty;
+	char *tmp = sw_test_tmpdir(), *text, *dir;
+
+	(void)state;
+	make_spec(&spec, "add", 1);
+	assert_int_equal(sw_store_create(&st, tmp, &spec, NULL, time(NULL), &err), 0);
+	rows = json_loads("[{\"_step\": 10, \"_runtime\": 0.5, \"val_accuracy\": 0.25,"
+			  " \"note\": \"x\"}, {\"_step\": 12, \"val_accuracy\": \"NaN\"}]", 0, NULL);
+	rec = json_loads("{\"id\": \"w1\", \"state\": \"finished\", \"params\": {\"lr\": 0.1},"
+			 " \"summary\": {\"val_accuracy\": 0.5, \"_step\": 12}, \"epochs\": 2}",
+			 0, NULL);
+	assert_int_equal(sw_store_run_add(&st, rec, rows, &err), 0);
+	/* the same id again, or one in flight: refused */
+	assert_int_equal(sw_store_run_add(&st, rec, rows, &err), -1);
+	assert_non_null(strstr(err.msg, "'w1' is already in"));
+	assert_int_equal(sw_store_run_begin(&st, "w2", NULL, 1, 1, &err), 0);
+	json_object_set_new(rec, "id", json_string("w2"));
+	assert_int_equal(sw_store_run_add(&st, rec, rows, &err), -1);
+	/* a worse summary does not replace best.json; a bad state or id is refused */
+	json_object_set_new(rec, "id", json_string("w3"));
+	json_object_set_new(json_object_get(rec, "summary"), "val_accuracy", json_real(0.4));
+	empty = json_array();
+	assert_int_equal(sw_store_run_add(&st, rec, empty, &err), 0);
+	json_decref(empty);
+	json_object_set_new(rec, "id", json_string("w4"));
+	json_object_set_new(rec, "state", json_string("done"));
+	assert_int_equal(sw_store_run_add(&st, rec, rows, &err), -1);
+	json_object_set_new(rec, "id", json_string("no/slash"));
+	json_object_set_new(rec, "state", json_string("failed"));
+	assert_int_equal(sw_store_run_add(&st, rec, rows, &err), -1);
+	assert_non_null(strstr(err.msg, "invalid run id"));
+	dir = strdup(st.dir);
+	sw_store_release(&st);
+
+	assert_int_equal(sw_store_load_runs(dir, &runs, &err), 0);
+	assert_int_equal(json_array_size(runs), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(runs, 0), "id")), "w1");
+	json_decref(runs);
+	assert_int_equal(sw_store_load_history(dir, "w1", &hist, &err), 0);
+	assert_true(json_equal(hist, rows));
+	json_decref(hist);
+	assert_int_equal(sw_store_load_history(dir, "w3", &hist, &err), 0);
+	assert_int_equal(json_array_size(hist), 0);
+	json_decref(hist);
+	text = readf(dir, "best.json");
+	best = json_loads(text, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(best, "run")), "w1");
+	assert_true(json_real_value(json_object_get(best, "value")) == 0.5);
+	assert_int_equal(json_integer_value(json_object_get(best, "_step")), 12);
+	json_decref(best);
+	/* the directory opens again as resume opens it */
+	assert_int_equal(sw_store_open(&st, dir, &err), 0);
+	sw_store_release(&st);
+	free(dir);
+	free(text);
+	json_decref(rows);
+	json_decref(rec);
+	sw_test_rmtree(tmp);
+	free(tmp);
+}
+
 static void test_jsonl_torn_and_corrupt(void **state)
 {
 	struct sw_err err = SW_ERR_INIT;
@@ -715,6 +783,49 @@ static void test_sigkill_many_times_write_behind(void **state)
 	sigkill_many_times(1);
 }
 
+/* A wandb run file's record replaces what arrived live: history.jsonl,
+ * the epoch count, and the summary, whose metric value is the run's best
+ * (wandb ranks by the summary). */
+static void test_run_record_from_run_file(void **state)
+{
+	struct sw_store st = SW_STORE_INIT;
+	struct sw_err err = SW_ERR_INIT;
+	struct sw_spec spec;
+	char *tmp = sw_test_tmpdir(), *text;
+	struct sw_kv m1[] = { { "val_accuracy", 0.9 } };
+	json_t *rows = json_loads("[{\"_step\": 0, \"epoch\": 0, \"val_accuracy\": 0.5},"
+				  " {\"_step\": 4, \"epoch\": 1, \"val_accuracy\": \"NaN\"}]",
+				  0, NULL);
+	json_t *sum = json_loads("{\"_step\": 4, \"val_accuracy\": 0.7, \"note\": 2}", 0, NULL);
+	json_t *rec = NULL, *s;
+	int nb;
+
+	(void)state;
+	make_spec(&spec, "rec", 1);
+	assert_int_equal(sw_store_create(&st, tmp, &spec, NULL, time(NULL), &err), 0);
+	assert_int_equal(sw_store_run_begin(&st, "w1", NULL, 1, 0, &err), 0);
+	assert_int_equal(sw_store_epoch(&st, "w1", m1, 1, &nb, &err), 0);
+	assert_int_equal(sw_store_run_record(&st, "nope", rows, sum, &err), -1);
+	assert_int_equal(sw_store_run_record(&st, "w1", rows, sum, &err), 0);
+	assert_int_equal(sw_store_run_end(&st, "w1", SW_RUN_FINISHED, NULL, &rec, &err), 0);
+	assert_int_equal(sw_store_flush(&st, &err), 0);
+	text = readf(st.dir, "runs/w1/history.jsonl");
+	assert_string_equal(text, "{\"_step\":0,\"epoch\":0,\"val_accuracy\":0.5}\n"
+			    "{\"_step\":4,\"epoch\":1,\"val_accuracy\":\"NaN\"}\n");
+	free(text);
+	assert_int_equal(json_integer_value(json_object_get(rec, "epochs")), 2);
+	s = json_object_get(rec, "summary");
+	assert_int_equal(json_integer_value(json_object_get(s, "note")), 2);
+	assert_true(json_real_value(json_object_get(s, "val_accuracy")) == 0.7);
+	assert_true(json_real_value(json_object_get(json_object_get(s, "best"), "value")) == 0.7);
+	json_decref(rec);
+	json_decref(rows);
+	json_decref(sum);
+	sw_store_release(&st);
+	sw_test_rmtree(tmp);
+	free(tmp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -723,10 +834,12 @@ int main(void)
 		cmocka_unit_test(test_create_unwritable),
 		cmocka_unit_test(test_run_lifecycle),
 		cmocka_unit_test(test_minimize_best_and_model_commit),
+		cmocka_unit_test(test_run_add),
 		cmocka_unit_test(test_jsonl_torn_and_corrupt),
 		cmocka_unit_test(test_load_runs_dedupes_and_validates),
 		cmocka_unit_test(test_open_repairs_and_resumes),
 		cmocka_unit_test(test_sort_and_ids),
+		cmocka_unit_test(test_run_record_from_run_file),
 		cmocka_unit_test(test_sigkill_many_times),
 		cmocka_unit_test(test_sigkill_many_times_write_behind),
 	};

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -431,9 +432,140 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* wandb offline (sweep run): the run's environment, the wandb hook's lines
+ * as epochs and alerts, and a line kind from a newer hook ignored. */
+struct alerts_seen {
+	int n;
+	int64_t epoch;
+	char title[64], text[64], level[16];
+};
+
+static void record_alert(void *ctx, int64_t epoch, const char *title,
+			 const char *text, const char *level)
+{
+	struct alerts_seen *a = ctx;
+
+	a->n++;
+	a->epoch = epoch;
+	snprintf(a->title, sizeof(a->title), "%s", title);
+	snprintf(a->text, sizeof(a->text), "%s", text);
+	snprintf(a->level, sizeof(a->level), "%s", level);
+}
+
+struct hook_seen {
+	struct alerts_seen a;       /* first: record_alert takes the context */
+	struct rec r;
+};
+
+static int hook_seen_epoch(void *ctx, struct sw_trial *t, int64_t epoch,
+			   const struct sw_kv *m, size_t n)
+{
+	struct hook_seen *both = ctx;
+
+	return record_epoch(&both->r, t, epoch, m, n);
+}
+
+static void test_wandb_offline_env_and_hook_lines(void **state)
+{
+	struct sw_trial_process_config cfg = SW_TRIAL_PROCESS_CONFIG_INIT;
+	struct sw_trial_runner runner;
+	struct sw_err err = SW_ERR_INIT;
+	struct sw_trial_hooks h = { 0 };
+	struct sw_trial_result res;
+	static const char *const cmd[] = { "/bin/sh", "hooklines.sh" };
+	struct hook_seen both;
+	char *runs = path_in("wruns"), *hook = path_in("whook"), *env_path, *env_text;
+	char *want = NULL, *sc;
+	json_t *params = json_object();
+	struct stat sb;
+
+	(void)state;
+	memset(&both, 0, sizeof(both));
+	write_script("hooklines.sh",
+		     "env > \"$WANDB_DIR/env.txt\"\n"
+		     "m=$SWEEP_METRICS_FILE\n"
+		     "echo '{\"_wandb\":\"log\",\"_step\":0,\"row\":{\"loss\":0.5,\"s\":\"x\"}}' >> $m\n"
+		     "echo '{\"_wandb\":\"alert\",\"title\":\"t\",\"text\":\"hi\",\"level\":\"WARN\"}' >> $m\n"
+		     "echo '{\"_wandb\":\"future\",\"loss\":9}' >> $m\n"
+		     "echo '{\"_wandb\":\"log\",\"_step\":9,\"row\":{\"loss\":\"NaN\"}}' >> $m\n"
+		     "echo '{\"_wandb\":\"log\",\"_step\":3,\"row\":{\"loss\":0.25}}' >> $m\n");
+	cfg.command = cmd;
+	cfg.n_command = 2;
+	cfg.sweep_id = "swW";
+	cfg.workdir = tmp;
+	cfg.runs_dir = runs;
+	cfg.quiet = 1;
+	cfg.wandb_offline = 1;
+	cfg.hook_dir = hook;
+	unsetenv("WANDB_DIR");
+	setenv("PYTHONPATH", "/user/a:/user/b", 1);
+	assert_int_equal(sw_trial_runner_process(&runner, &cfg, &err), 0);
+	/* the start-up modules are written when the runner is set up */
+	assert_true(asprintf(&sc, "%s/sitecustomize.py", hook) > 0);
+	assert_int_equal(stat(sc, &sb), 0);
+	free(sc);
+	h.on_epoch = hook_seen_epoch;
+	h.on_alert = record_alert;
+	h.ctx = &both;
+	assert_int_equal(sw_trial_run_named(&runner, "wr1", params, 7, &h, &res), 0);
+	unsetenv("PYTHONPATH");
+	assert_int_equal(res.status, SW_TRIAL_FINISHED);
+	assert_null(res.wandb_history);      /* no run file: nothing from it */
+	/* rows: _step + 1 is the epoch; NaN is a metric; later lower steps go on */
+	assert_int_equal(both.r.n, 3);
+	assert_int_equal(both.r.epochs[0], 1);
+	assert_true(both.r.val[0] == 0.5);
+	assert_int_equal(both.r.epochs[1], 10);
+	assert_true(isnan(both.r.val[1]));
+	assert_int_equal(both.r.epochs[2], 11);
+	assert_int_equal(both.a.n, 1);
+	assert_int_equal(both.a.epoch, 1);
+	assert_string_equal(both.a.title, "t");
+	assert_string_equal(both.a.text, "hi");
+	assert_string_equal(both.a.level, "WARN");
+	/* the environment: offline, WANDB_DIR under runs/RUN, the hook first */
+	assert_true(asprintf(&env_path, "%s/wr1/env.txt", runs) > 0);
+	env_text = sw_test_read_file(env_path, NULL);
+	assert_non_null(env_text);
+	assert_non_null(strstr(env_text, "\nWANDB_MODE=offline\n"));
+	assert_non_null(strstr(env_text, "\nWANDB_ERROR_REPORTING=false\n"));
+	assert_true(asprintf(&want, "\nPYTHONPATH=%s:/user/a:/user/b\n", hook) > 0);
+	assert_non_null(strstr(env_text, want));
+	free(want);
+	assert_true(asprintf(&want, "\nWANDB_DIR=%s/wr1\n", runs) > 0);
+	assert_non_null(strstr(env_text, want));
+	free(want);
+	free(env_text);
+	free(env_path);
+	sw_trial_result_release(&res);
+	/* a WANDB_DIR the user set is kept */
+	env_path = path_in("userwdir");
+	assert_int_equal(mkdir(env_path, 0755), 0);
+	setenv("WANDB_DIR", env_path, 1);
+	memset(&both, 0, sizeof(both));
+	assert_int_equal(sw_trial_run_named(&runner, "wr2", params, 7, &h, &res), 0);
+	unsetenv("WANDB_DIR");
+	assert_int_equal(res.status, SW_TRIAL_FINISHED);
+	free(env_path);
+	env_path = path_in("userwdir/env.txt");
+	env_text = sw_test_read_file(env_path, NULL);
+	assert_non_null(env_text);
+	assert_true(asprintf(&want, "\nWANDB_DIR=%s/userwdir\n", tmp) > 0);
+	assert_non_null(strstr(env_text, want));
+	free(want);
+	free(env_text);
+	free(env_path);
+	sw_trial_result_release(&res);
+	sw_trial_runner_release(&runner);
+	json_decref(params);
+	free(runs);
+	free(hook);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wandb_offline_env_and_hook_lines),
 		cmocka_unit_test(test_python_metrics_argv_env),
 		cmocka_unit_test(test_shell_stdout_metrics_and_exit_code),
 		cmocka_unit_test(test_stop_sigterm_then_sigkill),

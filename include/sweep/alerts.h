@@ -43,7 +43,7 @@
  * defines: struct sw_alerts_config, SW_ALERTS_CONFIG_INIT, struct sw_alerts,
  *          struct sw_alert_run, sw_alerts_init, sw_alerts_release,
  *          sw_alert_run_init, sw_alert_run_release, sw_alerts_epoch,
- *          sw_alerts_run_end, sw_alerts_stats, sw_alert_level_name,
+ *          sw_alerts_run_end, sw_alerts_script, sw_alerts_stats, sw_alert_level_name,
  *          sw_alerts_webhook_url, sw_alerts_check_url
  */
 #ifndef SW_ALERTS_H
@@ -142,6 +142,15 @@ void sw_alert_run_release(struct sw_alert_run *r);
  * blocks on the network. */
 int sw_alerts_epoch(struct sw_alerts *al, struct sw_alert_run *r, int64_t epoch,
 		    const struct sw_kv *m, size_t n, int new_best);
+
+/* An alert the run's own script raised (wandb.alert(title, text, level)
+ * of a program run): delivered like the rules' alerts, with rule = title,
+ * when = "wandb.alert", the level named by level ("INFO", "WARN" or
+ * "ERROR", any case; anything else is WARN), and the text prefixed with
+ * "run ID epoch N: " (epoch: the epochs reported before it; 0 leaves it
+ * out). Never stops the run. */
+void sw_alerts_script(struct sw_alerts *al, struct sw_alert_run *r, int64_t epoch,
+		      const char *title, const char *text, const char *level);
 
 /* At the end of a run: a failed run raises its run_failed alerts, or the
  * built-in ERROR alert; reason may be NULL. */

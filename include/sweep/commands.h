@@ -24,5 +24,6 @@ SW_DECLARE_CMD(report);
 SW_DECLARE_CMD(create);
 SW_DECLARE_CMD(agent);
 SW_DECLARE_CMD(sync);
+SW_DECLARE_CMD(import);
 
 #endif

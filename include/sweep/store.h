@@ -61,7 +61,8 @@
  *          sw_store_create, sw_store_open, sw_store_release, sw_store_path,
  *          sw_store_write_behind, sw_store_flush,
  *          sw_store_meta_update, sw_store_run_begin, sw_store_epoch,
- *          sw_store_run_end, sw_store_alert, sw_store_best,
+ *          sw_store_run_end, sw_store_run_record, sw_store_run_add,
+ *          sw_store_alert, sw_store_best,
  *          sw_store_commit_best_model, sw_store_inflight, sw_jsonl_load,
  *          sw_store_load_meta, sw_store_load_runs, sw_store_load_history,
  *          sw_store_load_alerts, sw_run_best_value, sw_runs_sort,
@@ -207,6 +208,31 @@ int sw_store_epoch(struct sw_store *st, const char *id, const struct sw_kv *m,
 int sw_store_run_end(struct sw_store *st, const char *id,
 		     enum sw_run_state state, const char *reason, json_t **out,
 		     struct sw_err *err);
+
+/* Makes run `id`'s record what its wandb run file says (before
+ * sw_store_run_end; both borrowed, either may be NULL):
+ *   history: rows that replace runs/<id>/history.jsonl (one compact line
+ *            each, as given: "_step", "_runtime", "_timestamp", metrics)
+ *            and set the run's epoch count;
+ *   summary: the run's summary in runs.jsonl, as given, plus "best":
+ *            {"name", "value", "_step"} when it holds a finite value of the
+ *            sweep metric: wandb's controller ranks runs by the summary.
+ * best.json is not changed. */
+int sw_store_run_record(struct sw_store *st, const char *id, const json_t *history,
+			const json_t *summary, struct sw_err *err);
+
+/* Records, whole, a run that trained elsewhere (`sweep import` of a wandb
+ * run file): writes runs/<id>/history.jsonl with the rows of `history` (an
+ * array of objects, borrowed, written as given: the run's own _step,
+ * _runtime and _timestamp) in one atomic replace, then appends `record`
+ * (borrowed: an object with a string "id" and a valid "state", plus the
+ * members sw_store_run_end writes) to runs.jsonl. When the sweep has a
+ * metric and record.summary holds a finite number for it that beats the
+ * sweep's best, best.json is replaced ({run, metric, goal, value, _step,
+ * params}) as by sw_store_epoch. Refuses an invalid id, or one recorded or
+ * active. */
+int sw_store_run_add(struct sw_store *st, const json_t *record,
+		     const json_t *history, struct sw_err *err);
 
 /* Appends one alert record (borrowed object) to alerts.jsonl. */
 int sw_store_alert(struct sw_store *st, const json_t *alert, struct sw_err *err);

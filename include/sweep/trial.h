@@ -21,7 +21,8 @@
  *          sw_trial_runner_builtin, sw_trial_save_model, sw_trial_run,
  *          sw_trial_run_named, sw_trial_seed, struct sw_trial_process_config,
  *          SW_TRIAL_PROCESS_CONFIG_INIT, sw_trial_runner_process,
- *          sw_trial_runner_release, sw_trial_python
+ *          sw_trial_runner_release, sw_trial_python,
+ *          sw_trial_result_release
  */
 #ifndef SW_TRIAL_H
 #define SW_TRIAL_H
@@ -46,6 +47,11 @@ struct sw_trial_hooks {
 	void (*on_batch)(void *ctx, int64_t epoch, int64_t batch, int64_t n_batches);
 	void *ctx;
 	const atomic_int *stop;     /* polled between batches; may be NULL */
+	/* A wandb.alert(title, text, level) of a program's wandb script
+	 * (level "INFO", "WARN" or "ERROR" as the script gave it; strings
+	 * borrowed), after the epochs reported before it. May be NULL. */
+	void (*on_alert)(void *ctx, int64_t epoch, const char *title,
+			 const char *text, const char *level);
 };
 
 enum sw_trial_status { SW_TRIAL_FINISHED, SW_TRIAL_FAILED, SW_TRIAL_STOPPED };
@@ -56,6 +62,14 @@ struct sw_trial_result {
 	int exit_code;              /* 0 finished or stopped, non-zero failed
 				       (a child's own exit code when it has one) */
 	char reason[512];           /* why it failed; "" otherwise */
+	/* A program run that used wandb offline (the run file was read; see
+	 * struct sw_trial_process_config): its record, which wins over the
+	 * epochs reported while it ran. Owned; sw_trial_result_release(). */
+	json_t *wandb_history;      /* rows: "_step", "_runtime", "_timestamp"
+				       and the numeric metrics (flattened
+				       "a.b"; NaN etc. as strings); NULL: none */
+	json_t *wandb_summary;      /* wandb's final summary, the same way */
+	char warning[512];          /* "" or a warning about the run file */
 };
 
 struct sw_trial_runner {
@@ -90,6 +104,9 @@ struct sw_trial_runner {
  * learning_rate, images_per_sec, epoch_seconds. */
 void sw_trial_runner_builtin(struct sw_trial_runner *r, struct cnn_dataset *ds,
 			     int threads);
+
+/* Frees what a result owns (the wandb record); accepts a zeroed one. */
+void sw_trial_result_release(struct sw_trial_result *res);
 
 /* r->run(...), after filling *res with a clean default. */
 int sw_trial_run(const struct sw_trial_runner *r, const json_t *params,
@@ -131,6 +148,28 @@ uint64_t sw_trial_seed(const json_t *params, uint64_t seed);
  * whose program or interpreter is not found, or a missing program file,
  * fails the run at once with a reason naming it. If this process dies,
  * the child gets SIGTERM (PR_SET_PDEATHSIG).
+ *
+ * wandb offline (wandb_offline set: `sweep run`): the run also gets
+ * WANDB_MODE=offline and WANDB_ERROR_REPORTING=false (nothing contacts a
+ * server, whatever WANDB_BASE_URL, WANDB_API_KEY or netrc say), WANDB_DIR
+ * defaults to runs_dir/RUN (so wandb writes runs_dir/RUN/wandb/
+ * offline-run-DATE-RUN/ for a later `wandb sync`), and PYTHONPATH starts
+ * with hook_dir, where the wandb start-up module (wandb_hook.h) is written
+ * when the runner is set up. Its lines in $SWEEP_METRICS_FILE,
+ *   {"_wandb": "log", "_step": N, "row": {...}}   one epoch, N + 1 (or the
+ *                                                 previous plus 1 when not
+ *                                                 higher), the row's numbers
+ *   {"_wandb": "alert", "title", "text", "level"} -> hooks->on_alert
+ * may also come from any program. When the run ends, its run file
+ * WANDB_DIR/wandb/offline-run-*-RUN/run-RUN.wandb (the newest changed
+ * since the run started) is read: res->wandb_history from its rows when
+ * they are at least as many as the epochs reported live (a stopped or
+ * killed run's file may hold fewer), res->wandb_summary from its summary
+ * when it has one, res->warning when it is damaged (not for a stopped
+ * run), and, unless the run was stopped, its exit code decides finished
+ * (0: what the process did after wandb.finish() is not the run) or failed.
+ * No file (no wandb, or it crashed before wandb.init()): the run ends as
+ * any program run.
  */
 struct sw_trial_process_config {
 	const char *program;          /* the sweep's `program`; NULL: none */
@@ -147,9 +186,12 @@ struct sw_trial_process_config {
 					 $WANDB_AGENT_KILL_DELAY */
 	FILE *out;                    /* passed-through output; NULL: stderr */
 	int quiet;                    /* do not pass output through */
+	int wandb_offline;            /* run wandb scripts offline (above) */
+	const char *hook_dir;         /* where the start-up module goes; needed
+					 with wandb_offline */
 };
 #define SW_TRIAL_PROCESS_CONFIG_INIT { NULL, NULL, 0, NULL, NULL, NULL, NULL, \
-				       NULL, 0, NULL, 0 }
+				       NULL, 0, NULL, 0, 0, NULL }
 
 /* Sets r up to run cfg's program (strings copied; release with
  * sw_trial_runner_release). Returns 0, or -1 with err set (out of memory,

@@ -1,0 +1,216 @@
+# sweep_wandb_report.py - written by `sweep run` beside its sitecustomize.py
+# (embedded in the sweep binary: edit sweep/wandb_report.py in sweep's
+# sources); loaded by that module only when the script imports wandb.
+#
+# install(wandb, path) wraps wandb's Run.log / Run.alert / Run.finish: after
+# wandb did its own work, each row wandb commits (commit=False merged, step=
+# honoured as wandb does) and each alert is one JSON line appended to path
+# with one write(2):
+#   {"_wandb": "log", "_step": 3, "row": {"loss": 0.5, "val.acc": 0.9}}
+#   {"_wandb": "alert", "title": "t", "text": "x", "level": "WARN"}
+# Rows keep numbers only (nested dicts flattened to "a.b"; NaN and
+# infinities as "NaN", "Infinity", "-Infinity"); strings, booleans, None,
+# lists and media are left to the run file, which sweep reads when the run
+# ends. It never changes the arguments wandb gets, except that
+# wandb.init(mode="online") becomes "offline" (sweep runs wandb offline),
+# and it never raises into the script: a failure to report is silent.
+import os
+
+
+class _SweepRows:
+    """wandb's step bookkeeping for one run: the row being built and its step."""
+
+    def __init__(self, step):
+        self.step = step
+        self.pending = {}
+
+
+class _SweepReporter:
+    def __init__(self, path):
+        self.path = path
+        self.fd = -1
+        self.runs = {}
+        self.key = None          # json's C string encoder, once wandb is in
+
+    def write_line(self, line):
+        if self.fd < 0:
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT
+                              | getattr(os, "O_CLOEXEC", 0), 0o644)
+        os.write(self.fd, line.encode())
+
+    def write(self, obj):
+        import json
+        self.write_line(json.dumps(obj, separators=(",", ":")) + "\n")
+
+    def write_row(self, step, row):
+        # by hand: twice as fast as json.dumps for a small row. Values are
+        # ints, finite floats (repr is JSON's) or the NaN strings.
+        es = self.key
+        self.write_line('{"_wandb":"log","_step":%d,"row":{%s}}\n' % (step, ",".join(
+            [es(k) + ":" + (es(v) if v.__class__ is str else repr(v))
+             for k, v in row.items()])))
+
+    def rows(self, run):
+        r = self.runs.get(id(run))
+        if r is None:
+            step = getattr(run, "_starting_step", 0)
+            r = self.runs[id(run)] = _SweepRows(step if isinstance(step, int) else 0)
+        return r
+
+    def flush(self, r):
+        if r.pending:
+            row, r.pending = r.pending, {}
+            self.write_row(r.step, row)
+
+    # wandb's rules (Run.log): a step below the current one is dropped; a
+    # higher one commits the pending row first; commit=False merges into
+    # the next committed row; step= without commit=True waits for a later
+    # step (or finish).
+    def log(self, run, data, step, commit):
+        if not hasattr(data, "items"):      # wandb takes any Mapping
+            return
+        r = self.rows(run)
+        if step is not None:
+            try:
+                step = step.__index__()     # numpy and torch integers too
+            except Exception:
+                return
+            if step < r.step:
+                return
+            if step > r.step:
+                self.flush(r)
+                r.step = step
+            _sweep_flatten(r.pending, "", data)
+            if commit:
+                self.flush(r)
+                r.step += 1
+            return
+        _sweep_flatten(r.pending, "", data)
+        if commit is None or commit:
+            self.flush(r)
+            r.step += 1
+
+    def finish(self, run):
+        r = self.runs.pop(id(run), None)
+        if r is not None:
+            self.flush(r)
+
+    def finish_all(self):
+        for key in list(self.runs):
+            r = self.runs.pop(key)
+            try:
+                self.flush(r)
+            except Exception:
+                pass
+
+
+_SWEEP_INT_LIMIT = 1 << 63
+
+
+def _sweep_number(v):
+    """v as a JSON metric, or None when it is not a number."""
+    c = v.__class__
+    if c is float:
+        if v - v == 0:
+            return v
+    elif c is int and -_SWEEP_INT_LIMIT <= v < _SWEEP_INT_LIMIT:
+        return v
+    if isinstance(v, bool):
+        return None
+    if not isinstance(v, (int, float)):
+        item = getattr(v, "item", None)   # numpy / torch scalars
+        if item is None or getattr(v, "ndim", 1) != 0:
+            return None
+        try:
+            v = item()
+        except Exception:
+            return None
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return None
+    if isinstance(v, float):
+        if v - v != 0:
+            return "NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")
+        return float(v)            # a float subclass (numpy.float64) as float
+    v = int(v)                     # an int subclass (IntEnum) as int
+    if -_SWEEP_INT_LIMIT <= v < _SWEEP_INT_LIMIT:
+        return v
+    try:
+        return float(v)            # beyond int64: sweep reads it as a real
+    except OverflowError:
+        return "Infinity" if v > 0 else "-Infinity"
+
+
+def _sweep_flatten(out, prefix, data):
+    for k, v in data.items():
+        key = prefix + k if k.__class__ is str else prefix + str(k)
+        if isinstance(v, dict):
+            if "_type" not in v:            # media/tables are left to the run file
+                _sweep_flatten(out, key + ".", v)
+            continue
+        n = _sweep_number(v)
+        if n is not None:
+            out[key] = n
+
+
+def _sweep_args(args, kwargs, names):
+    n = len(args)
+    return [args[i] if i < n else kwargs.get(name) for i, name in enumerate(names)]
+
+
+def _sweep_patch(wandb, rep):
+    try:
+        from json.encoder import encode_basestring_ascii
+        from wandb.sdk import wandb_run
+        Run = wandb_run.Run
+    except Exception:
+        return
+    rep.key = encode_basestring_ascii
+    orig_log, orig_alert, orig_finish = Run.log, Run.alert, Run.finish
+
+    def log(self, *args, **kwargs):
+        out = orig_log(self, *args, **kwargs)
+        try:
+            data, step, commit = _sweep_args(args, kwargs, ("data", "step", "commit"))
+            rep.log(self, data, step, commit)
+        except Exception:
+            pass
+        return out
+
+    def alert(self, *args, **kwargs):
+        out = orig_alert(self, *args, **kwargs)
+        try:
+            title, text, level = _sweep_args(args, kwargs, ("title", "text", "level"))
+            level = getattr(level, "value", level) or "INFO"
+            rep.write({"_wandb": "alert", "title": str(title), "text": str(text),
+                       "level": str(level)})
+        except Exception:
+            pass
+        return out
+
+    def finish(self, *args, **kwargs):
+        try:
+            rep.finish(self)
+        except Exception:
+            pass
+        return orig_finish(self, *args, **kwargs)
+
+    for name, f, orig in (("log", log, orig_log), ("alert", alert, orig_alert),
+                          ("finish", finish, orig_finish)):
+        f.__name__, f.__doc__, f.__wrapped__ = orig.__name__, orig.__doc__, orig
+        setattr(Run, name, f)
+
+    init = getattr(wandb, "init", None)
+    if callable(init):
+        def offline_init(*args, **kwargs):
+            if kwargs.get("mode") not in (None, "offline", "disabled", "dryrun"):
+                kwargs["mode"] = "offline"
+            return init(*args, **kwargs)
+        offline_init.__name__, offline_init.__doc__ = init.__name__, init.__doc__
+        offline_init.__wrapped__ = init
+        wandb.init = offline_init
+    import atexit
+    atexit.register(rep.finish_all)
+
+
+def install(wandb, path):
+    _sweep_patch(wandb, _SweepReporter(path))

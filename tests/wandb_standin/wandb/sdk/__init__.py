@@ -1,0 +1,1 @@
+# Stand-in for wandb's `wandb.sdk` package, written for sweep's tests.
