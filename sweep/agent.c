@@ -8,6 +8,7 @@
 #include "sweep/interrupt.h"
 #include "sweep/wandb_cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -190,6 +191,8 @@ struct agent_run {
 	pthread_t train_thread, stream_thread;
 	int train_started, stream_started;
 	char entity[128], project[128];
+	char *resume_from;         /* a `resume`: an earlier agent's checkpoint
+				      of this run (owned), or NULL */
 };
 
 struct alert_item {
@@ -233,6 +236,7 @@ static void run_free(struct agent_run *r)
 	json_decref(r->params);
 	json_decref(r->rows);
 	free(r->summary);
+	free(r->resume_from);
 	free(r);
 }
 
@@ -244,6 +248,72 @@ static json_t *num(double v)
 	if (isinf(v))
 		return json_string(v > 0 ? "Infinity" : "-Infinity");
 	return json_real(v);
+}
+
+/* The run's state after this epoch into its run directory, before its
+ * history row is queued for wandb: a row wandb has is never ahead of the
+ * checkpoint a `resume` continues from. */
+static void save_checkpoint(struct agent *a, struct agent_run *r, struct sw_trial *t)
+{
+	struct sw_err err = SW_ERR_INIT;
+	json_t *rows = sw_store_run_rows(&a->store, r->id);
+	void *buf = NULL;
+	size_t len = 0;
+
+	if (!rows || sw_trial_encode_state(&a->runner, t, rows, &buf, &len, &err) < 0 ||
+	    sw_store_checkpoint(&a->store, r->id, buf, len, &err) < 0)
+		sw_cli_warning("run %s: no checkpoint after this epoch: %s", r->id,
+			       rows ? err.msg : "out of memory");
+	json_decref(rows);
+	free(buf);
+}
+
+/* hooks.on_resume: continues the local history and the rows for wandb
+ * from a loaded checkpoint, or says why the run trains from the start. */
+static int on_resume(void *ctx, struct sw_trial *t, int64_t epochs,
+		     const json_t *note, const char *why_not)
+{
+	struct agent_run *r = ctx;
+	struct agent *a = r->a;
+	struct sw_err err = SW_ERR_INIT;
+	json_t *row, *last;
+	size_t i;
+
+	(void)t;
+	if (why_not) {
+		sw_cli_warning("run %s: %s: training it from the start", r->id, why_not);
+		return 0;
+	}
+	if ((int64_t)json_array_size(note) != epochs ||
+	    sw_store_run_restore(&a->store, r->id, note, &err) < 0) {
+		sw_cli_warning("run %s: checkpoint '%s' holds no usable history%s%s: "
+			       "training it from the start", r->id, r->resume_from,
+			       err.msg[0] ? ": " : "", err.msg);
+		return -1;
+	}
+	last = json_deep_copy(json_array_get(note, json_array_size(note) - 1));
+	pthread_mutex_lock(&a->lock);
+	/* wandb gets the rows it lacks (the streamer skips the ones it has) */
+	json_array_foreach(note, i, row) {
+		char *line = json_dumps(row, JSON_COMPACT);
+
+		if (line)
+			json_array_append_new(r->rows, json_string(line));
+		free(line);
+	}
+	r->epochs_done = (int)epochs;
+	r->start_mono = mono_now() - json_number_value(json_object_get(last, "_runtime"));
+	if (last) {
+		json_object_set_new(last, "_wandb", json_pack("{s:O}", "runtime",
+			json_object_get(last, "_runtime")));
+		free(r->summary);
+		r->summary = json_dumps(last, JSON_COMPACT);
+	}
+	pthread_mutex_unlock(&a->lock);
+	json_decref(last);
+	fprintf(stderr, "sweep: run %s continues after epoch %lld from its checkpoint\n",
+		r->id, (long long)epochs);
+	return 0;
 }
 
 static int on_epoch(void *ctx, struct sw_trial *t, int64_t epoch,
@@ -258,9 +328,10 @@ static int on_epoch(void *ctx, struct sw_trial *t, int64_t epoch,
 	int new_best = 0, stop = 0;
 	size_t i;
 
-	(void)t;
 	if (sw_store_epoch(&a->store, r->id, kv, n, &new_best, &err) < 0)
 		sw_cli_warning("run %s: %s", r->id, err.msg);
+	else if (a->runner.encode_state && epoch < r->planned)
+		save_checkpoint(a, r, t);
 	if (a->alerts_ok && sw_alerts_epoch(&a->alerts, &r->alert_run, epoch, kv, n,
 					    new_best)) {
 		snprintf(r->stop_reason, sizeof(r->stop_reason),
@@ -357,6 +428,9 @@ static void *train_main(void *arg)
 	hooks.on_epoch = on_epoch;
 	hooks.ctx = r;
 	hooks.stop = &r->stop;
+	hooks.resuming = r->resume_from != NULL;
+	hooks.checkpoint = r->resume_from;
+	hooks.on_resume = on_resume;
 	if (sw_trial_run_named(&a->runner, r->id, r->params, r->seed, &hooks, &res) < 0) {
 		res.status = SW_TRIAL_FAILED;
 		res.exit_code = 1;
@@ -373,6 +447,8 @@ static void *train_main(void *arg)
 	}
 	if (sw_store_run_end(&a->store, r->id, state, reason, NULL, &serr) < 0)
 		sw_cli_warning("run %s: %s", r->id, serr.msg);
+	else if (r->resume_from)
+		unlink(r->resume_from);     /* the earlier agent's, now superseded */
 	if (a->alerts_ok)
 		sw_alerts_run_end(&a->alerts, &r->alert_run, state, reason, r->epochs_done);
 	fprintf(stderr, "sweep: run %s %s after %d epoch%s%s%s\n", r->id,
@@ -593,6 +669,48 @@ static struct agent_run *find_run(struct agent *a, const char *id)
 	return NULL;
 }
 
+/* The newest checkpoint of run `id` that an earlier agent of this sweep
+ * left in its results directory under the results root (a new string), or
+ * NULL. A killed agent's directory keeps the run in flight there. */
+static char *find_checkpoint(struct agent *a, const char *id)
+{
+	const char *root = a->cfg->results_root ? a->cfg->results_root : "results";
+	DIR *d = opendir(root);
+	struct dirent *de;
+	char *best = NULL, *path = NULL, *dir = NULL;
+	time_t best_t = 0;
+	struct stat sb;
+
+	while (d && (de = readdir(d))) {
+		json_t *meta = NULL;
+		const char *sweep;
+
+		if (de->d_name[0] == '.' || asprintf(&dir, "%s/%s", root, de->d_name) < 0)
+			continue;
+		if (strcmp(dir, a->store.dir) && asprintf(&path, "%s/runs/%s/checkpoint.bin",
+							  dir, id) >= 0 &&
+		    stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    sw_store_load_meta(dir, &meta, NULL) == 0) {
+			sweep = json_string_value(json_object_get(json_object_get(meta, "wandb"),
+								  "sweep"));
+			if (sweep && !strcmp(sweep, a->cfg->sweep) &&
+			    (!best || sb.st_mtime > best_t)) {
+				free(best);
+				best = path;
+				best_t = sb.st_mtime;
+				path = NULL;
+			}
+		}
+		json_decref(meta);
+		free(path);
+		free(dir);
+		path = dir = NULL;
+	}
+	if (d)
+		closedir(d);
+	return best;
+}
+
 /* Starts a run from a run/resume command (lock not held). */
 static void start_run(struct agent *a, const json_t *cmd)
 {
@@ -600,6 +718,7 @@ static void start_run(struct agent *a, const json_t *cmd)
 	const char *id = json_string_value(json_object_get(cmd, "run_id"));
 	json_t *args = json_object_get(cmd, "args");
 	struct agent_run *r = NULL;
+	const char *type;
 
 	if (!id || !valid_run_id(id)) {
 		sw_cli_warning("wandb sent a run command without a usable run_id; ignored");
@@ -624,6 +743,16 @@ static void start_run(struct agent *a, const json_t *cmd)
 	}
 	/* a swept `seed` is the one the trainer uses: record that one */
 	r->seed = sw_trial_seed(r->params, id_seed(id));
+	type = json_string_value(json_object_get(cmd, "type"));
+	if (type && !strcmp(type, "resume") && a->runner.encode_state) {
+		r->resume_from = find_checkpoint(a, id);
+		if (r->resume_from)
+			fprintf(stderr, "sweep: run %s: resuming from '%s'\n", id,
+				r->resume_from);
+		else
+			fprintf(stderr, "sweep: run %s: no checkpoint of it on this machine: "
+				"training it from the start\n", id);
+	}
 	if (a->runner.planned_epochs)
 		r->planned = a->runner.planned_epochs(&a->runner, r->params);
 	r->index = a->started + 1;
