@@ -9,7 +9,7 @@
 #     size. `sweep train` saves synchronously; under `sweep run` the write
 #     is done by the store's writer thread, so this is the upper bound.
 #     Floor: the save costs at most 5% of an epoch.
-#  2. 20 SIGKILLs of a sweep of real runs (2 x 4 epochs, 2 at once) at
+#  2. 20 SIGKILLs of a sweep of real runs (4 x 4 epochs, 2 at once) at
 #     random moments, `sweep resume` after each, then resumed to its end:
 #     epochs of work lost in total (finished epochs trained again plus the
 #     part of the epoch in progress at each kill, in epochs), compared with
@@ -122,7 +122,7 @@ if share > 0.05:
 yaml = os.path.join(tmp, "kill.yaml")
 open(yaml, "w").write(
     "method: grid\nmetric: {name: val_loss, goal: minimize}\n"
-    "parameters:\n  learning_rate: {values: [0.001, 0.002]}\n"
+    "parameters:\n  learning_rate: {values: [0.001, 0.002, 0.003, 0.004]}\n"
     "  epochs: {value: 4}\n  batch_size: {value: 128}\n"
     "  train_limit: {value: 1000}\n  val_limit: {value: 500}\n"
     "  augment: {value: flip_crop}\n  precise_bn: {value: false}\n")
