@@ -193,6 +193,7 @@ struct agent_run {
 	char entity[128], project[128];
 	char *resume_from;         /* a `resume`: an earlier agent's checkpoint
 				      of this run (owned), or NULL */
+	int ckpt_warned;           /* a checkpoint failed (warned once) */
 };
 
 struct alert_item {
@@ -207,6 +208,8 @@ struct agent {
 	const struct sw_agent_config *cfg;
 	struct sw_spec *spec;
 	struct sw_store store;
+	struct sw_writer *ckpt_writer; /* writes the runs' checkpoints in order,
+					  so training does not wait for fsync */
 	struct cnn_dataset *ds;
 	struct sw_trial_runner runner;
 	struct sw_alerts alerts;
@@ -250,21 +253,29 @@ static json_t *num(double v)
 	return json_real(v);
 }
 
-/* The run's state after this epoch into its run directory, before its
- * history row is queued for wandb: a row wandb has is never ahead of the
- * checkpoint a `resume` continues from. */
+/* Submits the run's state after this epoch, to replace its checkpoint in
+ * its run directory, before its history row is queued for wandb. The
+ * checkpoint writer does the write and fsync; a crash can cut off the last
+ * one, so wandb may have one row more than the checkpoint (that epoch trains
+ * again and the streamer skips the row wandb has). */
 static void save_checkpoint(struct agent *a, struct agent_run *r, struct sw_trial *t)
 {
 	struct sw_err err = SW_ERR_INIT;
 	json_t *rows = sw_store_run_rows(&a->store, r->id);
+	char *path = sw_store_checkpoint_path(&a->store, r->id);
 	void *buf = NULL;
 	size_t len = 0;
 
-	if (!rows || sw_trial_encode_state(&a->runner, t, rows, &buf, &len, &err) < 0 ||
-	    sw_store_checkpoint(&a->store, r->id, buf, len, &err) < 0)
-		sw_cli_warning("run %s: no checkpoint after this epoch: %s", r->id,
-			       rows ? err.msg : "out of memory");
+	if (!rows || !path) {
+		sw_cli_warning("run %s: no checkpoint after this epoch: out of memory", r->id);
+	} else if (sw_trial_encode_state(&a->runner, t, rows, &buf, &len, &err) < 0 ||
+		   sw_durable_replace(a->ckpt_writer, path, buf, len, &err) < 0) {
+		if (!r->ckpt_warned++)
+			sw_cli_warning("run %s: no checkpoint after this epoch: %s", r->id,
+				       err.msg);
+	}
 	json_decref(rows);
+	free(path);
 	free(buf);
 }
 
@@ -445,6 +456,8 @@ static void *train_main(void *arg)
 		exitcode = res.exit_code ? res.exit_code : 1;
 		reason = res.reason[0] ? res.reason : "training failed";
 	}
+	/* its last checkpoint on disk before run_end deletes it */
+	sw_writer_flush(a->ckpt_writer, NULL);
 	if (sw_store_run_end(&a->store, r->id, state, reason, NULL, &serr) < 0)
 		sw_cli_warning("run %s: %s", r->id, serr.msg);
 	else if (r->resume_from)
@@ -1105,6 +1118,8 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 		goto done;
 	if (a.program && program_runner(&a, &spec, err) < 0)
 		goto done;
+	if (!a.program && sw_writer_start(&a.ckpt_writer, 2 * (size_t)cfg->parallel, err) < 0)
+		goto done;
 	acfg.sweep_name = cfg->sweep;
 	acfg.metric = spec.metric.present ? spec.metric.name : NULL;
 	acfg.webhook_url = sw_alerts_webhook_url(NULL);
@@ -1283,6 +1298,7 @@ done:
 			sw_store_meta_update(&a.store, end, &e2);
 		json_decref(end);
 	}
+	sw_writer_stop(a.ckpt_writer);
 	sw_store_release(&a.store);
 	sw_trial_runner_release(&a.runner);
 	cnn_dataset_unref(a.ds);

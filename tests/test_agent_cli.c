@@ -722,8 +722,8 @@ static void test_resume_from_checkpoint(void **state)
 		fail_msg("not continued from a checkpoint:\n%s", p.err);
 	assert_int_equal(sscanf(at, "sweep: run ckpt0001 continues after epoch %lld", &cont), 1);
 	printf("  killed with %zu steps at wandb; continued after epoch %lld\n", have, cont);
-	/* the checkpoint is never behind what wandb had */
-	assert_true(cont >= (long long)have);
+	/* at most the epoch whose checkpoint was being written trains again */
+	assert_true(cont >= (long long)have - 1);
 	assert_null(strstr(p.err, "epoch 1/40"));
 	sw_test_proc_release(&p);
 

@@ -7,8 +7,9 @@
  *   run / resume  train the built-in model in-process with the given
  *                 (value-wrapped) arguments; up to `parallel` runs at once,
  *                 more are queued until a slot frees. Every epoch but the
- *                 last is checkpointed in the run's directory (store.h)
- *                 before its row is queued for wandb; a `resume` of a run
+ *                 last is checkpointed in the run's directory (store.h) by
+ *                 a writer thread (a crash loses at most the last one, so
+ *                 at most one epoch wandb has trains again); a `resume` of a run
  *                 that an earlier agent of this sweep left a checkpoint of
  *                 under the results root continues from it (its history
  *                 goes on at the right _step), else trains from the start;
