@@ -98,8 +98,9 @@
 enum sw_run_state {
 	SW_RUN_FINISHED,   /* trained all its epochs (or reached the target) */
 	SW_RUN_FAILED,     /* the trainer reported an error: `reason` says why */
-	SW_RUN_STOPPED,    /* hyperband, an alert rule, or the first Ctrl-C */
-	SW_RUN_KILLED      /* aborted by the second Ctrl-C */
+	SW_RUN_STOPPED,    /* hyperband, an alert rule, wandb's stop */
+	SW_RUN_KILLED      /* aborted (by the second Ctrl-C in sweeps written
+			      before runs stayed in flight on Ctrl-C) */
 };
 
 /* "finished", "failed", "stopped", "killed". */
