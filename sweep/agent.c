@@ -8,6 +8,7 @@
 #include "sweep/interrupt.h"
 #include "sweep/wandb_cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -191,6 +192,9 @@ struct agent_run {
 	pthread_t train_thread, stream_thread;
 	int train_started, stream_started;
 	char entity[128], project[128];
+	char *resume_from;         /* a `resume`: an earlier agent's checkpoint
+				      of this run (owned), or NULL */
+	int ckpt_warned;           /* a checkpoint failed (warned once) */
 };
 
 struct alert_item {
@@ -207,6 +211,8 @@ struct agent {
 	const struct sw_agent_config *cfg;
 	struct sw_spec *spec;
 	struct sw_store store;
+	struct sw_writer *ckpt_writer; /* writes the runs' checkpoints in order,
+					  so training does not wait for fsync */
 	struct cnn_dataset *ds;
 	struct sw_trial_runner runner;
 	struct sw_alerts alerts;
@@ -236,6 +242,7 @@ static void run_free(struct agent_run *r)
 	json_decref(r->params);
 	json_decref(r->rows);
 	free(r->summary);
+	free(r->resume_from);
 	free(r);
 }
 
@@ -247,6 +254,80 @@ static json_t *num(double v)
 	if (isinf(v))
 		return json_string(v > 0 ? "Infinity" : "-Infinity");
 	return json_real(v);
+}
+
+/* Submits the run's state after this epoch, to replace its checkpoint in
+ * its run directory, before its history row is queued for wandb. The
+ * checkpoint writer does the write and fsync; a crash can cut off the last
+ * one, so wandb may have one row more than the checkpoint (that epoch trains
+ * again and the streamer skips the row wandb has). */
+static void save_checkpoint(struct agent *a, struct agent_run *r, struct sw_trial *t)
+{
+	struct sw_err err = SW_ERR_INIT;
+	json_t *rows = sw_store_run_rows(&a->store, r->id);
+	char *path = sw_store_checkpoint_path(&a->store, r->id);
+	void *buf = NULL;
+	size_t len = 0;
+
+	if (!rows || !path) {
+		sw_cli_warning("run %s: no checkpoint after this epoch: out of memory", r->id);
+	} else if (sw_trial_encode_state(&a->runner, t, rows, &buf, &len, &err) < 0 ||
+		   sw_durable_replace(a->ckpt_writer, path, buf, len, &err) < 0) {
+		if (!r->ckpt_warned++)
+			sw_cli_warning("run %s: no checkpoint after this epoch: %s", r->id,
+				       err.msg);
+	}
+	json_decref(rows);
+	free(path);
+	free(buf);
+}
+
+/* hooks.on_resume: continues the local history and the rows for wandb
+ * from a loaded checkpoint, or says why the run trains from the start. */
+static int on_resume(void *ctx, struct sw_trial *t, int64_t epochs,
+		     const json_t *note, const char *why_not)
+{
+	struct agent_run *r = ctx;
+	struct agent *a = r->a;
+	struct sw_err err = SW_ERR_INIT;
+	json_t *row, *last;
+	size_t i;
+
+	(void)t;
+	if (why_not) {
+		sw_cli_warning("run %s: %s: training it from the start", r->id, why_not);
+		return 0;
+	}
+	if ((int64_t)json_array_size(note) != epochs ||
+	    sw_store_run_restore(&a->store, r->id, note, &err) < 0) {
+		sw_cli_warning("run %s: checkpoint '%s' holds no usable history%s%s: "
+			       "training it from the start", r->id, r->resume_from,
+			       err.msg[0] ? ": " : "", err.msg);
+		return -1;
+	}
+	last = json_deep_copy(json_array_get(note, json_array_size(note) - 1));
+	pthread_mutex_lock(&a->lock);
+	/* wandb gets the rows it lacks (the streamer skips the ones it has) */
+	json_array_foreach(note, i, row) {
+		char *line = json_dumps(row, JSON_COMPACT);
+
+		if (line)
+			json_array_append_new(r->rows, json_string(line));
+		free(line);
+	}
+	r->epochs_done = (int)epochs;
+	r->start_mono = mono_now() - json_number_value(json_object_get(last, "_runtime"));
+	if (last) {
+		json_object_set_new(last, "_wandb", json_pack("{s:O}", "runtime",
+			json_object_get(last, "_runtime")));
+		free(r->summary);
+		r->summary = json_dumps(last, JSON_COMPACT);
+	}
+	pthread_mutex_unlock(&a->lock);
+	json_decref(last);
+	fprintf(stderr, "sweep: run %s continues after epoch %lld from its checkpoint\n",
+		r->id, (long long)epochs);
+	return 0;
 }
 
 static int on_epoch(void *ctx, struct sw_trial *t, int64_t epoch,
@@ -261,9 +342,10 @@ static int on_epoch(void *ctx, struct sw_trial *t, int64_t epoch,
 	int new_best = 0, stop = 0;
 	size_t i;
 
-	(void)t;
 	if (sw_store_epoch(&a->store, r->id, kv, n, &new_best, &err) < 0)
 		sw_cli_warning("run %s: %s", r->id, err.msg);
+	else if (a->runner.encode_state && epoch < r->planned)
+		save_checkpoint(a, r, t);
 	if (a->alerts_ok && sw_alerts_epoch(&a->alerts, &r->alert_run, epoch, kv, n,
 					    new_best)) {
 		snprintf(r->stop_reason, sizeof(r->stop_reason),
@@ -360,6 +442,9 @@ static void *train_main(void *arg)
 	hooks.on_epoch = on_epoch;
 	hooks.ctx = r;
 	hooks.stop = &r->stop;
+	hooks.resuming = r->resume_from != NULL;
+	hooks.checkpoint = r->resume_from;
+	hooks.on_resume = on_resume;
 	if (sw_trial_run_named(&a->runner, r->id, r->params, r->seed, &hooks, &res) < 0) {
 		res.status = SW_TRIAL_FAILED;
 		res.exit_code = 1;
@@ -374,8 +459,12 @@ static void *train_main(void *arg)
 		exitcode = res.exit_code ? res.exit_code : 1;
 		reason = res.reason[0] ? res.reason : "training failed";
 	}
+	/* its last checkpoint on disk before run_end deletes it */
+	sw_writer_flush(a->ckpt_writer, NULL);
 	if (sw_store_run_end(&a->store, r->id, state, reason, NULL, &serr) < 0)
 		sw_cli_warning("run %s: %s", r->id, serr.msg);
+	else if (r->resume_from)
+		unlink(r->resume_from);     /* the earlier agent's, now superseded */
 	if (a->alerts_ok)
 		sw_alerts_run_end(&a->alerts, &r->alert_run, state, reason, r->epochs_done);
 	fprintf(stderr, "sweep: run %s %s after %d epoch%s%s%s\n", r->id,
@@ -624,6 +713,48 @@ static struct agent_run *find_run(struct agent *a, const char *id)
 	return NULL;
 }
 
+/* The newest checkpoint of run `id` that an earlier agent of this sweep
+ * left in its results directory under the results root (a new string), or
+ * NULL. A killed agent's directory keeps the run in flight there. */
+static char *find_checkpoint(struct agent *a, const char *id)
+{
+	const char *root = a->cfg->results_root ? a->cfg->results_root : "results";
+	DIR *d = opendir(root);
+	struct dirent *de;
+	char *best = NULL, *path = NULL, *dir = NULL;
+	time_t best_t = 0;
+	struct stat sb;
+
+	while (d && (de = readdir(d))) {
+		json_t *meta = NULL;
+		const char *sweep;
+
+		if (de->d_name[0] == '.' || asprintf(&dir, "%s/%s", root, de->d_name) < 0)
+			continue;
+		if (strcmp(dir, a->store.dir) && asprintf(&path, "%s/runs/%s/checkpoint.bin",
+							  dir, id) >= 0 &&
+		    stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    sw_store_load_meta(dir, &meta, NULL) == 0) {
+			sweep = json_string_value(json_object_get(json_object_get(meta, "wandb"),
+								  "sweep"));
+			if (sweep && !strcmp(sweep, a->cfg->sweep) &&
+			    (!best || sb.st_mtime > best_t)) {
+				free(best);
+				best = path;
+				best_t = sb.st_mtime;
+				path = NULL;
+			}
+		}
+		json_decref(meta);
+		free(path);
+		free(dir);
+		path = dir = NULL;
+	}
+	if (d)
+		closedir(d);
+	return best;
+}
+
 /* Starts a run from a run/resume command (lock not held). */
 static void start_run(struct agent *a, const json_t *cmd)
 {
@@ -631,6 +762,7 @@ static void start_run(struct agent *a, const json_t *cmd)
 	const char *id = json_string_value(json_object_get(cmd, "run_id"));
 	json_t *args = json_object_get(cmd, "args");
 	struct agent_run *r = NULL;
+	const char *type;
 
 	if (!id || !valid_run_id(id)) {
 		sw_cli_warning("wandb sent a run command without a usable run_id; ignored");
@@ -655,6 +787,16 @@ static void start_run(struct agent *a, const json_t *cmd)
 	}
 	/* a swept `seed` is the one the trainer uses: record that one */
 	r->seed = sw_trial_seed(r->params, id_seed(id));
+	type = json_string_value(json_object_get(cmd, "type"));
+	if (type && !strcmp(type, "resume") && a->runner.encode_state) {
+		r->resume_from = find_checkpoint(a, id);
+		if (r->resume_from)
+			fprintf(stderr, "sweep: run %s: resuming from '%s'\n", id,
+				r->resume_from);
+		else
+			fprintf(stderr, "sweep: run %s: no checkpoint of it on this machine: "
+				"training it from the start\n", id);
+	}
 	if (a->runner.planned_epochs)
 		r->planned = a->runner.planned_epochs(&a->runner, r->params);
 	r->index = a->started + 1;
@@ -1062,6 +1204,8 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 		goto done;
 	if (a.program && program_runner(&a, &spec, err) < 0)
 		goto done;
+	if (!a.program && sw_writer_start(&a.ckpt_writer, 2 * (size_t)cfg->parallel, err) < 0)
+		goto done;
 	acfg.sweep_name = cfg->sweep;
 	acfg.metric = spec.metric.present ? spec.metric.name : NULL;
 	acfg.webhook_url = sw_alerts_webhook_url(NULL);
@@ -1239,6 +1383,7 @@ done:
 			sw_store_meta_update(&a.store, end, &e2);
 		json_decref(end);
 	}
+	sw_writer_stop(a.ckpt_writer);
 	sw_store_release(&a.store);
 	sw_trial_runner_release(&a.runner);
 	cnn_dataset_unref(a.ds);

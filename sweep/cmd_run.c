@@ -16,6 +16,7 @@
 const char cmd_run_usage[] =
 "usage: sweep run FILE.yaml [--count N] [--parallel P|auto] [--threads T] [--seed S]\n"
 "                 [--results DIR] [--data DIR] [--alert-webhook URL]\n"
+"                 [--keep-checkpoints]\n"
 "\n"
 "Search a sweep locally, training every trial in this process (or, for a\n"
 "sweep with 'program' or 'command', running that program for each trial),\n"
@@ -33,9 +34,12 @@ const char cmd_run_usage[] =
 "                      ~/.cache/sweep/cifar-10-batches-bin, downloaded if absent)\n"
 "  --alert-webhook URL POST alerts there as Slack-style JSON (also\n"
 "                      $SWEEP_ALERT_WEBHOOK)\n"
+"  --keep-checkpoints  keep each run's runs/<id>/checkpoint.bin after it ends\n"
+"                      (default: deleted once the run is recorded)\n"
 "\n"
 "Ctrl-C once: start no new runs, let running ones finish their epoch; twice:\n"
-"abort them. Continue later with 'sweep resume DIR'.\n";
+"abort them. Continue later with 'sweep resume DIR': interrupted runs go on\n"
+"from their last finished epoch.\n";
 
 int cmd_run(int argc, char **argv)
 {
@@ -47,6 +51,7 @@ int cmd_run(int argc, char **argv)
 		{ "results", required_argument, NULL, 'r' },
 		{ "data", required_argument, NULL, 'd' },
 		{ "alert-webhook", required_argument, NULL, 'w' },
+		{ "keep-checkpoints", no_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sw_run_config cfg = SW_RUN_CONFIG_INIT;
@@ -99,6 +104,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'w':
 			cfg.webhook_url = optarg;
+			break;
+		case 'k':
+			cfg.keep_checkpoints = 1;
 			break;
 		default:
 			return sw_cli_bad_option("run", argc, argv, c);

@@ -13,12 +13,14 @@
 
 #include "sweep/cli.h"
 #include "sweep/commands.h"
+#include "trainer/checkpoint.h"
 #include "trainer/data.h"
 #include "trainer/hparams.h"
 #include "trainer/train.h"
 
 const char cmd_train_usage[] =
-"usage: sweep train [--data DIR] [--threads T] [--save FILE] [--json] [key=value...]\n"
+"usage: sweep train [--data DIR] [--threads T] [--save FILE] [--json]\n"
+"                   [--save-every-epoch FILE] [--resume FILE] [key=value...]\n"
 "\n"
 "Train the built-in CIFAR-10 CNN once and print one line per epoch\n"
 "(loss, accuracy, val_loss, val_accuracy on the test batch, learning_rate,\n"
@@ -29,6 +31,13 @@ const char cmd_train_usage[] =
 "  --threads T     OpenMP threads (default: all cores)\n"
 "  --save FILE     write the trained model as .safetensors\n"
 "  --json          one JSON object per epoch, then {\"summary\": {...}}\n"
+"  --save-every-epoch FILE\n"
+"                  after every epoch, replace FILE atomically with the whole\n"
+"                  training state (weights, optimizer, random streams, history)\n"
+"  --resume FILE   continue from FILE's last epoch (bit-identical with the same\n"
+"                  --threads); a missing, torn or foreign FILE is a warning and\n"
+"                  training starts over. Saving goes on into FILE unless\n"
+"                  --save-every-epoch names another\n"
 "\n"
 "Exit status: 0 trained, 1 failed (data, diverged loss), 2 usage or bad\n"
 "hyperparameter, 130 interrupted.\n";
@@ -46,6 +55,10 @@ static void on_signal(int sig)
 struct ctx {
 	int json;
 	int tty;
+	const struct cnn_trainer *trainer;
+	const char *checkpoint;     /* save here after every epoch, or NULL */
+	json_t *history;            /* epochs so far (the checkpoint's note) */
+	struct sw_err save_err;     /* why saving failed */
 };
 
 static json_t *epoch_json(const struct cnn_epoch_metrics *m)
@@ -83,7 +96,32 @@ static int on_epoch(const struct cnn_epoch_metrics *m, void *arg)
 		       m->val_accuracy, m->learning_rate, m->images_per_sec, m->seconds);
 		fflush(stdout);
 	}
-	return 0;
+	if (!c->checkpoint)
+		return 0;
+	json_array_append_new(c->history, epoch_json(m));
+	/* a checkpoint that cannot be written stops the run: it was asked for */
+	return cnn_checkpoint_save(c->trainer, c->history, c->checkpoint,
+				   &c->save_err) < 0;
+}
+
+/* --resume: continues tr from path, or warns and leaves it at epoch 0. */
+static void resume_from(struct cnn_trainer *tr, const char *path, struct ctx *c)
+{
+	struct sw_err err = SW_ERR_INIT;
+	json_t *note = NULL;
+
+	if (cnn_checkpoint_load(tr, path, &note, &err) < 0) {
+		fprintf(stderr, "sweep: warning: %s: training from the start\n", err.msg);
+		return;
+	}
+	fprintf(stderr, "sweep: resuming after epoch %d of %d from '%s'\n",
+		tr->epochs_done, tr->model.hp.epochs, path);
+	if (json_is_array(note)) {
+		json_decref(c->history);
+		c->history = note;
+		note = NULL;
+	}
+	json_decref(note);
 }
 
 static void on_batch(int epoch, int batch, int n_batches, double loss, void *arg)
@@ -102,11 +140,13 @@ int cmd_train(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "save", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "save-every-epoch", required_argument, NULL, 'e' },
+		{ "resume", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *data = NULL, *save = NULL;
+	const char *data = NULL, *save = NULL, *resume = NULL;
 	long threads = omp_get_num_procs();
-	struct ctx ctx = { 0, 0 };
+	struct ctx ctx = { 0, 0, NULL, NULL, NULL, SW_ERR_INIT };
 	struct cnn_hparams hp;
 	struct cnn_data_opts dopts = CNN_DATA_OPTS_INIT;
 	struct cnn_dataset *ds = NULL;
@@ -138,6 +178,13 @@ int cmd_train(int argc, char **argv)
 			break;
 		case 'j':
 			ctx.json = 1;
+			break;
+		case 'e':
+		case 'r':
+			if (!*optarg)
+				return sw_cli_usage_error("train", "--%s needs a file name",
+							  c == 'e' ? "save-every-epoch" : "resume");
+			*(c == 'e' ? &ctx.checkpoint : &resume) = optarg;
 			break;
 		default:
 			return sw_cli_bad_option("train", argc, argv, c);
@@ -182,6 +229,17 @@ int cmd_train(int argc, char **argv)
 		goto done;
 	}
 	have_trainer = 1;
+	ctx.trainer = &tr;
+	if (resume && !ctx.checkpoint)
+		ctx.checkpoint = resume;
+	ctx.history = json_array();
+	if (!ctx.history) {
+		sw_cli_error("out of memory");
+		goto done;
+	}
+	if (resume)
+		resume_from(&tr, resume, &ctx);
+	last = tr.last;
 	topts.on_epoch = on_epoch;
 	topts.on_batch = on_batch;
 	topts.ctx = &ctx;
@@ -189,7 +247,10 @@ int cmd_train(int argc, char **argv)
 	rc = cnn_trainer_run(&tr, &topts, &last, &err);
 	if (ctx.tty)
 		fprintf(stderr, "\r\033[K");
-	if (rc == SW_ERR_INTR) {
+	if (ctx.save_err.msg[0]) {
+		err = ctx.save_err;
+		sw_cli_error("%s", err.msg);
+	} else if (rc == SW_ERR_INTR) {
 		status = "stopped";
 		ret = SW_EXIT_INTERRUPTED;
 		sw_cli_error("interrupted after %d epoch(s)", tr.epochs_done);
@@ -235,6 +296,7 @@ done:
 	}
 	if (have_trainer)
 		cnn_trainer_release(&tr);
+	json_decref(ctx.history);
 	cnn_dataset_unref(ds);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);

@@ -162,6 +162,9 @@ struct trial {
 	enum sw_run_state stop_state;   /* what a stop is recorded as */
 	char stop_reason[160];
 	int64_t epochs_done;
+	int resuming;               /* in flight before: continue it */
+	int interrupted;            /* stopped by the user: stays in flight */
+	char *checkpoint;           /* its checkpoint file (owned), or NULL */
 	int thread_ok, done;
 	pthread_t thread;
 	struct trial *next;
@@ -238,6 +241,7 @@ static void trial_free(struct trial *t)
 	sw_alert_run_release(&t->alert_run);
 	json_decref(t->params);
 	json_decref(t->history);
+	free(t->checkpoint);
 	free(t);
 }
 
@@ -301,6 +305,84 @@ static void apply_hyperband(struct controller *c)
 	sw_runs_release(&runs);
 }
 
+/* Submits trial t's state after its epoch, with its history rows, to the
+ * store's ordered writer (lock not held: encoding takes a few ms). */
+static void save_checkpoint(struct controller *c, struct trial *t,
+			    struct sw_trial *handle)
+{
+	struct sw_err err = SW_ERR_INIT;
+	json_t *rows = sw_store_run_rows(c->store, t->id);
+	void *buf = NULL;
+	size_t len = 0;
+
+	if (!rows || sw_trial_encode_state(c->cfg->runner, handle, rows, &buf,
+					   &len, &err) < 0) {
+		char line[700];
+
+		snprintf(line, sizeof(line), "sweep: warning: run %s: no checkpoint "
+			 "after this epoch: %s", t->id, rows ? err.msg : "out of memory");
+		sw_progress_log(&c->progress, line);
+	} else if (sw_store_checkpoint(c->store, t->id, buf, len, &err) < 0) {
+		pthread_mutex_lock(&c->lock);
+		set_fatal(c, err.msg);
+		pthread_mutex_unlock(&c->lock);
+	}
+	json_decref(rows);
+	free(buf);
+}
+
+/* The history rows of a checkpoint as the metrics hyperband and the
+ * search read (row minus wandb's keys and "epoch"), into t->history. */
+static void history_from_rows(struct trial *t, const json_t *rows)
+{
+	size_t i;
+	json_t *row, *v;
+	const char *key;
+
+	json_array_clear(t->history);
+	json_array_foreach(rows, i, row) {
+		json_t *m = json_object();
+
+		json_object_foreach((json_t *)row, key, v)
+			if (m && key[0] != '_' && strcmp(key, "epoch"))
+				json_object_set(m, key, v);
+		json_array_append_new(t->history, m);
+	}
+}
+
+/* hooks.on_resume: takes a loaded checkpoint's history, or says why the
+ * run trains from the start. */
+static int on_resume(void *ctx, struct sw_trial *handle, int64_t epochs,
+		     const json_t *note, const char *why_not)
+{
+	struct trial *t = ctx;
+	struct controller *c = t->c;
+	struct sw_err err = SW_ERR_INIT;
+	char line[800];
+	int ret = 0;
+
+	(void)handle;
+	pthread_mutex_lock(&c->lock);
+	if (why_not) {
+		snprintf(line, sizeof(line), "sweep: warning: run %s: %s: training it "
+			 "from the start", t->id, why_not);
+	} else if ((int64_t)json_array_size(note) != epochs ||
+		   sw_store_run_restore(c->store, t->id, note, &err) < 0) {
+		snprintf(line, sizeof(line), "sweep: warning: run %s: checkpoint '%s' "
+			 "holds no usable history%s%s: training it from the start",
+			 t->id, t->checkpoint, err.msg[0] ? ": " : "", err.msg);
+		ret = -1;
+	} else {
+		history_from_rows(t, note);
+		t->epochs_done = epochs;
+		snprintf(line, sizeof(line), "sweep: run %s continues after epoch %lld "
+			 "from its checkpoint", t->id, (long long)epochs);
+	}
+	sw_progress_log(&c->progress, line);
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
 static int on_epoch(void *ctx, struct sw_trial *handle, int64_t epoch,
 		    const struct sw_kv *kv, size_t n)
 {
@@ -308,7 +390,7 @@ static int on_epoch(void *ctx, struct sw_trial *handle, int64_t epoch,
 	struct controller *c = t->c;
 	struct sw_err err = SW_ERR_INIT;
 	json_t *row = json_object();
-	int new_best = 0, stop = 0;
+	int new_best = 0, stop = 0, save;
 	size_t i;
 	double value = NAN;
 
@@ -337,7 +419,14 @@ static int on_epoch(void *ctx, struct sw_trial *handle, int64_t epoch,
 	apply_hyperband(c);
 	if (atomic_load(&t->abort_now) || t->stop_after_epoch || c->fatal[0])
 		stop = 1;
+	/* a run that goes on, or stays in flight for resume, keeps its state;
+	 * one about to be recorded as ended does not need it */
+	save = t->checkpoint && !c->fatal[0] &&
+	       (epoch < t->alert_run.epochs || c->store->keep_checkpoints) &&
+	       (!stop || t->interrupted || c->store->keep_checkpoints);
 	pthread_mutex_unlock(&c->lock);
+	if (save)
+		save_checkpoint(c, t, handle);
 	return stop;
 }
 
@@ -417,17 +506,38 @@ static void take_wandb_record(struct controller *c, struct trial *t,
 	}
 }
 
+/* A run the user interrupted stays in flight, with its checkpoint, for
+ * resume to continue (lock held). */
+static void trial_leave(struct controller *c, struct trial *t)
+{
+	struct sw_err err = SW_ERR_INIT;
+	char reason[160];
+
+	if (sw_store_run_leave(c->store, t->id, &err) < 0)
+		set_fatal(c, err.msg);
+	snprintf(reason, sizeof(reason), "interrupted after epoch %lld: sweep resume "
+		 "continues it", (long long)t->epochs_done);
+	sw_progress_run_end(&c->progress, t->id, SW_RUN_STOPPED, reason,
+			    t->epochs_done, 0);
+}
+
 static void *trial_main(void *arg)
 {
 	struct trial *t = arg;
 	struct controller *c = t->c;
-	struct sw_trial_hooks hooks = { on_epoch, on_batch, NULL, NULL, on_alert };
+	struct sw_trial_hooks hooks = SW_TRIAL_HOOKS_INIT;
 	struct sw_trial_result res;
 	enum sw_run_state state = SW_RUN_FINISHED;
 	const char *reason = NULL;
 
+	hooks.on_epoch = on_epoch;
+	hooks.on_batch = on_batch;
+	hooks.on_alert = on_alert;
 	hooks.ctx = t;
 	hooks.stop = &t->abort_now;
+	hooks.resuming = t->resuming;
+	hooks.checkpoint = t->checkpoint;
+	hooks.on_resume = on_resume;
 	if (sw_trial_run_named(c->cfg->runner, t->id, t->params, t->seed, &hooks,
 			       &res) < 0) {
 		res.status = SW_TRIAL_FAILED;
@@ -435,6 +545,14 @@ static void *trial_main(void *arg)
 	}
 
 	pthread_mutex_lock(&c->lock);
+	if (res.status == SW_TRIAL_STOPPED && t->interrupted) {
+		trial_leave(c, t);
+		t->done = 1;
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		sw_trial_result_release(&res);
+		return NULL;
+	}
 	take_wandb_record(c, t, &res);
 	if (res.status == SW_TRIAL_STOPPED) {
 		state = t->stop_state;
@@ -451,9 +569,10 @@ static void *trial_main(void *arg)
 	return NULL;
 }
 
-/* Starts a trial (lock held). Takes the reference to params. */
+/* Starts a trial (lock held); resuming: it was in flight before. Takes
+ * the reference to params. */
 static int trial_start(struct controller *c, json_t *params, int64_t index,
-		       const char *id, uint64_t seed)
+		       const char *id, uint64_t seed, int resuming)
 {
 	struct sw_err err = SW_ERR_INIT;
 	struct trial *t = calloc(1, sizeof(*t));
@@ -472,7 +591,14 @@ static int trial_start(struct controller *c, json_t *params, int64_t index,
 	t->index = index;
 	t->seed = seed;
 	t->stop_state = SW_RUN_STOPPED;
+	t->resuming = resuming;
 	snprintf(t->id, sizeof(t->id), "%s", id);
+	if (c->cfg->runner->encode_state &&
+	    !(t->checkpoint = sw_store_checkpoint_path(c->store, id))) {
+		set_fatal(c, "out of memory");
+		trial_free(t);
+		return -1;
+	}
 	if (!t->history || sw_alert_run_init(&t->alert_run, &c->alerts, t->id) < 0 ||
 	    sw_store_run_begin(c->store, t->id, params, seed, index, &err) < 0) {
 		set_fatal(c, err.msg[0] ? err.msg : "out of memory");
@@ -548,8 +674,8 @@ static int launch_next(struct controller *c)
 		snprintf(id, sizeof(id), "%s",
 			 json_string_value(json_object_get(marker, "id")));
 		log_line(c, "sweep: rerunning run %s, which was in flight", id);
-		trial_start(c, params, index,
-			    id, (uint64_t)json_integer_value(json_object_get(marker, "seed")));
+		trial_start(c, params, index, id,
+			    (uint64_t)json_integer_value(json_object_get(marker, "seed")), 1);
 		json_array_remove(c->reruns, 0);
 		return !c->fatal[0];
 	}
@@ -582,7 +708,7 @@ static int launch_next(struct controller *c)
 	c->n_runs++;
 	/* seeds stay below 2^53 so they survive JSON and the seed hparam range */
 	trial_start(c, json_incref(json_array_get(out, 0)), index, id,
-		    sw_seed_derive(c->cfg->seed, (uint64_t)index) & ((1ULL << 53) - 1));
+		    sw_seed_derive(c->cfg->seed, (uint64_t)index) & ((1ULL << 53) - 1), 0);
 	json_decref(out);
 	sw_runs_release(&runs);
 	return !c->fatal[0];
@@ -692,6 +818,7 @@ static void handle_interrupts(struct controller *c)
 	c->seen_interrupts = n;
 	c->stop_launching = 1;
 	for (t = c->running; t; t = t->next) {
+		t->interrupted = 1;
 		if (n >= 2) {
 			t->stop_state = SW_RUN_KILLED;
 			snprintf(t->stop_reason, sizeof(t->stop_reason),
@@ -855,6 +982,8 @@ static json_t *meta_extra(const struct sw_run_config *cfg)
 		json_object_set_new(o, "data_dir", json_string(cfg->data_dir));
 	if (cfg->workdir)
 		json_object_set_new(o, "workdir", json_string(cfg->workdir));
+	if (cfg->keep_checkpoints)
+		json_object_set_new(o, "keep_checkpoints", json_true());
 	json_object_set_new(o, "state", json_string("running"));
 	return o;
 }
@@ -1010,6 +1139,7 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 			sw_cli_error("%s", err.msg);
 			goto done;
 		}
+		store.keep_checkpoints = cfg->keep_checkpoints;
 	}
 	if (asprintf(&runs_dir, "%s/runs", store.dir) < 0) {
 		runs_dir = NULL;
@@ -1090,6 +1220,9 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 		goto done;
 	}
 	sw_run_data_opts(spec, &dopts);
+	/* tests use small generated files: records per file (official: 10,000) */
+	if (getenv("SWEEP_TEST_CIFAR_RECORDS"))
+		dopts.batch_records = atoi(getenv("SWEEP_TEST_CIFAR_RECORDS"));
 	data_where(cfg->data_dir, where, sizeof(where));
 	data_missing = where[0] && stat(where, &sb) < 0 && errno == ENOENT;
 	rc = cnn_data_open(cfg->data_dir, &dopts, (const volatile int *)sw_interrupt_flag(), &ds, &err);
@@ -1121,6 +1254,7 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 			sw_cli_error("%s", err.msg);
 			goto done;
 		}
+		store.keep_checkpoints = cfg->keep_checkpoints;
 	}
 	fprintf(stderr, "sweep: %s %s: %d trial%s at once x %d thread%s, seed %llu, "
 		"results in %s\n", dir ? "resuming" : "running",

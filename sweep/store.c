@@ -35,7 +35,10 @@ struct sw_store_run {
 	double best;
 	int64_t best_step;
 	json_t *summary;        /* the run file's summary (sw_store_run_record) */
+	json_t *rows;           /* history rows written so far (array) */
 };
+
+#define CHECKPOINT_FILE "checkpoint.bin"
 
 /* ==== Small helpers ==== */
 
@@ -594,6 +597,7 @@ static void run_free(struct sw_store_run *r)
 	json_decref(r->params);
 	json_decref(r->last);
 	json_decref(r->summary);
+	json_decref(r->rows);
 	free(r);
 }
 
@@ -859,6 +863,7 @@ int sw_store_open(struct sw_store *st, const char *dir, struct sw_err *err)
 	}
 	if (store_setup(st, dir, err))
 		goto done;
+	st->keep_checkpoints = json_is_true(json_object_get(meta, "keep_checkpoints"));
 	if (json_is_string(json_object_get(json_object_get(meta, "metric"), "name"))) {
 		st->metric = strdup(json_string_value(
 			json_object_get(json_object_get(meta, "metric"), "name")));
@@ -905,9 +910,21 @@ int sw_store_open(struct sw_store *st, const char *dir, struct sw_err *err)
 		while (d && (de = readdir(d))) {
 			char *marker;
 
-			if (!valid_id(de->d_name) || !json_object_get(st->recorded, de->d_name))
+			if (!valid_id(de->d_name))
+				continue;
+			/* a checkpoint's replace that a crash cut short */
+			marker = run_path(dir, de->d_name, CHECKPOINT_FILE ".tmp");
+			if (marker)
+				unlink(marker);
+			free(marker);
+			if (!json_object_get(st->recorded, de->d_name))
 				continue;
 			marker = run_path(dir, de->d_name, "running.json");
+			if (marker)
+				unlink(marker);
+			free(marker);
+			marker = st->keep_checkpoints ? NULL :
+				 run_path(dir, de->d_name, CHECKPOINT_FILE);
 			if (marker)
 				unlink(marker);
 			free(marker);
@@ -1011,6 +1028,7 @@ int sw_store_run_begin(struct sw_store *st, const char *id,
 	}
 	r = calloc(1, sizeof(*r));
 	if (!r || !(r->id = strdup(id)) || !(r->last = json_object()) ||
+	    !(r->rows = json_array()) ||
 	    !(r->params = params ? json_deep_copy(params) : json_object())) {
 		sw_errorf(err, "out of memory");
 		goto done;
@@ -1105,6 +1123,8 @@ int sw_store_epoch(struct sw_store *st, const char *id, const struct sw_kv *m,
 		goto oom;
 	if (append_json(st->writer, -1, path, line, err))
 		goto done;
+	if (json_array_append(r->rows, line))
+		goto oom;
 	json_decref(r->last);
 	r->last = last;
 	last = NULL;
@@ -1210,6 +1230,12 @@ int sw_store_run_end(struct sw_store *st, const char *id,
 	/* no fsync needed: a marker that survives a crash beside a recorded
 	 * run is deleted by sw_store_open() */
 	path = run_path(st->dir, id, "running.json");
+	if (path)
+		sw_durable_unlink(st->writer, path, NULL);
+	free(path);
+	/* after the line: a crash in between leaves a checkpoint of a recorded
+	 * run, which sw_store_open deletes */
+	path = st->keep_checkpoints ? NULL : run_path(st->dir, id, CHECKPOINT_FILE);
 	if (path)
 		sw_durable_unlink(st->writer, path, NULL);
 	if (out)
@@ -1390,6 +1416,155 @@ oom:
 done:
 	pthread_mutex_unlock(&st->lock);
 	json_decref(copy);
+	sw_buf_release(&text);
+	free(path);
+	return ret;
+}
+
+int sw_store_run_leave(struct sw_store *st, const char *id, struct sw_err *err)
+{
+	struct sw_store_run *r = NULL, **pp;
+
+	pthread_mutex_lock(&st->lock);
+	for (pp = &st->active; *pp; pp = &(*pp)->next)
+		if (!strcmp((*pp)->id, id ? id : "")) {
+			r = *pp;
+			*pp = r->next;
+			break;
+		}
+	pthread_mutex_unlock(&st->lock);
+	if (!r)
+		return sw_errorf(err, "run '%s' was not begun", id ? id : "");
+	run_free(r);
+	return 0;
+}
+
+char *sw_store_checkpoint_path(const struct sw_store *st, const char *id)
+{
+	return run_path(st->dir, id, CHECKPOINT_FILE);
+}
+
+int sw_store_checkpoint(struct sw_store *st, const char *id, const void *data,
+			size_t len, struct sw_err *err)
+{
+	char *path = NULL;
+	int ret = -1;
+
+	pthread_mutex_lock(&st->lock);
+	if (!id || !find_active(st, id)) {
+		sw_errorf(err, "run '%s' was not begun", id ? id : "");
+		goto done;
+	}
+	path = run_path(st->dir, id, CHECKPOINT_FILE);
+	if (!path) {
+		sw_errorf(err, "out of memory");
+		goto done;
+	}
+	ret = sw_durable_replace(st->writer, path, data, len, err);
+done:
+	pthread_mutex_unlock(&st->lock);
+	free(path);
+	return ret;
+}
+
+json_t *sw_store_run_rows(struct sw_store *st, const char *id)
+{
+	struct sw_store_run *r;
+	json_t *rows = NULL;
+
+	pthread_mutex_lock(&st->lock);
+	r = id ? find_active(st, id) : NULL;
+	if (r)
+		rows = json_deep_copy(r->rows);
+	pthread_mutex_unlock(&st->lock);
+	return rows;
+}
+
+/* 0 when rows are history rows 0..n-1 as sw_store_epoch writes them. */
+static int check_rows(const json_t *rows)
+{
+	size_t i;
+	json_t *row;
+
+	if (!json_is_array(rows))
+		return -1;
+	json_array_foreach(rows, i, row)
+		if (!json_is_object(row) ||
+		    json_integer_value(json_object_get(row, "_step")) != (json_int_t)i ||
+		    !json_is_number(json_object_get(row, "_runtime")))
+			return -1;
+	return 0;
+}
+
+/* Sets r's step, last metrics, runtime and best from rows (checked). */
+static int run_from_rows(struct sw_store *st, struct sw_store_run *r,
+			 const json_t *rows)
+{
+	size_t i, n = json_array_size(rows);
+	json_t *row, *last = json_object(), *copy = json_deep_copy(rows);
+	const char *key;
+	json_t *v;
+
+	if (!last || !copy) {
+		json_decref(last);
+		json_decref(copy);
+		return -1;
+	}
+	r->has_best = 0;
+	json_array_foreach(rows, i, row) {
+		v = json_object_get(row, st->metric ? st->metric : "");
+		if (json_is_number(v) && isfinite(json_number_value(v)) &&
+		    (!r->has_best || better(json_number_value(v), r->best, st->maximize))) {
+			r->has_best = 1;
+			r->best = json_number_value(v);
+			r->best_step = (int64_t)i;
+		}
+	}
+	row = json_array_get(rows, n - 1);
+	json_object_foreach(row, key, v)
+		if (key[0] != '_' && strcmp(key, "epoch"))
+			json_object_set(last, key, v);
+	json_decref(r->last);
+	r->last = last;
+	json_decref(r->rows);
+	r->rows = copy;
+	r->epochs = (int64_t)n;
+	r->last_runtime = json_number_value(json_object_get(row, "_runtime"));
+	r->t0 = now_mono() - r->last_runtime;
+	return 0;
+}
+
+int sw_store_run_restore(struct sw_store *st, const char *id, const json_t *rows,
+			 struct sw_err *err)
+{
+	struct sw_store_run *r;
+	struct sw_buf text = SW_BUF_INIT;
+	char *path = NULL;
+	int ret = -1;
+
+	if (check_rows(rows) < 0 || json_array_size(rows) == 0)
+		return sw_errorf(err, "run '%s': a checkpoint's history is not history "
+				 "rows", id ? id : "");
+	pthread_mutex_lock(&st->lock);
+	r = id ? find_active(st, id) : NULL;
+	if (!r) {
+		sw_errorf(err, "run '%s' was not begun", id ? id : "");
+		goto done;
+	}
+	path = run_path(st->dir, id, "history.jsonl");
+	if (!path)
+		goto oom;
+	if (history_text(rows, path, &text, err) < 0 ||
+	    sw_durable_replace(st->writer, path, text.data ? text.data : "", text.len, err))
+		goto done;
+	if (run_from_rows(st, r, rows) < 0)
+		goto oom;
+	ret = 0;
+	goto done;
+oom:
+	sw_errorf(err, "out of memory");
+done:
+	pthread_mutex_unlock(&st->lock);
 	sw_buf_release(&text);
 	free(path);
 	return ret;

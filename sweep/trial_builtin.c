@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "trainer/checkpoint.h"
 #include "trainer/train.h"
 
 struct sw_trial {
@@ -68,6 +69,32 @@ static int64_t builtin_planned_epochs(const struct sw_trial_runner *r,
 	return hp.epochs;
 }
 
+/* Continues t from hooks->checkpoint when it loads and the caller takes
+ * it; else t starts over (a fresh trainer). */
+static int builtin_resume(struct sw_trial *t, const struct sw_trial_runner *r,
+			  const struct cnn_hparams *hp, struct sw_err *err)
+{
+	const struct sw_trial_hooks *h = t->hooks;
+	struct sw_err why = SW_ERR_INIT;
+	json_t *note = NULL;
+	int taken;
+
+	if (cnn_checkpoint_load(&t->trainer, h->checkpoint, &note, &why) < 0) {
+		if (h->on_resume)
+			h->on_resume(h->ctx, t, 0, NULL, why.msg);
+		return 0;
+	}
+	taken = h->on_resume &&
+		h->on_resume(h->ctx, t, t->trainer.epochs_done, note, NULL) == 0;
+	json_decref(note);
+	if (taken) {
+		t->epochs_done = t->trainer.epochs_done;
+		return 0;
+	}
+	cnn_trainer_release(&t->trainer);
+	return cnn_trainer_init(&t->trainer, hp, r->impl, r->threads, err);
+}
+
 static int builtin_run(const struct sw_trial_runner *r, const json_t *params,
 		       uint64_t seed, const struct sw_trial_hooks *h,
 		       struct sw_trial_result *res)
@@ -88,6 +115,8 @@ static int builtin_run(const struct sw_trial_runner *r, const json_t *params,
 	rc = params_to_hparams(params, seed, &hp, &err);
 	if (rc == 0)
 		rc = cnn_trainer_init(&t.trainer, &hp, r->impl, r->threads, &err);
+	if (rc == 0 && h->resuming && h->checkpoint)
+		rc = builtin_resume(&t, r, &hp, &err);
 	if (rc == 0)
 		rc = cnn_trainer_run(&t.trainer, &opts, NULL, &err);
 	res->epochs = t.epochs_done;
@@ -109,6 +138,12 @@ static int builtin_save_model(struct sw_trial *t, const char *path,
 	return cnn_model_save(&t->trainer.model, path, NULL, err);
 }
 
+static int builtin_encode_state(struct sw_trial *t, const json_t *note,
+				void **out, size_t *len, struct sw_err *err)
+{
+	return cnn_checkpoint_encode(&t->trainer, note, out, len, err);
+}
+
 void sw_trial_runner_builtin(struct sw_trial_runner *r, struct cnn_dataset *ds,
 			     int threads)
 {
@@ -117,6 +152,7 @@ void sw_trial_runner_builtin(struct sw_trial_runner *r, struct cnn_dataset *ds,
 	r->planned_epochs = builtin_planned_epochs;
 	r->run = builtin_run;
 	r->save_model = builtin_save_model;
+	r->encode_state = builtin_encode_state;
 	r->impl = ds;
 	r->threads = threads > 0 ? threads : 1;
 }
@@ -125,7 +161,7 @@ int sw_trial_run(const struct sw_trial_runner *r, const json_t *params,
 		 uint64_t seed, const struct sw_trial_hooks *h,
 		 struct sw_trial_result *res)
 {
-	static const struct sw_trial_hooks none = { NULL, NULL, NULL, NULL, NULL };
+	static const struct sw_trial_hooks none = SW_TRIAL_HOOKS_INIT;
 
 	memset(res, 0, sizeof(*res));
 	res->status = SW_TRIAL_FINISHED;
@@ -143,6 +179,15 @@ uint64_t sw_trial_seed(const json_t *params, uint64_t seed)
 	if (s >= 0 && s <= 9007199254740991.0 && s == floor(s))
 		return (uint64_t)s;
 	return seed;
+}
+
+int sw_trial_encode_state(const struct sw_trial_runner *r, struct sw_trial *t,
+			  const json_t *note, void **out, size_t *len,
+			  struct sw_err *err)
+{
+	if (!r->encode_state)
+		return sw_errorf(err, "a '%s' trial has no state to save", r->kind);
+	return r->encode_state(t, note, out, len, err);
 }
 
 int sw_trial_save_model(const struct sw_trial_runner *r, struct sw_trial *t,

@@ -817,6 +817,10 @@ static int process_run_named(const struct sw_trial_runner *r, const char *run_id
 		}
 		free(pp);
 	}
+	/* a run in flight before: wandb's resume convention, so a script
+	 * that keeps its own checkpoints sees wandb.run.resumed */
+	if (h->resuming && !(add[na++] = strdup("WANDB_RESUME=allow")))
+		goto oom;
 	for (i = 0; i < extra; i++)
 		if (!(add[na++] = strdup(p->env[i])))
 			goto oom;

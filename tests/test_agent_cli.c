@@ -858,6 +858,120 @@ static void test_resume_after_kill(void **state)
 	free(short_args);
 }
 
+/* Value-wrapped arguments with a swept seed (the trainer uses it, so two
+ * run ids train the same) and dropout and augmentation (random streams). */
+static char *seeded_args(int epochs)
+{
+	char *base = run_args(0.005, epochs), *s = NULL;
+
+	base[strlen(base) - 1] = '\0';
+	assert_true(asprintf(&s, "%s, \"seed\": {\"value\": 7}, \"dropout\": {\"value\": "
+			     "0.2}, \"augment\": {\"value\": \"flip_crop\"}}", base) > 0);
+	free(base);
+	return s;
+}
+
+/* An agent SIGKILLed mid-run; wandb sends `resume` to the next agent on
+ * this machine: the run continues from the checkpoint the first agent left
+ * (no epoch before it trains again), wandb's history goes on at the right
+ * _step with every step once, and the metrics are bit-identical to the same
+ * run never interrupted. */
+static void test_resume_from_checkpoint(void **state)
+{
+	static const char *const keys[] = { "loss", "accuracy", "val_loss",
+					    "val_accuracy", "learning_rate", NULL };
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	json_t *rec, *run, *ref;
+	char *args = seeded_args(40), *extra = NULL, *ctl = NULL, *at;
+	int status = 0, i;
+	long long cont = -1;
+	size_t have = 0, k;
+	pid_t pid;
+
+	(void)state;
+	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": \"run\", "
+			     "\"run_id\": \"ckref001\", \"args\": %s}]}", args) > 0);
+	assert_int_equal(start_server(&fw, extra, NULL), 0);
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
+	assert_int_equal(p.status, 0);
+	sw_test_proc_release(&p);
+
+	assert_true(asprintf(&ctl, "{\"commands\": {\"" SWEEP_NAME "\": [{\"type\": "
+			     "\"run\", \"run_id\": \"ckpt0001\", \"args\": %s}]}}", args) > 0);
+	assert_int_equal(sw_fake_wandb_control(&fw, ctl), 0);
+	free(ctl);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+
+		dup2(devnull, 2);
+		for (i = 0; i < e.w.n; i++)
+			putenv(e.w.vars[i]);
+		execl(sw_test_bin(), sw_test_bin(), "agent", "alice/proj/" SWEEP_NAME, "--data",
+		      data_dir, "--results", e.results, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 3000 && have < 3; i++) {
+		rec = sw_fake_wandb_record(&fw);
+		run = json_object_get(json_object_get(rec, "runs"), "ckpt0001");
+		have = json_array_size(json_object_get(run, "history"));
+		json_decref(rec);
+		if (have < 3)
+			usleep(10 * 1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	rec = sw_fake_wandb_record(&fw);
+	run = json_object_get(json_object_get(rec, "runs"), "ckpt0001");
+	have = json_array_size(json_object_get(run, "history"));
+	assert_true(have >= 3 && have < 40);
+	assert_false(json_is_true(json_object_get(run, "complete")));
+	json_decref(rec);
+
+	assert_true(asprintf(&ctl, "{\"commands\": {\"" SWEEP_NAME "\": [{\"type\": "
+			     "\"resume\", \"run_id\": \"ckpt0001\", \"args\": %s}]}}",
+			     args) > 0);
+	assert_int_equal(sw_fake_wandb_control(&fw, ctl), 0);
+	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
+	if (p.status != 0)
+		fprintf(stderr, "%s", p.err);
+	assert_int_equal(p.status, 0);
+	at = strstr(p.err, "sweep: run ckpt0001 continues after epoch ");
+	if (!at)
+		fail_msg("not continued from a checkpoint:\n%s", p.err);
+	assert_int_equal(sscanf(at, "sweep: run ckpt0001 continues after epoch %lld", &cont), 1);
+	printf("  killed with %zu steps at wandb; continued after epoch %lld\n", have, cont);
+	/* at most the epoch whose checkpoint was being written trains again */
+	assert_true(cont >= (long long)have - 1);
+	assert_null(strstr(p.err, "epoch 1/40"));
+	sw_test_proc_release(&p);
+
+	rec = sw_fake_wandb_record(&fw);
+	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	run = json_object_get(json_object_get(rec, "runs"), "ckpt0001");
+	ref = json_object_get(json_object_get(rec, "runs"), "ckref001");
+	check_run(run, 40, 0);
+	check_run(ref, 40, 0);
+	for (k = 0; k < 40; k++) {
+		json_t *x = json_array_get(json_object_get(ref, "history"), k);
+		json_t *y = json_array_get(json_object_get(run, "history"), k);
+
+		for (i = 0; keys[i]; i++)
+			if (!json_equal(json_object_get(x, keys[i]), json_object_get(y, keys[i])))
+				fail_msg("step %zu: %s differs after the resume", k, keys[i]);
+	}
+	json_decref(rec);
+	sw_fake_env_free(&e.w);
+	sw_fake_wandb_stop(&fw);
+	free(extra);
+	free(ctl);
+	free(args);
+}
+
 /* A heartbeat answered 404: the sweep was deleted. The running run still
  * finishes and is delivered; then the agent exits 1. */
 static void test_sweep_deleted(void **state)
@@ -1260,6 +1374,7 @@ int main(void)
 		cmocka_unit_test(test_swept_seed_is_recorded),
 		cmocka_unit_test(test_interrupt),
 		cmocka_unit_test(test_resume_after_kill),
+		cmocka_unit_test(test_resume_from_checkpoint),
 		cmocka_unit_test(test_sweep_deleted),
 		cmocka_unit_test(test_wrong_key_unknown_sweep),
 		cmocka_unit_test(test_offline_and_unreachable),

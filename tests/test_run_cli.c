@@ -5,7 +5,8 @@
  * Covers: each search method (grid exhausted, --count, random with run_cap
  * and metric.target, bayes with --count), hyperband stopping a bad run,
  * alerts (a rule with stop_run, new_best, nan, run_failed, a webhook on a
- * loopback server), Ctrl-C once and twice, SIGKILL at random moments
+ * loopback server), Ctrl-C once and twice (the runs stay in flight and
+ * resume continues them), SIGKILL at random moments
  * followed by `sweep resume` many times, an unwritable results directory,
  * missing data, bad arguments, an invalid sweep file, endless sweeps and
  * resuming a directory that is not a sweep. Every store is checked with the
@@ -317,6 +318,27 @@ static int wait_for_lines(const char *path, const char *needle, int n,
 		sleep_s(0.01);
 	}
 	return 0;
+}
+
+/* Runs of the sweep in dir still in flight (their marker is there). */
+static int count_inflight(const char *dir)
+{
+	char *rd = pathf("%s/runs", dir), *p;
+	DIR *d = opendir(rd);
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		p = pathf("%s/%s/running.json", rd, e->d_name);
+		n += access(p, F_OK) == 0;
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	free(rd);
+	return n;
 }
 
 /* The one sweep directory under root (caller frees), or NULL. */
@@ -1088,30 +1110,28 @@ static void test_ctrl_c_once_then_resume(void **state)
 
 	dir = sweep_dir(root);
 	assert_non_null(dir);
-	runs = check_store(dir, 1);
-	assert_true(json_array_size(runs) >= 1 && json_array_size(runs) < 4);
-	json_array_foreach(runs, i, r) {
-		const char *st = str(r, "state");
-		json_int_t ep = json_integer_value(json_object_get(r, "epochs"));
-
-		/* running ones ended after their epoch: stopped (or finished) */
-		assert_true(!strcmp(st, "finished") || !strcmp(st, "stopped"));
-		assert_true(ep >= 1);
-		if (!strcmp(st, "stopped"))
-			assert_true(ep < 3);
-	}
+	/* running ones ended after their epoch and stay in flight for resume
+	 * (a run that reached its last epoch is finished) */
+	runs = check_store(dir, 0);
+	assert_true(json_array_size(runs) < 4);
+	assert_true(count_inflight(dir) >= 1);
+	json_array_foreach(runs, i, r)
+		assert_string_equal(str(r, "state"), "finished");
 	json_decref(runs);
 	p = pathf("%s/meta.json", dir);
 	meta = load_json(p);
 	assert_string_equal(str(meta, "state"), "interrupted");
 	json_decref(meta);
 
-	/* resume finishes the grid; nothing recorded runs again */
+	/* resume finishes the grid, the interrupted runs from their last
+	 * epoch; nothing recorded runs again */
 	RUN(&pr, "resume", dir);
 	expect_status(&pr, 0);
+	assert_non_null(strstr(pr.err, "from its checkpoint"));
 	sw_test_proc_release(&pr);
 	runs = check_store(dir, 1);
 	assert_int_equal(json_array_size(runs), 4);
+	assert_int_equal(count_state(runs, "finished"), 4);
 	json_decref(runs);
 	meta = load_json(p);
 	assert_string_equal(str(meta, "state"), "finished");
@@ -1143,8 +1163,9 @@ static void test_hangup(void **state)
 	assert_int_equal(signal_after_first_epoch(args, out, err, SIGHUP, 120), 130);
 	dir = sweep_dir(root);
 	assert_non_null(dir);
-	runs = check_store(dir, 1);
-	assert_true(json_array_size(runs) >= 1 && json_array_size(runs) < 4);
+	runs = check_store(dir, 0);
+	assert_true(json_array_size(runs) < 4);
+	assert_true(count_inflight(dir) >= 1);
 	json_decref(runs);
 	p = pathf("%s/meta.json", dir);
 	meta = load_json(p);
@@ -1174,15 +1195,14 @@ static void test_hangup(void **state)
 	free(y);
 }
 
-static void test_ctrl_c_twice_kills(void **state)
+static void test_ctrl_c_twice_aborts(void **state)
 {
 	char *y = write_yaml("ctrlc2", slower_grid);
 	char *root = results_root("ctrlc2"), *out = pathf("%s/ctrlc2.out", tmp);
 	char *err = pathf("%s/ctrlc2.err", tmp), *dir;
 	const char *const args[] = { "run", y, "--data", data, "--results", root,
 				     "--seed", "10", "--parallel", "2", "--threads", "1", NULL };
-	json_t *runs, *r;
-	size_t i;
+	json_t *runs;
 	pid_t pid;
 	int rc;
 
@@ -1208,11 +1228,10 @@ static void test_ctrl_c_twice_kills(void **state)
 	rc = wait_exit(pid, 60);
 	assert_int_equal(rc, 130);
 	assert_int_equal(file_count(err, "interrupted again"), 1);
-	runs = check_store(dir, 1);
-	assert_true(json_array_size(runs) >= 1);
-	assert_true(count_state(runs, "killed") >= 1);
-	json_array_foreach(runs, i, r)
-		assert_string_not_equal(str(r, "state"), "failed");
+	/* aborted between batches, the runs stay in flight for resume */
+	runs = check_store(dir, 0);
+	assert_int_equal(json_array_size(runs), 0);
+	assert_int_equal(count_inflight(dir), 2);
 	json_decref(runs);
 	free(dir);
 	free(root);
@@ -1730,7 +1749,7 @@ int main(void)
 		TEST(test_alert_rule_stops_run_and_webhook),
 		TEST(test_alert_nan_and_run_failed),
 		TEST(test_ctrl_c_once_then_resume),
-		TEST(test_ctrl_c_twice_kills),
+		TEST(test_ctrl_c_twice_aborts),
 		TEST(test_hangup),
 		TEST(test_sigkill_and_resume_rounds),
 	};

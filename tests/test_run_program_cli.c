@@ -38,7 +38,8 @@ static const char train_py[] =
 "args = dict(a[2:].split('=', 1) for a in sys.argv[1:])\n"
 "run = os.environ['WANDB_RUN_ID']\n"
 "with open('starts.log', 'a') as f:\n"
-"    f.write('%s %d %s\\n' % (run, os.getpid(), os.environ['WANDB_SWEEP_ID']))\n"
+"    f.write('%s %d %s %s\\n' % (run, os.getpid(), os.environ['WANDB_SWEEP_ID'],\n"
+"                              os.environ.get('WANDB_RESUME', '-')))\n"
 "def on_term(sig, frame):\n"
 "    with open('term-%s.txt' % run, 'w') as f:\n"
 "        f.write('TERM')\n"
@@ -357,9 +358,15 @@ static void test_sigkill_then_resume(void **state)
 		free(h);
 	}
 	free(text);
-	/* the child started twice for it, with the same sweep id both times */
+	/* the child started twice for it, with the same sweep id both times;
+	 * the second time under wandb's resume convention, the others not */
 	starts = sw_test_read_file(starts_path, NULL);
 	assert_int_equal(sw_test_count_lines(starts, inflight), 2);
+	assert_int_equal(sw_test_count_lines(starts, " allow"), 1);
+	line = strstr(starts, " allow");
+	while (line > starts && line[-1] != '\n')
+		line--;
+	assert_memory_equal(line, inflight, strlen(inflight));
 	free(starts);
 	json_decref(ids);
 	json_decref(runs);
@@ -441,7 +448,7 @@ static void test_ctrl_c(void **state)
 	    "parameters:\n  lr: {values: [0.3, 0.2]}\n  epochs: {value: 40}\n"
 	    "  sleep: {value: 0.4}\n");
 	/* first Ctrl-C: no new runs; the child is stopped (SIGTERM) at its
-	 * next reported epoch, recorded stopped; exit 130 */
+	 * next reported epoch and stays in flight for resume; exit 130 */
 	pid = start_sweep(yaml, res);
 	id = wait_epochs("res-ctrlc", 1);
 	assert_int_equal(kill(pid, SIGINT), 0);
@@ -453,15 +460,16 @@ static void test_ctrl_c(void **state)
 	free(term);
 	dir = results_dir("res-ctrlc");
 	runs = load_runs(dir);
-	assert_int_equal(json_array_size(runs), 1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(runs, 0), "state")),
-			    "stopped");
-	assert_true(json_integer_value(json_object_get(json_array_get(runs, 0), "epochs")) < 40);
+	assert_int_equal(json_array_size(runs), 0);
 	json_decref(runs);
+	term = NULL;
+	assert_true(asprintf(&term, "%s/runs/%s/running.json", dir, id) > 0);
+	assert_int_equal(stat(term, &sb), 0);
+	free(term);
 	free(dir);
 	free(id);
 
-	/* twice: SIGTERM at once, recorded killed (epochs 2 s apart, so both
+	/* twice: SIGTERM at once, in flight too (epochs 2 s apart, so both
 	 * interrupts land between two epochs) */
 	put("ctrlc2.yaml",
 	    "name: prog-ctrlc2\nprogram: train.py\nmethod: grid\n"
@@ -479,10 +487,12 @@ static void test_ctrl_c(void **state)
 	assert_int_equal(WEXITSTATUS(status), 130);
 	dir = results_dir("res-ctrlc2");
 	runs = load_runs(dir);
-	assert_int_equal(json_array_size(runs), 1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(runs, 0), "state")),
-			    "killed");
+	assert_int_equal(json_array_size(runs), 0);
 	json_decref(runs);
+	term = NULL;
+	assert_true(asprintf(&term, "%s/runs/%s/running.json", dir, id) > 0);
+	assert_int_equal(stat(term, &sb), 0);
+	free(term);
 	free(dir);
 	free(id);
 	free(yaml);

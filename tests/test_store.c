@@ -826,6 +826,87 @@ static void test_run_record_from_run_file(void **state)
 	free(tmp);
 }
 
+/* Checkpoints: written beside the history, the rows a checkpoint keeps
+ * restore a rerun (history replaced, step, runtime, best and summary go
+ * on), a left run stays in flight, run_end deletes the checkpoint (unless
+ * keep_checkpoints), and open deletes those of recorded runs. */
+static void test_checkpoint_restore_leave(void **state)
+{
+	struct sw_store st = SW_STORE_INIT;
+	struct sw_err err = SW_ERR_INIT;
+	struct sw_spec spec;
+	char *tmp = sw_test_tmpdir(), *text, *dir;
+	json_t *params = json_pack("{s:f}", "lr", 0.01), *rows, *rec = NULL, *summary, *bad;
+	struct sw_kv m1[] = { { "val_accuracy", 0.40 } }, m2[] = { { "val_accuracy", 0.55 } };
+	struct sw_kv m3[] = { { "val_accuracy", 0.50 } };
+
+	(void)state;
+	make_spec(&spec, "ck", 1);
+	assert_int_equal(sw_store_create(&st, tmp, &spec, NULL, time(NULL), &err), 0);
+	assert_int_equal(sw_store_run_begin(&st, "r1", params, 5, 0, &err), 0);
+	assert_int_equal(sw_store_epoch(&st, "r1", m1, 1, NULL, &err), 0);
+	assert_int_equal(sw_store_epoch(&st, "r1", m2, 1, NULL, &err), 0);
+	rows = sw_store_run_rows(&st, "r1");
+	assert_int_equal(json_array_size(rows), 2);
+	assert_int_equal(sw_store_checkpoint(&st, "r1", "state", 5, &err), 0);
+	assert_int_equal(sw_store_checkpoint(&st, "nope", "state", 5, &err), -1);
+	text = readf(st.dir, "runs/r1/checkpoint.bin");
+	assert_string_equal(text, "state");
+	free(text);
+	/* a third epoch the checkpoint does not have, then the user's stop */
+	assert_int_equal(sw_store_epoch(&st, "r1", m3, 1, NULL, &err), 0);
+	assert_int_equal(sw_store_run_leave(&st, "r1", &err), 0);
+	assert_int_equal(sw_store_run_leave(&st, "r1", &err), -1);
+	assert_true(exists(st.dir, "runs/r1/running.json"));
+	dir = strdup(st.dir);
+	sw_store_release(&st);
+
+	/* resume: the rerun takes the checkpoint's two rows */
+	assert_int_equal(sw_store_open(&st, dir, &err), 0);
+	assert_int_equal(sw_store_run_begin(&st, "r1", params, 5, 0, &err), 0);
+	bad = json_pack("[{s:i}]", "x", 1);
+	assert_int_equal(sw_store_run_restore(&st, "r1", bad, &err), -1);
+	json_decref(bad);
+	assert_int_equal(sw_store_run_restore(&st, "r1", rows, &err), 0);
+	text = readf(dir, "runs/r1/history.jsonl");
+	assert_int_equal(sw_test_count_lines(text, "_step"), 2);
+	free(text);
+	assert_int_equal(sw_store_epoch(&st, "r1", m3, 1, NULL, &err), 0);
+	text = readf(dir, "runs/r1/history.jsonl");
+	assert_int_equal(sw_test_count_lines(text, "\"_step\":2"), 1);
+	free(text);
+	assert_int_equal(sw_store_run_end(&st, "r1", SW_RUN_FINISHED, NULL, &rec, &err), 0);
+	assert_int_equal(json_integer_value(json_object_get(rec, "epochs")), 3);
+	summary = json_object_get(rec, "summary");
+	assert_int_equal(json_integer_value(json_object_get(summary, "_step")), 2);
+	/* the best is the restored epoch 2's */
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(summary, "best"),
+							    "_step")), 1);
+	json_decref(rec);
+	assert_false(exists(dir, "runs/r1/checkpoint.bin"));
+	sw_store_release(&st);
+
+	/* a checkpoint beside a recorded run (the crash came between the line
+	 * and the delete) goes at open; kept with keep_checkpoints */
+	writef(dir, "runs/r1/checkpoint.bin", "old");
+	writef(dir, "runs/r1/checkpoint.bin.tmp", "torn");
+	assert_int_equal(sw_store_open(&st, dir, &err), 0);
+	assert_false(exists(dir, "runs/r1/checkpoint.bin"));
+	assert_false(exists(dir, "runs/r1/checkpoint.bin.tmp"));
+	st.keep_checkpoints = 1;
+	assert_int_equal(sw_store_run_begin(&st, "r2", params, 6, 1, &err), 0);
+	assert_int_equal(sw_store_epoch(&st, "r2", m1, 1, NULL, &err), 0);
+	assert_int_equal(sw_store_checkpoint(&st, "r2", "s2", 2, &err), 0);
+	assert_int_equal(sw_store_run_end(&st, "r2", SW_RUN_FINISHED, NULL, NULL, &err), 0);
+	assert_true(exists(dir, "runs/r2/checkpoint.bin"));
+	sw_store_release(&st);
+	json_decref(rows);
+	json_decref(params);
+	free(dir);
+	sw_test_rmtree(tmp);
+	free(tmp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -833,6 +914,7 @@ int main(void)
 		cmocka_unit_test(test_create_layout_and_unique_name),
 		cmocka_unit_test(test_create_unwritable),
 		cmocka_unit_test(test_run_lifecycle),
+		cmocka_unit_test(test_checkpoint_restore_leave),
 		cmocka_unit_test(test_minimize_best_and_model_commit),
 		cmocka_unit_test(test_run_add),
 		cmocka_unit_test(test_jsonl_torn_and_corrupt),

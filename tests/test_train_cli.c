@@ -16,6 +16,7 @@
 
 #include "support/cifar_fake.h"
 #include "support/support.h"
+#include "sweep/rng.h"
 
 #define RECORDS 40
 
@@ -67,6 +68,9 @@ static void run(struct sw_test_proc *p, const char *const *args)
 
 #define TINY "epochs=2", "conv1_filters=4", "conv2_filters=4", "dense_units=8", \
 	"batch_size=16", "image_size=16"
+
+#define TINY4 "epochs=4", "conv1_filters=16", "conv2_filters=32", "dense_units=32", \
+	"batch_size=16", "image_size=32", "augment=flip_crop", "dropout=0.3"
 
 static void test_train_text(void **state)
 {
@@ -252,6 +256,116 @@ static void test_bench_json(void **state)
 	sw_test_proc_release(&p);
 }
 
+/* The values of every epoch line {"epoch": N, ...} of a --json output, by
+ * epoch, into by_epoch[N] (an epoch printed twice must be the same). */
+static void collect_epochs(const char *out, json_t *by_epoch)
+{
+	const char *line = out;
+
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		json_t *o = json_loadb(line, nl ? (size_t)(nl - line) : strlen(line), 0, NULL);
+		json_t *ep = json_object_get(o, "epoch");
+
+		if (json_is_integer(ep)) {
+			char key[16];
+			json_t *prev;
+
+			/* wall times differ between attempts */
+			json_object_del(o, "images_per_sec");
+			json_object_del(o, "seconds");
+			snprintf(key, sizeof(key), "%lld", (long long)json_integer_value(ep));
+			prev = json_object_get(by_epoch, key);
+			if (prev && !json_equal(prev, o))
+				fail_msg("epoch %s differs after a resume", key);
+			json_object_set(by_epoch, key, o);
+		}
+		json_decref(o);
+		line = nl ? nl + 1 : NULL;
+	}
+}
+
+/* SIGKILL `sweep train --save-every-epoch` at random moments, --resume each
+ * time: the epochs and the saved model are bit-identical to a run never
+ * interrupted, and no finished epoch is trained again. */
+static void test_train_killed_and_resumed(void **state)
+{
+	char ckpt[4096], m1[4096], m2[4096];
+	const char *whole[] = { "train", "--data", data, "--threads", "1", "--json",
+				"--save", m1, TINY4, NULL };
+	const char *part[] = { "train", "--data", data, "--threads", "1", "--json",
+			       "--save", m2, "--save-every-epoch", ckpt, "--resume", ckpt,
+			       TINY4, NULL };
+	const char *argv[32];
+	json_t *ref = json_object(), *got = json_object();
+	struct sw_test_proc p;
+	struct sw_rng rng;
+	char *a, *b;
+	size_t la, lb;
+	int kills = 0, resumed = 0, i, n = 0;
+	double t0, full;
+
+	(void)state;
+	snprintf(ckpt, sizeof(ckpt), "%s/train.ckpt", dir);
+	snprintf(m1, sizeof(m1), "%s/whole.safetensors", dir);
+	snprintf(m2, sizeof(m2), "%s/resumed.safetensors", dir);
+	t0 = sw_test_now();
+	run(&p, whole);
+	full = sw_test_now() - t0;
+	assert_int_equal(p.status, 0);
+	collect_epochs(p.out, ref);
+	assert_int_equal(json_object_size(ref), 4);
+	sw_test_proc_release(&p);
+
+	argv[n++] = sw_test_bin();
+	for (i = 0; part[i]; i++)
+		argv[n++] = part[i];
+	argv[n] = NULL;
+	sw_rng_seed(&rng, 15, 1);
+	for (i = 0; i < 40; i++) {
+		/* the first kill well after a checkpoint, then anywhere (early
+		 * ones land in data loading, some in a checkpoint's write) */
+		double at = i == 0 ? 0.6 * full :
+			    i < 8 ? full * (0.1 + 0.5 * sw_rng_double(&rng)) : 60;
+
+		assert_int_equal(sw_test_run_for(&p, argv, NULL, env, at), 0);
+		collect_epochs(p.out, got);
+		resumed += strstr(p.err, "resuming after epoch") != NULL;
+		if (i > 0 && strstr(p.out, "\"epoch\":1,"))
+			assert_null(strstr(p.err, "resuming after epoch"));
+		if (p.status == 0) {
+			sw_test_proc_release(&p);
+			break;
+		}
+		assert_int_equal(p.status, 128 + 9);
+		kills++;
+		sw_test_proc_release(&p);
+	}
+	printf("  %d kills in a %.2f s run, %d resumes\n", kills,
+	       full, resumed);
+	assert_true(kills >= 1 && resumed >= 1);
+	assert_true(json_equal(ref, got));
+	a = sw_test_read_file(m1, &la);
+	b = sw_test_read_file(m2, &lb);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(la, lb);
+	assert_memory_equal(a, b, la);
+	free(a);
+	free(b);
+
+	/* a torn checkpoint: warned about by name, and training starts over */
+	assert_int_equal(truncate(ckpt, 100), 0);
+	run(&p, part);
+	assert_int_equal(p.status, 0);
+	assert_non_null(strstr(p.err, "warning: checkpoint '"));
+	assert_non_null(strstr(p.err, "train.ckpt' is torn"));
+	assert_int_equal(sw_test_count_lines(p.out, "\"epoch\":"), 4);
+	sw_test_proc_release(&p);
+	json_decref(ref);
+	json_decref(got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_bad_data),
 		cmocka_unit_test(test_eval_bad_model),
 		cmocka_unit_test(test_bench_json),
+		cmocka_unit_test(test_train_killed_and_resumed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

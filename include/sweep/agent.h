@@ -6,7 +6,13 @@
  * {"run_id": true} for the runs still training. The server's commands:
  *   run / resume  train the built-in model in-process with the given
  *                 (value-wrapped) arguments; up to `parallel` runs at once,
- *                 more are queued until a slot frees;
+ *                 more are queued until a slot frees. Every epoch but the
+ *                 last is checkpointed in the run's directory (store.h) by
+ *                 a writer thread (a crash loses at most the last one, so
+ *                 at most one epoch wandb has trains again); a `resume` of a run
+ *                 that an earlier agent of this sweep left a checkpoint of
+ *                 under the results root continues from it (its history
+ *                 goes on at the right _step), else trains from the start;
  *   stop          stops that run between batches (it ends with exit code 0:
  *                 a stopped run is not a failed one);
  *   exit          no new runs; running ones stop between batches; the

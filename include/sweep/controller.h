@@ -8,13 +8,24 @@
  * Stopping: run_cap, --count (total runs of the sweep, resumed ones
  * included), grid exhausted, metric.target reached: no new runs start and
  * the running ones finish. First SIGINT/SIGTERM (sweep/interrupt.h):
- * no new runs; running ones end after their current epoch, recorded as
- * `stopped`. Second: running ones stop between batches, recorded as
- * `killed`. The result is then SW_ERR_INTR (exit 130).
+ * no new runs; running ones end after their current epoch and stay in
+ * flight (checkpoint saved). Second: running ones stop between batches,
+ * in flight too (their last checkpoint stays). The result is then
+ * SW_ERR_INTR (exit 130).
+ *
+ * Checkpoints: after every epoch but the last, a built-in run's whole
+ * training state goes to runs/<id>/checkpoint.bin through the store's
+ * ordered writer (store.h), and is deleted when the run is recorded.
+ * A run stopped by the user's interrupt (either Ctrl-C) is not recorded:
+ * it stays in flight, like a run of a killed sweep. Hyperband and alert
+ * stops are recorded `stopped` and stay so.
  *
  * Resume: given a store opened with sw_store_open(), the runs recorded in
  * runs.jsonl are kept as observations (never run again), runs that were in
- * flight run again first with their id, index, seed and parameters, and the
+ * flight run again first with their id, index, seed and parameters -
+ * built-in ones from their checkpoint when it loads (bit-identical with
+ * the recorded thread count; else from the start, with a warning naming
+ * the file), programs under the same run id with WANDB_RESUME=allow - and the
  * search continues from the recorded runs (grid skips points already run;
  * random and bayes draw suggestion i from (seed, i)).
  *
@@ -45,8 +56,10 @@ struct sw_run_config {
 	const struct sw_trial_runner *runner; /* trains each trial (borrowed) */
 	const char *workdir;        /* program sweeps: the child's working
 				       directory (NULL: chosen by sw_run_main) */
+	int keep_checkpoints;       /* keep runs/<id>/checkpoint.bin after the
+				       run ends (recorded in meta.json) */
 };
-#define SW_RUN_CONFIG_INIT { 0, 1, 1, 0, NULL, NULL, -1, 1, NULL, NULL }
+#define SW_RUN_CONFIG_INIT { 0, 1, 1, 0, NULL, NULL, -1, 1, NULL, NULL, 0 }
 
 /* Chooses trials-at-once P and threads-per-trial T for `cores` cores from
  * the largest model the sweep can propose (--parallel auto): models up to

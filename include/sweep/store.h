@@ -13,6 +13,11 @@
  *                           and the metrics (wandb's history keys)
  *   runs/<id>/running.json  in-flight marker: exists from sw_store_run_begin
  *                           until the run's line is in runs.jsonl
+ *   runs/<id>/checkpoint.bin the in-flight run's training state after its
+ *                           last finished epoch (trainer/checkpoint.h),
+ *                           history rows included; replaced atomically every
+ *                           epoch, deleted after the run's runs.jsonl line
+ *                           (kept with keep_checkpoints)
  *   best.json               the best epoch seen so far (run, value, params);
  *                           replaced atomically (temp + fsync + rename)
  *   best.safetensors        that run's model, committed by the controller
@@ -47,10 +52,18 @@
  *           sw_store_epoch (+ sw_store_commit_best_model on a new best),
  *           sw_store_run_end -> sw_store_flush and sw_store_meta_update
  *           at the end.
+ *           A run with a checkpoint: sw_store_checkpoint after each
+ *           sw_store_epoch. A run stopped by the user's interrupt:
+ *           sw_store_run_leave (still in flight for resume).
  *   resume: sw_store_open (repairs torn tails, loads recorded ids and the
  *           best) -> sw_store_load_runs / sw_store_inflight to rebuild the
  *           search -> rerun in-flight ids with sw_store_run_begin (their
- *           history is restarted) -> as above. The next trial index is 1 +
+ *           history is restarted), then, when the run's checkpoint loads,
+ *           sw_store_run_restore with the history it holds -> as above.
+ *           Because the checkpoint is written by the same ordered writer,
+ *           after the epoch's history line, a checkpoint on disk never
+ *           runs ahead of history.jsonl; history.jsonl may hold an epoch
+ *           more, which the restore drops (that epoch trains again). The next trial index is 1 +
  *           the highest "index" among recorded and in-flight runs: a trial
  *           that crashed inside sw_store_run_begin before its marker was
  *           durable is not in flight, and gets its index (and, with
@@ -62,6 +75,8 @@
  *          sw_store_write_behind, sw_store_flush,
  *          sw_store_meta_update, sw_store_run_begin, sw_store_epoch,
  *          sw_store_run_end, sw_store_run_record, sw_store_run_add,
+ *          sw_store_run_leave, sw_store_checkpoint_path,
+ *          sw_store_checkpoint, sw_store_run_rows, sw_store_run_restore,
  *          sw_store_alert, sw_store_best,
  *          sw_store_commit_best_model, sw_store_inflight, sw_jsonl_load,
  *          sw_store_load_meta, sw_store_load_runs, sw_store_load_history,
@@ -84,8 +99,9 @@
 enum sw_run_state {
 	SW_RUN_FINISHED,   /* trained all its epochs (or reached the target) */
 	SW_RUN_FAILED,     /* the trainer reported an error: `reason` says why */
-	SW_RUN_STOPPED,    /* hyperband, an alert rule, or the first Ctrl-C */
-	SW_RUN_KILLED      /* aborted by the second Ctrl-C */
+	SW_RUN_STOPPED,    /* hyperband, an alert rule, wandb's stop */
+	SW_RUN_KILLED      /* aborted (by the second Ctrl-C in sweeps written
+			      before runs stayed in flight on Ctrl-C) */
 };
 
 /* "finished", "failed", "stopped", "killed". */
@@ -118,9 +134,10 @@ struct sw_store {
 	json_t *best;               /* current best.json content, or NULL */
 	struct sw_store_run *active;/* linked list of begun, not ended runs */
 	struct sw_writer *writer;   /* NULL: writes are done by the caller */
+	int keep_checkpoints;       /* run_end leaves checkpoint.bin */
 };
 #define SW_STORE_INIT { NULL, NULL, 0, PTHREAD_MUTEX_INITIALIZER, 0, -1, -1, -1, \
-			NULL, NULL, NULL, NULL }
+			NULL, NULL, NULL, NULL, 0 }
 
 /* The default directory name "<stem>-<YYYYmmdd-HHMMSS>" (local time of t):
  * stem is spec_name when set and non-empty, else the file name of spec_path
@@ -203,8 +220,9 @@ int sw_store_epoch(struct sw_store *st, const char *id, const struct sw_kv *m,
  * epoch's metrics plus "_step", "_runtime", and, when the sweep has a metric
  * and the run logged a finite value of it, "best": {"name", "value",
  * "_step"}. If out (may be NULL) is given it receives a new reference to the
- * record written. Refuses an id not begun; the run is forgotten even when
- * the append fails. */
+ * record written. Then deletes the run's checkpoint.bin unless
+ * st->keep_checkpoints. Refuses an id not begun; the run is forgotten even
+ * when the append fails. */
 int sw_store_run_end(struct sw_store *st, const char *id,
 		     enum sw_run_state state, const char *reason, json_t **out,
 		     struct sw_err *err);
@@ -233,6 +251,30 @@ int sw_store_run_record(struct sw_store *st, const char *id, const json_t *histo
  * active. */
 int sw_store_run_add(struct sw_store *st, const json_t *record,
 		     const json_t *history, struct sw_err *err);
+/* Forgets active run `id` without recording it: its marker, history and
+ * checkpoint stay, so resume continues it (a run the user interrupted).
+ * Refuses an id not begun. */
+int sw_store_run_leave(struct sw_store *st, const char *id, struct sw_err *err);
+
+/* "<dir>/runs/<id>/checkpoint.bin" in a new string (NULL on OOM). */
+char *sw_store_checkpoint_path(const struct sw_store *st, const char *id);
+
+/* Replaces active run id's checkpoint.bin with len bytes of data (copied),
+ * atomically and after every write submitted before. Returns 0 or -1. */
+int sw_store_checkpoint(struct sw_store *st, const char *id, const void *data,
+			size_t len, struct sw_err *err);
+
+/* The history rows of active run `id` so far, exactly as written to
+ * history.jsonl: a new array (what a checkpoint keeps), or NULL. */
+json_t *sw_store_run_rows(struct sw_store *st, const char *id);
+
+/* Continues active run `id`, just begun again, after the epochs of `rows`
+ * (borrowed; rows as sw_store_run_rows gave them): history.jsonl is
+ * replaced by them, and the run's step, clock (_runtime goes on from the
+ * last row's), last metrics and best continue from them. Returns 0 or -1
+ * (rows that are not history rows: the run is left as begun). */
+int sw_store_run_restore(struct sw_store *st, const char *id, const json_t *rows,
+			 struct sw_err *err);
 
 /* Appends one alert record (borrowed object) to alerts.jsonl. */
 int sw_store_alert(struct sw_store *st, const json_t *alert, struct sw_err *err);

@@ -16,13 +16,14 @@
  * threads (the built-in one shares its read-only dataset); hooks are called
  * from the thread that called run.
  *
- * defines: struct sw_trial, struct sw_trial_hooks, enum sw_trial_status,
+ * defines: struct sw_trial, struct sw_trial_hooks, SW_TRIAL_HOOKS_INIT,
+ *          enum sw_trial_status,
  *          struct sw_trial_result, struct sw_trial_runner,
  *          sw_trial_runner_builtin, sw_trial_save_model, sw_trial_run,
  *          sw_trial_run_named, sw_trial_seed, struct sw_trial_process_config,
  *          SW_TRIAL_PROCESS_CONFIG_INIT, sw_trial_runner_process,
  *          sw_trial_runner_release, sw_trial_python,
- *          sw_trial_result_release
+ *          sw_trial_result_release, sw_trial_encode_state
  */
 #ifndef SW_TRIAL_H
 #define SW_TRIAL_H
@@ -52,7 +53,21 @@ struct sw_trial_hooks {
 	 * borrowed), after the epochs reported before it. May be NULL. */
 	void (*on_alert)(void *ctx, int64_t epoch, const char *title,
 			 const char *text, const char *level);
+	/* Resuming a run that was in flight before (after a crash or an
+	 * interrupt): an external program is told so (WANDB_RESUME=allow);
+	 * the built-in runner first tries to continue from `checkpoint`. */
+	int resuming;
+	const char *checkpoint;     /* NULL: none */
+	/* With resuming and checkpoint, once before training: the checkpoint
+	 * loaded and `epochs` are done (note: what it keeps besides the
+	 * trainer, borrowed; why_not NULL), or it could not be used (epochs
+	 * 0, note NULL, why_not names the file and says why) and the run
+	 * trains from the start. Returning non-zero refuses a loaded
+	 * checkpoint: the run then trains from the start too. */
+	int (*on_resume)(void *ctx, struct sw_trial *t, int64_t epochs,
+			 const json_t *note, const char *why_not);
 };
+#define SW_TRIAL_HOOKS_INIT { NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL }
 
 enum sw_trial_status { SW_TRIAL_FINISHED, SW_TRIAL_FAILED, SW_TRIAL_STOPPED };
 
@@ -95,13 +110,20 @@ struct sw_trial_runner {
 			 const struct sw_trial_hooks *h, struct sw_trial_result *res);
 	/* Frees what the runner owns (NULL: nothing). */
 	void (*release)(struct sw_trial_runner *r);
+	/* Encodes the trial's whole training state (inside on_epoch) with
+	 * note (borrowed, may be NULL) into a new buffer: a checkpoint that
+	 * hooks->checkpoint can resume from. NULL: the runner has none. */
+	int (*encode_state)(struct sw_trial *t, const json_t *note, void **out,
+			    size_t *len, struct sw_err *err);
 };
 
 /* The built-in CIFAR-10 CNN: params are its hyperparameters
  * (trainer/hparams.h; the seed parameter, when absent, is `seed`); it
  * borrows ds for its lifetime and trains each trial with `threads` threads.
  * Metrics per epoch: loss, accuracy, val_loss, val_accuracy,
- * learning_rate, images_per_sec, epoch_seconds. */
+ * learning_rate, images_per_sec, epoch_seconds. Its state encodes as a
+ * trainer checkpoint (trainer/checkpoint.h); resuming from one continues
+ * the run bit-identically with the same thread count. */
 void sw_trial_runner_builtin(struct sw_trial_runner *r, struct cnn_dataset *ds,
 			     int threads);
 
@@ -129,7 +151,9 @@ uint64_t sw_trial_seed(const json_t *params, uint64_t seed);
  * each run is a child process in its own process group, started as wandb's
  * agent starts it (command_macros.h), with stdin from /dev/null and this
  * environment added to ours:
- *   WANDB_SWEEP_ID, WANDB_RUN_ID, WANDB_SWEEP_PARAM_PATH (a YAML file
+ *   WANDB_SWEEP_ID, WANDB_RUN_ID, WANDB_RESUME=allow when hooks->resuming
+ *   (wandb's convention: a script that keeps its own checkpoints sees
+ *   wandb.run.resumed), WANDB_SWEEP_PARAM_PATH (a YAML file
  *   `wandb_version: 1` then `k: {value: v}` per argument, at
  *   $WANDB_DIR/wandb/sweep-ID/config-RUN.yaml), WANDB_DIR (the working
  *   directory when unset), SWEEP_METRICS_FILE, SWEEP_RUN_ID, and cfg->env.
@@ -206,6 +230,11 @@ void sw_trial_runner_release(struct sw_trial_runner *r);
 /* ${interpreter}: "python" as wandb's agent, or "python3" when only that
  * is on PATH (Debian has no `python`). */
 const char *sw_trial_python(void);
+
+/* r->encode_state when the runner has one; else an error. */
+int sw_trial_encode_state(const struct sw_trial_runner *r, struct sw_trial *t,
+			  const json_t *note, void **out, size_t *len,
+			  struct sw_err *err);
 
 /* r->save_model when the runner has one; else an error. */
 int sw_trial_save_model(const struct sw_trial_runner *r, struct sw_trial *t,

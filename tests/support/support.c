@@ -40,7 +40,7 @@ static void capture_add(struct capture *c, const char *buf, size_t n)
 	c->data[c->len] = '\0';
 }
 
-static double now_s(void)
+double sw_test_now(void)
 {
 	struct timespec ts;
 
@@ -51,10 +51,16 @@ static double now_s(void)
 int sw_test_run(struct sw_test_proc *p, const char *const argv[],
 		const char *input, const char *const env[], int timeout_s)
 {
+	return sw_test_run_for(p, argv, input, env, (double)timeout_s);
+}
+
+int sw_test_run_for(struct sw_test_proc *p, const char *const argv[],
+		    const char *input, const char *const env[], double timeout_s)
+{
 	int in[2], out[2], err[2], status = 0, i;
 	struct capture co = { 0 }, ce = { 0 };
 	size_t in_len = input ? strlen(input) : 0, in_off = 0;
-	double deadline = now_s() + timeout_s;
+	double deadline = sw_test_now() + timeout_s;
 	pid_t pid;
 
 	memset(p, 0, sizeof(*p));
@@ -90,7 +96,7 @@ int sw_test_run(struct sw_test_proc *p, const char *const argv[],
 		};
 		char buf[65536];
 		ssize_t n;
-		int left = (int)((deadline - now_s()) * 1000);
+		int left = (int)((deadline - sw_test_now()) * 1000);
 
 		if (fds[0].fd < 0 && fds[1].fd < 0)
 			break;

@@ -6,7 +6,7 @@
  * end-to-end tests check all three. The binary is $SWEEP_BIN (set by
  * `make test`), default bin/sweep.
  *
- * defines: struct sw_test_proc, sw_test_run, sw_test_sweep, sw_test_proc_release,
+ * defines: struct sw_test_proc, sw_test_run, sw_test_run_for, sw_test_now, sw_test_sweep, sw_test_proc_release,
  *          sw_test_tmpdir, sw_test_write_file, sw_test_read_file, sw_test_bin
  */
 #ifndef SW_TEST_SUPPORT_H
@@ -29,6 +29,14 @@ const char *sw_test_bin(void);
  * Returns 0, or -1 if the process could not be started. */
 int sw_test_run(struct sw_test_proc *p, const char *const argv[],
 		const char *input, const char *const env[], int timeout_s);
+
+/* sw_test_run with a timeout in fractions of a second: the crash tests
+ * SIGKILL a sweep at a chosen moment this way. */
+int sw_test_run_for(struct sw_test_proc *p, const char *const argv[],
+		    const char *input, const char *const env[], double timeout_s);
+
+/* Monotonic seconds. */
+double sw_test_now(void);
 
 /* Convenience: runs the sweep binary with the given arguments (NULL-terminated
  * list after p), 120 s timeout. */
