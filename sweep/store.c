@@ -32,6 +32,7 @@ struct sw_store_run {
 	int has_best;
 	double best;
 	int64_t best_step;
+	json_t *notes;          /* extra record fields (sw_store_run_note) */
 };
 
 /* ==== Small helpers ==== */
@@ -590,6 +591,7 @@ static void run_free(struct sw_store_run *r)
 	free(r->id);
 	json_decref(r->params);
 	json_decref(r->last);
+	json_decref(r->notes);
 	free(r);
 }
 
@@ -1197,6 +1199,8 @@ int sw_store_run_end(struct sw_store *st, const char *id,
 		goto oom;
 	if (reason)
 		json_object_set_new(rec, "reason", json_string(reason));
+	if (r->notes)
+		json_object_update_missing(rec, r->notes);
 	runs_path = path_join(st->dir, "runs.jsonl");
 	if (!runs_path)
 		goto oom;
@@ -1221,6 +1225,32 @@ done:
 	json_decref(summary);
 	free(path);
 	free(runs_path);
+	return ret;
+}
+
+int sw_store_run_note(struct sw_store *st, const char *id, const json_t *fields,
+		      struct sw_err *err)
+{
+	struct sw_store_run *r;
+	int ret = -1;
+
+	pthread_mutex_lock(&st->lock);
+	for (r = st->active; r; r = r->next)
+		if (!strcmp(r->id, id ? id : ""))
+			break;
+	if (!r) {
+		sw_errorf(err, "run '%s' was not begun", id ? id : "");
+		goto done;
+	}
+	if (!r->notes)
+		r->notes = json_object();
+	if (!r->notes || json_object_update(r->notes, (json_t *)fields) < 0) {
+		sw_errorf(err, "out of memory");
+		goto done;
+	}
+	ret = 0;
+done:
+	pthread_mutex_unlock(&st->lock);
 	return ret;
 }
 

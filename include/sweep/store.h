@@ -61,7 +61,7 @@
  *          sw_store_create, sw_store_open, sw_store_release, sw_store_path,
  *          sw_store_write_behind, sw_store_flush,
  *          sw_store_meta_update, sw_store_run_begin, sw_store_epoch,
- *          sw_store_run_end, sw_store_alert, sw_store_best,
+ *          sw_store_run_end, sw_store_run_note, sw_store_alert, sw_store_best,
  *          sw_store_commit_best_model, sw_store_inflight, sw_jsonl_load,
  *          sw_store_load_meta, sw_store_load_runs, sw_store_load_history,
  *          sw_store_load_alerts, sw_run_best_value, sw_runs_sort,
@@ -208,6 +208,11 @@ int sw_store_run_end(struct sw_store *st, const char *id,
 		     enum sw_run_state state, const char *reason, json_t **out,
 		     struct sw_err *err);
 
+/* Adds fields (borrowed object) to the record sw_store_run_end will write
+ * for active run `id`, e.g. {"slurm_job_id": "42"}; fields the store writes
+ * itself (id, state, params, ...) keep the store's value. */
+int sw_store_run_note(struct sw_store *st, const char *id, const json_t *fields,
+		      struct sw_err *err);
 /* Appends one alert record (borrowed object) to alerts.jsonl. */
 int sw_store_alert(struct sw_store *st, const json_t *alert, struct sw_err *err);
 
