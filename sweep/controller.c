@@ -33,6 +33,7 @@
 #include "sweep/report.h"
 #include "sweep/search.h"
 #include "sweep/trial.h"
+#include "sweep/trial_slurm.h"
 
 /* ==== Choosing P and T ==== */
 
@@ -382,6 +383,9 @@ static void *trial_main(void *arg)
 		res.status = SW_TRIAL_FAILED;
 		snprintf(res.reason, sizeof(res.reason), "out of memory");
 	}
+	if (res.notes)          /* e.g. the run's Slurm job id */
+		sw_store_run_note(c->store, t->id, res.notes, NULL);
+	json_decref(res.notes);
 
 	pthread_mutex_lock(&c->lock);
 	if (res.status == SW_TRIAL_STOPPED) {
@@ -802,8 +806,55 @@ static json_t *meta_extra(const struct sw_run_config *cfg)
 		json_object_set_new(o, "data_dir", json_string(cfg->data_dir));
 	if (cfg->workdir)
 		json_object_set_new(o, "workdir", json_string(cfg->workdir));
+	if (cfg->launcher)
+		json_object_set_new(o, "launcher", json_string(cfg->launcher));
+	if (cfg->sbatch_args)
+		json_object_set_new(o, "sbatch", json_string(cfg->sbatch_args));
 	json_object_set_new(o, "state", json_string("running"));
 	return o;
+}
+
+static int on_slurm(const struct sw_run_config *cfg)
+{
+	return cfg->launcher && !strcmp(cfg->launcher, "slurm");
+}
+
+/* With --launcher slurm: sets *slurm up to run the trials of the sweep in
+ * sweep_dir as Slurm jobs, local giving the planned epochs; when check,
+ * first makes sure sbatch is there and takes the arguments. Prints its
+ * errors; returns 0 or -1. */
+static int slurm_runner(const struct sw_run_config *cfg, const char *sweep_dir,
+			const struct sw_trial_runner *local, const char *workdir,
+			int check, struct sw_trial_runner *slurm)
+{
+	struct sw_slurm_config sc = SW_SLURM_CONFIG_INIT;
+	struct sw_err err = SW_ERR_INIT;
+
+	sc.sweep_dir = sweep_dir;
+	sc.sbatch_args = cfg->sbatch_args;
+	sc.workdir = workdir;
+	sc.threads = cfg->threads;
+	sc.local = local;
+	if (sw_trial_runner_slurm(slurm, &sc, &err) < 0 ||
+	    (check && sw_slurm_preflight(slurm, stderr, &err) < 0)) {
+		sw_cli_error("%s", err.msg);
+		sw_trial_runner_release(slurm);
+		return -1;
+	}
+	return 0;
+}
+
+/* The start line of a sweep whose trials are Slurm jobs. */
+static void print_slurm_start(const struct sw_spec *spec, const char *dir,
+			      const struct sw_run_config *cfg, const char *results)
+{
+	fprintf(stderr, "sweep: %s %s on Slurm: up to %d job%s at once (--parallel), "
+		"%d CPU%s each (--threads)%s%s%s, seed %llu, results in %s\n",
+		dir ? "resuming" : "running", spec->name ? spec->name : spec->path,
+		cfg->parallel, cfg->parallel == 1 ? "" : "s", cfg->threads,
+		cfg->threads == 1 ? "" : "s", cfg->sbatch_args ? ", sbatch '" : "",
+		cfg->sbatch_args ? cfg->sbatch_args : "", cfg->sbatch_args ? "'" : "",
+		(unsigned long long)cfg->seed, results);
 }
 
 /* Makes sure a new sweep directory can be written under root (created with
@@ -915,7 +966,7 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 {
 	struct sw_trial_process_config pc = SW_TRIAL_PROCESS_CONFIG_INIT;
 	struct sw_store store = SW_STORE_INIT;
-	struct sw_trial_runner runner;
+	struct sw_trial_runner runner, slurm;
 	struct sw_err err = SW_ERR_INIT;
 	json_t *extra = NULL;
 	char *workdir = NULL, *runs_dir = NULL;
@@ -923,6 +974,7 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 	int rc, ret = SW_EXIT_FAILURE;
 
 	memset(&runner, 0, sizeof(runner));
+	memset(&slurm, 0, sizeof(slurm));
 	if (dir && sw_store_open(&store, dir, &err) < 0) {
 		sw_cli_error("%s", err.msg);
 		goto done;
@@ -951,6 +1003,13 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 	}
 	cfg->workdir = workdir;
 	cfg->data_dir = NULL;
+	/* sbatch must take the jobs before a sweep directory is made */
+	if (on_slurm(cfg)) {
+		if (slurm_runner(cfg, dir ? dir : results_root ? results_root : "results",
+				 NULL, workdir, 1, &slurm) < 0)
+			goto done;
+		sw_trial_runner_release(&slurm);
+	}
 	if (!dir) {
 		extra = meta_extra(cfg);
 		if (sw_store_create(&store, results_root, spec, extra, time(NULL), &err) < 0) {
@@ -975,11 +1034,18 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 		goto done;
 	}
 	cfg->runner = &runner;
-	fprintf(stderr, "sweep: %s %s: %d program%s at once in %s, seed %llu, "
-		"results in %s\n", dir ? "resuming" : "running",
-		spec->name ? spec->name : spec->path, cfg->parallel,
-		cfg->parallel == 1 ? "" : "s", workdir,
-		(unsigned long long)cfg->seed, store.dir);
+	if (on_slurm(cfg)) {
+		if (slurm_runner(cfg, store.dir, &runner, workdir, 0, &slurm) < 0)
+			goto done;
+		cfg->runner = &slurm;
+		print_slurm_start(spec, dir, cfg, store.dir);
+	} else {
+		fprintf(stderr, "sweep: %s %s: %d program%s at once in %s, seed %llu, "
+			"results in %s\n", dir ? "resuming" : "running",
+			spec->name ? spec->name : spec->path, cfg->parallel,
+			cfg->parallel == 1 ? "" : "s", workdir,
+			(unsigned long long)cfg->seed, store.dir);
+	}
 	rc = sw_controller_run(spec, &store, cfg, &err);
 	if (rc == SW_ERR_INTR) {
 		fprintf(stderr, "sweep: interrupted; continue with: sweep resume %s\n",
@@ -996,6 +1062,7 @@ done:
 	cfg->runner = NULL;
 	if (cfg->workdir == workdir)
 		cfg->workdir = NULL;
+	sw_trial_runner_release(&slurm);
 	sw_trial_runner_release(&runner);
 	json_decref(extra);
 	sw_store_release(&store);
@@ -1008,7 +1075,7 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 		const char *results_root, struct sw_run_config *cfg)
 {
 	struct sw_store store = SW_STORE_INIT;
-	struct sw_trial_runner runner;
+	struct sw_trial_runner runner, slurm;
 	struct cnn_data_opts dopts;
 	struct cnn_dataset *ds = NULL;
 	struct sw_err err = SW_ERR_INIT;
@@ -1020,6 +1087,7 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 	sw_interrupt_install();
 	if (spec->program || spec->command)
 		return run_program_main(spec, dir, results_root, cfg);
+	memset(&slurm, 0, sizeof(slurm));
 	if (dir && sw_store_open(&store, dir, &err) < 0) {
 		sw_cli_error("%s", err.msg);
 		goto done;
@@ -1027,6 +1095,12 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 	if (!dir && check_results_root(results_root, &err) < 0) {
 		sw_cli_error("%s", err.msg);
 		goto done;
+	}
+	if (on_slurm(cfg)) {
+		if (slurm_runner(cfg, dir ? dir : results_root ? results_root : "results",
+				 NULL, NULL, 1, &slurm) < 0)
+			goto done;
+		sw_trial_runner_release(&slurm);
 	}
 	sw_run_data_opts(spec, &dopts);
 	data_where(cfg->data_dir, where, sizeof(where));
@@ -1061,11 +1135,20 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 			goto done;
 		}
 	}
-	fprintf(stderr, "sweep: %s %s: %d trial%s at once x %d thread%s, seed %llu, "
-		"results in %s\n", dir ? "resuming" : "running",
-		spec->name ? spec->name : spec->path, cfg->parallel,
-		cfg->parallel == 1 ? "" : "s", cfg->threads, cfg->threads == 1 ? "" : "s",
-		(unsigned long long)cfg->seed, store.dir);
+	if (on_slurm(cfg)) {
+		/* the data stays loaded only to have checked it (and fetched it
+		 * where the nodes will read it) */
+		if (slurm_runner(cfg, store.dir, &runner, NULL, 0, &slurm) < 0)
+			goto done;
+		cfg->runner = &slurm;
+		print_slurm_start(spec, dir, cfg, store.dir);
+	} else {
+		fprintf(stderr, "sweep: %s %s: %d trial%s at once x %d thread%s, seed %llu, "
+			"results in %s\n", dir ? "resuming" : "running",
+			spec->name ? spec->name : spec->path, cfg->parallel,
+			cfg->parallel == 1 ? "" : "s", cfg->threads, cfg->threads == 1 ? "" : "s",
+			(unsigned long long)cfg->seed, store.dir);
+	}
 	rc = sw_controller_run(spec, &store, cfg, &err);
 	if (rc == SW_ERR_INTR) {
 		fprintf(stderr, "sweep: interrupted; continue with: sweep resume %s\n",
@@ -1079,6 +1162,8 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 		ret = SW_EXIT_OK;
 	}
 done:
+	cfg->runner = NULL;
+	sw_trial_runner_release(&slurm);
 	json_decref(extra);
 	sw_store_release(&store);
 	cnn_dataset_unref(ds);

@@ -56,6 +56,9 @@ struct sw_trial_result {
 	int exit_code;              /* 0 finished or stopped, non-zero failed
 				       (a child's own exit code when it has one) */
 	char reason[512];           /* why it failed; "" otherwise */
+	json_t *notes;              /* NULL, or fields for the run's record
+				       ({"slurm_job_id": "42"}); the caller
+				       json_decrefs it */
 };
 
 struct sw_trial_runner {

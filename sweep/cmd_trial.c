@@ -1,0 +1,215 @@
+/* cmd_trial.c - `sweep trial SWEEP_DIR RUN_ID`: the compute-node half of
+ * `sweep run --launcher slurm` (include/sweep/trial_slurm.h). Trains one
+ * run of a sweep here, with the runner `sweep run` would use locally, and
+ * reports through files in the run's directory: epochs.jsonl per epoch,
+ * result.json at the end. SIGTERM (scancel --signal=TERM --full, or
+ * Slurm's time limit) stops the trial between batches, or passes SIGTERM
+ * on to the program. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sweep/cli.h"
+#include "sweep/commands.h"
+#include "sweep/controller.h"
+#include "sweep/durable.h"
+#include "sweep/store.h"
+#include "sweep/trial.h"
+#include "sweep/trial_slurm.h"
+#include "trainer/data.h"
+
+const char cmd_trial_usage[] =
+"usage: sweep trial SWEEP_DIR RUN_ID\n"
+"\n"
+"Train run RUN_ID of the sweep in SWEEP_DIR on this machine, as written to\n"
+"SWEEP_DIR/runs/RUN_ID/trial.json by 'sweep run --launcher slurm', and\n"
+"report through files in that directory (epochs.jsonl, result.json). This\n"
+"is what each Slurm job runs; users do not normally call it.\n"
+"\n"
+"Exit status: 0 finished or stopped, 1 failed, 2 usage error.\n";
+
+static atomic_int stop_flag;
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+	atomic_store(&stop_flag, 1);
+}
+
+struct trial_ctx {
+	char *epochs_path;
+	int failed_write;
+};
+
+static int on_epoch(void *arg, struct sw_trial *t, int64_t epoch,
+		    const struct sw_kv *m, size_t n)
+{
+	struct trial_ctx *c = arg;
+	struct sw_err err = SW_ERR_INIT;
+	char *line = sw_slurm_epoch_line(epoch, m, n);
+
+	(void)t;
+	/* one write per line, so the controller never reads half an epoch */
+	if (!line || sw_durable_append(NULL, -1, c->epochs_path, line, strlen(line),
+				       &err) < 0) {
+		fprintf(stderr, "sweep: error: epoch %lld not recorded: %s\n",
+			(long long)epoch, line ? err.msg : "out of memory");
+		c->failed_write = 1;
+	}
+	free(line);
+	return c->failed_write;
+}
+
+static int write_node_file(const char *run_dir)
+{
+	char host[256] = "", *path = NULL, *text = NULL;
+	struct sw_err err = SW_ERR_INIT;
+	int ret = -1;
+
+	gethostname(host, sizeof(host) - 1);
+	if (asprintf(&path, "%s/node.json", run_dir) < 0)
+		return -1;
+	if (asprintf(&text, "{\"host\":\"%s\",\"pid\":%d,\"time\":%.3f}\n", host,
+		     (int)getpid(), (double)time(NULL)) >= 0)
+		ret = sw_durable_replace(NULL, path, text, strlen(text), &err);
+	else
+		text = NULL;
+	free(path);
+	free(text);
+	return ret;
+}
+
+/* The runner `sweep run` would use for this sweep, on this node. */
+static int make_runner(const struct sw_spec *spec, const char *dir,
+		       const json_t *meta, int threads,
+		       struct sw_trial_runner *runner, struct cnn_dataset **ds,
+		       char **runs_dir, struct sw_err *err)
+{
+	struct sw_trial_process_config pc = SW_TRIAL_PROCESS_CONFIG_INIT;
+	struct cnn_data_opts dopts;
+	const char *name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+
+	if (spec->program || spec->command) {
+		if (asprintf(runs_dir, "%s/runs", dir) < 0) {
+			*runs_dir = NULL;
+			return sw_errorf(err, "out of memory");
+		}
+		pc.program = spec->program;
+		pc.command = (const char *const *)spec->command;
+		pc.n_command = spec->command ? spec->n_command : 0;
+		pc.sweep_id = name;
+		pc.workdir = json_string_value(json_object_get(meta, "workdir"));
+		pc.runs_dir = *runs_dir;
+		pc.out = stdout;
+		return sw_trial_runner_process(runner, &pc, err);
+	}
+	sw_run_data_opts(spec, &dopts);
+	if (cnn_data_open(json_string_value(json_object_get(meta, "data_dir")), &dopts,
+			  NULL, ds, err) < 0)
+		return -1;
+	sw_trial_runner_builtin(runner, *ds, threads);
+	return 0;
+}
+
+int cmd_trial(int argc, char **argv)
+{
+	struct sw_trial_runner runner;
+	struct sw_trial_hooks hooks = { on_epoch, NULL, NULL, NULL };
+	struct sw_trial_result res;
+	struct sw_spec spec = { 0 };
+	struct sw_err err = SW_ERR_INIT;
+	struct trial_ctx ctx = { NULL, 0 };
+	struct cnn_dataset *ds = NULL;
+	struct sigaction sa;
+	json_t *meta = NULL, *trial = NULL;
+	char *yaml = NULL, *run_dir = NULL, *trial_path = NULL, *runs_dir = NULL;
+	const char *dir, *id;
+	int ret = SW_EXIT_FAILURE;
+
+	memset(&runner, 0, sizeof(runner));
+	memset(&res, 0, sizeof(res));
+	if (argc != 3)
+		return sw_cli_usage_error("trial", "needs SWEEP_DIR and RUN_ID");
+	dir = argv[1];
+	id = argv[2];
+	if (asprintf(&run_dir, "%s/runs/%s", dir, id) < 0 ||
+	    asprintf(&trial_path, "%s/trial.json", run_dir) < 0 ||
+	    asprintf(&ctx.epochs_path, "%s/epochs.jsonl", run_dir) < 0 ||
+	    asprintf(&yaml, "%s/sweep.yaml", dir) < 0) {
+		sw_cli_error("out of memory");
+		goto done;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (write_node_file(run_dir) < 0) {
+		sw_cli_error("cannot write in '%s' on this node: %s (is the results "
+			     "directory on a filesystem the nodes share?)", run_dir,
+			     strerror(errno));
+		goto done;
+	}
+	res.status = SW_TRIAL_FAILED;
+	res.exit_code = 1;
+	trial = json_load_file(trial_path, 0, NULL);
+	if (!json_is_object(trial)) {
+		snprintf(res.reason, sizeof(res.reason), "cannot read '%s' on this node",
+			 trial_path);
+		goto report;
+	}
+	if (sw_store_load_meta(dir, &meta, &err) < 0 || sw_run_load_spec(&spec, yaml) < 0) {
+		snprintf(res.reason, sizeof(res.reason), "%s", err.msg[0] ? err.msg :
+			 "the sweep file in the results directory is not valid");
+		goto report;
+	}
+	if (make_runner(&spec, dir, meta,
+			(int)json_integer_value(json_object_get(trial, "threads")),
+			&runner, &ds, &runs_dir, &err) < 0) {
+		snprintf(res.reason, sizeof(res.reason), "%s", err.msg);
+		goto report;
+	}
+	hooks.ctx = &ctx;
+	hooks.stop = &stop_flag;
+	if (sw_trial_run_named(&runner, id, json_object_get(trial, "params"),
+			       (uint64_t)json_integer_value(json_object_get(trial, "seed")),
+			       &hooks, &res) < 0) {
+		res.status = SW_TRIAL_FAILED;
+		snprintf(res.reason, sizeof(res.reason), "out of memory");
+	}
+	if (ctx.failed_write) {
+		res.status = SW_TRIAL_FAILED;
+		snprintf(res.reason, sizeof(res.reason), "could not append to '%s'",
+			 ctx.epochs_path);
+	}
+report:
+	if (sw_slurm_write_result(run_dir, &res,
+				  got_signal == SIGTERM ? "TERM" : got_signal ? "INT" : NULL,
+				  &err) < 0) {
+		sw_cli_error("%s", err.msg);
+		goto done;
+	}
+	if (res.status == SW_TRIAL_FAILED)
+		fprintf(stderr, "sweep: run %s failed: %s\n", id, res.reason);
+	ret = res.status == SW_TRIAL_FAILED ? SW_EXIT_FAILURE : SW_EXIT_OK;
+done:
+	json_decref(res.notes);
+	sw_trial_runner_release(&runner);
+	cnn_dataset_unref(ds);
+	sw_spec_release(&spec);
+	json_decref(meta);
+	json_decref(trial);
+	free(yaml);
+	free(run_dir);
+	free(trial_path);
+	free(runs_dir);
+	free(ctx.epochs_path);
+	return ret;
+}
