@@ -313,7 +313,7 @@ static int parse_job_id(const char *out, char *id, size_t size)
 	return 0;
 }
 
-/* The argv of sbatch for this runner: our options, the user's words, then
+/* The argv of sbatch for this runner: the user's words, our options, then
  * extra (NULL-terminated) at the end. A new array of borrowed and owned
  * strings: free the owned ones listed in owned[0..2]. */
 static const char **sbatch_argv(const struct slurm_impl *s, const char *name,
@@ -333,15 +333,17 @@ static const char **sbatch_argv(const struct slurm_impl *s, const char *name,
 		free(argv);
 		return NULL;
 	}
+	/* the user's words first: sbatch takes the last of an option, and
+	 * the job's name, output, directory and CPUs are sweep's */
 	argv[n++] = "sbatch";
+	for (i = 0; i < s->n_sbatch; i++)
+		argv[n++] = s->sbatch[i];
 	argv[n++] = "--parsable";
 	argv[n++] = owned[0];
 	argv[n++] = owned[1];
 	argv[n++] = owned[2];
 	if (out_path)
 		argv[n++] = out_path;
-	for (i = 0; i < s->n_sbatch; i++)
-		argv[n++] = s->sbatch[i];
 	for (i = 0; i < n_extra; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;

@@ -21,8 +21,9 @@
  *   runs/<id>/result.json   {status, exit_code, reason, epochs, signalled}
  *                           written (atomically) when the trial ends
  *
- * Jobs are named sweep-<SWEEP_DIR's name>-<run id> and ask for
- * --cpus-per-task=threads plus the user's --sbatch words. A stop (the hooks
+ * Jobs are named sweep-<SWEEP_DIR's name>-<run id> and ask for the user's
+ * --sbatch words plus --cpus-per-task=threads (sweep's own options come last
+ * and win: --job-name, --output, --chdir, --cpus-per-task). A stop (the hooks
  * asked for it) cancels the job with `scancel --signal=TERM --full` (the
  * trial ends after its batch or its program gets SIGTERM), then `scancel`
  * after grace_s; the run ends stopped. A job Slurm ended itself (TIMEOUT,
