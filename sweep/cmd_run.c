@@ -11,6 +11,7 @@
 #include "sweep/cli.h"
 #include "sweep/commands.h"
 #include "sweep/controller.h"
+#include "sweep/slurm.h"
 #include "sweep/spec.h"
 
 const char cmd_run_usage[] =
@@ -146,6 +147,18 @@ int cmd_run(int argc, char **argv)
 	if (cfg.sbatch_args && !cfg.launcher) {
 		sw_cli_usage_error("run", "--sbatch needs --launcher slurm");
 		goto done;
+	}
+	if (cfg.sbatch_args) {
+		size_t n, i;
+		char **words = sw_slurm_split_args(cfg.sbatch_args, &n, &err);
+
+		for (i = 0; words && i < n; i++)
+			free(words[i]);
+		free(words);
+		if (!words) {
+			sw_cli_usage_error("run", "%s", err.msg);
+			goto done;
+		}
 	}
 	if (cfg.launcher) {
 		/* jobs at once is the user's choice, not this machine's cores */

@@ -772,7 +772,7 @@ static void test_errors(void **state)
 	/* an unclosed quote in --sbatch */
 	args_run[7] = "--comment='x";
 	run_args(&p, args_run, NULL, 60);
-	assert_int_not_equal(p.status, 0);
+	expect_status(&p, 2);
 	assert_non_null(strstr(p.err, "unclosed"));
 	sw_test_proc_release(&p);
 
