@@ -10,7 +10,7 @@
 #   sweep: `sweep run --launcher slurm --parallel 1` of an N-point grid of
 #          that program (sbatch, `sweep trial` on the node, metrics read
 #          back, run recorded); wall time / N, sweep's start included.
-# Prints the medians and the difference per trial. Floor: the difference
+# Prints the better of two rounds for each and the difference per trial. Floor: the difference
 # is under 3 s per trial. Uses the cluster $SLURM_CONF names, else starts
 # one with tests/slurm/start.sh (root); skipped when there is none.
 set -u
