@@ -8,7 +8,9 @@
  * environment as locally), a hyperband stop that cancels a running job
  * (the program sees SIGTERM), a job killed by its time limit (TIMEOUT),
  * a SIGKILLed controller resumed with its jobs re-attached (no job
- * submitted twice; a vanished one submitted again), and the errors: no
+ * submitted twice; a vanished one submitted again), a job cancelled by
+ * someone else (a failed run saying so; never more than --parallel jobs
+ * in the queue), and the errors: no
  * sbatch on PATH, sbatch refusing --sbatch, the sweep binary unreachable
  * on the node. */
 #define _GNU_SOURCE
@@ -729,6 +731,114 @@ static void test_sigkill_resume_reattaches(void **state)
 	free(y);
 }
 
+/* Jobs of this sweep Slurm has queued or running right now. */
+static int jobs_in_queue(const char *dir)
+{
+	const char *argv[] = { "squeue", "--me", "-h", "-o", "%j", NULL };
+	struct sw_err err = SW_ERR_INIT;
+	char *out = NULL, *prefix = pathf("sweep-%s-", strrchr(dir, '/') + 1);
+	int status, n = 0;
+
+	if (sw_slurm_exec(argv, &out, &status, &err) == 0 && status == 0)
+		n = sw_test_count_lines(out, prefix);
+	free(out);
+	free(prefix);
+	return n;
+}
+
+static void test_cancelled_by_someone_else(void **state)
+{
+	char *y, *root = pathf("%s/res-cancel", tmp), *dir = NULL, *job = NULL;
+	const char *const args[] = { "run", "cancel.yaml", "--launcher", "slurm",
+				     "--parallel", "2", "--results", root, NULL };
+	const char *argv[] = { "scancel", NULL, NULL };
+	struct sw_err err = SW_ERR_INIT;
+	json_t *runs;
+	const json_t *rec;
+	char *out = NULL;
+	int status, most = 0;
+	double end;
+	pid_t pid;
+
+	(void)state;
+	need_cluster();
+	free(write_text("prog.py", program));
+	y = write_text("cancel.yaml",
+		"program: prog.py\n"
+		"method: grid\n"
+		"metric: {name: loss, goal: minimize}\n"
+		"parameters:\n"
+		"  lr: {values: [0.1, 0.2, 0.3]}\n"
+		"  epochs: {value: 3}\n"
+		"  sleep: {value: 1}\n");
+	pid = spawn_sweep(args);
+	/* someone cancels the first run's job while it runs */
+	end = now_s() + 60;
+	while (now_s() < end && !job) {
+		char *p;
+
+		if (!dir)
+			dir = sweep_dir(root);
+		if (dir && started_runs(dir) >= 1) {
+			DIR *d;
+			struct dirent *e;
+
+			p = pathf("%s/runs", dir);
+			d = opendir(p);
+			while (d && (e = readdir(d)) && !job) {
+				char *nf = pathf("%s/%s/node.json", p, e->d_name);
+
+				if (e->d_name[0] != '.' && file_exists(nf))
+					job = last_job(dir, e->d_name);
+				free(nf);
+			}
+			if (d)
+				closedir(d);
+			free(p);
+		}
+		sleep_s(0.05);
+	}
+	assert_non_null(job);
+	argv[1] = job;
+	assert_int_equal(sw_slurm_exec(argv, &out, &status, &err), 0);
+	free(out);
+	/* never more than --parallel jobs queued or running */
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		int n = jobs_in_queue(dir);
+
+		most = n > most ? n : most;
+		sleep_s(0.1);
+	}
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(most >= 1 && most <= 2);
+	runs = check_runs(dir, 3);
+	rec = NULL;
+	{
+		size_t i;
+		const json_t *r;
+
+		json_array_foreach(runs, i, r)
+			if (!strcmp(str(r, "slurm_job_id"), job))
+				rec = r;
+	}
+	assert_non_null(rec);
+	assert_string_equal(str(rec, "state"), "failed");
+	assert_non_null(strstr(str(rec, "reason"), "cancelled by someone else"));
+	{
+		size_t i, finished = 0;
+		const json_t *r;
+
+		json_array_foreach(runs, i, r)
+			finished += !strcmp(str(r, "state"), "finished");
+		assert_int_equal(finished, 2);
+	}
+	json_decref(runs);
+	free(job);
+	free(dir);
+	free(root);
+	free(y);
+}
+
 static void test_errors(void **state)
 {
 	char *y, *root = pathf("%s/res-errors", tmp), *dir, *cwd, *bin_env;
@@ -803,6 +913,7 @@ int main(void)
 		cmocka_unit_test(test_program_sweep),
 		cmocka_unit_test(test_hyperband_cancels_job),
 		cmocka_unit_test(test_sigkill_resume_reattaches),
+		cmocka_unit_test(test_cancelled_by_someone_else),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_time_limit),
 	};
