@@ -22,6 +22,7 @@
 
 #include "sweep/durable.h"
 #include "sweep/file.h"
+#include "sweep/interrupt.h"
 #include "sweep/slurm.h"
 
 #define TMPFS_MAGIC_ 0x01021994
@@ -648,6 +649,9 @@ static void watch(struct job *j, const struct sw_trial_hooks *h,
 		} else {
 			q = -2;         /* not asked this time */
 		}
+		/* Ctrl-C: runs end after their epoch; one still queued has none */
+		if (*sw_interrupt_flag() && q >= 0 && known && !strcmp(sj.state, "PENDING"))
+			want_stop = 1;
 		if (want_stop && !j->cancelled && !nr.present) {
 			/* TERM to a pending job would wait for it to start */
 			scancel(j, !(known && !strcmp(sj.state, "PENDING")));
@@ -666,8 +670,8 @@ static void watch(struct job *j, const struct sw_trial_hooks *h,
 			/* ended: the result file may lag on a shared filesystem */
 			if (!ended_t)
 				ended_t = t;
-			if (t - ended_t > 3)
-				break;
+			if (t - ended_t > 3 || (j->cancelled && !run_file_exists(j, "node.json")))
+				break;  /* cancelled before it started: nothing to wait for */
 		}
 		sleep_s(s->poll_s);
 	}

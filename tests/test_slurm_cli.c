@@ -10,7 +10,8 @@
  * a SIGKILLed controller resumed with its jobs re-attached (no job
  * submitted twice; a vanished one submitted again), a job cancelled by
  * someone else (a failed run saying so; never more than --parallel jobs
- * in the queue), and the errors: no
+ * in the queue), Ctrl-C (queued jobs cancelled at once, the running one
+ * after its epoch), and the errors: no
  * sbatch on PATH, sbatch refusing --sbatch, the sweep binary unreachable
  * on the node. */
 #define _GNU_SOURCE
@@ -839,6 +840,60 @@ static void test_cancelled_by_someone_else(void **state)
 	free(y);
 }
 
+static void test_ctrl_c_cancels_queued_jobs(void **state)
+{
+	char *y, *root = pathf("%s/res-ctrlc", tmp), *dir = NULL;
+	/* two CPUs a job on a two-CPU node: one runs, three wait */
+	const char *const args[] = { "run", "ctrlc.yaml", "--launcher", "slurm",
+				     "--parallel", "4", "--threads", "2",
+				     "--results", root, NULL };
+	json_t *runs;
+	const json_t *r;
+	size_t i, zero = 0, one = 0;
+	double end;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	need_cluster();
+	free(write_text("prog.py", program));
+	y = write_text("ctrlc.yaml",
+		"program: prog.py\n"
+		"method: grid\n"
+		"metric: {name: loss, goal: minimize}\n"
+		"parameters:\n"
+		"  lr: {values: [1, 2, 3, 4]}\n"
+		"  epochs: {value: 5}\n"
+		"  sleep: {value: 1}\n");
+	pid = spawn_sweep(args);
+	end = now_s() + 60;
+	while (now_s() < end && (!dir || started_runs(dir) < 1)) {
+		if (!dir)
+			dir = sweep_dir(root);
+		sleep_s(0.05);
+	}
+	assert_non_null(dir);
+	kill(pid, SIGINT);
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 130);
+	runs = check_runs(dir, 4);
+	json_array_foreach(runs, i, r) {
+		int64_t e = json_integer_value(json_object_get(r, "epochs"));
+
+		assert_string_equal(str(r, "state"), "stopped");
+		zero += e == 0;
+		one += e == 1;
+	}
+	/* the queued ones at once, the running one after its epoch */
+	assert_int_equal(zero, 3);
+	assert_int_equal(one, 1);
+	assert_int_equal(jobs_in_queue(dir), 0);
+	json_decref(runs);
+	free(dir);
+	free(root);
+	free(y);
+}
+
 static void test_errors(void **state)
 {
 	char *y, *root = pathf("%s/res-errors", tmp), *dir, *cwd, *bin_env;
@@ -914,6 +969,7 @@ int main(void)
 		cmocka_unit_test(test_hyperband_cancels_job),
 		cmocka_unit_test(test_sigkill_resume_reattaches),
 		cmocka_unit_test(test_cancelled_by_someone_else),
+		cmocka_unit_test(test_ctrl_c_cancels_queued_jobs),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_time_limit),
 	};

@@ -26,7 +26,8 @@
  * and win: --job-name, --output, --chdir, --cpus-per-task). A stop (the hooks
  * asked for it) cancels the job with `scancel --signal=TERM --full` (the
  * trial ends after its batch or its program gets SIGTERM), then `scancel`
- * after grace_s; the run ends stopped. A job Slurm ended itself (TIMEOUT,
+ * after grace_s; the run ends stopped. After a Ctrl-C (interrupt.h) a job
+ * still pending is cancelled at once instead of waiting for an epoch. A job Slurm ended itself (TIMEOUT,
  * OUT_OF_MEMORY, NODE_FAIL, cancelled by someone else...) is a failed run
  * whose reason names the state; result.exit_code and reason say what the
  * trial said otherwise. Each result carries notes {"slurm_job_id": "N"}.
