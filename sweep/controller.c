@@ -819,42 +819,20 @@ static int on_slurm(const struct sw_run_config *cfg)
 	return cfg->launcher && !strcmp(cfg->launcher, "slurm");
 }
 
-/* With --launcher slurm: sets *slurm up to run the trials of the sweep in
- * sweep_dir as Slurm jobs, local giving the planned epochs; when check,
- * first makes sure sbatch is there and takes the arguments. Prints its
- * errors; returns 0 or -1. */
+/* With --launcher slurm: *slurm runs the trials of the sweep in sweep_dir
+ * as Slurm jobs (local gives planned epochs); check: sbatch first. */
 static int slurm_runner(const struct sw_run_config *cfg, const char *sweep_dir,
 			const struct sw_trial_runner *local, const char *workdir,
 			int check, struct sw_trial_runner *slurm)
 {
 	struct sw_slurm_config sc = SW_SLURM_CONFIG_INIT;
-	struct sw_err err = SW_ERR_INIT;
 
 	sc.sweep_dir = sweep_dir;
 	sc.sbatch_args = cfg->sbatch_args;
 	sc.workdir = workdir;
 	sc.threads = cfg->threads;
 	sc.local = local;
-	if (sw_trial_runner_slurm(slurm, &sc, &err) < 0 ||
-	    (check && sw_slurm_preflight(slurm, stderr, &err) < 0)) {
-		sw_cli_error("%s", err.msg);
-		sw_trial_runner_release(slurm);
-		return -1;
-	}
-	return 0;
-}
-
-/* The start line of a sweep whose trials are Slurm jobs. */
-static void print_slurm_start(const struct sw_spec *spec, const char *dir,
-			      const struct sw_run_config *cfg, const char *results)
-{
-	fprintf(stderr, "sweep: %s %s on Slurm: up to %d job%s at once (--parallel), "
-		"%d CPU%s each (--threads)%s%s%s, seed %llu, results in %s\n",
-		dir ? "resuming" : "running", spec->name ? spec->name : spec->path,
-		cfg->parallel, cfg->parallel == 1 ? "" : "s", cfg->threads,
-		cfg->threads == 1 ? "" : "s", cfg->sbatch_args ? ", sbatch '" : "",
-		cfg->sbatch_args ? cfg->sbatch_args : "", cfg->sbatch_args ? "'" : "",
-		(unsigned long long)cfg->seed, results);
+	return sw_slurm_runner_start(slurm, &sc, check);
 }
 
 /* Makes sure a new sweep directory can be written under root (created with
@@ -1038,7 +1016,8 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 		if (slurm_runner(cfg, store.dir, &runner, workdir, 0, &slurm) < 0)
 			goto done;
 		cfg->runner = &slurm;
-		print_slurm_start(spec, dir, cfg, store.dir);
+		sw_slurm_print_start(stderr, spec->name ? spec->name : spec->path,
+				     dir != NULL, cfg->parallel, cfg->seed, &slurm);
 	} else {
 		fprintf(stderr, "sweep: %s %s: %d program%s at once in %s, seed %llu, "
 			"results in %s\n", dir ? "resuming" : "running",
@@ -1141,7 +1120,8 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 		if (slurm_runner(cfg, store.dir, &runner, NULL, 0, &slurm) < 0)
 			goto done;
 		cfg->runner = &slurm;
-		print_slurm_start(spec, dir, cfg, store.dir);
+		sw_slurm_print_start(stderr, spec->name ? spec->name : spec->path,
+				     dir != NULL, cfg->parallel, cfg->seed, &slurm);
 	} else {
 		fprintf(stderr, "sweep: %s %s: %d trial%s at once x %d thread%s, seed %llu, "
 			"results in %s\n", dir ? "resuming" : "running",

@@ -29,6 +29,7 @@
 
 struct slurm_impl {
 	char *sweep_dir, *sweep_bin, *workdir;
+	char *sbatch_text;           /* --sbatch as given, or NULL */
 	char **sbatch;               /* --sbatch words, NULL-terminated */
 	size_t n_sbatch;
 	int threads;
@@ -737,6 +738,7 @@ static void slurm_release(struct sw_trial_runner *r)
 	for (i = 0; i < s->n_sbatch; i++)
 		free(s->sbatch[i]);
 	free(s->sbatch);
+	free(s->sbatch_text);
 	free(s->sweep_dir);
 	free(s->sweep_bin);
 	free(s->workdir);
@@ -762,10 +764,12 @@ int sw_trial_runner_slurm(struct sw_trial_runner *r,
 		slurm_release(r);
 		return -1;
 	}
+	s->sbatch_text = cfg->sbatch_args ? strdup(cfg->sbatch_args) : NULL;
 	s->sweep_dir = realpath(cfg->sweep_dir, NULL);
 	s->sweep_bin = bin && *bin ? strdup(bin) : realpath("/proc/self/exe", NULL);
 	s->workdir = cfg->workdir ? strdup(cfg->workdir) : NULL;
-	if (!s->sweep_dir || !s->sweep_bin || (cfg->workdir && !s->workdir)) {
+	if (!s->sweep_dir || !s->sweep_bin || (cfg->workdir && !s->workdir) ||
+	    (cfg->sbatch_args && !s->sbatch_text)) {
 		slurm_release(r);
 		return sw_errorf(err, "cannot set up Slurm jobs for '%s': %s",
 				 cfg->sweep_dir, strerror(errno));
@@ -824,4 +828,32 @@ done:
 	free(argv);
 	free(out);
 	return ret;
+}
+
+int sw_slurm_runner_start(struct sw_trial_runner *r, const struct sw_slurm_config *cfg,
+			  int check)
+{
+	struct sw_err err = SW_ERR_INIT;
+
+	if (sw_trial_runner_slurm(r, cfg, &err) < 0 ||
+	    (check && sw_slurm_preflight(r, stderr, &err) < 0)) {
+		fprintf(stderr, "sweep: error: %s\n", err.msg);
+		sw_trial_runner_release(r);
+		return -1;
+	}
+	return 0;
+}
+
+void sw_slurm_print_start(FILE *out, const char *name, int resuming, int parallel,
+			  uint64_t seed, const struct sw_trial_runner *r)
+{
+	const struct slurm_impl *s = r->impl;
+
+	fprintf(out, "sweep: %s %s on Slurm: up to %d job%s at once (--parallel), "
+		"%d CPU%s each (--threads)", resuming ? "resuming" : "running", name,
+		parallel, parallel == 1 ? "" : "s", s->threads, s->threads == 1 ? "" : "s");
+	if (s->n_sbatch)
+		fprintf(out, ", sbatch '%s'", s->sbatch_text);
+	fprintf(out, ", seed %llu, results in %s\n", (unsigned long long)seed,
+		s->sweep_dir);
 }

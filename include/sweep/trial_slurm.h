@@ -39,7 +39,8 @@
  * the hooks); only a run with neither is submitted again.
  *
  * defines: struct sw_slurm_config, SW_SLURM_CONFIG_INIT,
- *          sw_trial_runner_slurm, sw_slurm_preflight, sw_slurm_job_name,
+ *          sw_trial_runner_slurm, sw_slurm_preflight, sw_slurm_runner_start,
+ *          sw_slurm_print_start, sw_slurm_job_name,
  *          sw_slurm_epoch_line, sw_slurm_epoch_parse, sw_slurm_write_result
  */
 #ifndef SW_TRIAL_SLURM_H
@@ -47,6 +48,8 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "sweep/err.h"
 #include "sweep/store.h"
@@ -80,6 +83,16 @@ int sw_trial_runner_slurm(struct sw_trial_runner *r,
  * see) go to warn (may be NULL). Returns 0 or -1. */
 int sw_slurm_preflight(const struct sw_trial_runner *r, FILE *warn,
 		       struct sw_err *err);
+
+/* sw_trial_runner_slurm, then (check) sw_slurm_preflight, printing an
+ * error ("sweep: error: ...") and warnings on stderr. Returns 0 or -1. */
+int sw_slurm_runner_start(struct sw_trial_runner *r, const struct sw_slurm_config *cfg,
+			  int check);
+
+/* The start line of a sweep on Slurm: jobs at once, CPUs per job, the
+ * sbatch words, seed and results directory. */
+void sw_slurm_print_start(FILE *out, const char *name, int resuming, int parallel,
+			  uint64_t seed, const struct sw_trial_runner *r);
 
 /* "sweep-<basename of sweep_dir>-<run_id>" into out. */
 void sw_slurm_job_name(char *out, size_t size, const char *sweep_dir,
