@@ -899,6 +899,8 @@ static void test_errors(void **state)
 	char *y, *root = pathf("%s/res-errors", tmp), *dir, *cwd, *bin_env;
 	const char *env_nopath[] = { "PATH=/nonexistent", NULL };
 	const char *env_bin[] = { "SWEEP_SLURM_BIN=/nonexistent/sweep", NULL };
+	const char *env_false[] = { "SWEEP_SLURM_BIN=/bin/false", NULL };
+	char *root2;
 	const char *args_run[] = { "run", NULL, "--launcher", "slurm", "--results",
 				   NULL, NULL, NULL, NULL };
 	struct sw_test_proc p;
@@ -957,6 +959,27 @@ static void test_errors(void **state)
 	assert_non_null(strstr(bin_env, "not reachable on node"));
 	json_decref(runs);
 	free(dir);
+
+	/* a job that ends before `sweep trial` could write anything in the run's
+	 * directory (as when the nodes do not see it): the reason says so */
+	root2 = pathf("%s/res-errors2", tmp);
+	args_run[5] = root2;
+	cwd = getcwd(NULL, 0);
+	assert_int_equal(chdir(tmp), 0);
+	run_args(&p, args_run, env_false, 120);
+	assert_int_equal(chdir(cwd), 0);
+	free(cwd);
+	expect_status(&p, 0);
+	sw_test_proc_release(&p);
+	dir = sweep_dir(root2);
+	runs = check_runs(dir, 1);
+	assert_string_equal(str(json_array_get(runs, 0), "state"), "failed");
+	assert_non_null(strstr(str(json_array_get(runs, 0), "reason"),
+			       "may not see the results directory"));
+	assert_non_null(strstr(str(json_array_get(runs, 0), "reason"), "--results"));
+	json_decref(runs);
+	free(dir);
+	free(root2);
 	free(root);
 	free(y);
 }
