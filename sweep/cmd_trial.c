@@ -7,6 +7,7 @@
  * on to the program. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -46,6 +47,8 @@ static void on_signal(int sig)
 struct trial_ctx {
 	char *epochs_path;
 	int failed_write;
+	int progress_fd;            /* runs/<id>/progress, or -1 */
+	double progress_t;          /* when it was last written */
 };
 
 static int on_epoch(void *arg, struct sw_trial *t, int64_t epoch,
@@ -65,6 +68,33 @@ static int on_epoch(void *arg, struct sw_trial *t, int64_t epoch,
 	}
 	free(line);
 	return c->failed_write;
+}
+
+static double now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Progress inside an epoch for the controller's live view, at most four
+ * times a second: one fixed-width line rewritten in place, so a reader
+ * never sees a line of another length. */
+static void on_batch(void *arg, int64_t epoch, int64_t batch, int64_t n_batches)
+{
+	struct trial_ctx *c = arg;
+	char line[64];
+	double t = now_mono();
+	int len;
+
+	if (c->progress_fd < 0 || (t - c->progress_t < 0.25 && batch < n_batches))
+		return;
+	c->progress_t = t;
+	len = snprintf(line, sizeof(line), "%12lld %12lld %12lld\n", (long long)epoch,
+		       (long long)batch, (long long)n_batches);
+	if (pwrite(c->progress_fd, line, (size_t)len, 0) != len)
+		c->progress_fd = -1;    /* a view without a bar; not worth failing */
 }
 
 static int write_node_file(const char *run_dir)
@@ -121,15 +151,16 @@ static int make_runner(const struct sw_spec *spec, const char *dir,
 int cmd_trial(int argc, char **argv)
 {
 	struct sw_trial_runner runner;
-	struct sw_trial_hooks hooks = { on_epoch, NULL, NULL, NULL };
+	struct sw_trial_hooks hooks = { on_epoch, on_batch, NULL, NULL };
 	struct sw_trial_result res;
 	struct sw_spec spec = { 0 };
 	struct sw_err err = SW_ERR_INIT;
-	struct trial_ctx ctx = { NULL, 0 };
+	struct trial_ctx ctx = { NULL, 0, -1, 0 };
 	struct cnn_dataset *ds = NULL;
 	struct sigaction sa;
 	json_t *meta = NULL, *trial = NULL;
 	char *yaml = NULL, *run_dir = NULL, *trial_path = NULL, *runs_dir = NULL;
+	char *progress = NULL;
 	const char *dir, *id;
 	int ret = SW_EXIT_FAILURE;
 
@@ -142,6 +173,7 @@ int cmd_trial(int argc, char **argv)
 	if (asprintf(&run_dir, "%s/runs/%s", dir, id) < 0 ||
 	    asprintf(&trial_path, "%s/trial.json", run_dir) < 0 ||
 	    asprintf(&ctx.epochs_path, "%s/epochs.jsonl", run_dir) < 0 ||
+	    asprintf(&progress, "%s/progress", run_dir) < 0 ||
 	    asprintf(&yaml, "%s/sweep.yaml", dir) < 0) {
 		sw_cli_error("out of memory");
 		goto done;
@@ -178,6 +210,7 @@ int cmd_trial(int argc, char **argv)
 	}
 	hooks.ctx = &ctx;
 	hooks.stop = &stop_flag;
+	ctx.progress_fd = open(progress, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (sw_trial_run_named(&runner, id, json_object_get(trial, "params"),
 			       (uint64_t)json_integer_value(json_object_get(trial, "seed")),
 			       &hooks, &res) < 0) {
@@ -200,6 +233,9 @@ report:
 		fprintf(stderr, "sweep: run %s failed: %s\n", id, res.reason);
 	ret = res.status == SW_TRIAL_FAILED ? SW_EXIT_FAILURE : SW_EXIT_OK;
 done:
+	if (ctx.progress_fd >= 0)
+		close(ctx.progress_fd);
+	free(progress);
 	json_decref(res.notes);
 	sw_trial_runner_release(&runner);
 	cnn_dataset_unref(ds);

@@ -48,6 +48,7 @@ struct job {
 	double cancel_t;
 	int64_t epochs;
 	off_t off;                   /* bytes of epochs.jsonl consumed */
+	long long progress[2];       /* last (epoch, batch) passed on */
 };
 
 /* ==== Small helpers ==== */
@@ -357,7 +358,7 @@ static int submit(struct job *j, const json_t *params, uint64_t seed,
 		  struct sw_err *err)
 {
 	static const char *const stale[] = { "epochs.jsonl", "result.json", "node.json",
-					     "slurm.out", "unreachable-binary" };
+					     "slurm.out", "unreachable-binary", "progress" };
 	char *owned[3], *out_opt = NULL, *script = NULL, *out = NULL, *line = NULL;
 	char *log = NULL;
 	const char *extra[2] = { NULL, NULL };
@@ -511,6 +512,33 @@ done:
 	return stop;
 }
 
+/* Passes a new in-epoch position from runs/<id>/progress to on_batch. */
+static void read_progress(struct job *j, const struct sw_trial_hooks *h)
+{
+	char *path, buf[64];
+	long long e, b, n;
+	ssize_t got;
+	int fd;
+
+	if (!h->on_batch || !(path = run_file(j, "progress")))
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return;
+	got = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	if (got <= 0)
+		return;
+	buf[got] = '\0';
+	if (sscanf(buf, "%lld %lld %lld", &e, &b, &n) != 3 ||
+	    (e == j->progress[0] && b == j->progress[1]))
+		return;
+	j->progress[0] = e;
+	j->progress[1] = b;
+	h->on_batch(h->ctx, e, b, n);
+}
+
 static void scancel(struct job *j, int term_first)
 {
 	const char *term[] = { "scancel", "--signal=TERM", "--full", j->id, NULL };
@@ -634,6 +662,7 @@ static void watch(struct job *j, const struct sw_trial_hooks *h,
 	for (;;) {
 		if (read_epochs(j, h))
 			want_stop = 1;
+		read_progress(j, h);
 		if (h->stop && atomic_load(h->stop))
 			want_stop = 1;
 		t = now_mono();

@@ -402,6 +402,19 @@ static void test_builtin_grid(void **state)
 							   "val_accuracy")));
 		assert_true(file_exists(out));   /* job output in the run's dir */
 		free(out);
+		/* the in-epoch position for the live view ends at the last batch */
+		out = pathf("%s/runs/%s/progress", dir, str(rec, "id"));
+		{
+			char *text = sw_test_read_file(out, NULL);
+			long long e = 0, b = 0, n = -1;
+
+			assert_non_null(text);
+			assert_int_equal(sscanf(text, "%lld %lld %lld", &e, &b, &n), 3);
+			assert_int_equal(e, 2);
+			assert_true(b == n && n > 0);
+			free(text);
+		}
+		free(out);
 	}
 	/* show displays the job ids */
 	RUN(&p, "show", dir);

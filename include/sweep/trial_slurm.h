@@ -18,6 +18,8 @@
  *   runs/<id>/epochs.jsonl  one line per epoch {"epoch": n, metrics...},
  *                           non-finite values as "NaN"/"Infinity"; read by
  *                           the controller as it is written
+ *   runs/<id>/progress      "EPOCH BATCH N_BATCHES", rewritten in place
+ *                           (fixed width) for the live view's bar
  *   runs/<id>/result.json   {status, exit_code, reason, epochs, signalled}
  *                           written (atomically) when the trial ends
  *
