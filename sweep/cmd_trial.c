@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -45,20 +46,57 @@ static void on_signal(int sig)
 }
 
 struct trial_ctx {
+	const struct sw_trial_runner *runner;
+	const char *metric;         /* the sweep metric, or NULL */
+	int maximize;
+	int has_best;
+	double best;                /* this run's best value of it so far */
+	char *model_path;           /* runs/<id>/model.safetensors */
 	char *epochs_path;
 	int failed_write;
 	int progress_fd;            /* runs/<id>/progress, or -1 */
 	double progress_t;          /* when it was last written */
 };
 
+/* Keeps the model of this run's best epoch in runs/<id>/model.safetensors
+ * (the controller takes it as the sweep's best.safetensors when it is). It
+ * is written before the epoch's line, so the line never comes first. */
+static void keep_model(struct trial_ctx *c, struct sw_trial *t,
+		       const struct sw_kv *m, size_t n)
+{
+	struct sw_err err = SW_ERR_INIT;
+	char *tmp = NULL;
+	size_t i;
+
+	if (!c->metric || !c->runner->save_model || !t)
+		return;
+	for (i = 0; i < n && strcmp(m[i].name, c->metric); i++)
+		;
+	if (i == n || !isfinite(m[i].value) ||
+	    (c->has_best && (c->maximize ? m[i].value <= c->best : m[i].value >= c->best)))
+		return;
+	c->has_best = 1;
+	c->best = m[i].value;
+	if (asprintf(&tmp, "%s.tmp", c->model_path) < 0)
+		return;
+	if (sw_trial_save_model(c->runner, t, tmp, &err) < 0 ||
+	    rename(tmp, c->model_path) < 0) {
+		fprintf(stderr, "sweep: warning: model not kept: %s\n",
+			err.msg[0] ? err.msg : strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
+}
+
 static int on_epoch(void *arg, struct sw_trial *t, int64_t epoch,
 		    const struct sw_kv *m, size_t n)
 {
 	struct trial_ctx *c = arg;
 	struct sw_err err = SW_ERR_INIT;
-	char *line = sw_slurm_epoch_line(epoch, m, n);
+	char *line;
 
-	(void)t;
+	keep_model(c, t, m, n);
+	line = sw_slurm_epoch_line(epoch, m, n);
 	/* one write per line, so the controller never reads half an epoch */
 	if (!line || sw_durable_append(NULL, -1, c->epochs_path, line, strlen(line),
 				       &err) < 0) {
@@ -155,7 +193,7 @@ int cmd_trial(int argc, char **argv)
 	struct sw_trial_result res;
 	struct sw_spec spec = { 0 };
 	struct sw_err err = SW_ERR_INIT;
-	struct trial_ctx ctx = { NULL, 0, -1, 0 };
+	struct trial_ctx ctx = { NULL, NULL, 0, 0, 0, NULL, NULL, 0, -1, 0 };
 	struct cnn_dataset *ds = NULL;
 	struct sigaction sa;
 	json_t *meta = NULL, *trial = NULL;
@@ -174,6 +212,7 @@ int cmd_trial(int argc, char **argv)
 	    asprintf(&trial_path, "%s/trial.json", run_dir) < 0 ||
 	    asprintf(&ctx.epochs_path, "%s/epochs.jsonl", run_dir) < 0 ||
 	    asprintf(&progress, "%s/progress", run_dir) < 0 ||
+	    asprintf(&ctx.model_path, "%s/model.safetensors", run_dir) < 0 ||
 	    asprintf(&yaml, "%s/sweep.yaml", dir) < 0) {
 		sw_cli_error("out of memory");
 		goto done;
@@ -210,6 +249,9 @@ int cmd_trial(int argc, char **argv)
 	}
 	hooks.ctx = &ctx;
 	hooks.stop = &stop_flag;
+	ctx.runner = &runner;
+	ctx.metric = spec.metric.present ? spec.metric.name : NULL;
+	ctx.maximize = spec.metric.goal == SW_GOAL_MAXIMIZE;
 	ctx.progress_fd = open(progress, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (sw_trial_run_named(&runner, id, json_object_get(trial, "params"),
 			       (uint64_t)json_integer_value(json_object_get(trial, "seed")),
@@ -247,5 +289,6 @@ done:
 	free(trial_path);
 	free(runs_dir);
 	free(ctx.epochs_path);
+	free(ctx.model_path);
 	return ret;
 }

@@ -37,7 +37,7 @@ struct slurm_impl {
 	const struct sw_trial_runner *local;
 };
 
-/* One trial's job and files. */
+/* One trial's job and files; its handle (struct sw_trial) for the hooks. */
 struct job {
 	const struct slurm_impl *s;
 	char run_id[72];
@@ -49,6 +49,10 @@ struct job {
 	int64_t epochs;
 	off_t off;                   /* bytes of epochs.jsonl consumed */
 	long long progress[2];       /* last (epoch, batch) passed on */
+};
+
+struct sw_trial {
+	struct job *j;
 };
 
 /* ==== Small helpers ==== */
@@ -497,8 +501,10 @@ static int read_epochs(struct job *j, const struct sw_trial_hooks *h)
 		j->off += nl + 1 - line;
 		n = sw_slurm_epoch_parse(line, &epoch, &kv, &obj);
 		if (n >= 0) {
+			struct sw_trial handle = { j };
+
 			j->epochs = epoch;
-			if (h->on_epoch && h->on_epoch(h->ctx, NULL, epoch, kv, (size_t)n))
+			if (h->on_epoch && h->on_epoch(h->ctx, &handle, epoch, kv, (size_t)n))
 				stop = 1;
 		}
 		free(kv);
@@ -748,6 +754,29 @@ static int slurm_run(const struct sw_trial_runner *r, const json_t *params,
 	return slurm_run_named(r, id, params, seed, h, res);
 }
 
+/* The model the node kept for the run's best epoch (runs/<id>/model.safetensors)
+ * at path: a hard link (the node replaces its file, never rewrites it), or a
+ * copy where links do not work. */
+static int slurm_save_model(struct sw_trial *t, const char *path, struct sw_err *err)
+{
+	char *src = run_file(t->j, "model.safetensors"), *data = NULL;
+	size_t len = 0;
+	int ret;
+
+	if (!src)
+		return sw_errorf(err, "out of memory");
+	if (link(src, path) == 0) {
+		free(src);
+		return 0;
+	}
+	ret = sw_read_file(src, 0, &data, &len, NULL, err);
+	if (ret == 0)
+		ret = sw_durable_replace(NULL, path, data, len, err);
+	free(data);
+	free(src);
+	return ret;
+}
+
 static int64_t slurm_planned_epochs(const struct sw_trial_runner *r,
 				    const json_t *params)
 {
@@ -813,6 +842,8 @@ int sw_trial_runner_slurm(struct sw_trial_runner *r,
 	r->run = slurm_run;
 	r->run_named = slurm_run_named;
 	r->threads = s->threads;
+	if (cfg->local && cfg->local->save_model)
+		r->save_model = slurm_save_model;
 	return 0;
 }
 

@@ -416,6 +416,18 @@ static void test_builtin_grid(void **state)
 		}
 		free(out);
 	}
+	/* the sweep's best model comes from the node that trained it */
+	{
+		char *best = pathf("%s/best.safetensors", dir);
+		struct stat sb;
+
+		assert_int_equal(stat(best, &sb), 0);
+		assert_true(sb.st_size > 1000);
+		RUN(&p, "eval", best, "--data", data);
+		expect_status(&p, 0);
+		sw_test_proc_release(&p);
+		free(best);
+	}
 	/* show displays the job ids */
 	RUN(&p, "show", dir);
 	expect_status(&p, 0);

@@ -18,6 +18,9 @@
  *   runs/<id>/epochs.jsonl  one line per epoch {"epoch": n, metrics...},
  *                           non-finite values as "NaN"/"Infinity"; read by
  *                           the controller as it is written
+ *   runs/<id>/model.safetensors  built-in CNN: the model of the run's best
+ *                           epoch so far, replaced before that epoch's line is
+ *                           written; the sweep's best.safetensors comes from it
  *   runs/<id>/progress      "EPOCH BATCH N_BATCHES", rewritten in place
  *                           (fixed width) for the live view's bar
  *   runs/<id>/result.json   {status, exit_code, reason, epochs, signalled}
