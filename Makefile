@@ -16,7 +16,8 @@ PREFIX ?= /usr/local
 PKGS := yaml-0.1 libcurl openblas lapacke jansson libarchive
 DEB_PKGS := gcc make pkg-config libyaml-dev libcurl4-openssl-dev \
 	libopenblas-openmp-dev liblapacke-dev libjansson-dev libarchive-dev \
-	libcmocka-dev python3 chromium clang libclang-rt-dev libomp-dev
+	libcmocka-dev python3 chromium clang libclang-rt-dev libomp-dev \
+	slurmctld slurmd slurm-client munge
 
 BUILD := build
 BIN := bin/sweep

@@ -22,7 +22,10 @@ const char cmd_resume_usage[] =
 "Continue a local sweep after Ctrl-C, a crash or a kill: finished runs are\n"
 "kept and never run again, runs that were in flight run again from the\n"
 "start, and the search continues where it was, with the sweep's recorded\n"
-"seed, parallelism and run count.\n"
+"seed, parallelism and run count. A sweep run with --launcher slurm goes on\n"
+"on Slurm: jobs still queued or running are re-attached (not submitted\n"
+"again), runs whose jobs ended meanwhile are read from their files, and\n"
+"only runs whose jobs vanished are submitted again.\n"
 "\n"
 "  --data DIR          CIFAR-10 directory (default: the one recorded)\n"
 "  --alert-webhook URL POST alerts there (also $SWEEP_ALERT_WEBHOOK)\n";
@@ -124,8 +127,18 @@ int cmd_resume(int argc, char **argv)
 	if (!cfg.data_dir)
 		cfg.data_dir = json_string_value(json_object_get(meta, "data_dir"));
 	cfg.workdir = json_string_value(json_object_get(meta, "workdir"));
-	if (cfg.parallel < 1 || cfg.threads < 1 ||
-	    (long)cfg.parallel * cfg.threads > (cores > 0 ? cores : 1)) {
+	cfg.launcher = json_string_value(json_object_get(meta, "launcher"));
+	cfg.sbatch_args = json_string_value(json_object_get(meta, "sbatch"));
+	if (cfg.launcher && strcmp(cfg.launcher, "slurm")) {
+		sw_cli_error("'%s/meta.json' names launcher '%s', which this sweep does "
+			     "not know", dir, cfg.launcher);
+		goto done;
+	}
+	if (cfg.launcher && (cfg.parallel < 1 || cfg.threads < 1)) {
+		cfg.parallel = cfg.parallel < 1 ? 4 : cfg.parallel;
+		cfg.threads = cfg.threads < 1 ? 1 : cfg.threads;
+	} else if (!cfg.launcher && (cfg.parallel < 1 || cfg.threads < 1 ||
+	    (long)cfg.parallel * cfg.threads > (cores > 0 ? cores : 1))) {
 		/* recorded on a bigger machine, or not at all: choose again */
 		if (sw_run_pick_parallel(&spec, cores > 0 ? (int)cores : 1, 0, 0,
 					 &cfg.parallel, &cfg.threads, &err) < 0) {

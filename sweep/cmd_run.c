@@ -11,12 +11,13 @@
 #include "sweep/cli.h"
 #include "sweep/commands.h"
 #include "sweep/controller.h"
+#include "sweep/slurm.h"
 #include "sweep/spec.h"
 
 const char cmd_run_usage[] =
 "usage: sweep run FILE.yaml [--count N] [--parallel P|auto] [--threads T] [--seed S]\n"
 "                 [--results DIR] [--data DIR] [--alert-webhook URL]\n"
-"                 [--keep-checkpoints]\n"
+"                 [--keep-checkpoints] [--launcher local|slurm] [--sbatch 'ARGS']\n"
 "\n"
 "Search a sweep locally, training every trial in this process (or, for a\n"
 "sweep with 'program' or 'command', running that program for each trial),\n"
@@ -36,6 +37,14 @@ const char cmd_run_usage[] =
 "                      $SWEEP_ALERT_WEBHOOK)\n"
 "  --keep-checkpoints  keep each run's runs/<id>/checkpoint.bin after it ends\n"
 "                      (default: deleted once the run is recorded)\n"
+"  --launcher slurm    run every trial as a Slurm batch job (sbatch) instead of\n"
+"                      here: --parallel is the jobs queued or running at once\n"
+"                      (default 4), --threads each job's --cpus-per-task\n"
+"                      (default 1); --results must be on a filesystem the\n"
+"                      compute nodes share\n"
+"  --sbatch 'ARGS'     more sbatch options for every job (partition, time\n"
+"                      limit, memory, account, gres), e.g.\n"
+"                      --sbatch '--partition=gpu --time=2:00:00 --mem=8G'\n"
 "\n"
 "Ctrl-C once: start no new runs, let running ones finish their epoch; twice:\n"
 "abort them. Continue later with 'sweep resume DIR': interrupted runs go on\n"
@@ -52,6 +61,8 @@ int cmd_run(int argc, char **argv)
 		{ "data", required_argument, NULL, 'd' },
 		{ "alert-webhook", required_argument, NULL, 'w' },
 		{ "keep-checkpoints", no_argument, NULL, 'k' },
+		{ "launcher", required_argument, NULL, 'l' },
+		{ "sbatch", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sw_run_config cfg = SW_RUN_CONFIG_INIT;
@@ -64,7 +75,7 @@ int cmd_run(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":n:p:t:s:r:d:w:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":n:p:t:s:r:d:w:l:b:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (sw_cli_parse_uint(optarg, 1LL << 40, &v) < 0 || v == 0)
@@ -108,6 +119,15 @@ int cmd_run(int argc, char **argv)
 		case 'k':
 			cfg.keep_checkpoints = 1;
 			break;
+		case 'l':
+			if (strcmp(optarg, "local") && strcmp(optarg, "slurm"))
+				return sw_cli_usage_error("run", "--launcher must be 'local' or "
+							  "'slurm', got '%s'", optarg);
+			cfg.launcher = strcmp(optarg, "slurm") ? NULL : "slurm";
+			break;
+		case 'b':
+			cfg.sbatch_args = *optarg ? optarg : NULL;
+			break;
 		default:
 			return sw_cli_bad_option("run", argc, argv, c);
 		}
@@ -131,7 +151,27 @@ int cmd_run(int argc, char **argv)
 				   argv[optind]);
 		goto done;
 	}
-	if (sw_run_pick_parallel(&spec, cores > 0 ? (int)cores : 1, (int)parallel,
+	if (cfg.sbatch_args && !cfg.launcher) {
+		sw_cli_usage_error("run", "--sbatch needs --launcher slurm");
+		goto done;
+	}
+	if (cfg.sbatch_args) {
+		size_t n, i;
+		char **words = sw_slurm_split_args(cfg.sbatch_args, &n, &err);
+
+		for (i = 0; words && i < n; i++)
+			free(words[i]);
+		free(words);
+		if (!words) {
+			sw_cli_usage_error("run", "%s", err.msg);
+			goto done;
+		}
+	}
+	if (cfg.launcher) {
+		/* jobs at once is the user's choice, not this machine's cores */
+		cfg.parallel = parallel ? (int)parallel : 4;
+		cfg.threads = threads ? (int)threads : 1;
+	} else if (sw_run_pick_parallel(&spec, cores > 0 ? (int)cores : 1, (int)parallel,
 				 (int)threads, &cfg.parallel, &cfg.threads, &err) < 0) {
 		sw_cli_usage_error("run", "%s", err.msg);
 		goto done;

@@ -19,7 +19,8 @@ const char cmd_show_usage[] =
 "Print the runs of the sweep in DIR (a directory written by `sweep run`)\n"
 "sorted by the sweep metric, best first (goal-aware); runs that never\n"
 "logged the metric come last. One column per hyperparameter (params.NAME\n"
-"when NAME is also a column's name, such as epochs or seed).\n"
+"when NAME is also a column's name, such as epochs or seed), then the Slurm\n"
+"job of each run (sweeps run with --launcher slurm) and why runs failed.\n"
 "\n"
 "  --csv      comma-separated values (RFC 4180), full precision\n"
 "  --json     {\"dir\", \"name\", \"method\", \"metric\", \"runs\": [...]} with the\n"
@@ -69,7 +70,8 @@ static char *cell_of(const json_t *v, int exact)
 static int column_taken(const char *name, const char *metric, int has_reason)
 {
 	static const char *const fixed[] = { "rank", "id", "run", "state", "value",
-					     "epochs", "runtime", "runtime_s", "seed" };
+					     "epochs", "runtime", "runtime_s", "seed",
+					     "slurm_job_id", "slurm_job" };
 	size_t i;
 
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
@@ -109,7 +111,8 @@ int cmd_show(int argc, char **argv)
 	enum fmt fmt = FMT_TABLE;
 	char ***cells = NULL, *end;
 	size_t i, nrows = 0, ncols = 0, c;
-	int opt, maximize, ret = SW_EXIT_FAILURE, has_reason = 0;
+	int opt, maximize, ret = SW_EXIT_FAILURE, has_reason = 0, has_job = 0;
+	size_t job_col = 0;
 	long top = 0;
 	int *w = NULL;
 	struct stat sb;
@@ -190,8 +193,12 @@ int cmd_show(int argc, char **argv)
 		}
 		if (json_object_get(r, "reason"))
 			has_reason = 1;
+		if (json_object_get(r, "slurm_job_id"))
+			has_job = 1;
 	}
-	ncols = 7 + json_array_size(keys) + (size_t)has_reason;
+	/* ... [slurm_job_id] [reason] */
+	job_col = 7 + json_array_size(keys);
+	ncols = job_col + (size_t)has_job + (size_t)has_reason;
 	nrows = json_array_size(runs) + 1;
 	cells = calloc(nrows, sizeof(*cells));
 	w = calloc(ncols, sizeof(*w));
@@ -225,6 +232,8 @@ int cmd_show(int argc, char **argv)
 			cells[0][7 + c] = strdup(k);
 		}
 	}
+	if (has_job)
+		cells[0][job_col] = strdup(fmt == FMT_CSV ? "slurm_job_id" : "SLURM_JOB");
 	if (has_reason)
 		cells[0][ncols - 1] = strdup(fmt == FMT_CSV ? "reason" : "REASON");
 	json_array_foreach(runs, i, r) {
@@ -256,6 +265,11 @@ int cmd_show(int argc, char **argv)
 
 			row[7 + c] = pv ? cell_of(pv, fmt == FMT_CSV)
 					: strdup(fmt == FMT_CSV ? "" : "-");
+		}
+		if (has_job) {
+			json_t *jv = json_object_get(r, "slurm_job_id");
+
+			row[job_col] = jv ? cell_of(jv, 1) : strdup(fmt == FMT_CSV ? "" : "-");
 		}
 		if (has_reason)
 			row[ncols - 1] = cell_of(json_object_get(r, "reason"), 1);

@@ -34,6 +34,7 @@
 #include "sweep/search.h"
 #include "sweep/trial.h"
 #include "sweep/wandb_runfile.h"
+#include "sweep/trial_slurm.h"
 
 /* ==== Choosing P and T ==== */
 
@@ -543,6 +544,8 @@ static void *trial_main(void *arg)
 		res.status = SW_TRIAL_FAILED;
 		snprintf(res.reason, sizeof(res.reason), "out of memory");
 	}
+	if (res.notes)          /* e.g. the run's Slurm job id */
+		sw_store_run_note(c->store, t->id, res.notes, NULL);
 
 	pthread_mutex_lock(&c->lock);
 	if (res.status == SW_TRIAL_STOPPED && t->interrupted) {
@@ -984,8 +987,33 @@ static json_t *meta_extra(const struct sw_run_config *cfg)
 		json_object_set_new(o, "workdir", json_string(cfg->workdir));
 	if (cfg->keep_checkpoints)
 		json_object_set_new(o, "keep_checkpoints", json_true());
+	if (cfg->launcher)
+		json_object_set_new(o, "launcher", json_string(cfg->launcher));
+	if (cfg->sbatch_args)
+		json_object_set_new(o, "sbatch", json_string(cfg->sbatch_args));
 	json_object_set_new(o, "state", json_string("running"));
 	return o;
+}
+
+static int on_slurm(const struct sw_run_config *cfg)
+{
+	return cfg->launcher && !strcmp(cfg->launcher, "slurm");
+}
+
+/* With --launcher slurm: *slurm runs the trials of the sweep in sweep_dir
+ * as Slurm jobs (local gives planned epochs); check: sbatch first. */
+static int slurm_runner(const struct sw_run_config *cfg, const char *sweep_dir,
+			const struct sw_trial_runner *local, const char *workdir,
+			int check, struct sw_trial_runner *slurm)
+{
+	struct sw_slurm_config sc = SW_SLURM_CONFIG_INIT;
+
+	sc.sweep_dir = sweep_dir;
+	sc.sbatch_args = cfg->sbatch_args;
+	sc.workdir = workdir;
+	sc.threads = cfg->threads;
+	sc.local = local;
+	return sw_slurm_runner_start(slurm, &sc, check);
 }
 
 /* Makes sure a new sweep directory can be written under root (created with
@@ -1097,7 +1125,7 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 {
 	struct sw_trial_process_config pc = SW_TRIAL_PROCESS_CONFIG_INIT;
 	struct sw_store store = SW_STORE_INIT;
-	struct sw_trial_runner runner;
+	struct sw_trial_runner runner, slurm;
 	struct sw_err err = SW_ERR_INIT;
 	json_t *extra = NULL;
 	char *workdir = NULL, *runs_dir = NULL, *hook_dir = NULL;
@@ -1105,6 +1133,7 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 	int rc, ret = SW_EXIT_FAILURE;
 
 	memset(&runner, 0, sizeof(runner));
+	memset(&slurm, 0, sizeof(slurm));
 	if (dir && sw_store_open(&store, dir, &err) < 0) {
 		sw_cli_error("%s", err.msg);
 		goto done;
@@ -1133,6 +1162,13 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 	}
 	cfg->workdir = workdir;
 	cfg->data_dir = NULL;
+	/* sbatch must take the jobs before a sweep directory is made */
+	if (on_slurm(cfg)) {
+		if (slurm_runner(cfg, dir ? dir : results_root ? results_root : "results",
+				 NULL, workdir, 1, &slurm) < 0)
+			goto done;
+		sw_trial_runner_release(&slurm);
+	}
 	if (!dir) {
 		extra = meta_extra(cfg);
 		if (sw_store_create(&store, results_root, spec, extra, time(NULL), &err) < 0) {
@@ -1165,11 +1201,19 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 		goto done;
 	}
 	cfg->runner = &runner;
-	fprintf(stderr, "sweep: %s %s: %d program%s at once in %s, seed %llu, "
-		"results in %s\n", dir ? "resuming" : "running",
-		spec->name ? spec->name : spec->path, cfg->parallel,
-		cfg->parallel == 1 ? "" : "s", workdir,
-		(unsigned long long)cfg->seed, store.dir);
+	if (on_slurm(cfg)) {
+		if (slurm_runner(cfg, store.dir, &runner, workdir, 0, &slurm) < 0)
+			goto done;
+		cfg->runner = &slurm;
+		sw_slurm_print_start(stderr, spec->name ? spec->name : spec->path,
+				     dir != NULL, cfg->parallel, cfg->seed, &slurm);
+	} else {
+		fprintf(stderr, "sweep: %s %s: %d program%s at once in %s, seed %llu, "
+			"results in %s\n", dir ? "resuming" : "running",
+			spec->name ? spec->name : spec->path, cfg->parallel,
+			cfg->parallel == 1 ? "" : "s", workdir,
+			(unsigned long long)cfg->seed, store.dir);
+	}
 	rc = sw_controller_run(spec, &store, cfg, &err);
 	if (rc == SW_ERR_INTR) {
 		fprintf(stderr, "sweep: interrupted; continue with: sweep resume %s\n",
@@ -1186,6 +1230,7 @@ done:
 	cfg->runner = NULL;
 	if (cfg->workdir == workdir)
 		cfg->workdir = NULL;
+	sw_trial_runner_release(&slurm);
 	sw_trial_runner_release(&runner);
 	json_decref(extra);
 	sw_store_release(&store);
@@ -1199,7 +1244,7 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 		const char *results_root, struct sw_run_config *cfg)
 {
 	struct sw_store store = SW_STORE_INIT;
-	struct sw_trial_runner runner;
+	struct sw_trial_runner runner, slurm;
 	struct cnn_data_opts dopts;
 	struct cnn_dataset *ds = NULL;
 	struct sw_err err = SW_ERR_INIT;
@@ -1211,6 +1256,7 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 	sw_interrupt_install();
 	if (spec->program || spec->command)
 		return run_program_main(spec, dir, results_root, cfg);
+	memset(&slurm, 0, sizeof(slurm));
 	if (dir && sw_store_open(&store, dir, &err) < 0) {
 		sw_cli_error("%s", err.msg);
 		goto done;
@@ -1218,6 +1264,12 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 	if (!dir && check_results_root(results_root, &err) < 0) {
 		sw_cli_error("%s", err.msg);
 		goto done;
+	}
+	if (on_slurm(cfg)) {
+		if (slurm_runner(cfg, dir ? dir : results_root ? results_root : "results",
+				 NULL, NULL, 1, &slurm) < 0)
+			goto done;
+		sw_trial_runner_release(&slurm);
 	}
 	sw_run_data_opts(spec, &dopts);
 	/* tests use small generated files: records per file (official: 10,000) */
@@ -1256,11 +1308,21 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 		}
 		store.keep_checkpoints = cfg->keep_checkpoints;
 	}
-	fprintf(stderr, "sweep: %s %s: %d trial%s at once x %d thread%s, seed %llu, "
-		"results in %s\n", dir ? "resuming" : "running",
-		spec->name ? spec->name : spec->path, cfg->parallel,
-		cfg->parallel == 1 ? "" : "s", cfg->threads, cfg->threads == 1 ? "" : "s",
-		(unsigned long long)cfg->seed, store.dir);
+	if (on_slurm(cfg)) {
+		/* the data stays loaded only to have checked it (and fetched it
+		 * where the nodes will read it) */
+		if (slurm_runner(cfg, store.dir, &runner, NULL, 0, &slurm) < 0)
+			goto done;
+		cfg->runner = &slurm;
+		sw_slurm_print_start(stderr, spec->name ? spec->name : spec->path,
+				     dir != NULL, cfg->parallel, cfg->seed, &slurm);
+	} else {
+		fprintf(stderr, "sweep: %s %s: %d trial%s at once x %d thread%s, seed %llu, "
+			"results in %s\n", dir ? "resuming" : "running",
+			spec->name ? spec->name : spec->path, cfg->parallel,
+			cfg->parallel == 1 ? "" : "s", cfg->threads, cfg->threads == 1 ? "" : "s",
+			(unsigned long long)cfg->seed, store.dir);
+	}
 	rc = sw_controller_run(spec, &store, cfg, &err);
 	if (rc == SW_ERR_INTR) {
 		fprintf(stderr, "sweep: interrupted; continue with: sweep resume %s\n",
@@ -1274,6 +1336,8 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 		ret = SW_EXIT_OK;
 	}
 done:
+	cfg->runner = NULL;
+	sw_trial_runner_release(&slurm);
 	json_decref(extra);
 	sw_store_release(&store);
 	cnn_dataset_unref(ds);

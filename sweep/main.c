@@ -14,6 +14,7 @@
 const struct sw_cmd sw_commands[] = {
 	CMD(run, "search a sweep locally, training every trial in-process"),
 	CMD(resume, "continue an interrupted or crashed local sweep"),
+	CMD(trial, "train one run of a sweep on a Slurm node (what each job runs)"),
 	CMD(ls, "list the sweeps of a results directory"),
 	CMD(show, "print the runs of a sweep, best first"),
 	CMD(validate, "check sweep YAML files the way wandb reads them"),

@@ -36,6 +36,7 @@ struct sw_store_run {
 	int64_t best_step;
 	json_t *summary;        /* the run file's summary (sw_store_run_record) */
 	json_t *rows;           /* history rows written so far (array) */
+	json_t *notes;          /* extra record fields (sw_store_run_note) */
 };
 
 #define CHECKPOINT_FILE "checkpoint.bin"
@@ -598,6 +599,7 @@ static void run_free(struct sw_store_run *r)
 	json_decref(r->last);
 	json_decref(r->summary);
 	json_decref(r->rows);
+	json_decref(r->notes);
 	free(r);
 }
 
@@ -1221,6 +1223,8 @@ int sw_store_run_end(struct sw_store *st, const char *id,
 		goto oom;
 	if (reason)
 		json_object_set_new(rec, "reason", json_string(reason));
+	if (r->notes)
+		json_object_update_missing(rec, r->notes);
 	runs_path = path_join(st->dir, "runs.jsonl");
 	if (!runs_path)
 		goto oom;
@@ -1567,6 +1571,30 @@ done:
 	pthread_mutex_unlock(&st->lock);
 	sw_buf_release(&text);
 	free(path);
+	return ret;
+}
+
+int sw_store_run_note(struct sw_store *st, const char *id, const json_t *fields,
+		      struct sw_err *err)
+{
+	struct sw_store_run *r;
+	int ret = -1;
+
+	pthread_mutex_lock(&st->lock);
+	r = id ? find_active(st, id) : NULL;
+	if (!r) {
+		sw_errorf(err, "run '%s' was not begun", id ? id : "");
+		goto done;
+	}
+	if (!r->notes)
+		r->notes = json_object();
+	if (!r->notes || json_object_update(r->notes, (json_t *)fields) < 0) {
+		sw_errorf(err, "out of memory");
+		goto done;
+	}
+	ret = 0;
+done:
+	pthread_mutex_unlock(&st->lock);
 	return ret;
 }
 

@@ -1118,7 +1118,8 @@ void sw_trial_result_release(struct sw_trial_result *res)
 		return;
 	json_decref(res->wandb_history);
 	json_decref(res->wandb_summary);
-	res->wandb_history = res->wandb_summary = NULL;
+	json_decref(res->notes);
+	res->wandb_history = res->wandb_summary = res->notes = NULL;
 }
 
 int sw_trial_run_named(const struct sw_trial_runner *r, const char *run_id,

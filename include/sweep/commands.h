@@ -18,6 +18,7 @@ SW_DECLARE_CMD(eval);
 SW_DECLARE_CMD(bench);
 SW_DECLARE_CMD(run);
 SW_DECLARE_CMD(resume);
+SW_DECLARE_CMD(trial);
 SW_DECLARE_CMD(ls);
 SW_DECLARE_CMD(show);
 SW_DECLARE_CMD(report);

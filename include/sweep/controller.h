@@ -58,8 +58,13 @@ struct sw_run_config {
 				       directory (NULL: chosen by sw_run_main) */
 	int keep_checkpoints;       /* keep runs/<id>/checkpoint.bin after the
 				       run ends (recorded in meta.json) */
+	const char *launcher;       /* NULL or "local": trials run here;
+				       "slurm": one Slurm job per trial
+				       (trial_slurm.h), parallel = jobs at once,
+				       threads = --cpus-per-task */
+	const char *sbatch_args;    /* with "slurm": extra sbatch words */
 };
-#define SW_RUN_CONFIG_INIT { 0, 1, 1, 0, NULL, NULL, -1, 1, NULL, NULL, 0 }
+#define SW_RUN_CONFIG_INIT { 0, 1, 1, 0, NULL, NULL, -1, 1, NULL, NULL, 0, NULL, NULL }
 
 /* Chooses trials-at-once P and threads-per-trial T for `cores` cores from
  * the largest model the sweep can propose (--parallel auto): models up to
@@ -102,7 +107,12 @@ int sw_run_load_spec(struct sw_spec *spec, const char *path);
  * WANDB_SWEEP_ID is the results directory's name. Stops (hyperband, alerts,
  * the second Ctrl-C) send SIGTERM, then SIGKILL after
  * $WANDB_AGENT_KILL_DELAY (30) s; the first Ctrl-C stops each child at its
- * next reported epoch (or lets it end). */
+ * next reported epoch (or lets it end).
+ *
+ * With cfg->launcher "slurm" either kind of trial runs as a Slurm job
+ * (trial_slurm.h); sbatch is checked first (on PATH, accepting the
+ * arguments) and the launcher and sbatch words are recorded in meta.json
+ * ("launcher", "sbatch") for resume. */
 int sw_run_main(const struct sw_spec *spec, const char *dir,
 		const char *results_root, struct sw_run_config *cfg);
 

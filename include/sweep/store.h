@@ -77,7 +77,7 @@
  *          sw_store_run_end, sw_store_run_record, sw_store_run_add,
  *          sw_store_run_leave, sw_store_checkpoint_path,
  *          sw_store_checkpoint, sw_store_run_rows, sw_store_run_restore,
- *          sw_store_alert, sw_store_best,
+ *          sw_store_run_note, sw_store_alert, sw_store_best,
  *          sw_store_commit_best_model, sw_store_inflight, sw_jsonl_load,
  *          sw_store_load_meta, sw_store_load_runs, sw_store_load_history,
  *          sw_store_load_alerts, sw_run_best_value, sw_runs_sort,
@@ -276,6 +276,11 @@ json_t *sw_store_run_rows(struct sw_store *st, const char *id);
 int sw_store_run_restore(struct sw_store *st, const char *id, const json_t *rows,
 			 struct sw_err *err);
 
+/* Adds fields (borrowed object) to the record sw_store_run_end will write
+ * for active run `id`, e.g. {"slurm_job_id": "42"}; fields the store writes
+ * itself (id, state, params, ...) keep the store's value. */
+int sw_store_run_note(struct sw_store *st, const char *id, const json_t *fields,
+		      struct sw_err *err);
 /* Appends one alert record (borrowed object) to alerts.jsonl. */
 int sw_store_alert(struct sw_store *st, const json_t *alert, struct sw_err *err);
 

@@ -85,6 +85,9 @@ struct sw_trial_result {
 				       "a.b"; NaN etc. as strings); NULL: none */
 	json_t *wandb_summary;      /* wandb's final summary, the same way */
 	char warning[512];          /* "" or a warning about the run file */
+	json_t *notes;              /* NULL, or fields for the run's record
+				       ({"slurm_job_id": "42"}); owned,
+				       sw_trial_result_release() */
 };
 
 struct sw_trial_runner {
@@ -127,7 +130,8 @@ struct sw_trial_runner {
 void sw_trial_runner_builtin(struct sw_trial_runner *r, struct cnn_dataset *ds,
 			     int threads);
 
-/* Frees what a result owns (the wandb record); accepts a zeroed one. */
+/* Frees what a result owns (the wandb record, the notes); accepts a zeroed
+ * one. */
 void sw_trial_result_release(struct sw_trial_result *res);
 
 /* r->run(...), after filling *res with a clean default. */

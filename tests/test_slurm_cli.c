@@ -1,0 +1,1026 @@
+/* test_slurm_cli.c - end-to-end `sweep run --launcher slurm` against a real
+ * single-node Slurm cluster: the one $SLURM_CONF names when it answers,
+ * else one started here with tests/slurm/start.sh (and stopped after).
+ * When no cluster can be started every test is skipped with the reason
+ * printed, unless $SWEEP_TEST_REQUIRE_SLURM=1 (CI), where that fails.
+ *
+ * Covers: a grid of built-in CNN runs, a program sweep (same macros and
+ * environment as locally), a hyperband stop that cancels a running job
+ * (the program sees SIGTERM), a job killed by its time limit (TIMEOUT),
+ * a SIGKILLed controller resumed with its jobs re-attached (no job
+ * submitted twice; a vanished one submitted again), a job cancelled by
+ * someone else (a failed run saying so; never more than --parallel jobs
+ * in the queue), Ctrl-C (queued jobs cancelled at once, the running one
+ * after its epoch), and the errors: no
+ * sbatch on PATH, sbatch refusing --sbatch, the sweep binary unreachable
+ * on the node. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support/cifar_fake.h"
+#include "support/support.h"
+#include "sweep/slurm.h"
+#include "sweep/store.h"
+
+static char *tmp, *data, *cluster_dir;
+static char skip_reason[512];
+static int started_cluster;
+
+/* ==== Helpers ==== */
+
+static char *pathf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0);
+	return s;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Whether `sinfo` answers for the cluster $SLURM_CONF names. */
+static int cluster_answers(void)
+{
+	const char *argv[] = { "sinfo", "-h", "-o", "%t", NULL };
+	struct sw_err err = SW_ERR_INIT;
+	char *out = NULL;
+	int status = 1, ok;
+
+	ok = sw_slurm_exec(argv, &out, &status, &err) == 0 && status == 0 &&
+	     out && strstr(out, "idle");
+	free(out);
+	return ok;
+}
+
+/* Starts a cluster in tmp/cluster with tests/slurm/start.sh; sets
+ * SLURM_CONF. Returns 0, or -1 with skip_reason set. */
+static int start_cluster(void)
+{
+	const char *argv[] = { "tests/slurm/start.sh", NULL, NULL };
+	struct sw_err err = SW_ERR_INIT;
+	char *out = NULL, *conf;
+	int status = 1;
+
+	cluster_dir = pathf("%s/cluster", tmp);
+	argv[1] = cluster_dir;
+	if (sw_slurm_exec(argv, &out, &status, &err) < 0 || status != 0) {
+		snprintf(skip_reason, sizeof(skip_reason), "%s",
+			 out && *out ? out : err.msg);
+		free(out);
+		return -1;
+	}
+	started_cluster = 1;
+	conf = strstr(out, "SLURM_CONF=");
+	if (conf) {
+		conf[strcspn(conf, "\n")] = '\0';
+		setenv("SLURM_CONF", conf + strlen("SLURM_CONF="), 1);
+	}
+	free(out);
+	return 0;
+}
+
+/* Official-size batch files with 1000 real records each, the rest zero. */
+static int write_data(void)
+{
+	static const char *const files[] = { "data_batch_1.bin", "data_batch_2.bin",
+		"data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin",
+		"test_batch.bin" };
+	size_t i;
+
+	data = pathf("%s/data", tmp);
+	if (mkdir(data, 0755) < 0 || sw_test_cifar_write(data, 1000) < 0)
+		return -1;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char *p = pathf("%s/%s", data, files[i]);
+		int rc = truncate(p, 10000L * 3073);
+
+		free(p);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int setup(void **state)
+{
+	char *bin;
+
+	(void)state;
+	tmp = sw_test_tmpdir();
+	if (!tmp || write_data() < 0)
+		return -1;
+	/* the tests change directory: the binary by its absolute path */
+	bin = realpath(sw_test_bin(), NULL);
+	if (!bin)
+		return -1;
+	setenv("SWEEP_BIN", bin, 1);
+	free(bin);
+	/* jobs leave stopped programs quickly */
+	setenv("WANDB_AGENT_KILL_DELAY", "5", 1);
+	if (getenv("SLURM_CONF") && cluster_answers())
+		return 0;
+	if (start_cluster() < 0 || !cluster_answers()) {
+		if (!skip_reason[0])
+			snprintf(skip_reason, sizeof(skip_reason), "sinfo does not answer");
+		fprintf(stderr, "[  SKIPPED ] Slurm tests: no Slurm cluster could be "
+			"started: %s\n", skip_reason);
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (started_cluster) {
+		const char *argv[] = { "tests/slurm/stop.sh", cluster_dir, NULL };
+		struct sw_err err = SW_ERR_INIT;
+		char *out = NULL;
+		int status;
+
+		sw_slurm_exec(argv, &out, &status, &err);
+		free(out);
+	}
+	sw_test_rmtree(tmp);
+	free(tmp);
+	free(data);
+	free(cluster_dir);
+	return 0;
+}
+
+/* Skips the test when there is no cluster (fails instead in CI). */
+static void need_cluster(void)
+{
+	if (!skip_reason[0])
+		return;
+	if (getenv("SWEEP_TEST_REQUIRE_SLURM") &&
+	    !strcmp(getenv("SWEEP_TEST_REQUIRE_SLURM"), "1"))
+		fail_msg("no Slurm cluster, and SWEEP_TEST_REQUIRE_SLURM=1: %s", skip_reason);
+	skip();
+}
+
+static char *write_text(const char *name, const char *text)
+{
+	char *path = pathf("%s/%s", tmp, name);
+
+	assert_int_equal(sw_test_write_file(path, text, strlen(text)), 0);
+	return path;
+}
+
+static void run_args(struct sw_test_proc *p, const char *const *args,
+		     const char *const *env, int timeout_s)
+{
+	const char *argv[40];
+	int i = 0;
+
+	argv[i++] = sw_test_bin();
+	for (; *args && i < 39; args++)
+		argv[i++] = *args;
+	argv[i] = NULL;
+	assert_int_equal(sw_test_run(p, argv, NULL, env, timeout_s), 0);
+}
+
+#define RUN(p, ...) do { \
+	const char *const args_[] = { __VA_ARGS__, NULL }; \
+	run_args((p), args_, NULL, 300); \
+} while (0)
+
+static void expect_status(const struct sw_test_proc *p, int status)
+{
+	if (p->status != status)
+		fprintf(stderr, "exit %d, expected %d\n--- stdout\n%s--- stderr\n%s\n",
+			p->status, status, p->out, p->err);
+	assert_int_equal(p->status, status);
+}
+
+/* The one sweep directory under root (caller frees), or NULL. */
+static char *sweep_dir(const char *root)
+{
+	DIR *d = opendir(root);
+	struct dirent *e;
+	char *found = NULL;
+	int n = 0;
+
+	if (!d)
+		return NULL;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		n++;
+		free(found);
+		found = pathf("%s/%s", root, e->d_name);
+	}
+	closedir(d);
+	if (n != 1) {
+		free(found);
+		return NULL;
+	}
+	return found;
+}
+
+static json_t *load_jsonl(const char *path)
+{
+	struct sw_err err = SW_ERR_INIT;
+	json_t *a = NULL;
+
+	if (sw_jsonl_load(path, 0, &a, NULL, &err) < 0)
+		fail_msg("%s", err.msg);
+	return a;
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+/* runs.jsonl of dir, each run checked: recorded once, a Slurm job id, one
+ * history line per epoch, the job named sweep-DIRNAME-ID and submitted
+ * once (resubmitted: that many submissions). */
+static json_t *check_runs(const char *dir, size_t n_runs)
+{
+	char *p = pathf("%s/runs.jsonl", dir);
+	json_t *runs = load_jsonl(p), *rec, *ids = json_object();
+	const char *base = strrchr(dir, '/') + 1;
+	size_t i;
+
+	free(p);
+	assert_int_equal(json_array_size(runs), n_runs);
+	json_array_foreach(runs, i, rec) {
+		const char *id = str(rec, "id");
+		char *name = pathf("sweep-%s-%s", base, id);
+		json_t *h, *subs;
+
+		assert_null(json_object_get(ids, id));
+		json_object_set_new(ids, id, json_true());
+		assert_true(strlen(str(rec, "slurm_job_id")) > 0);
+		p = pathf("%s/runs/%s/history.jsonl", dir, id);
+		h = load_jsonl(p);
+		free(p);
+		assert_int_equal(json_array_size(h),
+				 json_integer_value(json_object_get(rec, "epochs")));
+		json_decref(h);
+		p = pathf("%s/runs/%s/slurm.jsonl", dir, id);
+		subs = load_jsonl(p);
+		free(p);
+		assert_true(json_array_size(subs) >= 1);
+		assert_string_equal(str(json_array_get(subs, json_array_size(subs) - 1),
+					"job_name"), name);
+		assert_string_equal(str(json_array_get(subs, json_array_size(subs) - 1),
+					"job_id"), str(rec, "slurm_job_id"));
+		json_decref(subs);
+		free(name);
+	}
+	json_decref(ids);
+	return runs;
+}
+
+static size_t submissions(const char *dir, const char *id)
+{
+	char *p = pathf("%s/runs/%s/slurm.jsonl", dir, id);
+	json_t *subs = load_jsonl(p);
+	size_t n = json_array_size(subs);
+
+	json_decref(subs);
+	free(p);
+	return n;
+}
+
+static const json_t *find_param(const json_t *runs, const char *name, double v)
+{
+	const json_t *rec;
+	size_t i;
+
+	json_array_foreach(runs, i, rec)
+		if (json_number_value(json_object_get(json_object_get(rec, "params"),
+						      name)) == v)
+			return rec;
+	return NULL;
+}
+
+static int file_exists(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0;
+}
+
+/* A program trial: LR epochs (EPOCHS, SLEEP s each), loss lr/epoch; on
+ * SIGTERM writes got-term beside its metrics file and exits. It checks
+ * that it runs as `sweep run` runs it locally: in the sweep's directory,
+ * with WANDB_SWEEP_PARAM_PATH and SWEEP_RUN_ID. */
+static const char program[] =
+	"import json, os, signal, sys, time\n"
+	"args = dict(a[2:].split('=', 1) for a in sys.argv[1:])\n"
+	"lr = float(args['lr']); epochs = int(args.get('epochs', 3))\n"
+	"pause = float(args.get('sleep', 0.3))\n"
+	"out = os.environ['SWEEP_METRICS_FILE']\n"
+	"here = os.path.dirname(out)\n"
+	"def term(*_):\n"
+	"    open(os.path.join(here, 'got-term'), 'w').write('TERM')\n"
+	"    sys.exit(0)\n"
+	"signal.signal(signal.SIGTERM, term)\n"
+	"local = int(os.path.exists('prog.py') and os.path.exists(os.environ['WANDB_SWEEP_PARAM_PATH'])\n"
+	"            and os.path.basename(here) == os.environ['SWEEP_RUN_ID'])\n"
+	"for e in range(1, epochs + 1):\n"
+	"    time.sleep(pause)\n"
+	"    with open(out, 'a') as f:\n"
+	"        f.write(json.dumps({'epoch': e, 'loss': lr / e, 'local': local}) + '\\n')\n";
+
+/* ==== Tests ==== */
+
+static void test_builtin_grid(void **state)
+{
+	char *y, *root = pathf("%s/res-builtin", tmp), *dir;
+	struct sw_test_proc p;
+	json_t *runs, *rec;
+	size_t i;
+
+	(void)state;
+	need_cluster();
+	y = write_text("builtin.yaml",
+		"method: grid\n"
+		"metric: {name: val_accuracy, goal: maximize}\n"
+		"parameters:\n"
+		"  learning_rate: {values: [0.01, 0.003]}\n"
+		"  batch_size: {value: 64}\n"
+		"  epochs: {value: 2}\n"
+		"  conv1_filters: {value: 4}\n"
+		"  conv2_filters: {value: 8}\n"
+		"  dense_units: {value: 16}\n"
+		"  train_limit: {value: 500}\n"
+		"  val_limit: {value: 200}\n");
+	RUN(&p, "run", y, "--launcher", "slurm", "--parallel", "2", "--data", data,
+	    "--results", root, "--seed", "3");
+	expect_status(&p, 0);
+	/* the default and the settings are said at start */
+	assert_non_null(strstr(p.err, "on Slurm: up to 2 jobs at once (--parallel), "
+			       "1 CPU each (--threads)"));
+	sw_test_proc_release(&p);
+	dir = sweep_dir(root);
+	assert_non_null(dir);
+	runs = check_runs(dir, 2);
+	json_array_foreach(runs, i, rec) {
+		char *out = pathf("%s/runs/%s/slurm.out", dir, str(rec, "id"));
+
+		assert_string_equal(str(rec, "state"), "finished");
+		assert_int_equal(json_integer_value(json_object_get(rec, "epochs")), 2);
+		assert_true(json_is_number(json_object_get(json_object_get(rec, "summary"),
+							   "val_accuracy")));
+		assert_true(file_exists(out));   /* job output in the run's dir */
+		free(out);
+		/* the in-epoch position for the live view ends at the last batch */
+		out = pathf("%s/runs/%s/progress", dir, str(rec, "id"));
+		{
+			char *text = sw_test_read_file(out, NULL);
+			long long e = 0, b = 0, n = -1;
+
+			assert_non_null(text);
+			assert_int_equal(sscanf(text, "%lld %lld %lld", &e, &b, &n), 3);
+			assert_int_equal(e, 2);
+			assert_true(b == n && n > 0);
+			free(text);
+		}
+		free(out);
+	}
+	/* the sweep's best model comes from the node that trained it */
+	{
+		char *best = pathf("%s/best.safetensors", dir);
+		struct stat sb;
+
+		assert_int_equal(stat(best, &sb), 0);
+		assert_true(sb.st_size > 1000);
+		RUN(&p, "eval", best, "--data", data);
+		expect_status(&p, 0);
+		sw_test_proc_release(&p);
+		free(best);
+	}
+	/* show displays the job ids */
+	RUN(&p, "show", dir);
+	expect_status(&p, 0);
+	assert_non_null(strstr(p.out, "SLURM_JOB"));
+	assert_non_null(strstr(p.out, str(json_array_get(runs, 0), "slurm_job_id")));
+	sw_test_proc_release(&p);
+	/* the report reads it as any sweep */
+	RUN(&p, "report", dir);
+	expect_status(&p, 0);
+	sw_test_proc_release(&p);
+	json_decref(runs);
+	free(dir);
+	free(root);
+	free(y);
+}
+
+static void test_program_sweep(void **state)
+{
+	char *y, *root = pathf("%s/res-program", tmp), *dir, *cwd;
+	struct sw_test_proc p;
+	json_t *runs, *rec;
+	size_t i;
+
+	(void)state;
+	need_cluster();
+	free(write_text("prog.py", program));
+	y = write_text("program.yaml",
+		"program: prog.py\n"
+		"method: grid\n"
+		"metric: {name: loss, goal: minimize}\n"
+		"parameters:\n"
+		"  lr: {values: [0.1, 0.2, 0.3]}\n");
+	cwd = getcwd(NULL, 0);
+	assert_int_equal(chdir(tmp), 0);
+	RUN(&p, "run", y, "--launcher", "slurm", "--parallel", "3", "--threads", "1",
+	    "--results", root, "--sbatch", "--time=10 --job-name=ignored-is-overridden");
+	assert_int_equal(chdir(cwd), 0);
+	free(cwd);
+	expect_status(&p, 0);
+	sw_test_proc_release(&p);
+	dir = sweep_dir(root);
+	runs = check_runs(dir, 3);
+	json_array_foreach(runs, i, rec) {
+		json_t *s = json_object_get(rec, "summary");
+
+		assert_string_equal(str(rec, "state"), "finished");
+		assert_int_equal(json_integer_value(json_object_get(rec, "epochs")), 3);
+		assert_true(json_number_value(json_object_get(s, "local")) == 1);
+	}
+	rec = (json_t *)find_param(runs, "lr", 0.2);
+	assert_non_null(rec);
+	assert_true(json_number_value(json_object_get(json_object_get(rec, "summary"),
+						      "loss")) > 0.066 &&
+		    json_number_value(json_object_get(json_object_get(rec, "summary"),
+						      "loss")) < 0.067);
+	json_decref(runs);
+	free(dir);
+	free(root);
+	free(y);
+}
+
+static void test_hyperband_cancels_job(void **state)
+{
+	char *y, *root = pathf("%s/res-hb", tmp), *dir, *cwd, *marker;
+	struct sw_test_proc p;
+	struct sw_slurm_job job;
+	struct sw_err err = SW_ERR_INIT;
+	json_t *runs;
+	const json_t *bad, *good;
+
+	(void)state;
+	need_cluster();
+	free(write_text("prog.py", program));
+	/* one job at a time in grid order: two good runs set the threshold,
+	 * the third is far worse after its first epoch and is cancelled */
+	y = write_text("hb.yaml",
+		"program: prog.py\n"
+		"method: grid\n"
+		"metric: {name: loss, goal: minimize}\n"
+		"parameters:\n"
+		"  lr: {values: [0.1, 0.2, 50]}\n"
+		"  epochs: {value: 4}\n"
+		"  sleep: {value: 1}\n"
+		"early_terminate: {type: hyperband, min_iter: 1, eta: 2}\n");
+	cwd = getcwd(NULL, 0);
+	assert_int_equal(chdir(tmp), 0);
+	RUN(&p, "run", y, "--launcher", "slurm", "--parallel", "1", "--results", root);
+	assert_int_equal(chdir(cwd), 0);
+	free(cwd);
+	expect_status(&p, 0);
+	sw_test_proc_release(&p);
+	dir = sweep_dir(root);
+	runs = check_runs(dir, 3);
+	good = find_param(runs, "lr", 0.1);
+	bad = find_param(runs, "lr", 50);
+	assert_non_null(good);
+	assert_non_null(bad);
+	assert_string_equal(str(good, "state"), "finished");
+	assert_string_equal(str(bad, "state"), "stopped");
+	assert_non_null(strstr(str(bad, "reason"), "hyperband"));
+	assert_true(json_integer_value(json_object_get(bad, "epochs")) < 4);
+	/* the program got SIGTERM, and the job is over */
+	marker = pathf("%s/runs/%s/got-term", dir, str(bad, "id"));
+	assert_true(file_exists(marker));
+	free(marker);
+	if (sw_slurm_job_query(str(bad, "slurm_job_id"), &job, &err) == 1)
+		assert_true(sw_slurm_state_terminal(job.state) ||
+			    !strcmp(job.state, "COMPLETING"));
+	json_decref(runs);
+	free(dir);
+	free(root);
+	free(y);
+}
+
+static void test_time_limit(void **state)
+{
+	char *y, *root = pathf("%s/res-timeout", tmp), *dir, *cwd;
+	struct sw_test_proc p;
+	json_t *runs;
+	const json_t *rec;
+
+	(void)state;
+	need_cluster();
+	free(write_text("prog.py", program));
+	y = write_text("timeout.yaml",
+		"program: prog.py\n"
+		"method: grid\n"
+		"metric: {name: loss, goal: minimize}\n"
+		"parameters:\n"
+		"  lr: {value: 0.1}\n"
+		"  epochs: {value: 1000}\n"
+		"  sleep: {value: 1}\n");
+	cwd = getcwd(NULL, 0);
+	assert_int_equal(chdir(tmp), 0);
+	/* Slurm's smallest limit is a minute; it checks limits every 30 s */
+	RUN(&p, "run", y, "--launcher", "slurm", "--results", root, "--sbatch",
+	    "--time=1");
+	assert_int_equal(chdir(cwd), 0);
+	free(cwd);
+	expect_status(&p, 0);
+	sw_test_proc_release(&p);
+	dir = sweep_dir(root);
+	runs = check_runs(dir, 1);
+	rec = json_array_get(runs, 0);
+	assert_string_equal(str(rec, "state"), "failed");
+	assert_non_null(strstr(str(rec, "reason"), "TIMEOUT"));
+	assert_non_null(strstr(str(rec, "reason"), "time limit"));
+	assert_true(json_integer_value(json_object_get(rec, "epochs")) > 10);
+	json_decref(runs);
+	free(dir);
+	free(root);
+	free(y);
+}
+
+/* Starts `sweep run ...` in the background (output to files in tmp). */
+static pid_t spawn_sweep(const char *const *args)
+{
+	const char *argv[40];
+	char *out = pathf("%s/spawn.out", tmp), *errp = pathf("%s/spawn.err", tmp);
+	pid_t pid;
+	int i = 0;
+
+	argv[i++] = sw_test_bin();
+	for (; *args && i < 39; args++)
+		argv[i++] = *args;
+	argv[i] = NULL;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int o = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int e = open(errp, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int n = open("/dev/null", O_RDONLY);
+
+		if (o < 0 || e < 0 || n < 0 || chdir(tmp) < 0)
+			_exit(127);
+		dup2(n, 0);
+		dup2(o, 1);
+		dup2(e, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	free(out);
+	free(errp);
+	return pid;
+}
+
+/* Number of runs of dir whose trial started on the node. */
+static int started_runs(const char *dir)
+{
+	char *runs = pathf("%s/runs", dir);
+	DIR *d = opendir(runs);
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d))) {
+		char *p = pathf("%s/%s/node.json", runs, e->d_name);
+
+		n += e->d_name[0] != '.' && file_exists(p);
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	free(runs);
+	return n;
+}
+
+/* The last job id recorded for run id (new string). */
+static char *last_job(const char *dir, const char *id)
+{
+	char *p = pathf("%s/runs/%s/slurm.jsonl", dir, id);
+	json_t *subs = load_jsonl(p);
+	char *job = strdup(str(json_array_get(subs, json_array_size(subs) - 1), "job_id"));
+
+	json_decref(subs);
+	free(p);
+	return job;
+}
+
+static void test_sigkill_resume_reattaches(void **state)
+{
+	char *y, *root = pathf("%s/res-kill", tmp), *dir = NULL, *p;
+	const char *const args[] = { "run", "kill.yaml", "--launcher", "slurm",
+				     "--parallel", "2", "--results", root, NULL };
+	const char *argv[8];
+	struct sw_test_proc pr;
+	struct sw_err err = SW_ERR_INIT;
+	json_t *runs, *rec, *inflight = NULL;
+	char vanished[300] = "", *job, *out = NULL, *line;
+	double end;
+	pid_t pid;
+	size_t i;
+	int status;
+
+	(void)state;
+	need_cluster();
+	free(write_text("prog.py", program));
+	y = write_text("kill.yaml",
+		"program: prog.py\n"
+		"method: grid\n"
+		"metric: {name: loss, goal: minimize}\n"
+		"parameters:\n"
+		"  lr: {values: [0.1, 0.2, 0.3, 0.4]}\n"
+		"  epochs: {value: 4}\n"
+		"  sleep: {value: 1}\n");
+	pid = spawn_sweep(args);
+	/* SIGKILL once two jobs run on the node */
+	end = now_s() + 60;
+	while (now_s() < end && (!dir || started_runs(dir) < 2)) {
+		if (!dir)
+			dir = sweep_dir(root);
+		sleep_s(0.05);
+	}
+	assert_non_null(dir);
+	assert_true(started_runs(dir) >= 2);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+
+	/* one job vanishes meanwhile (lost by a slurmctld crash): its job is
+	 * cancelled and its files and recorded id no longer lead to it */
+	p = pathf("%s/runs", dir);
+	{
+		DIR *d = opendir(p);
+		struct dirent *e;
+
+		while (d && (e = readdir(d)))
+			if (e->d_name[0] != '.' && !vanished[0]) {
+				char *rf = pathf("%s/%s/node.json", p, e->d_name);
+
+				if (file_exists(rf))
+					snprintf(vanished, sizeof(vanished), "%s", e->d_name);
+				free(rf);
+			}
+		if (d)
+			closedir(d);
+	}
+	free(p);
+	assert_true(vanished[0]);
+	job = last_job(dir, vanished);
+	argv[0] = "scancel";
+	argv[1] = job;
+	argv[2] = NULL;
+	assert_int_equal(sw_slurm_exec(argv, &out, &status, &err), 0);
+	free(out);
+	end = now_s() + 30;
+	for (;;) {
+		char id[32];
+
+		p = pathf("sweep-%s-%s", strrchr(dir, '/') + 1, vanished);
+		status = sw_slurm_find_by_name(p, id, sizeof(id), &err);
+		free(p);
+		if (status == 0 || now_s() > end)
+			break;
+		sleep_s(0.2);
+	}
+	assert_int_equal(status, 0);
+	p = pathf("%s/runs/%s/slurm.jsonl", dir, vanished);
+	line = pathf("{\"job_id\":\"987654\",\"job_name\":\"sweep-%s-%s\",\"time\":0}\n",
+		     strrchr(dir, '/') + 1, vanished);
+	assert_int_equal(sw_test_write_file(p, line, strlen(line)), 0);
+	free(p);
+	free(line);
+	p = pathf("%s/runs/%s/result.json", dir, vanished);
+	unlink(p);
+	free(p);
+	free(job);
+
+	/* resume: the running job is followed, not submitted again */
+	argv[0] = sw_test_bin();
+	argv[1] = "resume";
+	argv[2] = dir;
+	argv[3] = NULL;
+	assert_int_equal(sw_test_run(&pr, argv, NULL, NULL, 300), 0);
+	expect_status(&pr, 0);
+	sw_test_proc_release(&pr);
+	runs = check_runs(dir, 4);
+	json_array_foreach(runs, i, rec) {
+		assert_string_equal(str(rec, "state"), "finished");
+		assert_int_equal(json_integer_value(json_object_get(rec, "epochs")), 4);
+		/* one job per run; the vanished one a second (the fake id first) */
+		assert_int_equal(submissions(dir, str(rec, "id")),
+				 strcmp(str(rec, "id"), vanished) ? 1 : 2);
+	}
+	json_decref(runs);
+	json_decref(inflight);
+	free(dir);
+	free(root);
+	free(y);
+}
+
+/* Jobs of this sweep Slurm has queued or running right now. */
+static int jobs_in_queue(const char *dir)
+{
+	const char *argv[] = { "squeue", "--me", "-h", "-o", "%j", NULL };
+	struct sw_err err = SW_ERR_INIT;
+	char *out = NULL, *prefix = pathf("sweep-%s-", strrchr(dir, '/') + 1);
+	int status, n = 0;
+
+	if (sw_slurm_exec(argv, &out, &status, &err) == 0 && status == 0)
+		n = sw_test_count_lines(out, prefix);
+	free(out);
+	free(prefix);
+	return n;
+}
+
+static void test_cancelled_by_someone_else(void **state)
+{
+	char *y, *root = pathf("%s/res-cancel", tmp), *dir = NULL, *job = NULL;
+	const char *const args[] = { "run", "cancel.yaml", "--launcher", "slurm",
+				     "--parallel", "2", "--results", root, NULL };
+	const char *argv[] = { "scancel", NULL, NULL };
+	struct sw_err err = SW_ERR_INIT;
+	json_t *runs;
+	const json_t *rec;
+	char *out = NULL;
+	int status, most = 0;
+	double end;
+	pid_t pid;
+
+	(void)state;
+	need_cluster();
+	free(write_text("prog.py", program));
+	y = write_text("cancel.yaml",
+		"program: prog.py\n"
+		"method: grid\n"
+		"metric: {name: loss, goal: minimize}\n"
+		"parameters:\n"
+		"  lr: {values: [0.1, 0.2, 0.3]}\n"
+		"  epochs: {value: 3}\n"
+		"  sleep: {value: 1}\n");
+	pid = spawn_sweep(args);
+	/* someone cancels the first run's job while it runs */
+	end = now_s() + 60;
+	while (now_s() < end && !job) {
+		char *p;
+
+		if (!dir)
+			dir = sweep_dir(root);
+		if (dir && started_runs(dir) >= 1) {
+			DIR *d;
+			struct dirent *e;
+
+			p = pathf("%s/runs", dir);
+			d = opendir(p);
+			while (d && (e = readdir(d)) && !job) {
+				char *nf = pathf("%s/%s/node.json", p, e->d_name);
+
+				if (e->d_name[0] != '.' && file_exists(nf))
+					job = last_job(dir, e->d_name);
+				free(nf);
+			}
+			if (d)
+				closedir(d);
+			free(p);
+		}
+		sleep_s(0.05);
+	}
+	assert_non_null(job);
+	argv[1] = job;
+	assert_int_equal(sw_slurm_exec(argv, &out, &status, &err), 0);
+	free(out);
+	/* never more than --parallel jobs queued or running */
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		int n = jobs_in_queue(dir);
+
+		most = n > most ? n : most;
+		sleep_s(0.1);
+	}
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(most >= 1 && most <= 2);
+	runs = check_runs(dir, 3);
+	rec = NULL;
+	{
+		size_t i;
+		const json_t *r;
+
+		json_array_foreach(runs, i, r)
+			if (!strcmp(str(r, "slurm_job_id"), job))
+				rec = r;
+	}
+	assert_non_null(rec);
+	assert_string_equal(str(rec, "state"), "failed");
+	assert_non_null(strstr(str(rec, "reason"), "cancelled by someone else"));
+	{
+		size_t i, finished = 0;
+		const json_t *r;
+
+		json_array_foreach(runs, i, r)
+			finished += !strcmp(str(r, "state"), "finished");
+		assert_int_equal(finished, 2);
+	}
+	json_decref(runs);
+	free(job);
+	free(dir);
+	free(root);
+	free(y);
+}
+
+static void test_ctrl_c_cancels_queued_jobs(void **state)
+{
+	char *y, *root = pathf("%s/res-ctrlc", tmp), *dir = NULL;
+	/* two CPUs a job on a two-CPU node: one runs, three wait */
+	const char *const args[] = { "run", "ctrlc.yaml", "--launcher", "slurm",
+				     "--parallel", "4", "--threads", "2",
+				     "--results", root, NULL };
+	json_t *runs;
+	const json_t *r;
+	size_t i, zero = 0, one = 0;
+	double end;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	need_cluster();
+	free(write_text("prog.py", program));
+	y = write_text("ctrlc.yaml",
+		"program: prog.py\n"
+		"method: grid\n"
+		"metric: {name: loss, goal: minimize}\n"
+		"parameters:\n"
+		"  lr: {values: [1, 2, 3, 4]}\n"
+		"  epochs: {value: 5}\n"
+		"  sleep: {value: 1}\n");
+	pid = spawn_sweep(args);
+	end = now_s() + 60;
+	while (now_s() < end && (!dir || started_runs(dir) < 1)) {
+		if (!dir)
+			dir = sweep_dir(root);
+		sleep_s(0.05);
+	}
+	assert_non_null(dir);
+	kill(pid, SIGINT);
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 130);
+	runs = check_runs(dir, 4);
+	json_array_foreach(runs, i, r) {
+		int64_t e = json_integer_value(json_object_get(r, "epochs"));
+
+		assert_string_equal(str(r, "state"), "stopped");
+		zero += e == 0;
+		one += e == 1;
+	}
+	/* the queued ones at once, the running one after its epoch */
+	assert_int_equal(zero, 3);
+	assert_int_equal(one, 1);
+	assert_int_equal(jobs_in_queue(dir), 0);
+	json_decref(runs);
+	free(dir);
+	free(root);
+	free(y);
+}
+
+static void test_errors(void **state)
+{
+	char *y, *root = pathf("%s/res-errors", tmp), *dir, *cwd, *bin_env;
+	const char *env_nopath[] = { "PATH=/nonexistent", NULL };
+	const char *env_bin[] = { "SWEEP_SLURM_BIN=/nonexistent/sweep", NULL };
+	const char *env_false[] = { "SWEEP_SLURM_BIN=/bin/false", NULL };
+	char *root2;
+	const char *args_run[] = { "run", NULL, "--launcher", "slurm", "--results",
+				   NULL, NULL, NULL, NULL };
+	struct sw_test_proc p;
+	json_t *runs;
+
+	(void)state;
+	need_cluster();
+	free(write_text("prog.py", program));
+	y = write_text("err.yaml",
+		"program: prog.py\n"
+		"method: grid\n"
+		"parameters:\n"
+		"  lr: {value: 0.1}\n");
+	args_run[1] = y;
+	args_run[5] = root;
+	cwd = getcwd(NULL, 0);
+	assert_int_equal(chdir(tmp), 0);
+
+	/* no sbatch on PATH: said, and no sweep directory made */
+	run_args(&p, args_run, env_nopath, 60);
+	expect_status(&p, 1);
+	assert_non_null(strstr(p.err, "sbatch not found on PATH"));
+	sw_test_proc_release(&p);
+	assert_null(sweep_dir(root));
+
+	/* sbatch refusing an argument: its own message is shown */
+	args_run[6] = "--sbatch";
+	args_run[7] = "--partition=no_such_partition";
+	run_args(&p, args_run, NULL, 60);
+	expect_status(&p, 1);
+	assert_non_null(strstr(p.err, "sbatch refused"));
+	assert_non_null(strstr(p.err, "artition"));
+	sw_test_proc_release(&p);
+	assert_null(sweep_dir(root));
+
+	/* an unclosed quote in --sbatch */
+	args_run[7] = "--comment='x";
+	run_args(&p, args_run, NULL, 60);
+	expect_status(&p, 2);
+	assert_non_null(strstr(p.err, "unclosed"));
+	sw_test_proc_release(&p);
+
+	/* the sweep binary not reachable on the node: a failed run saying so */
+	args_run[6] = NULL;
+	run_args(&p, args_run, env_bin, 120);
+	expect_status(&p, 0);
+	sw_test_proc_release(&p);
+	assert_int_equal(chdir(cwd), 0);
+	free(cwd);
+	dir = sweep_dir(root);
+	assert_non_null(dir);
+	runs = check_runs(dir, 1);
+	assert_string_equal(str(json_array_get(runs, 0), "state"), "failed");
+	bin_env = (char *)str(json_array_get(runs, 0), "reason");
+	assert_non_null(strstr(bin_env, "/nonexistent/sweep"));
+	assert_non_null(strstr(bin_env, "not reachable on node"));
+	json_decref(runs);
+	free(dir);
+
+	/* a job that ends before `sweep trial` could write anything in the run's
+	 * directory (as when the nodes do not see it): the reason says so */
+	root2 = pathf("%s/res-errors2", tmp);
+	args_run[5] = root2;
+	cwd = getcwd(NULL, 0);
+	assert_int_equal(chdir(tmp), 0);
+	run_args(&p, args_run, env_false, 120);
+	assert_int_equal(chdir(cwd), 0);
+	free(cwd);
+	expect_status(&p, 0);
+	sw_test_proc_release(&p);
+	dir = sweep_dir(root2);
+	runs = check_runs(dir, 1);
+	assert_string_equal(str(json_array_get(runs, 0), "state"), "failed");
+	assert_non_null(strstr(str(json_array_get(runs, 0), "reason"),
+			       "may not see the results directory"));
+	assert_non_null(strstr(str(json_array_get(runs, 0), "reason"), "--results"));
+	json_decref(runs);
+	free(dir);
+	free(root2);
+	free(root);
+	free(y);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_builtin_grid),
+		cmocka_unit_test(test_program_sweep),
+		cmocka_unit_test(test_hyperband_cancels_job),
+		cmocka_unit_test(test_sigkill_resume_reattaches),
+		cmocka_unit_test(test_cancelled_by_someone_else),
+		cmocka_unit_test(test_ctrl_c_cancels_queued_jobs),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_time_limit),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
