@@ -45,7 +45,7 @@ CPPFLAGS += $(PKG_CFLAGS)
 LDFLAGS += -fopenmp $(SANFLAGS)
 LDLIBS += $(PKG_LIBS) -lm
 
-LIB_SRCS := $(filter-out sweep/main.c,$(wildcard sweep/*.c)) \
+LIB_SRCS := $(filter-out sweep/commands/main.c,$(wildcard base/*.c sweep/*/*.c)) \
 	$(wildcard trainer/*.c) $(wildcard trainer/kernels/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libsweep.a
@@ -68,7 +68,7 @@ $(LIB): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BIN): $(BUILD)/sweep/main.o $(LIB)
+$(BIN): $(BUILD)/sweep/commands/main.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

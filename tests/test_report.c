@@ -17,9 +17,9 @@
 
 #include "support/report_gen.h"
 #include "support/support.h"
-#include "sweep/report.h"
-#include "sweep/report_stats.h"
-#include "sweep/report_svg.h"
+#include "sweep/report/report.h"
+#include "sweep/report/report_stats.h"
+#include "sweep/report/report_svg.h"
 
 #define FIXTURE "tests/report/fixture"
 

@@ -32,9 +32,9 @@
 
 #include "support/hook_server.h"
 #include "support/support.h"
-#include "sweep/cli.h"
-#include "sweep/controller.h"
-#include "sweep/store.h"
+#include "base/cli.h"
+#include "sweep/run/controller.h"
+#include "sweep/store/store.h"
 
 #define RECORD 3073
 #define FILE_RECORDS 10000     /* the loader wants official-size files */

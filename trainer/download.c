@@ -1,7 +1,7 @@
 /* download.c - see include/trainer/download.h */
 #define _GNU_SOURCE
 #include "trainer/download.h"
-#include "sweep/file.h"
+#include "base/file.h"
 
 #include <archive.h>
 #include <archive_entry.h>

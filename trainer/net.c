@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sweep/rng.h"
+#include "base/rng.h"
 #include "trainer/kernels.h"
 
 #define CNN_CHECK(cond)                                                       \

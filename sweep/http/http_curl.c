@@ -1,0 +1,211 @@
+/* http_curl.c - the libcurl transport of the HTTP client (the only file that
+ * includes curl.h); see include/sweep/http/http.h. One easy handle per try: TLS
+ * verified, http/https only, no redirects, connect / low-speed / total
+ * time-outs, capped body, Retry-After parsed, the stop flag polled. */
+#define _GNU_SOURCE
+#include "base/cli.h"
+#include "sweep/http/http.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_OK;
+
+static void global_init(void)
+{
+	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+struct xfer {
+	struct sw_http *http;
+	struct sw_http_response *resp;
+	int too_big;
+};
+
+static size_t on_body(char *data, size_t size, size_t n, void *userp)
+{
+	struct xfer *x = userp;
+
+	if (sw_buf_append(&x->resp->body, data, size * n) < 0) {
+		x->too_big = 1;
+		return 0;
+	}
+	return size * n;
+}
+
+/* Retry-After: delta-seconds or an HTTP-date. */
+static size_t on_header(char *data, size_t size, size_t n, void *userp)
+{
+	struct xfer *x = userp;
+	size_t len = size * n;
+	char line[256], *v, *end;
+
+	if (len < 12 || len >= sizeof(line) || strncasecmp(data, "retry-after:", 12))
+		return len;
+	memcpy(line, data, len);
+	line[len] = '\0';
+	v = line + 12;
+	v += strspn(v, " \t");
+	v[strcspn(v, "\r\n")] = '\0';
+	if (*v) {
+		double s = strtod(v, &end);
+
+		if (end != v && !*end && s >= 0) {
+			x->resp->retry_after_s = s;
+		} else {
+			time_t t = curl_getdate(v, NULL);
+
+			if (t > 0) {
+				double d = difftime(t, time(NULL));
+
+				x->resp->retry_after_s = d > 0 ? d : 0;
+			}
+		}
+	}
+	return len;
+}
+
+static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct xfer *x = userp;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return x->http->stop && *x->http->stop;
+}
+
+/* Failures worth another try: the server was unreachable, went away or was
+ * too slow. TLS verification, bad URLs and local errors are not. */
+static int transient(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_WEIRD_SERVER_REPLY:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static long ms(double s)
+{
+	return s > 0 ? (long)(s * 1000 + 0.5) : 0;
+}
+
+int sw_http_curl_transport(struct sw_http *http, const struct sw_http_request *req,
+			   struct sw_http_response *resp, struct sw_err *err)
+{
+	char errbuf[CURL_ERROR_SIZE], url[256], ctype[128];
+	struct curl_slist *headers = NULL, *tmp;
+	struct xfer x = { http, resp, 0 };
+	CURL *curl = NULL;
+	CURLcode rc;
+	int ret = -1;
+
+	pthread_once(&global_once, global_init);
+	sw_url_redact(req->url, url, sizeof(url));
+	resp->fail = SW_HTTP_FAIL_FATAL;
+	if (global_rc != CURLE_OK) {
+		sw_errorf(err, "unable to initialise libcurl: %s", curl_easy_strerror(global_rc));
+		goto done;
+	}
+	curl = curl_easy_init();
+	if (!curl) {
+		sw_errorf(err, "unable to initialise libcurl");
+		goto done;
+	}
+	errbuf[0] = '\0';
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(curl, CURLOPT_URL, req->url);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "sweep/" SW_VERSION);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, ms(http->connect_timeout_s));
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+			 ms(req->timeout_s > 0 ? req->timeout_s : http->total_timeout_s));
+	if (http->low_speed_time_s > 0) {
+		curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, (long)(http->low_speed_time_s + 0.5));
+	}
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &x);
+	if (req->user) {
+		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(curl, CURLOPT_USERNAME, req->user);
+		curl_easy_setopt(curl, CURLOPT_PASSWORD, req->password ? req->password : "");
+	}
+	if (req->content_type) {
+		snprintf(ctype, sizeof(ctype), "Content-Type: %s", req->content_type);
+		tmp = curl_slist_append(headers, ctype);
+		if (!tmp)
+			goto oom;
+		headers = tmp;
+	}
+	tmp = curl_slist_append(headers, "Expect:");
+	if (!tmp)
+		goto oom;
+	headers = tmp;
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	if (!req->method || !strcmp(req->method, "POST")) {
+		curl_easy_setopt(curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	} else if (strcmp(req->method, "GET")) {
+		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
+	}
+
+	rc = curl_easy_perform(curl);
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
+		resp->fail = SW_HTTP_FAIL_NONE;
+		ret = 0;
+		goto done;
+	}
+	if (x.too_big) {
+		sw_errorf(err, "the answer from %s is larger than %zu bytes", url,
+			  resp->body.cap);
+		goto done;
+	}
+	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		resp->fail = SW_HTTP_FAIL_INTR;
+		sw_errorf(err, "interrupted");
+		goto done;
+	}
+	resp->fail = transient(rc) ? SW_HTTP_FAIL_TRANSIENT : SW_HTTP_FAIL_FATAL;
+	sw_errorf(err, "%s %s failed: %s", req->method ? req->method : "POST", url,
+		  errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	goto done;
+oom:
+	sw_errorf(err, "out of memory");
+done:
+	curl_slist_free_all(headers);
+	if (curl)
+		curl_easy_cleanup(curl);
+	return ret;
+}
