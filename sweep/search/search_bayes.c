@@ -22,6 +22,7 @@
  * so parallel workers get distinct points.
  */
 #define _GNU_SOURCE   /* qsort_r */
+#include "sweep/search/points.h"
 #include "sweep/search/search.h"
 
 #include <cblas.h>

@@ -1,5 +1,6 @@
 /* search_random.c - random search: every leaf drawn by its inverse CDF;
  * see include/sweep/search/search.h */
+#include "sweep/search/points.h"
 #include "sweep/search/search.h"
 
 int sw_search_random(const struct sw_space *sp, const struct sw_runs *runs,

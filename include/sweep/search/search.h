@@ -32,9 +32,8 @@
  *
  * defines: enum sw_search_end, sw_search_end_name, sw_search_next,
  *          sw_search_grid, sw_search_random, sw_search_bayes, sw_bayes_data,
- *          sw_search_target_reached, sw_params_same,
- *          sw_params_seen,
- *          sw_random_point
+ *          sw_search_target_reached (and, through points.h, the helpers
+ *          the engines share)
  */
 #ifndef SW_SEARCH_H
 #define SW_SEARCH_H
@@ -45,6 +44,7 @@
 
 #include "base/err.h"
 #include "sweep/search/observed.h"
+#include "sweep/search/points.h"
 #include "base/rng.h"
 #include "sweep/spec/space.h"
 #include "sweep/spec/spec.h"
@@ -94,20 +94,5 @@ int sw_bayes_data(const struct sw_spec *spec, const struct sw_space *sp,
 /* 1 when metric.target is set and some run reached it. */
 int sw_search_target_reached(const struct sw_spec *spec,
 			     const struct sw_runs *runs);
-
-/* 1 when a and b hold equal values (Python ==) at every searchable leaf. */
-int sw_params_same(const struct sw_space *sp, const json_t *a, const json_t *b);
-
-/* 1 when params equals (sw_params_same) an observed run's or one of the
- * suggestions out[first..]: random and bayes redraw such a point. */
-int sw_params_seen(const struct sw_space *sp, const struct sw_runs *runs,
-		   const json_t *out, size_t first, const json_t *params);
-
-/* A random parameter object (every leaf, constants included): each
- * searchable leaf at quantile u drawn in the open interval (0,1) from rng.
- * If u01 is non-NULL the searchable leaves' u values are written there in
- * leaf order. Returns a new object, NULL on allocation failure. */
-json_t *sw_random_point(const struct sw_space *sp, struct sw_rng *rng,
-			double *u01);
 
 #endif
