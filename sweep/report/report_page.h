@@ -38,7 +38,7 @@ struct sw_rp_page {
 	size_t n_swept;
 };
 
-/* ==== Helpers (report.c) ==== */
+/* ==== Helpers (report_page.c) ==== */
 
 /* A JSON number, or the strings "Infinity"/"-Infinity"; NaN otherwise. */
 double sw_rp_jnum(const json_t *v);
