@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "base/cli.h"
 #include "sweep/http/http.h"
+#include "sweep/http/url.h"
 
 #include <curl/curl.h>
 #include <pthread.h>

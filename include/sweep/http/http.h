@@ -22,8 +22,8 @@
  *          sw_http_fail, sw_http_transport_fn, struct sw_http, sw_http_init,
  *          sw_http_set_server, sw_http_release, sw_http_send, sw_http_post_json,
  *          sw_http_response_init, sw_http_response_release,
- *          sw_http_curl_transport, sw_http_sleep, sw_url_is_loopback,
- *          sw_url_host_port, sw_url_redact, sw_redact, sw_base64
+ *          sw_http_curl_transport, sw_http_sleep (and, through url.h,
+ *          the URL and redaction helpers)
  */
 #ifndef SW_HTTP_H
 #define SW_HTTP_H
@@ -33,6 +33,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "sweep/http/url.h"
 
 /* One request. Everything is borrowed for the duration of the call. */
 struct sw_http_request {
@@ -148,25 +149,5 @@ int sw_http_curl_transport(struct sw_http *http, const struct sw_http_request *r
 /* Default sleep: waits s seconds in slices of at most 50 ms, returning -1
  * as soon as *http->stop is raised, 0 otherwise. */
 int sw_http_sleep(struct sw_http *http, double s);
-
-/* ==== URL helpers ==== */
-
-/* Writes "host" or "host:port" (the netrc machine name: the URL's netloc
- * without user info) into out. Returns 0, or -1 when url is not an
- * http(s)://host... URL. Sets *is_https when non-NULL. */
-int sw_url_host_port(const char *url, char *out, size_t outsz, int *is_https);
-
-/* 1 when the URL's host is loopback: localhost, 127.0.0.0/8 or ::1. */
-int sw_url_is_loopback(const char *url);
-
-/* Copies url into out with any "user:password@" part replaced by "***@". */
-void sw_url_redact(const char *url, char *out, size_t outsz);
-
-/* Replaces every occurrence of secret (if non-NULL and non-empty) in the
- * NUL-terminated s with "***", in place. */
-void sw_redact(char *s, const char *secret);
-
-/* base64 of n bytes; returns a new string the caller frees (NULL: OOM). */
-char *sw_base64(const void *data, size_t n);
 
 #endif
