@@ -9,11 +9,22 @@
 #include <string.h>
 #include <getopt.h>
 
+/* The command table, registered by main(): base code never links back to
+ * the commands layer above it. */
+static const struct sw_cmd *commands;
+
+void sw_cli_set_commands(const struct sw_cmd *table)
+{
+	commands = table;
+}
+
 const struct sw_cmd *sw_cmd_find(const char *name)
 {
 	const struct sw_cmd *c;
 
-	for (c = sw_commands; c->name; c++)
+	if (!commands)
+		return NULL;
+	for (c = commands; c->name; c++)
 		if (!strcmp(c->name, name))
 			return c;
 	return NULL;

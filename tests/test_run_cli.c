@@ -1351,9 +1351,6 @@ static void test_sigkill_and_resume_rounds(void **state)
 
 /* ==== Choosing P and T, and what data to load (library level) ==== */
 
-/* The controller links the CLI helpers, which want main.c's table. */
-const struct sw_cmd sw_commands[] = { { NULL, NULL, NULL, NULL } };
-
 static void load_spec(struct sw_spec *spec, const char *text)
 {
 	struct sw_diags diags = { 0 };

@@ -7,7 +7,8 @@
  * returns its exit code; `-h`/`--help` is handled by the dispatcher in
  * sweep/commands/main.c from the usage text, so commands never see it.
  *
- * defines: enum sw_exit, struct sw_cmd, sw_cli_error, sw_cli_warning,
+ * defines: enum sw_exit, struct sw_cmd, sw_cli_set_commands, sw_cmd_find,
+ *          sw_cli_error, sw_cli_warning,
  *          sw_cli_usage_error, sw_cli_bad_option, sw_cli_parse_uint,
  *          SW_VERSION
  */
@@ -30,10 +31,12 @@ struct sw_cmd {
 	const char *usage;                 /* full text for `sweep help CMD` */
 };
 
-/* The table of subcommands, terminated by an entry with a NULL name. */
-extern const struct sw_cmd sw_commands[];
+/* Registers the table of subcommands (terminated by an entry with a NULL
+ * name; borrowed for the life of the process). main() does it first. */
+void sw_cli_set_commands(const struct sw_cmd *table);
 
-/* Finds a command by name; NULL if unknown. */
+/* Finds a command by name in the registered table; NULL if unknown or none
+ * is registered (the usage errors then print no synopsis). */
 const struct sw_cmd *sw_cmd_find(const char *name);
 
 /* "sweep: error: MESSAGE\n" on stderr. Returns SW_EXIT_FAILURE. */

@@ -11,7 +11,7 @@
 
 #define CMD(name, summary) { #name, cmd_##name, summary, cmd_##name##_usage }
 
-const struct sw_cmd sw_commands[] = {
+static const struct sw_cmd sw_commands[] = {
 	CMD(run, "search a sweep locally, training every trial in-process"),
 	CMD(resume, "continue an interrupted or crashed local sweep"),
 	CMD(ls, "list the sweeps of a results directory"),
@@ -97,6 +97,7 @@ int main(int argc, char **argv)
 	const struct sw_cmd *c;
 	const char *name;
 
+	sw_cli_set_commands(sw_commands);
 	if (argc < 2) {
 		fprintf(stderr, "%s\nRun 'sweep --help' for the list of commands.\n",
 			main_usage);
