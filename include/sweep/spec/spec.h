@@ -22,7 +22,7 @@
  *          sw_spec_init, sw_spec_load, sw_spec_load_string, sw_spec_validate,
  *          sw_spec_release, sw_spec_to_json, sw_spec_grid_count,
  *          sw_param_path, sw_diags_add, sw_diags_sort,
- *          sw_diags_print, sw_diags_release, sw_nearest
+ *          sw_diags_print, sw_diags_release (sw_nearest: base/nearest.h)
  */
 #ifndef SW_SPEC_H
 #define SW_SPEC_H
@@ -33,6 +33,7 @@
 #include <stdio.h>
 
 #include "base/err.h"
+#include "base/nearest.h"
 
 /* 1-based line and column in the source file; 0 when not from a file. */
 struct sw_loc {
@@ -253,9 +254,5 @@ void sw_diags_sort(struct sw_diags *diags);
 void sw_diags_print(const struct sw_diags *diags, const char *file, FILE *out);
 
 void sw_diags_release(struct sw_diags *diags);
-
-/* The candidate (NULL-terminated list) nearest to word by edit distance,
- * when close enough to be a likely typo; NULL otherwise. */
-const char *sw_nearest(const char *word, const char *const *cands);
 
 #endif
