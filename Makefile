@@ -99,8 +99,10 @@ run: deps
 
 # Runs every test binary (unit tests and end-to-end tests of $(BIN)), then a
 # total over all of them. SWEEP_BIN tells the end-to-end tests what to run.
+# tests/check_layout.py: includes point down the layout, no call circles.
 test: deps
 	$(MAKE) $(BIN) $(TEST_BINS)
+	@python3 tests/check_layout.py $(BUILD)
 	@SWEEP_BIN=$(BIN) BUILD=$(BUILD) tests/run_tests.sh $(TEST_BINS)
 
 bench: deps
