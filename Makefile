@@ -13,10 +13,17 @@
 
 CC ?= cc
 PREFIX ?= /usr/local
-PKGS := yaml-0.1 libcurl openblas lapacke jansson libarchive
+# Compiled against all of PKGS; bin/sweep links only LINK_PKGS. libcurl,
+# libarchive, libcrypto and OpenBLAS are loaded on first use (base/dl.h), so
+# a command maps them only when it talks to a server, unpacks the dataset or
+# computes (start-up: tests/bench/startup.sh). Their runtime packages come
+# with the -dev ones below (libcurl4, libarchive13, libssl3,
+# libopenblas0-openmp).
+PKGS := yaml-0.1 libcurl openblas lapacke jansson libarchive libcrypto
+LINK_PKGS := yaml-0.1 jansson
 DEB_PKGS := gcc make pkg-config libyaml-dev libcurl4-openssl-dev \
 	libopenblas-openmp-dev liblapacke-dev libjansson-dev libarchive-dev \
-	libcmocka-dev python3 chromium clang libclang-rt-dev libomp-dev
+	libssl-dev libcmocka-dev python3 chromium clang libclang-rt-dev libomp-dev
 
 BUILD := build
 BIN := bin/sweep
@@ -34,7 +41,11 @@ SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 endif
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null)
+# the tests also build tarballs with libarchive (test_download)
+TEST_LIBS = $(shell pkg-config --libs libarchive 2>/dev/null)
+# the OpenMP OpenBLAS compiled against, tried first by base/blas.c
+OPENBLAS_DIR = $(shell pkg-config --variable=libdir openblas 2>/dev/null)
 
 CFLAGS ?= $(OPT)
 CFLAGS += -std=gnu11 -Wall -Wextra -Wshadow -fopenmp -MMD -MP -Iinclude -Itests $(SANFLAGS)
@@ -42,8 +53,11 @@ ifeq ($(WERROR),1)
 CFLAGS += -Werror
 endif
 CPPFLAGS += $(PKG_CFLAGS)
+ifneq ($(OPENBLAS_DIR),)
+CPPFLAGS += -DSW_OPENBLAS_SO='"$(OPENBLAS_DIR:%/=%)/libopenblas.so.0"'
+endif
 LDFLAGS += -fopenmp $(SANFLAGS)
-LDLIBS += $(PKG_LIBS) -lm
+LDLIBS += $(PKG_LIBS) -lm -ldl
 
 LIB_SRCS := $(filter-out sweep/commands/main.c,$(wildcard base/*.c sweep/*/*.c)) \
 	$(wildcard trainer/*.c) $(wildcard trainer/kernels/*.c)
@@ -73,7 +87,7 @@ $(BIN): $(BUILD)/sweep/commands/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT_OBJS) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS) -lcmocka
 
 # Installs only what is missing; needs root (or sudo) the first time.
 deps:
@@ -129,7 +143,7 @@ build/fuzz/libsweep.a: $(FUZZ_OBJS)
 	ar rcs $@ $^
 build/fuzz/%: tests/%.c build/fuzz/libsweep.a
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $(CPPFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $(CPPFLAGS) -o $@ $^ $(PKG_LIBS) -lm -ldl
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin

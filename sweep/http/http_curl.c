@@ -1,27 +1,19 @@
-/* http_curl.c - the libcurl transport of the HTTP client (the only file that
- * includes curl.h); see include/sweep/http/http.h. One easy handle per try: TLS
+/* http_curl.c - the libcurl transport of the HTTP client (libcurl is loaded
+ * on its first request, base/libcurl.h); see
+ * include/sweep/http/http.h. One easy handle per try: TLS
  * verified, http/https only, no redirects, connect / low-speed / total
  * time-outs, capped body, Retry-After parsed, the stop flag polled. */
 #define _GNU_SOURCE
 #include "base/cli.h"
+#include "base/libcurl.h"
 #include "sweep/http/http.h"
 #include "sweep/http/url.h"
 
-#include <curl/curl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static CURLcode global_rc = CURLE_OK;
-
-static void global_init(void)
-{
-	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 struct xfer {
 	struct sw_http *http;
@@ -60,7 +52,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
 		if (end != v && !*end && s >= 0) {
 			x->resp->retry_after_s = s;
 		} else {
-			time_t t = curl_getdate(v, NULL);
+			time_t t = sw_curl.getdate(v, NULL);
 
 			if (t > 0) {
 				double d = difftime(t, time(NULL));
@@ -121,69 +113,66 @@ int sw_http_curl_transport(struct sw_http *http, const struct sw_http_request *r
 	CURLcode rc;
 	int ret = -1;
 
-	pthread_once(&global_once, global_init);
 	sw_url_redact(req->url, url, sizeof(url));
 	resp->fail = SW_HTTP_FAIL_FATAL;
-	if (global_rc != CURLE_OK) {
-		sw_errorf(err, "unable to initialise libcurl: %s", curl_easy_strerror(global_rc));
-		goto done;
-	}
-	curl = curl_easy_init();
+	if (sw_curl_load(err) < 0)
+		return -1;
+	curl = sw_curl.easy_init();
 	if (!curl) {
 		sw_errorf(err, "unable to initialise libcurl");
 		goto done;
 	}
 	errbuf[0] = '\0';
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(curl, CURLOPT_URL, req->url);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "sweep/" SW_VERSION);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, ms(http->connect_timeout_s));
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+	sw_curl.easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	sw_curl.easy_setopt(curl, CURLOPT_URL, req->url);
+	sw_curl.easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	sw_curl.easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	sw_curl.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	sw_curl.easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	sw_curl.easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	sw_curl.easy_setopt(curl, CURLOPT_USERAGENT, "sweep/" SW_VERSION);
+	sw_curl.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, ms(http->connect_timeout_s));
+	sw_curl.easy_setopt(curl, CURLOPT_TIMEOUT_MS,
 			 ms(req->timeout_s > 0 ? req->timeout_s : http->total_timeout_s));
 	if (http->low_speed_time_s > 0) {
-		curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, (long)(http->low_speed_time_s + 0.5));
+		sw_curl.easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		sw_curl.easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, (long)(http->low_speed_time_s + 0.5));
 	}
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x);
-	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &x);
-	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &x);
+	sw_curl.easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+	sw_curl.easy_setopt(curl, CURLOPT_WRITEDATA, &x);
+	sw_curl.easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	sw_curl.easy_setopt(curl, CURLOPT_HEADERDATA, &x);
+	sw_curl.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	sw_curl.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	sw_curl.easy_setopt(curl, CURLOPT_XFERINFODATA, &x);
 	if (req->user) {
-		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(curl, CURLOPT_USERNAME, req->user);
-		curl_easy_setopt(curl, CURLOPT_PASSWORD, req->password ? req->password : "");
+		sw_curl.easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		sw_curl.easy_setopt(curl, CURLOPT_USERNAME, req->user);
+		sw_curl.easy_setopt(curl, CURLOPT_PASSWORD, req->password ? req->password : "");
 	}
 	if (req->content_type) {
 		snprintf(ctype, sizeof(ctype), "Content-Type: %s", req->content_type);
-		tmp = curl_slist_append(headers, ctype);
+		tmp = sw_curl.slist_append(headers, ctype);
 		if (!tmp)
 			goto oom;
 		headers = tmp;
 	}
-	tmp = curl_slist_append(headers, "Expect:");
+	tmp = sw_curl.slist_append(headers, "Expect:");
 	if (!tmp)
 		goto oom;
 	headers = tmp;
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	sw_curl.easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	if (!req->method || !strcmp(req->method, "POST")) {
-		curl_easy_setopt(curl, CURLOPT_POST, 1L);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+		sw_curl.easy_setopt(curl, CURLOPT_POST, 1L);
+		sw_curl.easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+		sw_curl.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 	} else if (strcmp(req->method, "GET")) {
-		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
+		sw_curl.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
 	}
 
-	rc = curl_easy_perform(curl);
+	rc = sw_curl.easy_perform(curl);
 	if (rc == CURLE_OK) {
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
+		sw_curl.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
 		resp->fail = SW_HTTP_FAIL_NONE;
 		ret = 0;
 		goto done;
@@ -200,13 +189,13 @@ int sw_http_curl_transport(struct sw_http *http, const struct sw_http_request *r
 	}
 	resp->fail = transient(rc) ? SW_HTTP_FAIL_TRANSIENT : SW_HTTP_FAIL_FATAL;
 	sw_errorf(err, "%s %s failed: %s", req->method ? req->method : "POST", url,
-		  errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		  errbuf[0] ? errbuf : sw_curl.easy_strerror(rc));
 	goto done;
 oom:
 	sw_errorf(err, "out of memory");
 done:
-	curl_slist_free_all(headers);
+	sw_curl.slist_free_all(headers);
 	if (curl)
-		curl_easy_cleanup(curl);
+		sw_curl.easy_cleanup(curl);
 	return ret;
 }

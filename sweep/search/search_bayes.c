@@ -11,7 +11,8 @@
  * marginal likelihood plus weak log-normal priors, with analytic gradients,
  * by projected L-BFGS from several starts (at most HFIT_MAX observations
  * take part in the fit; the model then conditions on all of them).
- * Cholesky factorisation, solves and inverse through LAPACKE / CBLAS.
+ * Cholesky factorisation, solves and inverse through LAPACK / CBLAS
+ * (OpenBLAS, loaded on first use: base/blas.h).
  *
  * Acquisition: log Expected Improvement (numerically stable far from the
  * incumbent), evaluated at uniform random points and at perturbations of
@@ -22,11 +23,10 @@
  * so parallel workers get distinct points.
  */
 #define _GNU_SOURCE   /* qsort_r */
+#include "base/blas_api.h"
 #include "sweep/search/points.h"
 #include "sweep/search/search.h"
 
-#include <cblas.h>
-#include <lapacke.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -255,10 +255,10 @@ static double fit_objective(const double *th, double *grad, void *vctx)
 		}
 		c->K[b + (size_t)b * m] += h.sn2 + JITTER;
 	}
-	if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', m, c->K, m) != 0)
+	if (sw_lapack_dpotrf('L', m, c->K, m) != 0)
 		return INFINITY;
 	memcpy(c->alpha, c->y, (size_t)m * sizeof(double));
-	if (LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', m, 1, c->K, m, c->alpha, m) != 0)
+	if (sw_lapack_dpotrs('L', m, 1, c->K, m, c->alpha, m) != 0)
 		return INFINITY;
 	for (a = 0; a < m; a++) {
 		logdet += log(c->K[a + (size_t)a * m]);
@@ -277,7 +277,7 @@ static double fit_objective(const double *th, double *grad, void *vctx)
 
 	/* dLML/dtheta = 1/2 tr((alpha alpha^T - K^-1) dK/dtheta) */
 	memcpy(c->Ki, c->K, (size_t)m * m * sizeof(double));
-	if (LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'L', m, c->Ki, m) != 0)
+	if (sw_lapack_dpotri('L', m, c->Ki, m) != 0)
 		return INFINITY;
 	for (i = 0; i < d; i++)
 		tmp[i] = 0.0;
@@ -444,7 +444,7 @@ static int gp_init(struct gp *g, int d, int cap, const double *theta)
 static int gp_solve_alpha(struct gp *g)
 {
 	memcpy(g->alpha, g->y, (size_t)g->n * sizeof(double));
-	return LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', g->n, 1, g->L, g->cap,
+	return sw_lapack_dpotrs('L', g->n, 1, g->L, g->cap,
 			      g->alpha, g->n) == 0 ? 0 : -1;
 }
 
@@ -463,7 +463,7 @@ static int gp_factor(struct gp *g, int n)
 	}
 	if (n == 0)
 		return 0;
-	if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', n, g->L, g->cap) != 0)
+	if (sw_lapack_dpotrf('L', n, g->L, g->cap) != 0)
 		return -1;
 	return gp_solve_alpha(g);
 }
@@ -479,7 +479,7 @@ static int gp_append(struct gp *g, const double *x, double y)
 	for (i = 0; i < n; i++)
 		g->kv[i] = matern(&g->h, sqdist(&g->h, g->X + i * g->d, x), NULL);
 	if (n)
-		cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit,
+		sw_blas.cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit,
 			    n, g->L, g->cap, g->kv, 1);
 	dd = g->h.sf2 + g->h.sn2 + JITTER;
 	for (i = 0; i < n; i++) {
@@ -507,7 +507,7 @@ static void gp_predict(struct gp *g, const double *x, double *mu, double *sd,
 	}
 	memcpy(g->wv, g->kv, (size_t)n * sizeof(double));
 	if (n)
-		cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit,
+		sw_blas.cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit,
 			    n, g->L, g->cap, g->wv, 1);
 	for (a = 0; a < n; a++)
 		v += g->wv[a] * g->wv[a];
@@ -520,7 +520,7 @@ static void gp_predict(struct gp *g, const double *x, double *mu, double *sd,
 		return;
 	/* w = K^-1 k, for d(var)/dx = -2 w . dk/dx */
 	if (n)
-		cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit,
+		sw_blas.cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit,
 			    n, g->L, g->cap, g->wv, 1);
 	for (i = 0; i < d; i++) {
 		dmu[i] = 0.0;
@@ -563,11 +563,11 @@ static int gp_predict_batch(struct gp *g, const double *Xc, int nc, double *mu,
 		mu[j] = m;
 	}
 	if (n)
-		cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans,
+		sw_blas.cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans,
 			    CblasNonUnit, n, nc, 1.0, g->L, g->cap, Ks, n);
 	for (j = 0; j < nc; j++) {
 		const double *v = Ks + (size_t)j * n;
-		double var = g->h.sf2 - cblas_ddot(n, v, 1, v, 1);
+		double var = g->h.sf2 - sw_blas.cblas_ddot(n, v, 1, v, 1);
 
 		sd[j] = sqrt(var < 1e-12 ? 1e-12 : var);
 	}
@@ -984,16 +984,18 @@ int sw_search_bayes(const struct sw_spec *spec, const struct sw_space *sp,
 		    const struct sw_runs *runs, size_t count, uint64_t seed,
 		    json_t *out, struct sw_err *err)
 {
-	int blas_threads = openblas_get_num_threads();
-	int omp_threads = omp_get_max_threads();
+	int blas_threads, omp_threads = omp_get_max_threads();
 	int ret;
 
+	if (sw_blas_load(err) < 0)
+		return -1;
+	blas_threads = sw_blas.openblas_get_num_threads();
 	/* The matrices here are small (n <= NMAX): one thread is faster than
 	 * waking a team for every solve, and results do not depend on the
 	 * machine's core count. The caller's settings are restored. */
-	openblas_set_num_threads(1);
+	sw_blas.openblas_set_num_threads(1);
 	ret = bayes(spec, sp, runs, count, seed, out, err);
-	openblas_set_num_threads(blas_threads);
+	sw_blas.openblas_set_num_threads(blas_threads);
 	omp_set_num_threads(omp_threads);
 	return ret;
 }

@@ -3,9 +3,11 @@
  * capped response out, with retries, time-outs and secret redaction.
  *
  * The bytes go through a transport function pointer. The real one,
- * sw_http_curl_transport (sweep/http/http_curl.c, the only file that includes
- * curl.h), uses libcurl with TLS verification on, connect / low-speed /
- * total time-outs and an error buffer. Tests plug in a fake transport that
+ * sw_http_curl_transport (sweep/http/http_curl.c, the only file of the
+ * client that calls libcurl), uses libcurl with TLS verification on,
+ * connect / low-speed / total time-outs and an error buffer. libcurl is
+ * loaded on the first request (base/libcurl.h), so commands that never
+ * talk to a server never load it. Tests plug in a fake transport that
  * records the requests and returns canned replies (curl's tests/data model).
  *
  * sw_http_send() adds the policy on top of any transport:
