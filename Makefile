@@ -14,16 +14,16 @@
 CC ?= cc
 PREFIX ?= /usr/local
 # Compiled against all of PKGS; bin/sweep links only LINK_PKGS. libcurl,
-# libarchive, libcrypto and OpenBLAS are loaded on first use (base/dl.h), so
-# a command maps them only when it talks to a server, unpacks the dataset or
-# computes (start-up: tests/bench/startup.sh). Their runtime packages come
-# with the -dev ones below (libcurl4, libarchive13, libssl3,
+# libarchive, libnettle (MD5) and OpenBLAS are loaded on first use
+# (base/dl.h), so a command maps them only when it talks to a server, fetches
+# the dataset or computes (start-up: tests/bench/startup.sh). Their runtime packages come
+# with the -dev ones below (libcurl4, libarchive13, libnettle8,
 # libopenblas0-openmp).
-PKGS := yaml-0.1 libcurl openblas lapacke jansson libarchive libcrypto
+PKGS := yaml-0.1 libcurl openblas lapacke jansson libarchive nettle
 LINK_PKGS := yaml-0.1 jansson
 DEB_PKGS := gcc make pkg-config libyaml-dev libcurl4-openssl-dev \
 	libopenblas-openmp-dev liblapacke-dev libjansson-dev libarchive-dev \
-	libssl-dev libcmocka-dev python3 chromium clang libclang-rt-dev libomp-dev
+	nettle-dev libcmocka-dev python3 chromium clang libclang-rt-dev libomp-dev
 
 BUILD := build
 BIN := bin/sweep

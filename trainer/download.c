@@ -510,6 +510,8 @@ int cnn_cifar_download(const char *dest_dir,
 		part = NULL;
 		goto done;
 	}
+	if (cnn_md5_load(err) < 0)
+		goto done;
 	cnn_md5_init(&x.md5);
 	x.stop = opts->stop;
 	x.progress = opts->progress < 0 ? isatty(STDERR_FILENO) : opts->progress;
