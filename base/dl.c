@@ -5,7 +5,8 @@
 #include <stdio.h>
 
 /* Opens the first soname that loads and resolves every symbol; on failure
- * leaves the reason in lib->error. */
+ * leaves the reason in lib->error. RTLD_LAZY: OpenBLAS alone has thousands
+ * of internal function relocations that a run never calls. */
 static int load(struct sw_dl_lib *lib)
 {
 	const char *why = "no library name";
@@ -13,7 +14,7 @@ static int load(struct sw_dl_lib *lib)
 	size_t i;
 
 	for (i = 0; lib->sonames[i] && !h; i++) {
-		h = dlopen(lib->sonames[i], RTLD_NOW | RTLD_LOCAL);
+		h = dlopen(lib->sonames[i], RTLD_LAZY | RTLD_LOCAL);
 		if (!h)
 			why = dlerror();
 	}
