@@ -182,13 +182,28 @@ void sw_rp_para(struct sw_html *h, const char *cls, const char *text)
  * level index for categorical parameters; NaN when the run lacks it. */
 double sw_rp_param_pos(const struct sw_report_param *p, const struct sw_report_run *r)
 {
-	json_t *v = json_object_get(r->params, p->name), *l;
-	size_t i;
+	json_t *v = json_object_get(r->params, p->name);
 
 	if (!v)
 		return NAN;
 	if (p->numeric)
 		return json_number_value(v);
+	return sw_rp_param_level(p, r);
+}
+
+int sw_rp_param_is_categorical(const struct sw_report_param *p)
+{
+	return !p->numeric ||
+	       (p->dist && !strncmp(p->dist, "categorical", strlen("categorical")));
+}
+
+double sw_rp_param_level(const struct sw_report_param *p, const struct sw_report_run *r)
+{
+	json_t *v = json_object_get(r->params, p->name), *l;
+	size_t i;
+
+	if (!v)
+		return NAN;
 	json_array_foreach(p->levels, i, l)
 		if (json_equal(l, v))
 			return (double)i;

@@ -67,6 +67,12 @@ void sw_rp_para(struct sw_html *h, const char *cls, const char *text);
 /* A run's position on a parameter's axis: the number, or the level index
  * of a categorical value; NaN when the run lacks the parameter. */
 double sw_rp_param_pos(const struct sw_report_param *p, const struct sw_report_run *r);
+/* 1 when p is drawn with one tick per value, evenly spaced: its values are
+ * not all numbers, or sweep.yaml lists them (`values:`, a categorical
+ * distribution), so batch_size 64/128/256 gets three ticks, not 50..300. */
+int sw_rp_param_is_categorical(const struct sw_report_param *p);
+/* The index of run r's value among p's levels; NaN when the run lacks it. */
+double sw_rp_param_level(const struct sw_report_param *p, const struct sw_report_run *r);
 /* A categorical parameter's level labels (NULL-terminated new strings). */
 char **sw_rp_level_labels(const struct sw_report_param *p);
 void sw_rp_free_labels(char **l);

@@ -341,7 +341,7 @@ void sw_rp_parallel(struct sw_rp_page *pg)
 			for (i = 0; i < rep->n_runs; i++)
 				vals[i] = sw_rp_param_pos(ap[a], &rep->runs[i]);
 			sc[a].integer = ap[a]->integer;
-			if (ap[a]->numeric)
+			if (!sw_rp_param_is_categorical(ap[a]))
 				sw_scale_fit(&sc[a], ap[a]->log ? SW_SCALE_LOG : SW_SCALE_LINEAR,
 					     vals, rep->n_runs);
 			else {
@@ -377,8 +377,10 @@ void sw_rp_parallel(struct sw_rp_page *pg)
 
 		i = order[m];
 		for (a = 0; a < n_axes; a++) {
-			double v = a < pg->n_swept ? sw_rp_param_pos(ap[a], &rep->runs[i]) :
-				   pg->metric[i];
+			double v = a >= pg->n_swept ? pg->metric[i] :
+				   sc[a].kind == SW_SCALE_BAND ?
+				   sw_rp_param_level(ap[a], &rep->runs[i]) :
+				   sw_rp_param_pos(ap[a], &rep->runs[i]);
 			ys[a] = isfinite(v) ? sw_scale_map(&sc[a], v) : NAN;
 		}
 		if (rep->metric)
