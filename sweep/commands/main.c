@@ -1,6 +1,6 @@
 /*
  * main.c - `sweep`: the subcommand table, global flags and dispatch (git's
- * builtin table). Each command lives in sweep/cmd_<name>.c.
+ * builtin table). Each command lives in sweep/commands/cmd_<name>.c.
  */
 #include "base/cli.h"
 #include "sweep/commands/commands.h"

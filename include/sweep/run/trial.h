@@ -2,9 +2,10 @@
  * trial.h - training one configuration of a sweep, whatever does the
  * training: the controller (`sweep run`) and the wandb agent hand a runner
  * the run's parameters and get per-epoch metrics back through hooks; they
- * never see whether the built-in CNN trains in this process or, later, an
- * external program runs as a child (issue: program/command sweeps). Both are
- * implementations of struct sw_trial_runner.
+ * never see whether the built-in CNN trains in this process
+ * (trial_builtin.c) or the sweep's own program runs as a child
+ * (trial_process.c, `program:`/`command:` sweeps). Both are implementations
+ * of struct sw_trial_runner.
  *
  * A run ends in one of three ways: finished (all its epochs), failed (bad
  * parameters, NaN loss, a crash of the program: `reason` says why) or
