@@ -1,6 +1,6 @@
 /*
- * commands.h - entry points of the subcommands, one per sweep/commands/cmd_<name>.c.
- * Each takes (argc, argv) with argv[0] the command name and returns an exit
+ * commands.h - entry points of the subcommands, one per
+ * sweep/commands/cmd_<name>.c. Each takes (argc, argv) with argv[0] the command name and returns an exit
  * code (enum sw_exit); each file also defines cmd_<name>_usage, the text
  * shown by `sweep help <name>` (first line: the synopsis).
  */
