@@ -162,11 +162,11 @@ static int fetch(const char *url, const struct cnn_download_opts *o,
 	sw_curl.easy_setopt(c, CURLOPT_USERAGENT, "sweep (cifar-10 download)");
 	sw_curl.easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
 	sw_curl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
-			 o->connect_timeout > 0 ? o->connect_timeout : 30L);
+			    o->connect_timeout > 0 ? o->connect_timeout : 30L);
 	sw_curl.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT,
-			 o->low_speed_limit > 0 ? o->low_speed_limit : 1000L);
+			    o->low_speed_limit > 0 ? o->low_speed_limit : 1000L);
 	sw_curl.easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
-			 o->low_speed_time > 0 ? o->low_speed_time : 60L);
+			    o->low_speed_time > 0 ? o->low_speed_time : 60L);
 	sw_curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	sw_curl.easy_setopt(c, CURLOPT_WRITEDATA, x);
 	sw_curl.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
@@ -305,8 +305,8 @@ static int extract(const char *tarball, const char *into, const char *url,
 	/* names are checked by safe_name() before the extraction directory is
 	 * prefixed, which makes them absolute: no SECURE_NOABSOLUTEPATHS */
 	ar.write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-					   ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-					   ARCHIVE_EXTRACT_NO_OVERWRITE);
+				  ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+				  ARCHIVE_EXTRACT_NO_OVERWRITE);
 	if (ar.read_open_filename(a, tarball, 1 << 16) != ARCHIVE_OK) {
 		sw_errorf(err, "the download of '%s' is not a readable archive: %s",
 			  url, ar.error_string(a));

@@ -133,7 +133,7 @@ int sw_http_curl_transport(struct sw_http *http, const struct sw_http_request *r
 	sw_curl.easy_setopt(curl, CURLOPT_USERAGENT, "sweep/" SW_VERSION);
 	sw_curl.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, ms(http->connect_timeout_s));
 	sw_curl.easy_setopt(curl, CURLOPT_TIMEOUT_MS,
-			 ms(req->timeout_s > 0 ? req->timeout_s : http->total_timeout_s));
+			    ms(req->timeout_s > 0 ? req->timeout_s : http->total_timeout_s));
 	if (http->low_speed_time_s > 0) {
 		sw_curl.easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		sw_curl.easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, (long)(http->low_speed_time_s + 0.5));
