@@ -44,7 +44,9 @@ for round in 1 2 3; do
 		out=$($B latency "$b" 200 15) || exit 1
 		sug=$(echo "$out" | sed -n 's/.*whole process median \([0-9.]*\) ms.*/\1/p')
 		ver=$(echo "$out" | sed -n 's/.*--version` alone: \([0-9.]*\) ms.*/\1/p')
-		echo "$(basename "$b") $sug $ver" >>"$tmp/rounds"
+		sugc=$(echo "$out" | sed -n 's/.*runs), CPU \([0-9.]*\) ms.*/\1/p')
+		verc=$(echo "$out" | sed -n 's/.*alone: [0-9.]* ms, CPU \([0-9.]*\) ms.*/\1/p')
+		echo "$(basename "$b") $sug $ver $sugc $verc" >>"$tmp/rounds"
 	done
 done
 med() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
@@ -53,7 +55,10 @@ for b in $bins; do
 	n=$(basename "$b")
 	sug=$(awk -v n="$n" '$1 == n {print $2}' "$tmp/rounds" | med)
 	ver=$(awk -v n="$n" '$1 == n {print $3}' "$tmp/rounds" | med)
-	echo "$n: sweep --version ${ver} ms; sweep suggest (bayes, 200 runs, 6-D) ${sug} ms"
+	sugc=$(awk -v n="$n" '$1 == n {print $4}' "$tmp/rounds" | med)
+	verc=$(awk -v n="$n" '$1 == n {print $5}' "$tmp/rounds" | med)
+	echo "$n: sweep --version ${ver} ms (CPU ${verc} ms); sweep suggest (bayes," \
+	     "200 runs, 6-D) ${sug} ms (CPU ${sugc} ms)"
 	eval "ver_$n=$ver sug_$n=$sug"
 done
 if [ -n "${SWEEP_BASELINE:-}" ]; then
