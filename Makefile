@@ -13,10 +13,17 @@
 
 CC ?= cc
 PREFIX ?= /usr/local
-PKGS := yaml-0.1 libcurl openblas lapacke jansson libarchive
+# Compiled against all of PKGS; bin/sweep links only LINK_PKGS. libcurl,
+# libarchive, libnettle (MD5) and OpenBLAS are loaded on first use
+# (base/dl.h), so a command maps them only when it talks to a server, fetches
+# the dataset or computes (start-up: tests/bench/startup.sh). Their runtime packages come
+# with the -dev ones below (libcurl4, libarchive13, libnettle8,
+# libopenblas0-openmp).
+PKGS := yaml-0.1 libcurl openblas lapacke jansson libarchive nettle
+LINK_PKGS := yaml-0.1 jansson
 DEB_PKGS := gcc make pkg-config libyaml-dev libcurl4-openssl-dev \
 	libopenblas-openmp-dev liblapacke-dev libjansson-dev libarchive-dev \
-	libcmocka-dev python3 chromium clang libclang-rt-dev libomp-dev \
+	nettle-dev libcmocka-dev python3 chromium clang libclang-rt-dev libomp-dev \
 	slurmctld slurmd slurm-client munge
 
 BUILD := build
@@ -35,7 +42,11 @@ SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 endif
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null)
+# the tests also build tarballs with libarchive (test_download)
+TEST_LIBS = $(shell pkg-config --libs libarchive 2>/dev/null)
+# the OpenMP OpenBLAS compiled against, tried first by base/blas.c
+OPENBLAS_DIR = $(shell pkg-config --variable=libdir openblas 2>/dev/null)
 
 CFLAGS ?= $(OPT)
 CFLAGS += -std=gnu11 -Wall -Wextra -Wshadow -fopenmp -MMD -MP -Iinclude -Itests $(SANFLAGS)
@@ -43,10 +54,13 @@ ifeq ($(WERROR),1)
 CFLAGS += -Werror
 endif
 CPPFLAGS += $(PKG_CFLAGS)
+ifneq ($(OPENBLAS_DIR),)
+CPPFLAGS += -DSW_OPENBLAS_SO='"$(OPENBLAS_DIR:%/=%)/libopenblas.so.0"'
+endif
 LDFLAGS += -fopenmp $(SANFLAGS)
-LDLIBS += $(PKG_LIBS) -lm
+LDLIBS += $(PKG_LIBS) -lm -ldl
 
-LIB_SRCS := $(filter-out sweep/main.c,$(wildcard sweep/*.c)) \
+LIB_SRCS := $(filter-out sweep/commands/main.c,$(wildcard base/*.c sweep/*/*.c)) \
 	$(wildcard trainer/*.c) $(wildcard trainer/kernels/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libsweep.a
@@ -64,21 +78,21 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-# The wandb start-up modules are embedded with .incbin (sweep/wandb_hook.c).
-$(BUILD)/sweep/wandb_hook.o build/fuzz/obj/sweep/wandb_hook.o: sweep/wandb_sitecustomize.py \
-	sweep/wandb_report.py
+# The wandb start-up modules are embedded with .incbin (sweep/offline/wandb_hook.c).
+$(BUILD)/sweep/offline/wandb_hook.o build/fuzz/obj/sweep/offline/wandb_hook.o: sweep/offline/wandb_sitecustomize.py \
+	sweep/offline/wandb_report.py
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BIN): $(BUILD)/sweep/main.o $(LIB)
+$(BIN): $(BUILD)/sweep/commands/main.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT_OBJS) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS) -lcmocka
 
 # Installs only what is missing; needs root (or sudo) the first time.
 deps:
@@ -104,8 +118,10 @@ run: deps
 
 # Runs every test binary (unit tests and end-to-end tests of $(BIN)), then a
 # total over all of them. SWEEP_BIN tells the end-to-end tests what to run.
+# tests/check_layout.py: includes point down the layout, no call circles.
 test: deps
 	$(MAKE) $(BIN) $(TEST_BINS)
+	@python3 tests/check_layout.py $(BUILD)
 	@SWEEP_BIN=$(BIN) BUILD=$(BUILD) tests/run_tests.sh $(TEST_BINS)
 
 bench: deps
@@ -132,7 +148,7 @@ build/fuzz/libsweep.a: $(FUZZ_OBJS)
 	ar rcs $@ $^
 build/fuzz/%: tests/%.c build/fuzz/libsweep.a
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $(CPPFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $(CPPFLAGS) -o $@ $^ $(PKG_LIBS) -lm -ldl
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin

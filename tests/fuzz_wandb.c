@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sweep/filestream.h"
-#include "sweep/gql.h"
-#include "sweep/wandb_api.h"
-#include "sweep/wandb_yaml.h"
+#include "sweep/wandb/filestream.h"
+#include "sweep/wandb/gql.h"
+#include "sweep/wandb/wandb_api.h"
+#include "sweep/wandb/wandb_yaml.h"
 
 struct answer {
 	long status;

@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sweep/buf.h"
-#include "sweep/wandb_runfile.h"
+#include "base/buf.h"
+#include "sweep/offline/wandb_runfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sweep/spec.h"
+#include "sweep/spec/spec.h"
 
 /* A parameter with wandb's defaults (q 1.0, mu 0, sigma 1, a 1, b 1). */
 static inline struct sw_param fx_param(const char *name, enum sw_dist dist)

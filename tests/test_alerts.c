@@ -17,7 +17,7 @@
 
 #include "support/hook_server.h"
 #include "support/support.h"
-#include "sweep/alerts.h"
+#include "sweep/run/alerts.h"
 
 /* ==== Console capture ==== */
 

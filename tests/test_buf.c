@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sweep/buf.h"
-#include "sweep/err.h"
+#include "base/buf.h"
+#include "base/err.h"
 
 static void test_append_and_grow(void **state)
 {

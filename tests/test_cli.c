@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "support/support.h"
-#include "sweep/cli.h"
+#include "base/cli.h"
 
 static const char *const commands[] = {
 	"validate", "suggest", "train", "eval", "bench", "run", "resume",

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sweep/command_macros.h"
+#include "sweep/spec/command_macros.h"
 
 static void test_repr_float(void **state)
 {

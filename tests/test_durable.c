@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "support/support.h"
-#include "sweep/durable.h"
+#include "base/durable.h"
 
 static char *join(const char *dir, const char *rel)
 {

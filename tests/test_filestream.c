@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "support/fake_wandb.h"
-#include "sweep/filestream.h"
-#include "sweep/wandb_api.h"
+#include "sweep/wandb/filestream.h"
+#include "sweep/wandb/wandb_api.h"
 
 struct fake {
 	long statuses[32];         /* per call; 0: transport failure */

@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "support/fake_wandb.h"
-#include "sweep/filestream.h"
-#include "sweep/gql.h"
-#include "sweep/wandb_api.h"
+#include "sweep/wandb/filestream.h"
+#include "sweep/wandb/gql.h"
+#include "sweep/wandb/wandb_api.h"
 
 #define KEY "gqltestkey0123456789"
 

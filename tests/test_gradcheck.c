@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sweep/rng.h"
+#include "base/rng.h"
 #include "trainer/kernels.h"
 #include "trainer/net.h"
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "support/fake_wandb.h"
-#include "sweep/http.h"
+#include "sweep/http/http.h"
 
 /* ==== Fake transport ==== */
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sweep/hyperband.h"
-#include "sweep/observed.h"
+#include "sweep/search/hyperband.h"
+#include "sweep/search/observed.h"
 #include "search_fixture.h"
 
 /* the first n bands are want[]; total bands: total */

@@ -16,8 +16,8 @@
 
 #include "support/fake_wandb.h"
 #include "support/support.h"
-#include "sweep/store.h"
-#include "sweep/wandb_runfile.h"
+#include "sweep/store/store.h"
+#include "sweep/offline/wandb_runfile.h"
 
 #define FIXTURES "tests/wandb_offline/"
 

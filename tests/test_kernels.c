@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sweep/rng.h"
+#include "base/rng.h"
 #include "trainer/kernels.h"
 
 static struct sw_rng rng;

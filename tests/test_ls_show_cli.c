@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 
 #include "support/support.h"
-#include "sweep/store.h"
+#include "sweep/store/store.h"
 
 struct fixture {
 	char *tmp;              /* temp dir */

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sweep/progress.h"
+#include "sweep/run/progress.h"
 
 static double fake_now;
 

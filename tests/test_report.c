@@ -17,9 +17,9 @@
 
 #include "support/report_gen.h"
 #include "support/support.h"
-#include "sweep/report.h"
-#include "sweep/report_stats.h"
-#include "sweep/report_svg.h"
+#include "sweep/report/report.h"
+#include "sweep/report/report_stats.h"
+#include "sweep/report/report_svg.h"
 
 #define FIXTURE "tests/report/fixture"
 
@@ -302,7 +302,8 @@ static void test_fixture_parallel_best_importance(void **state)
 	sec = between(html, "id=\"parallel\"", "</section>");
 	assert_int_equal(count(sec, "<g class=\"pc-axis\""), 6);   /* 5 + metric */
 	assert_int_equal(count(sec, "<g class=\"pc-axis\" data-scale=\"log\""), 1);
-	assert_int_equal(count(sec, "<g class=\"pc-axis\" data-scale=\"band\""), 1);
+	/* optimizer, and the values: parameters batch_size and conv1_filters */
+	assert_int_equal(count(sec, "<g class=\"pc-axis\" data-scale=\"band\""), 3);
 	assert_int_equal(count(sec, "<g class=\"pc-line\""), 7);
 	assert_non_null(strstr(sec, "linearGradient"));   /* the colour bar */
 	free(sec);
@@ -326,6 +327,88 @@ static void test_fixture_parallel_best_importance(void **state)
 	sec = between(html, "id=\"definition\"", "</section>");
 	assert_non_null(strstr(sec, "log_uniform_values"));
 	assert_non_null(strstr(sec, "<td>parallel</td><td>2</td>"));
+	free(sec);
+	free(html);
+}
+
+/* The parallel plot's axis group titled `title`, in a new string. */
+static char *pc_axis(const char *sec, const char *title)
+{
+	const char *g = sec, *end, *t;
+	char want[64];
+
+	snprintf(want, sizeof(want), ">%s</text>", title);
+	for (;;) {
+		g = strstr(g, "<g class=\"pc-axis\"");
+		assert_non_null(g);
+		end = strstr(g, "</g>");
+		assert_non_null(end);
+		t = strstr(g, want);
+		if (t && t < end)
+			return strndup(g, (size_t)(end - g));
+		g = end;
+	}
+}
+
+/* The y of each labelled tick of an axis group, and the labels in order
+ * ("32|64|128|"); returns the number of ticks. */
+static int pc_ticks(const char *g, double *y, int max, char *labels, size_t cap)
+{
+	const char *t = g, *line, *a, *b;
+	double x;
+	int n = 0;
+
+	labels[0] = '\0';
+	while (n < max && (t = strstr(t, "class=\"pc-tick\""))) {
+		for (line = t; line > g && strncmp(line, "<line x1=", 9); line--)
+			;
+		assert_int_equal(sscanf(line, "<line x1=\"%lf\" y1=\"%lf\"", &x, &y[n]), 2);
+		a = strchr(t, '>') + 1;
+		b = strchr(a, '<');
+		snprintf(labels + strlen(labels), cap - strlen(labels), "%.*s|",
+			 (int)(b - a), a);
+		n++;
+		t = b;
+	}
+	return n;
+}
+
+/* A `values:` parameter of numbers (batch_size: [32, 64, 128]) is drawn
+ * like a categorical one: one tick per value, evenly spaced, in the order
+ * sweep.yaml lists them, and a run's line crosses the axis at its value's
+ * tick, instead of a continuous 30..130 axis. */
+static void test_parallel_values_one_tick_per_value(void **state)
+{
+	char *html = render(FIXTURE), *sec, *axis, labels[256];
+	const char *l;
+	double y[16], x0, y0, x1, y1;
+
+	(void)state;
+	sec = between(html, "id=\"parallel\"", "</section>");
+	axis = pc_axis(sec, "batch_size");
+	assert_non_null(strstr(axis, "data-scale=\"band\""));
+	assert_int_equal(pc_ticks(axis, y, 16, labels, sizeof(labels)), 3);
+	assert_string_equal(labels, "32|64|128|");
+	assert_true(y[0] > y[1] && y[1] > y[2]);   /* the first value lowest */
+	assert_true(fabs((y[0] - y[1]) - (y[1] - y[2])) < 0.2);
+	free(axis);
+	/* run a1 has batch_size 64: its line's second point is on the 64 tick */
+	l = strstr(sec, "a1 (finished)");
+	assert_non_null(l);
+	while (l > sec && strncmp(l, "points=\"", 8))
+		l--;
+	assert_int_equal(sscanf(l + 8, "%lf,%lf %lf,%lf", &x0, &y0, &x1, &y1), 4);
+	assert_true(fabs(y1 - y[1]) < 0.05);
+
+	axis = pc_axis(sec, "arch.conv1_filters");
+	assert_non_null(strstr(axis, "data-scale=\"band\""));
+	assert_int_equal(pc_ticks(axis, y, 16, labels, sizeof(labels)), 2);
+	assert_string_equal(labels, "16|32|");
+	free(axis);
+	/* a continuous parameter keeps its numeric axis */
+	axis = pc_axis(sec, "arch.dropout");
+	assert_non_null(strstr(axis, "data-scale=\"linear\""));
+	free(axis);
 	free(sec);
 	free(html);
 }
@@ -760,6 +843,7 @@ int main(void)
 		cmocka_unit_test(test_fixture_curves),
 		cmocka_unit_test(test_fixture_scatter),
 		cmocka_unit_test(test_fixture_parallel_best_importance),
+		cmocka_unit_test(test_parallel_values_one_tick_per_value),
 		cmocka_unit_test(test_300_runs),
 		cmocka_unit_test(test_one_run),
 		cmocka_unit_test(test_no_metric_no_history),

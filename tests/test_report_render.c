@@ -17,7 +17,7 @@
 
 #include "support/report_gen.h"
 #include "support/support.h"
-#include "sweep/report.h"
+#include "sweep/report/report.h"
 
 #define FIXTURE "tests/report/fixture"
 #define WIDTH 1280

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "sweep/rng.h"
+#include "base/rng.h"
 
 /* pcg32-demo from the reference implementation: seed 42, stream 54 */
 static void test_reference_sequence(void **state)

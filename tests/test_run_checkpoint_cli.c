@@ -26,7 +26,7 @@
 
 #include "support/cifar_fake.h"
 #include "support/support.h"
-#include "sweep/rng.h"
+#include "base/rng.h"
 
 #define RECORDS 200     /* per file: 1,000 training and 200 test images */
 #define EPOCHS 5

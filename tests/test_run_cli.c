@@ -33,9 +33,9 @@
 
 #include "support/hook_server.h"
 #include "support/support.h"
-#include "sweep/cli.h"
-#include "sweep/controller.h"
-#include "sweep/store.h"
+#include "base/cli.h"
+#include "sweep/run/controller.h"
+#include "sweep/store/store.h"
 
 #define RECORD 3073
 #define FILE_RECORDS 10000     /* the loader wants official-size files */
@@ -1369,9 +1369,6 @@ static void test_sigkill_and_resume_rounds(void **state)
 }
 
 /* ==== Choosing P and T, and what data to load (library level) ==== */
-
-/* The controller links the CLI helpers, which want main.c's table. */
-const struct sw_cmd sw_commands[] = { { NULL, NULL, NULL, NULL } };
 
 static void load_spec(struct sw_spec *spec, const char *text)
 {

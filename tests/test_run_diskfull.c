@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "support/support.h"
-#include "sweep/store.h"
+#include "sweep/store/store.h"
 
 #define RECORD 3073
 #define FILE_RECORDS 10000     /* the loader wants official-size files */

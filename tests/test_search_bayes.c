@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sweep/observed.h"
-#include "sweep/search.h"
+#include "sweep/search/observed.h"
+#include "sweep/search/search.h"
 #include "search_fixture.h"
 
 static void toy_spec(struct sw_spec *spec, enum sw_goal goal)

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sweep/observed.h"
-#include "sweep/search.h"
+#include "sweep/search/observed.h"
+#include "sweep/search/search.h"
 #include "search_fixture.h"
 
 static int count_lines(const char *s)

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sweep/observed.h"
-#include "sweep/search.h"
+#include "sweep/search/observed.h"
+#include "sweep/search/search.h"
 #include "search_fixture.h"
 
 static void make_spec(struct sw_spec *spec)

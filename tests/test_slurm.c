@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sweep/slurm.h"
-#include "sweep/trial_slurm.h"
+#include "sweep/run/slurm.h"
+#include "sweep/run/trial_slurm.h"
 
 static void free_words(char **w, size_t n)
 {

@@ -34,8 +34,8 @@
 
 #include "support/cifar_fake.h"
 #include "support/support.h"
-#include "sweep/slurm.h"
-#include "sweep/store.h"
+#include "sweep/run/slurm.h"
+#include "sweep/store/store.h"
 
 static char *tmp, *data, *cluster_dir;
 static char skip_reason[512];

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sweep/observed.h"
-#include "sweep/rng.h"
-#include "sweep/space.h"
+#include "sweep/search/observed.h"
+#include "base/rng.h"
+#include "sweep/spec/space.h"
 #include "search_fixture.h"
 
 #define NDRAW 10000

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "support/support.h"
-#include "sweep/spec.h"
+#include "sweep/spec/spec.h"
 
 struct loaded {
 	struct sw_spec spec;

@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "support/support.h"
-#include "sweep/space.h"
-#include "sweep/spec.h"
+#include "sweep/spec/space.h"
+#include "sweep/spec/spec.h"
 
 static const char *config_dir(void)
 {

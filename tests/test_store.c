@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "support/support.h"
-#include "sweep/store.h"
+#include "sweep/store/store.h"
 
 static const char yaml[] = "method: random\nmetric: {name: val_accuracy, goal: maximize}\n"
 			   "parameters:\n  lr: {min: 0.001, max: 0.1}\n";

@@ -16,7 +16,7 @@
 
 #include "support/cifar_fake.h"
 #include "support/support.h"
-#include "sweep/rng.h"
+#include "base/rng.h"
 
 #define RECORDS 40
 

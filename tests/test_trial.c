@@ -12,7 +12,7 @@
 
 #include "support/cifar_fake.h"
 #include "support/support.h"
-#include "sweep/trial.h"
+#include "sweep/run/trial.h"
 #include "trainer/data.h"
 
 static char *tmp;

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "support/support.h"
-#include "sweep/trial.h"
+#include "sweep/run/trial.h"
 
 static char *tmp;
 

@@ -1,5 +1,5 @@
 /* test_wandb_hook.c - the Python start-up modules of wandb scripts
- * (sweep/wandb_hook.c, sweep/wandb_sitecustomize.py, sweep/wandb_report.py),
+ * (sweep/offline/wandb_hook.c, sweep/wandb_sitecustomize.py, sweep/wandb_report.py),
  * run by python3 with
  * the stand-in wandb package of tests/wandb_standin: it chains to the
  * sitecustomize that was next on the path, leaves sys.path as it would be
@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sweep/wandb_hook.h"
+#include "sweep/offline/wandb_hook.h"
 #include "support/support.h"
 
 static char *tmp, *hook_dir, *standin;

@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "support/support.h"
-#include "sweep/buf.h"
-#include "sweep/wandb_runfile.h"
+#include "base/buf.h"
+#include "sweep/offline/wandb_runfile.h"
 
 #define FIXTURES "tests/wandb_offline/"
 #define BLOCK 32768

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 
 #include "support/support.h"
-#include "sweep/wandb_settings.h"
+#include "sweep/wandb/wandb_settings.h"
 
 static char *home;
 

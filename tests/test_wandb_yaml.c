@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sweep/wandb_yaml.h"
+#include "sweep/wandb/wandb_yaml.h"
 
 static void expect(const char *json_text, const char *yaml)
 {

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sweep/rng.h"
+#include "base/rng.h"
 #include "trainer/kernels.h"
 
 #define TOL 1e-4f

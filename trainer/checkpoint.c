@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sweep/durable.h"
-#include "sweep/file.h"
+#include "base/durable.h"
+#include "base/file.h"
 #include "trainer/md5.h"
 
 static const char MAGIC[8] = { 'S', 'W', 'C', 'K', 'P', 'T', '\r', '\n' };
@@ -66,6 +66,10 @@ int cnn_checkpoint_encode(const struct cnn_trainer *t, const json_t *note,
 	*out = NULL;
 	if (!text)
 		return sw_errorf(err, "out of memory encoding a checkpoint");
+	if (cnn_md5_load(err) < 0) {
+		free(text);
+		return -1;
+	}
 	jlen = (uint32_t)strlen(text);
 	total = sizeof(MAGIC) + 8 + jlen + 16 + 3 * np + ns + 16;
 	buf = malloc(total);
@@ -159,6 +163,8 @@ int cnn_checkpoint_decode(struct cnn_trainer *t, const void *data, size_t len,
 
 	if (note)
 		*note = NULL;
+	if (cnn_md5_load(err) < 0)
+		return -1;
 	if (len < sizeof(MAGIC) + 8 || memcmp(p, MAGIC, sizeof(MAGIC)))
 		return sw_errorf(err, "'%s' is not a sweep checkpoint", name);
 	memcpy(&version, p + 8, 4);

@@ -1,11 +1,12 @@
 /* download.c - see include/trainer/download.h */
 #define _GNU_SOURCE
 #include "trainer/download.h"
-#include "sweep/file.h"
+#include "base/dl.h"
+#include "base/file.h"
+#include "base/libcurl.h"
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -141,37 +142,40 @@ static int fetch(const char *url, const struct cnn_download_opts *o,
 		 struct xfer *x, struct sw_err *err)
 {
 	char ebuf[CURL_ERROR_SIZE] = "";
-	CURL *c = curl_easy_init();
+	CURL *c;
 	CURLcode rc;
 	long status = 0;
 	int ret = -1;
 
+	if (sw_curl_load(err) < 0)
+		return -1;
+	c = sw_curl.easy_init();
 	if (!c)
 		return sw_errorf(err, "cannot initialise libcurl");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "sweep (cifar-10 download)");
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
-			 o->connect_timeout > 0 ? o->connect_timeout : 30L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT,
-			 o->low_speed_limit > 0 ? o->low_speed_limit : 1000L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
-			 o->low_speed_time > 0 ? o->low_speed_time : 60L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
+	sw_curl.easy_setopt(c, CURLOPT_URL, url);
+	sw_curl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	sw_curl.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	sw_curl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	sw_curl.easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+	sw_curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	sw_curl.easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+	sw_curl.easy_setopt(c, CURLOPT_USERAGENT, "sweep (cifar-10 download)");
+	sw_curl.easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+	sw_curl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
+			    o->connect_timeout > 0 ? o->connect_timeout : 30L);
+	sw_curl.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT,
+			    o->low_speed_limit > 0 ? o->low_speed_limit : 1000L);
+	sw_curl.easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+			    o->low_speed_time > 0 ? o->low_speed_time : 60L);
+	sw_curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	sw_curl.easy_setopt(c, CURLOPT_WRITEDATA, x);
+	sw_curl.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	sw_curl.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	sw_curl.easy_setopt(c, CURLOPT_XFERINFODATA, x);
 
 	x->start = now_s();
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	rc = sw_curl.easy_perform(c);
+	sw_curl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (x->progress && x->bytes > 0)
 		draw_progress(x, x->total, x->bytes, 1);
 	if (rc == CURLE_OK) {
@@ -190,14 +194,72 @@ static int fetch(const char *url, const struct cnn_download_opts *o,
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		sw_errorf(err, "download of '%s' failed: %s (the server is too "
 			  "slow or not responding; try again later)", url,
-			  *ebuf ? ebuf : curl_easy_strerror(rc));
+			  *ebuf ? ebuf : sw_curl.easy_strerror(rc));
 	} else {
 		sw_errorf(err, "download of '%s' failed: %s", url,
-			  *ebuf ? ebuf : curl_easy_strerror(rc));
+			  *ebuf ? ebuf : sw_curl.easy_strerror(rc));
 	}
-	curl_easy_cleanup(c);
+	sw_curl.easy_cleanup(c);
 	return ret;
 }
+
+/* ==== libarchive, loaded on the first extraction (base/dl.h) ==== */
+
+static struct {
+	__typeof__(archive_entry_filetype) *entry_filetype;
+	__typeof__(archive_entry_hardlink) *entry_hardlink;
+	__typeof__(archive_entry_pathname) *entry_pathname;
+	__typeof__(archive_entry_set_pathname) *entry_set_pathname;
+	__typeof__(archive_entry_set_perm) *entry_set_perm;
+	__typeof__(archive_entry_size) *entry_size;
+	__typeof__(archive_entry_symlink) *entry_symlink;
+	__typeof__(archive_error_string) *error_string;
+	__typeof__(archive_read_data_block) *read_data_block;
+	__typeof__(archive_read_free) *read_free;
+	__typeof__(archive_read_new) *read_new;
+	__typeof__(archive_read_next_header) *read_next_header;
+	__typeof__(archive_read_open_filename) *read_open_filename;
+	__typeof__(archive_read_support_filter_all) *read_support_filter_all;
+	__typeof__(archive_read_support_format_gnutar) *read_support_format_gnutar;
+	__typeof__(archive_read_support_format_tar) *read_support_format_tar;
+	__typeof__(archive_write_data_block) *write_data_block;
+	__typeof__(archive_write_disk_new) *write_disk_new;
+	__typeof__(archive_write_disk_set_options) *write_disk_set_options;
+	__typeof__(archive_write_finish_entry) *write_finish_entry;
+	__typeof__(archive_write_free) *write_free;
+	__typeof__(archive_write_header) *write_header;
+} ar;
+
+#define SYM(f) { "archive_" #f, (void **)&ar.f }
+static const struct sw_dl_sym archive_syms[] = {
+	SYM(entry_filetype),
+	SYM(entry_hardlink),
+	SYM(entry_pathname),
+	SYM(entry_set_pathname),
+	SYM(entry_set_perm),
+	SYM(entry_size),
+	SYM(entry_symlink),
+	SYM(error_string),
+	SYM(read_data_block),
+	SYM(read_free),
+	SYM(read_new),
+	SYM(read_next_header),
+	SYM(read_open_filename),
+	SYM(read_support_filter_all),
+	SYM(read_support_format_gnutar),
+	SYM(read_support_format_tar),
+	SYM(write_data_block),
+	SYM(write_disk_new),
+	SYM(write_disk_set_options),
+	SYM(write_finish_entry),
+	SYM(write_free),
+	SYM(write_header),
+	{ NULL, NULL },
+};
+#undef SYM
+static const char *const archive_sonames[] = { "libarchive.so.13", NULL };
+static struct sw_dl_lib libarchive =
+	SW_DL_LIB("libarchive", archive_sonames, "libarchive13", archive_syms);
 
 /* ==== Extraction ==== */
 
@@ -223,27 +285,31 @@ static int safe_name(const char *name)
 static int extract(const char *tarball, const char *into, const char *url,
 		   const volatile int *stop, struct sw_err *err)
 {
-	struct archive *a = archive_read_new(), *w = archive_write_disk_new();
+	struct archive *a = NULL, *w = NULL;
 	struct archive_entry *e;
 	long long total = 0;
 	char *name = NULL;
 	int ret = -1, r;
 
+	if (sw_dl_load(&libarchive, err) < 0)
+		return -1;
+	a = ar.read_new();
+	w = ar.write_disk_new();
 	if (!a || !w) {
 		sw_errorf(err, "out of memory");
 		goto done;
 	}
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	archive_read_support_format_gnutar(a);
+	ar.read_support_filter_all(a);
+	ar.read_support_format_tar(a);
+	ar.read_support_format_gnutar(a);
 	/* names are checked by safe_name() before the extraction directory is
 	 * prefixed, which makes them absolute: no SECURE_NOABSOLUTEPATHS */
-	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-					   ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-					   ARCHIVE_EXTRACT_NO_OVERWRITE);
-	if (archive_read_open_filename(a, tarball, 1 << 16) != ARCHIVE_OK) {
+	ar.write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+				  ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+				  ARCHIVE_EXTRACT_NO_OVERWRITE);
+	if (ar.read_open_filename(a, tarball, 1 << 16) != ARCHIVE_OK) {
 		sw_errorf(err, "the download of '%s' is not a readable archive: %s",
-			  url, archive_error_string(a));
+			  url, ar.error_string(a));
 		goto done;
 	}
 	for (;;) {
@@ -255,30 +321,30 @@ static int extract(const char *tarball, const char *into, const char *url,
 			ret = SW_ERR_INTR;
 			goto done;
 		}
-		r = archive_read_next_header(a, &e);
+		r = ar.read_next_header(a, &e);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r != ARCHIVE_OK) {
 			sw_errorf(err, "the download of '%s' is a corrupt archive: %s",
-				  url, archive_error_string(a));
+				  url, ar.error_string(a));
 			goto done;
 		}
 		free(name);
-		name = archive_entry_pathname(e) ? strdup(archive_entry_pathname(e))
+		name = ar.entry_pathname(e) ? strdup(ar.entry_pathname(e))
 						 : NULL;
-		type = archive_entry_filetype(e);
+		type = ar.entry_filetype(e);
 		if (!name || !safe_name(name)) {
 			sw_errorf(err, "the download of '%s' holds an unsafe path "
 				  "'%s'", url, name ? name : "");
 			goto done;
 		}
 		if ((type != AE_IFREG && type != AE_IFDIR) ||
-		    archive_entry_hardlink(e) || archive_entry_symlink(e)) {
+		    ar.entry_hardlink(e) || ar.entry_symlink(e)) {
 			sw_errorf(err, "the download of '%s' holds '%s', which is "
 				  "not a plain file or directory", url, name);
 			goto done;
 		}
-		total += archive_entry_size(e);
+		total += ar.entry_size(e);
 		if (total > MAX_EXTRACT) {
 			sw_errorf(err, "the download of '%s' unpacks to more than "
 				  "%lld bytes, not the CIFAR-10 tarball", url,
@@ -289,12 +355,12 @@ static int extract(const char *tarball, const char *into, const char *url,
 			sw_errorf(err, "out of memory");
 			goto done;
 		}
-		archive_entry_set_pathname(e, full);
-		archive_entry_set_perm(e, type == AE_IFDIR ? 0755 : 0644);
+		ar.entry_set_pathname(e, full);
+		ar.entry_set_perm(e, type == AE_IFDIR ? 0755 : 0644);
 		free(full);
-		if (archive_write_header(w, e) != ARCHIVE_OK) {
+		if (ar.write_header(w, e) != ARCHIVE_OK) {
 			sw_errorf(err, "cannot extract '%s': %s", name,
-				  archive_error_string(w));
+				  ar.error_string(w));
 			goto done;
 		}
 		if (type == AE_IFREG) {
@@ -302,25 +368,25 @@ static int extract(const char *tarball, const char *into, const char *url,
 			size_t len;
 			la_int64_t off;
 
-			while ((r = archive_read_data_block(a, &buf, &len, &off)) ==
+			while ((r = ar.read_data_block(a, &buf, &len, &off)) ==
 			       ARCHIVE_OK) {
-				if (archive_write_data_block(w, buf, len, off) !=
+				if (ar.write_data_block(w, buf, len, off) !=
 				    ARCHIVE_OK) {
 					sw_errorf(err, "cannot extract '%s': %s", name,
-						  archive_error_string(w));
+						  ar.error_string(w));
 					goto done;
 				}
 			}
 			if (r != ARCHIVE_EOF) {
 				sw_errorf(err, "the download of '%s' is a corrupt "
 					  "archive at '%s': %s", url, name,
-					  archive_error_string(a));
+					  ar.error_string(a));
 				goto done;
 			}
 		}
-		if (archive_write_finish_entry(w) != ARCHIVE_OK) {
+		if (ar.write_finish_entry(w) != ARCHIVE_OK) {
 			sw_errorf(err, "cannot extract '%s': %s", name,
-				  archive_error_string(w));
+				  ar.error_string(w));
 			goto done;
 		}
 	}
@@ -328,9 +394,9 @@ static int extract(const char *tarball, const char *into, const char *url,
 done:
 	free(name);
 	if (a)
-		archive_read_free(a);
+		ar.read_free(a);
 	if (w)
-		archive_write_free(w);
+		ar.write_free(w);
 	return ret;
 }
 
@@ -444,6 +510,8 @@ int cnn_cifar_download(const char *dest_dir,
 		part = NULL;
 		goto done;
 	}
+	if (cnn_md5_load(err) < 0)
+		goto done;
 	cnn_md5_init(&x.md5);
 	x.stop = opts->stop;
 	x.progress = opts->progress < 0 ? isatty(STDERR_FILENO) : opts->progress;

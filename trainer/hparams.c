@@ -1,7 +1,7 @@
 /* hparams.c - the trainer's hyperparameter table and typed values; see
  * include/trainer/hparams.h */
 #include "trainer/hparams.h"
-#include "sweep/spec.h"
+#include "base/nearest.h"
 
 #include <errno.h>
 #include <math.h>

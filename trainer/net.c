@@ -10,7 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sweep/rng.h"
+#include "base/blas.h"
+#include "base/rng.h"
 #include "trainer/kernels.h"
 
 #define CNN_CHECK(cond)                                                       \
@@ -352,6 +353,10 @@ int cnn_net_init(struct cnn_net *net, const struct cnn_net_config *cfg,
 				 "than this machine can hold (%.0f MB): lower batch_size, "
 				 "image_size or the filter counts", need / 1048576.0,
 				 max_batch, (double)pages * psz / 1048576.0);
+	/* the GEMMs need OpenBLAS: a missing library is an error here, not an
+	 * abort in the first forward pass */
+	if (sw_blas_load(err) < 0)
+		return -1;
 	net->cfg = *cfg;
 	net->max_batch = max_batch;
 	net->nthreads = nthreads;

@@ -1,7 +1,7 @@
 /* safetensors.c - see include/trainer/safetensors.h */
 #define _GNU_SOURCE
 #include "trainer/safetensors.h"
-#include "sweep/file.h"
+#include "base/file.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -30,7 +30,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "sweep/err.h"
+#include "base/err.h"
 #include "trainer/train.h"
 
 #define CNN_CHECKPOINT_VERSION 1
@@ -52,7 +52,7 @@ int cnn_checkpoint_decode(struct cnn_trainer *t, const void *data, size_t len,
 			  const char *name, json_t **note, struct sw_err *err);
 
 /* Encodes t and replaces path with it atomically (temp file, fsync,
- * rename, fsync of the directory: sweep/durable.h). Returns 0 or -1 with
+ * rename, fsync of the directory: base/durable.h). Returns 0 or -1 with
  * err naming path. */
 int cnn_checkpoint_save(const struct cnn_trainer *t, const json_t *note,
 			const char *path, struct sw_err *err);

@@ -38,8 +38,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sweep/err.h"
-#include "sweep/rng.h"
+#include "base/err.h"
+#include "base/rng.h"
 
 #define CNN_CIFAR_C 3
 #define CNN_CIFAR_H 32

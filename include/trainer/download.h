@@ -30,7 +30,7 @@
 #ifndef CNN_DOWNLOAD_H
 #define CNN_DOWNLOAD_H
 
-#include "sweep/err.h"
+#include "base/err.h"
 
 #define CNN_CIFAR_URL "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 #define CNN_CIFAR_MD5 "c32a1d4ab5d03f1284b67883e8d87530"

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sweep/err.h"
+#include "base/err.h"
 
 enum cnn_hp_type { CNN_HP_FLOAT, CNN_HP_INT, CNN_HP_BOOL, CNN_HP_CHOICE };
 

@@ -43,7 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sweep/err.h"
+#include "base/err.h"
 #include "trainer/hparams.h"
 
 #define CNN_MAX_LAYERS 24

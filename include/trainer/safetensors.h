@@ -42,7 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sweep/err.h"
+#include "base/err.h"
 
 #define CNN_ST_MAX_DIMS 8
 #define CNN_ST_MAX_HEADER (100u << 20)  /* refuse larger JSON headers */

@@ -36,8 +36,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "sweep/err.h"
-#include "sweep/rng.h"
+#include "base/err.h"
+#include "base/rng.h"
 #include "trainer/data.h"
 #include "trainer/hparams.h"
 #include "trainer/net.h"

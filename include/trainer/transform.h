@@ -40,8 +40,8 @@
 
 #include <jansson.h>
 
-#include "sweep/err.h"
-#include "sweep/rng.h"
+#include "base/err.h"
+#include "base/rng.h"
 #include "trainer/data.h"
 #include "trainer/hparams.h"
 

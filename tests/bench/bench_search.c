@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sweep/rng.h"
+#include "base/rng.h"
 
 static double branin(const double *x)
 {

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sweep/wandb_runfile.h"
+#include "sweep/offline/wandb_runfile.h"
 
 static double now_ms(void)
 {

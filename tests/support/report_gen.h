@@ -1,6 +1,6 @@
 /*
  * report_gen.h - writes synthetic sweep results directories (the layout of
- * include/sweep/store.h) for the report tests: any number of runs with a
+ * include/sweep/store/store.h) for the report tests: any number of runs with a
  * log-distributed, a categorical, an integer and a nested parameter, a mix
  * of finished, stopped, failed and killed runs, and a plausible history.
  *

@@ -3,7 +3,7 @@
  * per image, derived from the step's seed. See kernels.h. */
 #include "trainer/kernels.h"
 
-#include "sweep/rng.h"
+#include "base/rng.h"
 
 // sw_rng_u32 inlined (the same PCG32 step): the mask is the hot loop
 static inline uint32_t pcg_next(uint64_t *state, uint64_t inc)

@@ -2,7 +2,7 @@
  * See include/trainer/kernels.h. */
 #include "trainer/kernels.h"
 
-#include <cblas.h>
+#include "base/blas_api.h"
 
 // C (M,N) = alpha * op(A) (M,K) * op(B) (K,N) + beta * C, row-major
 void cnn_gemm_ref(int TA, int TB, int M, int N, int K, float alpha,
@@ -37,12 +37,14 @@ void cnn_gemm(int TA, int TB, int M, int N, int K, float alpha,
 				C[i * ldc + j] = beta == 0 ? 0 : beta * C[i * ldc + j];
 		return;
 	}
-	cblas_sgemm(CblasRowMajor, TA ? CblasTrans : CblasNoTrans,
+	sw_blas_need();
+	sw_blas.cblas_sgemm(CblasRowMajor, TA ? CblasTrans : CblasNoTrans,
 		    TB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B,
 		    ldb, beta, C, ldc);
 }
 
 void cnn_blas_single_thread(void)
 {
-	openblas_set_num_threads(1);
+	sw_blas_need();
+	sw_blas.openblas_set_num_threads(1);
 }
