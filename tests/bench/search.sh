@@ -46,7 +46,7 @@ quality() {
 	out=$($B quality "$SWEEP_BIN" "$@") || exit 1
 	out=$(echo "$out" | tail -1)
 	echo "$out"
-	med=$(echo "$out" | sed -n 's/.*median best over seeds 0-9: \([-0-9.]*\).*/\1/p')
+	med=$(echo "$out" | sed -n 's/.*median best over seeds [0-9]*-[0-9]*: \([-0-9.]*\).*/\1/p')
 	worst=$(echo "$out" | sed -n 's/.* worst \([-0-9.]*\)$/\1/p')
 }
 
