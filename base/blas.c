@@ -14,7 +14,7 @@ struct sw_blas_api sw_blas;
 
 #define SYM(f) { #f, (void **)&sw_blas.f }
 static const struct sw_dl_sym syms[] = {
-	SYM(cblas_sgemm), SYM(cblas_dgemm), SYM(cblas_dgemv), SYM(cblas_dsyrk),
+	SYM(cblas_sgemm), SYM(cblas_dgemv), SYM(cblas_dsyrk),
 	SYM(cblas_ddot), SYM(cblas_dtrsm), SYM(cblas_dtrsv),
 	SYM(dpotrf_), SYM(dpotri_), SYM(dpotrs_), SYM(openblas_get_num_threads),
 	SYM(openblas_set_num_threads),

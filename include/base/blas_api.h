@@ -16,7 +16,6 @@
 
 struct sw_blas_api {
 	__typeof__(cblas_sgemm) *cblas_sgemm;
-	__typeof__(cblas_dgemm) *cblas_dgemm;
 	__typeof__(cblas_dgemv) *cblas_dgemv;
 	__typeof__(cblas_dsyrk) *cblas_dsyrk;
 	__typeof__(cblas_ddot) *cblas_ddot;

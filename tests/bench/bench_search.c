@@ -11,7 +11,8 @@
  *       (batch) or one at a time, each call seeing the round's earlier
  *       proposals as running runs (running), as parallel workers do, or
  *       the same with each running run having logged a value HISTORY_GAP
- *       worse than its final one (history).
+ *       worse than its final one (history). BENCH_FIRST_SEED=K in the
+ *       environment runs seeds K..K+SEEDS-1 instead (a held-out check).
  *   bench_search latency SWEEP NOBS REPEATS [NRUNNING]
  *       bayes in 6 dims with NOBS finished runs (and NRUNNING running ones,
  *       every other one with an intermediate value): median wall time of
@@ -223,7 +224,7 @@ static int quality(const char *sweep, const char *func, const char *method,
 {
 	char dir[] = "/tmp/sweep-bench-XXXXXX", spec[256], cmd[1024];
 	double *best = calloc((size_t)seeds, sizeof(double)), worst = -INFINITY;
-	int d = !strcmp(func, "branin") ? 2 : 6, seed;
+	int d = !strcmp(func, "branin") ? 2 : 6, seed, seed0 = 0;
 	int batch = !strcmp(how, "batch"), history = !strcmp(how, "history");
 	char label[64];
 
@@ -240,18 +241,21 @@ static int quality(const char *sweep, const char *func, const char *method,
 			 batch ? "suggest --count" : history ?
 			 "one at a time with running, partial values logged" :
 			 "one at a time with running");
+	if (getenv("BENCH_FIRST_SEED"))
+		seed0 = atoi(getenv("BENCH_FIRST_SEED"));
 	snprintf(spec, sizeof(spec), "%s/spec.yaml", dir);
 	write_spec(spec, func, method);
 	for (seed = 0; seed < seeds; seed++) {
 		best[seed] = one_seed(sweep, spec, dir, d, trials, round, batch,
-				      history, seed);
+				      history, seed0 + seed);
 		if (best[seed] > worst)
 			worst = best[seed];
-		printf("  %s %s %s seed %d: best %.6f\n", func, method, label, seed,
-		       best[seed]);
+		printf("  %s %s %s seed %d: best %.6f\n", func, method, label,
+		       seed0 + seed, best[seed]);
 	}
-	printf("%s %s %d trials, %s: median best over seeds 0-%d: %.6f worst %.6f\n",
-	       func, method, trials, label, seeds - 1, median(best, seeds), worst);
+	printf("%s %s %d trials, %s: median best over seeds %d-%d: %.6f worst %.6f\n",
+	       func, method, trials, label, seed0, seed0 + seeds - 1,
+	       median(best, seeds), worst);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		return 1;
