@@ -14,6 +14,11 @@
 
 #define NT CNN_WINOGRAD_TILE    /* 36 transformed positions */
 
+/* The row transforms are inlined into one cloned function per plane (so a
+ * plane costs one dispatched call, not one per row) and specialised there
+ * for the common tile counts per row (8 and 4: 32- and 16-pixel sides). */
+#define ROW_INLINE static inline __attribute__((always_inline))
+
 static size_t round16(size_t n)
 {
 	return (n + 15) & ~(size_t)15;
@@ -144,8 +149,7 @@ void cnn_winograd_weights(float *U, const float *w, int M, int C, int flip)
 // one row of tiles from 6 padded rows p[0..5], each as 4 column phases of
 // wq floats: v[k*stride + t] = (B^T d B)[k] for the tile at padded columns
 // 4t..4t+5 (phase 0..3 at t, phase 0..1 at t+1)
-CNN_SIMD_CLONES
-static void input_row(float *restrict v, size_t stride, const float *p0,
+ROW_INLINE void input_row(float *restrict v, size_t stride, const float *p0,
 		      size_t rs, size_t wq, int TW)
 {
 #pragma omp simd
@@ -180,8 +184,7 @@ static void input_row(float *restrict v, size_t stride, const float *p0,
 
 // one row of tiles: m[k*stride + t] -> 4 output rows o + q*ld, columns
 // 4t..4t+3 (A^T m A)
-CNN_SIMD_CLONES
-static void output_row(float *restrict o, size_t ld, const float *m,
+ROW_INLINE void output_row(float *restrict o, size_t ld, const float *m,
 		       size_t stride, int TW)
 {
 #pragma omp simd
@@ -208,8 +211,7 @@ static void output_row(float *restrict o, size_t ld, const float *m,
 
 // padded row (4 phases of wq floats) from input row x (W) with the affine:
 // padded column j = input column j-1, at phase j%4, index j/4
-CNN_SIMD_CLONES
-static void fill_row(float *restrict r, size_t wq, const float *x, int W,
+ROW_INLINE void fill_row(float *restrict r, size_t wq, const float *x, int W,
 		     float s, float t)
 {
 	int q = W / 4;
@@ -225,6 +227,31 @@ static void fill_row(float *restrict r, size_t wq, const float *x, int W,
 		r[((c + 1) % 4) * wq + (c + 1) / 4] = x[c] * s + t;
 }
 
+// one channel plane xc (H,W) with the affine into the padded plane P, then
+// its TH rows of tiles into v (tile th*TW+tw of each of the 36 planes)
+ROW_INLINE void input_plane_body(float *v, size_t pv, float *P, const float *xc,
+				 int H, int W, float s, float t, int TH, int TW)
+{
+	size_t wq = (size_t)TW + 1, rs = 4 * wq;
+
+	for (int h = 0; h < H; h++)
+		fill_row(P + (size_t)(h + 1) * rs, wq, xc + (size_t)h * W, W, s, t);
+	for (int th = 0; th < TH; th++)
+		input_row(v + (size_t)th * TW, pv, P + (size_t)4 * th * rs, rs, wq, TW);
+}
+
+CNN_SIMD_CLONES
+static void input_plane(float *v, size_t pv, float *P, const float *xc, int H,
+			int W, float s, float t, int TH, int TW)
+{
+	if (TW == 8)
+		input_plane_body(v, pv, P, xc, H, W, s, t, TH, 8);
+	else if (TW == 4)
+		input_plane_body(v, pv, P, xc, H, W, s, t, TH, 4);
+	else
+		input_plane_body(v, pv, P, xc, H, W, s, t, TH, TW);
+}
+
 // V (36 planes of pv floats, each (C, nT)) = the transformed input tiles of
 // x (nimg,C,H,W) with the affine; P: the padded plane scratch
 static void input_tiles(float *V, size_t pv, float *P, const float *x,
@@ -232,7 +259,6 @@ static void input_tiles(float *V, size_t pv, float *P, const float *x,
 			int H, int W)
 {
 	int TH = (H + 3) / 4, TW = (W + 3) / 4, T = TH * TW;
-	size_t wq = (size_t)TW + 1, rs = 4 * wq;
 	size_t nT = (size_t)T * nimg, hw = (size_t)H * W;
 
 	/* the padding (row 0, rows > H, columns 0 and > W) stays zero: every
@@ -243,12 +269,30 @@ static void input_tiles(float *V, size_t pv, float *P, const float *x,
 			const float *xc = x + ((size_t)n * C + c) * hw;
 			float s = scale ? scale[c] : 1.0f, t = scale ? shift[c] : 0.0f;
 
-			for (int h = 0; h < H; h++)
-				fill_row(P + (size_t)(h + 1) * rs, wq, xc + (size_t)h * W, W, s, t);
-			for (int th = 0; th < TH; th++)
-				input_row(V + (size_t)c * nT + (size_t)n * T + (size_t)th * TW,
-					  pv, P + (size_t)4 * th * rs, rs, wq, TW);
+			input_plane(V + (size_t)c * nT + (size_t)n * T, pv, P, xc, H, W, s, t,
+				    TH, TW);
 		}
+}
+
+// the TH rows of tiles of one output channel: m (tile th*TW+tw of each of
+// the 36 planes of stride floats) -> dst (4TH rows of ld floats)
+ROW_INLINE void output_plane_body(float *dst, size_t ld, const float *m,
+				  size_t stride, int TH, int TW)
+{
+	for (int th = 0; th < TH; th++)
+		output_row(dst + (size_t)4 * th * ld, ld, m + (size_t)th * TW, stride, TW);
+}
+
+CNN_SIMD_CLONES
+static void output_plane(float *dst, size_t ld, const float *m, size_t stride,
+			 int TH, int TW)
+{
+	if (TW == 8)
+		output_plane_body(dst, ld, m, stride, TH, 8);
+	else if (TW == 4)
+		output_plane_body(dst, ld, m, stride, TH, 4);
+	else
+		output_plane_body(dst, ld, m, stride, TH, TW);
 }
 
 void cnn_winograd_conv(float *y, float *ws, const float *x, const float *scale,
@@ -273,10 +317,7 @@ void cnn_winograd_conv(float *y, float *ws, const float *x, const float *scale,
 			float *dst = even ? ym : O;
 			size_t ld = even ? (size_t)W : (size_t)4 * TW;
 
-			for (int th = 0; th < TH; th++)
-				output_row(dst + (size_t)4 * th * ld, ld,
-					   Mo + (size_t)m * nT + (size_t)n * T + (size_t)th * TW,
-					   pm, TW);
+			output_plane(dst, ld, Mo + (size_t)m * nT + (size_t)n * T, pm, TH, TW);
 			if (!even)
 				for (int h = 0; h < H; h++)
 					memcpy(ym + (size_t)h * W, O + (size_t)h * ld,
@@ -288,8 +329,7 @@ void cnn_winograd_conv(float *y, float *ws, const float *x, const float *scale,
 
 // one row of output-gradient tiles from 4 rows g[0..3] (each as 4 column
 // phases of tw floats): v[k*stride + t] = (A dY A^T)[k]
-CNN_SIMD_CLONES
-static void grad_row(float *restrict v, size_t stride, const float *g0,
+ROW_INLINE void grad_row(float *restrict v, size_t stride, const float *g0,
 		     size_t rs, size_t tw, int TW)
 {
 #pragma omp simd
@@ -319,8 +359,7 @@ static void grad_row(float *restrict v, size_t stride, const float *g0,
 }
 
 // output-gradient row x (W) split into its 4 column phases of tw floats
-CNN_SIMD_CLONES
-static void split_row(float *restrict r, size_t tw, const float *x, int W)
+ROW_INLINE void split_row(float *restrict r, size_t tw, const float *x, int W)
 {
 	int q = W / 4;
 
@@ -333,6 +372,31 @@ static void split_row(float *restrict r, size_t tw, const float *x, int W)
 	}
 	for (int c = 4 * q; c < W; c++)
 		r[(c % 4) * tw + c / 4] = x[c];
+}
+
+// one output-gradient plane g (H,W) split into column phases in P (4TH
+// rows of rs floats, zero beyond H and W), then its tiles into d
+ROW_INLINE void grad_plane_body(float *d, size_t pm, float *P, const float *g,
+				int H, int W, int TH, int TW)
+{
+	size_t rs = (size_t)4 * TW;
+
+	for (int h = 0; h < H; h++)
+		split_row(P + (size_t)h * rs, (size_t)TW, g + (size_t)h * W, W);
+	for (int th = 0; th < TH; th++)
+		grad_row(d + (size_t)th * TW, pm, P + (size_t)4 * th * rs, rs, (size_t)TW, TW);
+}
+
+CNN_SIMD_CLONES
+static void grad_plane(float *d, size_t pm, float *P, const float *g, int H,
+		       int W, int TH, int TW)
+{
+	if (TW == 8)
+		grad_plane_body(d, pm, P, g, H, W, TH, 8);
+	else if (TW == 4)
+		grad_plane_body(d, pm, P, g, H, W, TH, 4);
+	else
+		grad_plane_body(d, pm, P, g, H, W, TH, TW);
 }
 
 void cnn_winograd_wgrad(float *dU, float *ws, const float *dy, const float *x,
@@ -351,11 +415,7 @@ void cnn_winograd_wgrad(float *dU, float *ws, const float *dy, const float *x,
 		for (int m = 0; m < M; m++) {
 			const float *g = dy + ((size_t)n * M + m) * hw;
 
-			for (int h = 0; h < H; h++)
-				split_row(P + (size_t)h * rs, (size_t)TW, g + (size_t)h * W, W);
-			for (int th = 0; th < TH; th++)
-				grad_row(D + (size_t)m * nT + (size_t)n * T + (size_t)th * TW, pm,
-					 P + (size_t)4 * th * rs, rs, (size_t)TW, TW);
+			grad_plane(D + (size_t)m * nT + (size_t)n * T, pm, P, g, H, W, TH, TW);
 		}
 	for (int k = 0; k < NT; k++)
 		cnn_gemm(0, 1, M, C, (int)nT, 1.0f, D + k * pm, (int)nT, V + k * pv,
