@@ -77,9 +77,10 @@ void cnn_gemm(int TA, int TB, int M, int N, int K, float alpha,
 void cnn_blas_single_thread(void);
 
 /* C (M,N) = A (M,K) B (K,N) + beta * C, beta 0 or 1, row-major, no
- * transposes, for the small-K products of the Winograd path: AVX-512
- * without OpenBLAS's packing, summing each element's k in order (so the
- * bits depend only on the shapes); cnn_gemm where the CPU lacks AVX-512.
+ * transposes, for the small products of the convolutions (Winograd: K =
+ * channels; im2col: K = 27 for 3 channels): AVX-512 without OpenBLAS's
+ * packing, summing each element's k in order (so the bits depend only on
+ * the shapes); cnn_gemm where the CPU lacks AVX-512.
  * The reference is cnn_gemm_ref(0, 0, ...) (gemm_nopack.c). */
 void cnn_gemm_nopack(int M, int N, int K, const float *A, int lda,
 		     const float *B, int ldb, float beta, float *C, int ldc);
@@ -160,8 +161,8 @@ void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
 /* cnn_conv_forward uses Winograd for the forward pass, and
  * cnn_conv_backward for the input gradient, of 3x3 stride-1 pad-1
  * convolutions with at least this many input channels, and for the weight
- * gradient (summed in the transformed domain per chunk of images, then over
- * chunks in order, then mapped back). Winograd rounds differently from the
+ * gradient (summed in the transformed domain over a chunk of images, mapped
+ * back, then summed over chunks in order). Winograd rounds differently from the
  * direct sum: the tests bound the difference (see tests/test_winograd.c). */
 #define CNN_WINOGRAD_MIN_C 16
 /* Transformed positions of a tile: 6x6 inputs for 4x4 outputs. */
