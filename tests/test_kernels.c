@@ -76,6 +76,34 @@ static void test_gemm(void **state)
 		}
 }
 
+/* the no-pack GEMM of the Winograd path: odd row counts (every case of
+ * its 8-row tile), column counts around its 32-column blocks, leading
+ * dimensions wider than the matrices, beta 0 and 1; the padding of C
+ * past N must stay untouched */
+static void test_gemm_nopack(void **state)
+{
+	static const int shapes[][3] = {
+		{ 1, 1, 1 }, { 7, 13, 11 }, { 8, 32, 16 }, { 9, 33, 64 },
+		{ 17, 47, 3 }, { 64, 256, 64 }, { 23, 15, 100 }, { 5, 80, 0 },
+	};
+
+	(void)state;
+	printf("  no-pack AVX-512 path: %s\n", cnn_gemm_nopack_fast() ? "yes" : "no");
+	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
+		for (int beta = 0; beta < 2; beta++) {
+			int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+			int lda = K + 3, ldb = N + 5, ldc = N + 2;
+			float *A = rnd((size_t)lda * M, -1, 1);
+			float *B = rnd((size_t)ldb * (K ? K : 1), -1, 1);
+			float *C1 = rnd((size_t)ldc * M, -1, 1), *C2 = dup(C1, (size_t)ldc * M);
+
+			cnn_gemm_ref(0, 0, M, N, K, 1.0f, A, lda, B, ldb, (float)beta, C1, ldc);
+			cnn_gemm_nopack(M, N, K, A, lda, B, ldb, (float)beta, C2, ldc);
+			assert_true(check_tensor("gemm_nopack", C2, C1, (size_t)ldc * M, 1e-5f));
+			free(A); free(B); free(C1); free(C2);
+		}
+}
+
 struct conv_case { int N, C, H, W, M, K, stride, pad, relu, affine; };
 
 static const struct conv_case conv_cases[] = {
@@ -437,6 +465,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gemm),
+		cmocka_unit_test(test_gemm_nopack),
 		cmocka_unit_test(test_im2col_col2im),
 		cmocka_unit_test(test_conv),
 		cmocka_unit_test(test_conv_threads_bit_identical),

@@ -366,6 +366,36 @@ static void test_train_killed_and_resumed(void **state)
 	json_decref(got);
 }
 
+/* model sizes as key=value, as sweep train takes them */
+static void test_bench_model_sizes(void **state)
+{
+	struct sw_test_proc p;
+	const char *a1[] = { "bench", "--batch", "4", "--threads", "1", "--seconds",
+			     "0.05", "--json", "conv1_filters=16", "conv2_filters=24", NULL };
+	const char *a2[] = { "bench", "conv1_filters", NULL };
+	const char *a3[] = { "bench", "conv1_filter=8", NULL };
+	json_error_t jerr;
+	json_t *o;
+
+	(void)state;
+	run(&p, a1);
+	assert_int_equal(p.status, 0);
+	o = json_loads(p.out, 0, &jerr);
+	assert_non_null(o);
+	assert_int_equal(json_integer_value(json_object_get(o, "conv1_filters")), 16);
+	assert_int_equal(json_integer_value(json_object_get(o, "conv2_filters")), 24);
+	json_decref(o);
+	sw_test_proc_release(&p);
+	run(&p, a2);
+	assert_int_equal(p.status, 2);
+	assert_non_null(strstr(p.err, "expected key=value, got 'conv1_filters'"));
+	sw_test_proc_release(&p);
+	run(&p, a3);
+	assert_int_equal(p.status, 2);
+	assert_non_null(strstr(p.err, "conv1_filter"));
+	sw_test_proc_release(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_eval_bad_model),
 		cmocka_unit_test(test_bench_json),
 		cmocka_unit_test(test_train_killed_and_resumed),
+		cmocka_unit_test(test_bench_model_sizes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -19,7 +19,8 @@
  *     cnn_blas_single_thread() makes that true for a team of one as well.
  *     Their results are bit-identical for the same nthreads.
  *
- * defines: cnn_gemm_ref, cnn_gemm, cnn_blas_single_thread,
+ * defines: cnn_gemm_ref, cnn_gemm, cnn_gemm_nopack, cnn_gemm_nopack_fast,
+ *          cnn_blas_single_thread,
  *          cnn_im2col_ref, cnn_im2col, cnn_col2im_ref, cnn_col2im,
  *          cnn_conv_out, cnn_conv_ws_floats, cnn_conv_forward_ref,
  *          cnn_conv_forward, cnn_conv_backward_ref, cnn_conv_backward,
@@ -75,6 +76,17 @@ void cnn_gemm(int TA, int TB, int M, int N, int K, float alpha,
  * default at 1 (cnn_net_forward/backward see to it). */
 void cnn_blas_single_thread(void);
 
+/* C (M,N) = A (M,K) B (K,N) + beta * C, beta 0 or 1, row-major, no
+ * transposes, for the small products of the convolutions (Winograd: K =
+ * channels; im2col: K = 27 for 3 channels): AVX-512 without OpenBLAS's
+ * packing, summing each element's k in order (so the bits depend only on
+ * the shapes); cnn_gemm where the CPU lacks AVX-512.
+ * The reference is cnn_gemm_ref(0, 0, ...) (gemm_nopack.c). */
+void cnn_gemm_nopack(int M, int N, int K, const float *A, int lda,
+		     const float *B, int ldb, float beta, float *C, int ldc);
+/* Non-zero when cnn_gemm_nopack runs its AVX-512 path on this CPU. */
+int cnn_gemm_nopack_fast(void);
+
 /* ==== im2col / col2im (im2col.c) ==== */
 
 /* Output side of a convolution: (H + 2*pad - K) / stride + 1. */
@@ -104,7 +116,7 @@ void cnn_col2im(float *dx, float *col, int C, int H, int W, int K, int stride,
  * slowed down by another process does not hold the others up), and weight
  * gradients are summed per chunk and then over chunks in order, so results
  * do not depend on which thread ran which chunk. */
-#define CNN_CONV_CHUNK 8
+#define CNN_CONV_CHUNK 16
 
 /* Floats of workspace cnn_conv_forward/backward need for a batch of up to
  * N images on nthreads threads. */
@@ -144,15 +156,17 @@ void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
 		       int W, int M, int K, int stride, int pad, int relu,
 		       int nthreads);
 
-/* ==== Winograd F(2x2,3x3) convolution (winograd.c) ==== */
+/* ==== Winograd F(4x4,3x3) convolution (winograd.c) ==== */
 
 /* cnn_conv_forward uses Winograd for the forward pass, and
  * cnn_conv_backward for the input gradient, of 3x3 stride-1 pad-1
  * convolutions with at least this many input channels, and for the weight
- * gradient (summed in the transformed domain per chunk of images, then over
- * chunks in order, then mapped back). Winograd rounds differently from the direct sum: the
- * tests allow a relative error of 1e-4 (see tests/test_winograd.c). */
+ * gradient (summed in the transformed domain over a chunk of images, mapped
+ * back, then summed over chunks in order). Winograd rounds differently from the
+ * direct sum: the tests bound the difference (see tests/test_winograd.c). */
 #define CNN_WINOGRAD_MIN_C 16
+/* Transformed positions of a tile: 6x6 inputs for 4x4 outputs. */
+#define CNN_WINOGRAD_TILE 36
 
 /* Non-zero when cnn_conv_forward/backward take the Winograd path for C
  * input channels. */
@@ -164,12 +178,12 @@ int cnn_winograd_group(int H, int W);
 /* Floats of scratch one cnn_winograd_conv call of cnn_winograd_group(H, W)
  * images needs (one per thread). */
 size_t cnn_winograd_ws_floats(int C, int H, int W, int M);
-/* U (16,R,S) = the transformed 3x3 kernels of w (M,C,3,3): R=M, S=C
+/* U (36,R,S) = the transformed 3x3 kernels of w (M,C,3,3): R=M, S=C
  * forward; with flip R=C, S=M and each kernel rotated by 180 degrees (the
  * correlation that maps an output gradient (M,H,W) to the input gradient). */
 void cnn_winograd_weights(float *U, const float *w, int M, int C, int flip);
 /* y (nimg,M,H,W) = the 3x3 pad-1 correlation of x (nimg,C,H,W) (with the
- * optional affine) with the kernels U (16,M,C) from cnn_winograd_weights;
+ * optional affine) with the kernels U (36,M,C) from cnn_winograd_weights;
  * no bias. Any H, W >= 1 and 1 <= nimg <= cnn_winograd_group(H, W); ws:
  * cnn_winograd_ws_floats(C, H, W, M) floats. Serial (single-threaded
  * GEMMs); each image's result does not depend on nimg's grouping only if
@@ -178,14 +192,14 @@ void cnn_winograd_conv(float *y, float *ws, const float *x, const float *scale,
 		       const float *shift, const float *U, int nimg, int C,
 		       int H, int W, int M);
 /* The weight gradient of that correlation in the transformed domain:
- * dU (16,M,C) += the products of the transformed output gradient dy
+ * dU (36,M,C) += the products of the transformed output gradient dy
  * (nimg,M,H,W) and input tiles of x (nimg,C,H,W) (with the affine); same
  * limits and ws as cnn_winograd_conv. */
 void cnn_winograd_wgrad(float *dU, float *ws, const float *dy, const float *x,
 			const float *scale, const float *shift, int nimg, int C,
 			int H, int W, int M);
 /* dw (M,C,3,3) += G^T dU G: the 3x3 weight gradient from the summed dU
- * (16,M,C). */
+ * (36,M,C). */
 void cnn_winograd_wgrad_finish(float *dw, const float *dU, int M, int C);
 
 /* ==== BatchNorm (bn.c) ==== */

@@ -20,11 +20,12 @@
 #include "trainer/net.h"
 
 const char cmd_bench_usage[] =
-"usage: sweep bench [--batch N] [--threads T] [--seconds S] [--json]\n"
+"usage: sweep bench [--batch N] [--threads T] [--seconds S] [--json] [key=value...]\n"
 "\n"
 "Measure training and inference throughput of the default model on synthetic\n"
 "data (random images and labels; a training step is forward, backward and\n"
-"an Adam update).\n"
+"an Adam update). key=value sets a model hyperparameter as `sweep train`\n"
+"does (conv1_filters=64 conv2_filters=128); batch_size is --batch.\n"
 "\n"
 "  --batch N       batch size (default 256)\n"
 "  --threads T     OpenMP threads (default: all cores)\n"
@@ -33,7 +34,7 @@ const char cmd_bench_usage[] =
 "                  train_images_per_cpu_sec (CPU time of all threads: a\n"
 "                  figure a busy machine disturbs less), infer_images_per_sec,\n"
 "                  gflops (training), infer_gflops, batch, threads, seconds,\n"
-"                  peak_rss_mb\n";
+"                  peak_rss_mb, conv1_filters, conv2_filters\n";
 
 static double cpu_seconds(void)
 {
@@ -104,10 +105,17 @@ int cmd_bench(int argc, char **argv)
 			return sw_cli_bad_option("bench", argc, argv, (int)c);
 		}
 	}
-	if (optind < argc)
-		return sw_cli_usage_error("bench", "unexpected argument '%s'", argv[optind]);
-
 	cnn_hparams_default(&hp);
+	for (int i = optind; i < argc; i++) {
+		char *eq = strchr(argv[i], '='), key[64];
+
+		if (!eq || eq == argv[i] || (size_t)(eq - argv[i]) >= sizeof(key))
+			return sw_cli_usage_error("bench", "expected key=value, got '%s'", argv[i]);
+		memcpy(key, argv[i], (size_t)(eq - argv[i]));
+		key[eq - argv[i]] = '\0';
+		if (cnn_hparams_set(&hp, key, eq + 1, &err) < 0)
+			return sw_cli_usage_error("bench", "%s", err.msg);
+	}
 	cnn_net_config_from_hparams(&cfg, &hp);
 	if (cnn_net_init(&net, &cfg, (int)batch, (int)threads, &err) < 0) {
 		sw_cli_error("%s", err.msg);
@@ -172,7 +180,7 @@ int cmd_bench(int argc, char **argv)
 	double igflops = infer_ips * cnn_net_flops(&net, 0) / 1e9;
 
 	if (json) {
-		json_t *o = json_pack("{s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:f, s:f, s:f}",
+		json_t *o = json_pack("{s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:f, s:f, s:f, s:I, s:I}",
 				      "train_images_per_sec", train_ips,
 				      "train_images_per_cpu_sec", train_cpu_ips,
 				      "infer_images_per_sec", infer_ips,
@@ -180,7 +188,9 @@ int cmd_bench(int argc, char **argv)
 				      "batch", (json_int_t)batch,
 				      "threads", (json_int_t)threads,
 				      "seconds", seconds, "peak_rss_mb", rss_mb,
-				      "train_mflop_per_image", cnn_net_flops(&net, 1) / 1e6);
+				      "train_mflop_per_image", cnn_net_flops(&net, 1) / 1e6,
+				      "conv1_filters", (json_int_t)cfg.conv1,
+				      "conv2_filters", (json_int_t)cfg.conv2);
 		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
 		if (!s) {
@@ -192,7 +202,7 @@ int cmd_bench(int argc, char **argv)
 		free(s);
 		json_decref(o);
 	} else {
-		printf("model: default (conv %d/%d, dense %d), batch %ld, threads %ld\n",
+		printf("model: conv %d/%d, dense %d, batch %ld, threads %ld\n",
 		       cfg.conv1, cfg.conv2, cfg.dense, batch, threads);
 		printf("train: %.1f images/s (%.1f GFLOP/s, %.1f MFLOP per image; "
 		       "%.1f images per CPU-second)\n", train_ips, gflops,

@@ -5,7 +5,8 @@ means it), the same batch and thread count, synthetic data, a training step
 of forward + cross-entropy + backward + Adam. Measures both memory layouts
 (default NCHW and channels_last) and reports the faster, as the issue asks.
 
-usage: peer_torch.py [--batch N] [--threads T] [--seconds S]
+usage: peer_torch.py [--batch N] [--threads T] [--seconds S] [--conv1 N]
+                     [--conv2 N] [--units N]
 prints one JSON object: train_images_per_sec, infer_images_per_sec,
 train_default, train_channels_last, batch, threads, peak_rss_mb, torch
 """
@@ -51,6 +52,9 @@ def main():
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--conv1", type=int, default=32)
+    ap.add_argument("--conv2", type=int, default=64)
+    ap.add_argument("--units", type=int, default=64)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -58,7 +62,7 @@ def main():
     y = torch.randint(0, 10, (a.batch,))
     res = {}
     for fmt in ("default", "channels_last"):
-        model = make_model()
+        model = make_model(a.conv1, a.conv2, a.units)
         xx = x
         if fmt == "channels_last":
             model = model.to(memory_format=torch.channels_last)
@@ -89,6 +93,7 @@ def main():
         "train_images_per_cpu_sec": res["train_cpu_" + best],
         "infer_images_per_sec": max(res["infer_default"], res["infer_channels_last"]),
         "batch": a.batch, "threads": a.threads,
+        "conv1_filters": a.conv1, "conv2_filters": a.conv2,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "torch": torch.__version__,
     }

@@ -10,7 +10,8 @@
 #  2. trials per hour of a sweep of small trials (conv1_filters 16,
 #     train_limit 5,000, val_limit 1,000, 1 epoch) with --parallel auto
 #     against --parallel 1 --threads 2, interleaved (auto, p1t2, auto, p1t2)
-#     so a change of machine load hits both alike. Floor: ratio >= 1.7.
+#     so a change of machine load hits both alike. The ratio is reported
+#     without a floor (issue 16 withdrew the 1.7x floor).
 #  3. the README's main command, `sweep run sweeps/cifar_lr.yaml`, once on
 #     the real CIFAR-10 (skipped without it, or with SWEEP_BENCH_QUICK=1).
 #     Floor: under 15 minutes; prints the best val_accuracy.
@@ -181,12 +182,10 @@ echo "--parallel 1 --threads 2:    $p1_tph trials/hour, $(awk -v c="${cpu[p1t2]}
 # as 1 / CPU seconds per trial; on a shared machine the kernel's autogroup
 # scheduling gives this session its share whatever the thread count.
 echo "CPU-time ratio (an idle machine gives about this or more): $(awk -v a="${cpu[auto]}" -v b="${cpu[p1t2]}" 'BEGIN { printf "%.2f", b / a }')x"
-if awk -v v="$ratio" 'BEGIN { exit !(v >= 1.7) }'; then
-	echo "PASS trials per hour auto / (1 x 2 threads) = ${ratio}x >= 1.7x"
-else
-	echo "FAIL trials per hour auto / (1 x 2 threads) = ${ratio}x < 1.7x (load $(load))"
-	fail=1
-fi
+# Reported, not a floor (issue 16 withdrew the 1.7x floor: the trainer
+# scales to both cores, so P trials of 1 thread and 1 trial of 2 threads
+# do the same work per CPU-second).
+echo "trials per hour auto / (1 x 2 threads) = ${ratio}x (load $(load); no floor)"
 
 fi
 

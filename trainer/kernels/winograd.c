@@ -1,11 +1,23 @@
-/* winograd.c - 3x3 stride-1 "same" convolution by Winograd F(2x2,3x3)
- * (Lavin & Gray): each 2x2 output tile costs 16 multiplies per input
- * channel instead of 36, as 16 GEMMs (one per transformed position) between
- * transformed weights and transformed input tiles. The reference is the
- * im2col+GEMM convolution (cnn_conv_forward_ref). See kernels.h. */
+/* winograd.c - 3x3 stride-1 "same" convolution by Winograd F(4x4,3x3)
+ * (Lavin & Gray, interpolation points 0, 1, -1, 1/2, -1/2, inf): each 4x4
+ * output tile costs 36 multiplies per input channel instead of 144, as 36
+ * GEMMs (one per transformed position) between transformed weights and
+ * transformed 6x6 input tiles. The reference is the direct convolution
+ * (cnn_conv_forward_ref); tests/test_winograd.c bounds the difference.
+ *
+ * Planes are split into their four column phases (column 4i+p at phase p,
+ * index i) so that every transform walks the tiles of a row with unit
+ * stride and vectorises. See kernels.h. */
 #include "trainer/kernels.h"
 
 #include <string.h>
+
+#define NT CNN_WINOGRAD_TILE    /* 36 transformed positions */
+
+/* The row transforms are inlined into one cloned function per plane (so a
+ * plane costs one dispatched call, not one per row) and specialised there
+ * for the common tile counts per row (8 and 4: 32- and 16-pixel sides). */
+#define ROW_INLINE static inline __attribute__((always_inline))
 
 static size_t round16(size_t n)
 {
@@ -17,35 +29,56 @@ int cnn_winograd_applies(int C, int K, int stride, int pad)
 	return K == 3 && stride == 1 && pad == 1 && C >= CNN_WINOGRAD_MIN_C;
 }
 
-// images per GEMM group: about 256 tiles, at most a conv chunk
+// images per GEMM group: about 64 tiles, so that the 36 planes of
+// transformed inputs and products of a 64-channel group (1.2 MB) stay near
+// the 1 MB L2 (measured: 2-3% faster per step than 128 tiles, 7% than
+// 256), at most a conv chunk
 int cnn_winograd_group(int H, int W)
 {
-	int T = ((H + 1) / 2) * ((W + 1) / 2), g = 256 / T;
+	int T = ((H + 3) / 4) * ((W + 3) / 4), g = 64 / T;
 
 	if (g < 1)
 		g = 1;
 	return g < CNN_CONV_CHUNK ? g : CNN_CONV_CHUNK;
 }
 
-// floats between the 16 planes of (rows, nT): not a multiple of 4 KB, so
-// the 16 streams of a transform do not fight over the same cache sets
+// floats between the 36 planes of (rows, nT): not a multiple of 4 KB, so
+// the 36 streams of a transform do not fight over the same cache sets
 static size_t plane(int rows, size_t nT)
 {
 	return round16((size_t)rows * nT) + 16;
 }
 
-// V (16,C,nT) | Mo (16,M,nT) | padded plane | output plane
-size_t cnn_winograd_ws_floats(int C, int H, int W, int M)
+// padded input plane: rows 4TH+2, each as 4 phases of TW+1 floats
+static size_t padded_floats(int TH, int TW)
 {
-	int TH = (H + 1) / 2, TW = (W + 1) / 2;
-	size_t nT = (size_t)TH * TW * cnn_winograd_group(H, W);
-
-	return 16 * plane(C, nT) + 16 * plane(M, nT) +
-	       round16((size_t)(2 * TH + 2) * (2 * TW + 2)) +
-	       round16((size_t)(2 * TH) * (2 * TW));
+	return round16((size_t)(4 * TH + 2) * 4 * (TW + 1));
 }
 
-// U (16,R,S) = G g G^T, g = w[r][s] (forward: R=M outputs, S=C inputs), or
+// V (36,C,nT) | Mo (36,M,nT) | padded plane | output plane
+size_t cnn_winograd_ws_floats(int C, int H, int W, int M)
+{
+	int TH = (H + 3) / 4, TW = (W + 3) / 4;
+	size_t nT = (size_t)TH * TW * cnn_winograd_group(H, W);
+
+	return NT * plane(C, nT) + NT * plane(M, nT) + padded_floats(TH, TW) +
+	       round16((size_t)(4 * TH) * (4 * TW));
+}
+
+/* ==== The transforms on six (or four) values ==== */
+
+// G g: 3 -> 6 (weights)
+static inline void g_apply(float *o, float g0, float g1, float g2)
+{
+	o[0] = 0.25f * g0;
+	o[1] = -(g0 + g1 + g2) / 6.0f;
+	o[2] = -(g0 - g1 + g2) / 6.0f;
+	o[3] = g0 / 24.0f + g1 / 12.0f + g2 / 6.0f;
+	o[4] = g0 / 24.0f - g1 / 12.0f + g2 / 6.0f;
+	o[5] = g2;
+}
+
+// U (36,R,S) = G g G^T, g = w[r][s] (forward: R=M outputs, S=C inputs), or
 // with flip g = w[s][r] rotated by 180 degrees (R=C, S=M: the correlation
 // that gives the input gradient)
 void cnn_winograd_weights(float *U, const float *w, int M, int C, int flip)
@@ -56,172 +89,236 @@ void cnn_winograd_weights(float *U, const float *w, int M, int C, int flip)
 		for (int s = 0; s < S; s++) {
 			const float *k = flip ? w + ((size_t)s * C + r) * 9
 					      : w + ((size_t)r * C + s) * 9;
-			float g[3][3], t[4][3];
+			float g[3][3], t[6][3], u[6];
 
 			for (int i = 0; i < 3; i++)
 				for (int j = 0; j < 3; j++)
 					g[i][j] = flip ? k[(2 - i) * 3 + (2 - j)] : k[i * 3 + j];
 			for (int j = 0; j < 3; j++) {
-				t[0][j] = g[0][j];
-				t[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
-				t[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
-				t[3][j] = g[2][j];
-			}
-			for (int i = 0; i < 4; i++) {
-				float u[4];
+				float c[6];
 
-				u[0] = t[i][0];
-				u[1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-				u[2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-				u[3] = t[i][2];
-				for (int j = 0; j < 4; j++)
-					U[((size_t)(i * 4 + j) * R + r) * S + s] = u[j];
+				g_apply(c, g[0][j], g[1][j], g[2][j]);
+				for (int i = 0; i < 6; i++)
+					t[i][j] = c[i];
+			}
+			for (int i = 0; i < 6; i++) {
+				g_apply(u, t[i][0], t[i][1], t[i][2]);
+				for (int j = 0; j < 6; j++)
+					U[((size_t)(i * 6 + j) * R + r) * S + s] = u[j];
 			}
 		}
 }
 
-// one row of tiles from 4 padded input rows, each split into its even (e)
-// and odd (o) columns: v[xi*stride + tw] = B^T d B for the tile at columns
-// 2tw..2tw+3, i.e. e[tw], o[tw], e[tw+1], o[tw+1]
-CNN_SIMD_CLONES
-static void input_row(float *restrict v, size_t stride, const float *e0,
-		      const float *o0, const float *e1, const float *o1,
-		      const float *e2, const float *o2, const float *e3,
-		      const float *o3, int TW)
+// B^T d: 6 -> 6 (input tiles), as a macro so it stays in registers inside
+// the vectorised loops
+#define BT6(o0, o1, o2, o3, o4, o5, d0, d1, d2, d3, d4, d5)                  \
+	do {                                                                  \
+		o0 = 4 * (d0) - 5 * (d2) + (d4);                              \
+		o1 = (d3) + (d4) - 4 * ((d1) + (d2));                         \
+		o2 = 4 * ((d1) - (d2)) + (d4) - (d3);                         \
+		o3 = 2 * ((d3) - (d1)) + (d4) - (d2);                         \
+		o4 = 2 * ((d1) - (d3)) + (d4) - (d2);                         \
+		o5 = 4 * (d1) - 5 * (d3) + (d5);                              \
+	} while (0)
+
+// A^T m: 6 -> 4 (output tiles)
+#define AT6(o0, o1, o2, o3, m0, m1, m2, m3, m4, m5)                          \
+	do {                                                                  \
+		float p_ = (m1) + (m2), q_ = (m1) - (m2);                     \
+		float r_ = (m3) + (m4), s_ = (m3) - (m4);                     \
+		o0 = (m0) + p_ + r_;                                          \
+		o1 = q_ + 2 * s_;                                             \
+		o2 = p_ + 4 * r_;                                             \
+		o3 = q_ + 8 * s_ + (m5);                                      \
+	} while (0)
+
+// A y: 4 -> 6 (output-gradient tiles)
+#define A4(o0, o1, o2, o3, o4, o5, y0, y1, y2, y3)                            \
+	do {                                                                  \
+		float e_ = (y0) + (y2), f_ = (y1) + (y3);                     \
+		float g_ = (y0) + 4 * (y2), h_ = 2 * (y1) + 8 * (y3);         \
+		o0 = (y0);                                                    \
+		o1 = e_ + f_;                                                 \
+		o2 = e_ - f_;                                                 \
+		o3 = g_ + h_;                                                 \
+		o4 = g_ - h_;                                                 \
+		o5 = (y3);                                                    \
+	} while (0)
+
+/* ==== Forward (and input gradient) ==== */
+
+// one row of tiles from 6 padded rows p[0..5], each as 4 column phases of
+// wq floats: v[k*stride + t] = (B^T d B)[k] for the tile at padded columns
+// 4t..4t+5 (phase 0..3 at t, phase 0..1 at t+1)
+ROW_INLINE void input_row(float *restrict v, size_t stride, const float *p0,
+		      size_t rs, size_t wq, int TW)
 {
 #pragma omp simd
 	for (int t = 0; t < TW; t++) {
-		/* B^T on the rows, at the four columns */
-		float a0 = e0[t] - e2[t], a1 = e1[t] + e2[t], a2 = e2[t] - e1[t], a3 = e1[t] - e3[t];
-		float b0 = o0[t] - o2[t], b1 = o1[t] + o2[t], b2 = o2[t] - o1[t], b3 = o1[t] - o3[t];
-		float c0 = e0[t + 1] - e2[t + 1], c1 = e1[t + 1] + e2[t + 1];
-		float c2 = e2[t + 1] - e1[t + 1], c3 = e1[t + 1] - e3[t + 1];
-		float d0 = o0[t + 1] - o2[t + 1], d1 = o1[t + 1] + o2[t + 1];
-		float d2 = o2[t + 1] - o1[t + 1], d3 = o1[t + 1] - o3[t + 1];
+		float h[6][6];
 
-		/* then B on the columns */
-		v[0 * stride + t] = a0 - c0;
-		v[1 * stride + t] = b0 + c0;
-		v[2 * stride + t] = c0 - b0;
-		v[3 * stride + t] = b0 - d0;
-		v[4 * stride + t] = a1 - c1;
-		v[5 * stride + t] = b1 + c1;
-		v[6 * stride + t] = c1 - b1;
-		v[7 * stride + t] = b1 - d1;
-		v[8 * stride + t] = a2 - c2;
-		v[9 * stride + t] = b2 + c2;
-		v[10 * stride + t] = c2 - b2;
-		v[11 * stride + t] = b2 - d2;
-		v[12 * stride + t] = a3 - c3;
-		v[13 * stride + t] = b3 + c3;
-		v[14 * stride + t] = c3 - b3;
-		v[15 * stride + t] = b3 - d3;
+		/* B^T along each row (the columns of the tile) */
+#pragma GCC unroll 6
+		for (int r = 0; r < 6; r++) {
+			const float *p = p0 + (size_t)r * rs;
+
+			BT6(h[r][0], h[r][1], h[r][2], h[r][3], h[r][4], h[r][5], p[t],
+			    p[wq + t], p[2 * wq + t], p[3 * wq + t], p[t + 1],
+			    p[wq + t + 1]);
+		}
+		/* then B^T down each column */
+#pragma GCC unroll 6
+		for (int k = 0; k < 6; k++) {
+			float o0, o1, o2, o3, o4, o5;
+
+			BT6(o0, o1, o2, o3, o4, o5, h[0][k], h[1][k], h[2][k], h[3][k],
+			    h[4][k], h[5][k]);
+			v[(size_t)(0 * 6 + k) * stride + t] = o0;
+			v[(size_t)(1 * 6 + k) * stride + t] = o1;
+			v[(size_t)(2 * 6 + k) * stride + t] = o2;
+			v[(size_t)(3 * 6 + k) * stride + t] = o3;
+			v[(size_t)(4 * 6 + k) * stride + t] = o4;
+			v[(size_t)(5 * 6 + k) * stride + t] = o5;
+		}
 	}
 }
 
-// one row of tiles: m[xi*stride + tw] -> 2 output rows o0, o1 = A^T m A
-CNN_SIMD_CLONES
-static void output_row(float *restrict o0, float *restrict o1, const float *m,
+// one row of tiles: m[k*stride + t] -> 4 output rows o + q*ld, columns
+// 4t..4t+3 (A^T m A)
+ROW_INLINE void output_row(float *restrict o, size_t ld, const float *m,
 		       size_t stride, int TW)
 {
 #pragma omp simd
 	for (int t = 0; t < TW; t++) {
-		float m0 = m[0 * stride + t], m1 = m[1 * stride + t];
-		float m2 = m[2 * stride + t], m3 = m[3 * stride + t];
-		float m4 = m[4 * stride + t], m5 = m[5 * stride + t];
-		float m6 = m[6 * stride + t], m7 = m[7 * stride + t];
-		float m8 = m[8 * stride + t], m9 = m[9 * stride + t];
-		float m10 = m[10 * stride + t], m11 = m[11 * stride + t];
-		float m12 = m[12 * stride + t], m13 = m[13 * stride + t];
-		float m14 = m[14 * stride + t], m15 = m[15 * stride + t];
-		/* A^T on the rows */
-		float s0 = m0 + m4 + m8, s1 = m1 + m5 + m9;
-		float s2 = m2 + m6 + m10, s3 = m3 + m7 + m11;
-		float u0 = m4 - m8 - m12, u1 = m5 - m9 - m13;
-		float u2 = m6 - m10 - m14, u3 = m7 - m11 - m15;
+		float s[4][6];
 
-		/* then A on the columns */
-		o0[2 * t] = s0 + s1 + s2;
-		o0[2 * t + 1] = s1 - s2 - s3;
-		o1[2 * t] = u0 + u1 + u2;
-		o1[2 * t + 1] = u1 - u2 - u3;
+		/* A^T down each column */
+#pragma GCC unroll 6
+		for (int k = 0; k < 6; k++)
+			AT6(s[0][k], s[1][k], s[2][k], s[3][k], m[(size_t)k * stride + t],
+			    m[(size_t)(6 + k) * stride + t], m[(size_t)(12 + k) * stride + t],
+			    m[(size_t)(18 + k) * stride + t], m[(size_t)(24 + k) * stride + t],
+			    m[(size_t)(30 + k) * stride + t]);
+		/* then along each row */
+#pragma GCC unroll 6
+		for (int q = 0; q < 4; q++) {
+			float *oq = o + (size_t)q * ld + 4 * t;
+
+			AT6(oq[0], oq[1], oq[2], oq[3], s[q][0], s[q][1], s[q][2], s[q][3],
+			    s[q][4], s[q][5]);
+		}
 	}
 }
 
-// padded row (e: even columns, o: odd) from input row x (W) with the affine:
-// padded column j = input column j-1, so x[2i] -> o[i], x[2i+1] -> e[i+1]
-CNN_SIMD_CLONES
-static void fill_row(float *restrict e, float *restrict o, const float *x,
-		     int W, float s, float t)
+// padded row (4 phases of wq floats) from input row x (W) with the affine:
+// padded column j = input column j-1, at phase j%4, index j/4
+ROW_INLINE void fill_row(float *restrict r, size_t wq, const float *x, int W,
+		     float s, float t)
 {
-	int h = W / 2;
+	int q = W / 4;
 
 #pragma omp simd
-	for (int i = 0; i < h; i++) {
-		o[i] = x[2 * i] * s + t;
-		e[i + 1] = x[2 * i + 1] * s + t;
+	for (int i = 0; i < q; i++) {
+		r[wq + i] = x[4 * i] * s + t;
+		r[2 * wq + i] = x[4 * i + 1] * s + t;
+		r[3 * wq + i] = x[4 * i + 2] * s + t;
+		r[i + 1] = x[4 * i + 3] * s + t;
 	}
-	if (W & 1)
-		o[h] = x[2 * h] * s + t;
+	for (int c = 4 * q; c < W; c++)
+		r[((c + 1) % 4) * wq + (c + 1) / 4] = x[c] * s + t;
 }
 
-// V (16 planes of pv floats, each (C, nT)) = the transformed input tiles of
+// one channel plane xc (H,W) with the affine into the padded plane P, then
+// its TH rows of tiles into v (tile th*TW+tw of each of the 36 planes)
+ROW_INLINE void input_plane_body(float *v, size_t pv, float *P, const float *xc,
+				 int H, int W, float s, float t, int TH, int TW)
+{
+	size_t wq = (size_t)TW + 1, rs = 4 * wq;
+
+	for (int h = 0; h < H; h++)
+		fill_row(P + (size_t)(h + 1) * rs, wq, xc + (size_t)h * W, W, s, t);
+	for (int th = 0; th < TH; th++)
+		input_row(v + (size_t)th * TW, pv, P + (size_t)4 * th * rs, rs, wq, TW);
+}
+
+CNN_SIMD_CLONES
+static void input_plane(float *v, size_t pv, float *P, const float *xc, int H,
+			int W, float s, float t, int TH, int TW)
+{
+	if (TW == 8)
+		input_plane_body(v, pv, P, xc, H, W, s, t, TH, 8);
+	else if (TW == 4)
+		input_plane_body(v, pv, P, xc, H, W, s, t, TH, 4);
+	else
+		input_plane_body(v, pv, P, xc, H, W, s, t, TH, TW);
+}
+
+// V (36 planes of pv floats, each (C, nT)) = the transformed input tiles of
 // x (nimg,C,H,W) with the affine; P: the padded plane scratch
 static void input_tiles(float *V, size_t pv, float *P, const float *x,
 			const float *scale, const float *shift, int nimg, int C,
 			int H, int W)
 {
-	int TH = (H + 1) / 2, TW = (W + 1) / 2, T = TH * TW;
-	int Hp = 2 * TH + 2, Wh = TW + 1, Wp = 2 * Wh;
+	int TH = (H + 3) / 4, TW = (W + 3) / 4, T = TH * TW;
 	size_t nT = (size_t)T * nimg, hw = (size_t)H * W;
 
-	/* the padded plane, each row as its even columns then its odd columns
-	 * (padded column j = input column j-1); the padding stays zero */
-	memset(P, 0, sizeof(float) * (size_t)Hp * Wp);
+	/* the padding (row 0, rows > H, columns 0 and > W) stays zero: every
+	 * channel writes the same positions */
+	memset(P, 0, sizeof(float) * padded_floats(TH, TW));
 	for (int n = 0; n < nimg; n++)
 		for (int c = 0; c < C; c++) {
 			const float *xc = x + ((size_t)n * C + c) * hw;
 			float s = scale ? scale[c] : 1.0f, t = scale ? shift[c] : 0.0f;
 
-			for (int h = 0; h < H; h++)
-				fill_row(P + (size_t)(h + 1) * Wp, P + (size_t)(h + 1) * Wp + Wh,
-					 xc + (size_t)h * W, W, s, t);
-			for (int th = 0; th < TH; th++) {
-				const float *p0 = P + (size_t)2 * th * Wp;
-
-				input_row(V + (size_t)c * nT + (size_t)n * T + (size_t)th * TW,
-					  pv, p0, p0 + Wh, p0 + Wp, p0 + Wp + Wh, p0 + 2 * Wp,
-					  p0 + 2 * Wp + Wh, p0 + 3 * Wp, p0 + 3 * Wp + Wh, TW);
-			}
+			input_plane(V + (size_t)c * nT + (size_t)n * T, pv, P, xc, H, W, s, t,
+				    TH, TW);
 		}
+}
+
+// the TH rows of tiles of one output channel: m (tile th*TW+tw of each of
+// the 36 planes of stride floats) -> dst (4TH rows of ld floats)
+ROW_INLINE void output_plane_body(float *dst, size_t ld, const float *m,
+				  size_t stride, int TH, int TW)
+{
+	for (int th = 0; th < TH; th++)
+		output_row(dst + (size_t)4 * th * ld, ld, m + (size_t)th * TW, stride, TW);
+}
+
+CNN_SIMD_CLONES
+static void output_plane(float *dst, size_t ld, const float *m, size_t stride,
+			 int TH, int TW)
+{
+	if (TW == 8)
+		output_plane_body(dst, ld, m, stride, TH, 8);
+	else if (TW == 4)
+		output_plane_body(dst, ld, m, stride, TH, 4);
+	else
+		output_plane_body(dst, ld, m, stride, TH, TW);
 }
 
 void cnn_winograd_conv(float *y, float *ws, const float *x, const float *scale,
 		       const float *shift, const float *U, int nimg, int C,
 		       int H, int W, int M)
 {
-	int TH = (H + 1) / 2, TW = (W + 1) / 2, T = TH * TW;
-	int Hp = 2 * TH + 2, Wp = 2 * TW + 2, even = !(H & 1) && !(W & 1);
+	int TH = (H + 3) / 4, TW = (W + 3) / 4, T = TH * TW;
+	int even = !(H & 3) && !(W & 3);
 	size_t nT = (size_t)T * nimg, hw = (size_t)H * W;
 	size_t pv = plane(C, nT), pm = plane(M, nT);
-	float *V = ws, *Mo = V + 16 * pv;
-	float *P = Mo + 16 * pm;
-	float *O = P + round16((size_t)Hp * Wp);
+	float *V = ws, *Mo = V + NT * pv;
+	float *P = Mo + NT * pm;
+	float *O = P + padded_floats(TH, TW);
 
 	input_tiles(V, pv, P, x, scale, shift, nimg, C, H, W);
-	for (int k = 0; k < 16; k++)
-		cnn_gemm(0, 0, M, (int)nT, C, 1.0f, U + (size_t)k * M * C, C,
-			 V + k * pv, (int)nT, 0.0f, Mo + k * pm, (int)nT);
+	for (int k = 0; k < NT; k++)
+		cnn_gemm_nopack(M, (int)nT, C, U + (size_t)k * M * C, C, V + k * pv,
+				(int)nT, 0.0f, Mo + k * pm, (int)nT);
 	for (int n = 0; n < nimg; n++)
 		for (int m = 0; m < M; m++) {
 			float *ym = y + ((size_t)n * M + m) * hw;
 			float *dst = even ? ym : O;
-			int ld = even ? W : 2 * TW;
+			size_t ld = even ? (size_t)W : (size_t)4 * TW;
 
-			for (int th = 0; th < TH; th++)
-				output_row(dst + (size_t)2 * th * ld, dst + (size_t)(2 * th + 1) * ld,
-					   Mo + (size_t)m * nT + (size_t)n * T + (size_t)th * TW,
-					   pm, TW);
+			output_plane(dst, ld, Mo + (size_t)m * nT + (size_t)n * T, pm, TH, TW);
 			if (!even)
 				for (int h = 0; h < H; h++)
 					memcpy(ym + (size_t)h * W, O + (size_t)h * ld,
@@ -229,104 +326,148 @@ void cnn_winograd_conv(float *y, float *ws, const float *x, const float *scale,
 		}
 }
 
-// one row of output-gradient tiles, rows split into even (e) and odd (o)
-// columns: v[xi*stride + tw] = A dY A^T for the 2x2 tile e0/o0, e1/o1 at tw
-CNN_SIMD_CLONES
-static void grad_row(float *restrict v, size_t stride, const float *e0,
-		     const float *o0, const float *e1, const float *o1, int TW)
+/* ==== Weight gradient ==== */
+
+// one row of output-gradient tiles from 4 rows g[0..3] (each as 4 column
+// phases of tw floats): v[k*stride + t] = (A dY A^T)[k]
+ROW_INLINE void grad_row(float *restrict v, size_t stride, const float *g0,
+		     size_t rs, size_t tw, int TW)
 {
 #pragma omp simd
 	for (int t = 0; t < TW; t++) {
-		float a0 = e0[t], b0 = o0[t];
-		float a1 = e0[t] + e1[t], b1 = o0[t] + o1[t];
-		float a2 = e0[t] - e1[t], b2 = o0[t] - o1[t];
-		float a3 = -e1[t], b3 = -o1[t];
+		float h[4][6];
 
-		v[0 * stride + t] = a0;
-		v[1 * stride + t] = a0 + b0;
-		v[2 * stride + t] = a0 - b0;
-		v[3 * stride + t] = -b0;
-		v[4 * stride + t] = a1;
-		v[5 * stride + t] = a1 + b1;
-		v[6 * stride + t] = a1 - b1;
-		v[7 * stride + t] = -b1;
-		v[8 * stride + t] = a2;
-		v[9 * stride + t] = a2 + b2;
-		v[10 * stride + t] = a2 - b2;
-		v[11 * stride + t] = -b2;
-		v[12 * stride + t] = a3;
-		v[13 * stride + t] = a3 + b3;
-		v[14 * stride + t] = a3 - b3;
-		v[15 * stride + t] = -b3;
+#pragma GCC unroll 6
+		for (int r = 0; r < 4; r++) {
+			const float *g = g0 + (size_t)r * rs;
+
+			A4(h[r][0], h[r][1], h[r][2], h[r][3], h[r][4], h[r][5], g[t],
+			   g[tw + t], g[2 * tw + t], g[3 * tw + t]);
+		}
+#pragma GCC unroll 6
+		for (int k = 0; k < 6; k++) {
+			float o0, o1, o2, o3, o4, o5;
+
+			A4(o0, o1, o2, o3, o4, o5, h[0][k], h[1][k], h[2][k], h[3][k]);
+			v[(size_t)(0 * 6 + k) * stride + t] = o0;
+			v[(size_t)(1 * 6 + k) * stride + t] = o1;
+			v[(size_t)(2 * 6 + k) * stride + t] = o2;
+			v[(size_t)(3 * 6 + k) * stride + t] = o3;
+			v[(size_t)(4 * 6 + k) * stride + t] = o4;
+			v[(size_t)(5 * 6 + k) * stride + t] = o5;
+		}
 	}
 }
 
-// output row x (W) split into even columns e and odd columns o
-CNN_SIMD_CLONES
-static void split_row(float *restrict e, float *restrict o, const float *x,
-		      int W)
+// output-gradient row x (W) split into its 4 column phases of tw floats
+ROW_INLINE void split_row(float *restrict r, size_t tw, const float *x, int W)
 {
-	int h = W / 2;
+	int q = W / 4;
 
 #pragma omp simd
-	for (int i = 0; i < h; i++) {
-		e[i] = x[2 * i];
-		o[i] = x[2 * i + 1];
+	for (int i = 0; i < q; i++) {
+		r[i] = x[4 * i];
+		r[tw + i] = x[4 * i + 1];
+		r[2 * tw + i] = x[4 * i + 2];
+		r[3 * tw + i] = x[4 * i + 3];
 	}
-	if (W & 1)
-		e[h] = x[2 * h];
+	for (int c = 4 * q; c < W; c++)
+		r[(c % 4) * tw + c / 4] = x[c];
+}
+
+// one output-gradient plane g (H,W) split into column phases in P (4TH
+// rows of rs floats, zero beyond H and W), then its tiles into d
+ROW_INLINE void grad_plane_body(float *d, size_t pm, float *P, const float *g,
+				int H, int W, int TH, int TW)
+{
+	size_t rs = (size_t)4 * TW;
+
+	for (int h = 0; h < H; h++)
+		split_row(P + (size_t)h * rs, (size_t)TW, g + (size_t)h * W, W);
+	for (int th = 0; th < TH; th++)
+		grad_row(d + (size_t)th * TW, pm, P + (size_t)4 * th * rs, rs, (size_t)TW, TW);
+}
+
+CNN_SIMD_CLONES
+static void grad_plane(float *d, size_t pm, float *P, const float *g, int H,
+		       int W, int TH, int TW)
+{
+	if (TW == 8)
+		grad_plane_body(d, pm, P, g, H, W, TH, 8);
+	else if (TW == 4)
+		grad_plane_body(d, pm, P, g, H, W, TH, 4);
+	else
+		grad_plane_body(d, pm, P, g, H, W, TH, TW);
 }
 
 void cnn_winograd_wgrad(float *dU, float *ws, const float *dy, const float *x,
 			const float *scale, const float *shift, int nimg, int C,
 			int H, int W, int M)
 {
-	int TH = (H + 1) / 2, TW = (W + 1) / 2, T = TH * TW;
-	size_t nT = (size_t)T * nimg, hw = (size_t)H * W;
+	int TH = (H + 3) / 4, TW = (W + 3) / 4, T = TH * TW;
+	size_t nT = (size_t)T * nimg, hw = (size_t)H * W, rs = (size_t)4 * TW;
 	size_t pv = plane(C, nT), pm = plane(M, nT);
-	float *V = ws, *D = V + 16 * pv, *P = D + 16 * pm;
+	float *V = ws, *D = V + NT * pv, *P = D + NT * pm;
 
 	input_tiles(V, pv, P, x, scale, shift, nimg, C, H, W);
-	/* dy planes padded to 2TH x 2TW with zeros (the cropped outputs) */
-	memset(P, 0, sizeof(float) * (size_t)2 * TH * 2 * TW);
+	/* dy planes padded to 4TH x 4TW with zeros (the cropped outputs) */
+	memset(P, 0, sizeof(float) * (size_t)4 * TH * rs);
 	for (int n = 0; n < nimg; n++)
 		for (int m = 0; m < M; m++) {
 			const float *g = dy + ((size_t)n * M + m) * hw;
 
-			for (int h = 0; h < H; h++)
-				split_row(P + (size_t)h * 2 * TW, P + (size_t)h * 2 * TW + TW,
-					  g + (size_t)h * W, W);
-			for (int th = 0; th < TH; th++) {
-				const float *r0 = P + (size_t)2 * th * 2 * TW, *r1 = r0 + 2 * TW;
-
-				grad_row(D + (size_t)m * nT + (size_t)n * T + (size_t)th * TW, pm,
-					 r0, r0 + TW, r1, r1 + TW, TW);
-			}
+			grad_plane(D + (size_t)m * nT + (size_t)n * T, pm, P, g, H, W, TH, TW);
 		}
-	for (int k = 0; k < 16; k++)
+	for (int k = 0; k < NT; k++)
 		cnn_gemm(0, 1, M, C, (int)nT, 1.0f, D + k * pm, (int)nT, V + k * pv,
 			 (int)nT, 1.0f, dU + (size_t)k * M * C, C);
+}
+
+// G^T d: 6 -> 3
+#define GT6(o0, o1, o2, d0, d1, d2, d3, d4, d5)                               \
+	do {                                                                  \
+		float p_ = (d1) + (d2), q_ = (d1) - (d2);                     \
+		float r_ = (d3) + (d4), s_ = (d3) - (d4);                     \
+		o0 = 0.25f * (d0) - p_ / 6.0f + r_ / 24.0f;                   \
+		o1 = -q_ / 6.0f + s_ / 12.0f;                                 \
+		o2 = -p_ / 6.0f + r_ / 6.0f + (d5);                           \
+	} while (0)
+
+// o (9, n) = G^T dU G for n <= 16 consecutive elements of the 36 planes
+// of mc floats at dU (planar out, so that it vectorises)
+CNN_SIMD_CLONES
+static void finish_block(float (*restrict o)[16], const float *dU, size_t mc,
+			 int n)
+{
+#pragma omp simd
+	for (int i = 0; i < n; i++) {
+		float t[6][3];
+
+		/* G^T along each row of dU, then down each column */
+#pragma GCC unroll 6
+		for (int r = 0; r < 6; r++)
+			GT6(t[r][0], t[r][1], t[r][2], dU[(size_t)(r * 6) * mc + i],
+			    dU[(size_t)(r * 6 + 1) * mc + i], dU[(size_t)(r * 6 + 2) * mc + i],
+			    dU[(size_t)(r * 6 + 3) * mc + i], dU[(size_t)(r * 6 + 4) * mc + i],
+			    dU[(size_t)(r * 6 + 5) * mc + i]);
+#pragma GCC unroll 3
+		for (int j = 0; j < 3; j++)
+			GT6(o[j][i], o[3 + j][i], o[6 + j][i], t[0][j], t[1][j], t[2][j],
+			    t[3][j], t[4][j], t[5][j]);
+	}
 }
 
 void cnn_winograd_wgrad_finish(float *dw, const float *dU, int M, int C)
 {
 	size_t mc = (size_t)M * C;
+	float o[9][16];
 
-	for (size_t i = 0; i < mc; i++) {
-		float d[4][4], t[3][4];
+	for (size_t i0 = 0; i0 < mc; i0 += 16) {
+		int n = mc - i0 < 16 ? (int)(mc - i0) : 16;
 
-		for (int k = 0; k < 16; k++)
-			d[k / 4][k % 4] = dU[k * mc + i];
-		/* G^T on the rows, then G on the columns */
-		for (int l = 0; l < 4; l++) {
-			t[0][l] = d[0][l] + 0.5f * (d[1][l] + d[2][l]);
-			t[1][l] = 0.5f * (d[1][l] - d[2][l]);
-			t[2][l] = 0.5f * (d[1][l] + d[2][l]) + d[3][l];
-		}
-		for (int r = 0; r < 3; r++) {
-			dw[i * 9 + r * 3 + 0] += t[r][0] + 0.5f * (t[r][1] + t[r][2]);
-			dw[i * 9 + r * 3 + 1] += 0.5f * (t[r][1] - t[r][2]);
-			dw[i * 9 + r * 3 + 2] += 0.5f * (t[r][1] + t[r][2]) + t[r][3];
-		}
+		finish_block(o, dU + i0, mc, n);
+		for (int i = 0; i < n; i++)
+			for (int k = 0; k < 9; k++)
+				dw[(i0 + i) * 9 + k] += o[k][i];
 	}
 }
