@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sweep/rng.h"
+#include "base/rng.h"
 #include "trainer/hparams.h"
 #include "trainer/kernels.h"
 #include "trainer/net.h"
