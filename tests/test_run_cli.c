@@ -910,7 +910,7 @@ static void test_alert_rule_stops_run_and_webhook(void **state)
 		"  batch_size: {value: 64}\n"
 		"  epochs: {value: 3}\n" TINY
 		"alerts:\n"
-		"  - {name: low-accuracy, when: \"val_accuracy < 0.4\", after_epoch: 1,\n"
+		"  - {name: diverged, when: \"val_loss > 10\", after_epoch: 1,\n"
 		"     level: WARN, stop_run: true}\n"
 		"  - {name: best, when: new_best, level: INFO}\n");
 	char *root = results_root("alerts"), *dir;
@@ -925,7 +925,7 @@ static void test_alert_rule_stops_run_and_webhook(void **state)
 	RUN(&pr, "run", y, "--data", data, "--results", root, "--seed", "7",
 	    "--parallel", "2", "--threads", "1", "--alert-webhook", sw_hook_server_url(hs));
 	expect_status(&pr, 0);
-	assert_non_null(strstr(pr.err, "low-accuracy"));
+	assert_non_null(strstr(pr.err, "diverged"));
 	/* the webhook's secret path is never printed */
 	assert_null(strstr(pr.err, "/hook"));
 	sw_test_proc_release(&pr);
@@ -935,21 +935,23 @@ static void test_alert_rule_stops_run_and_webhook(void **state)
 	good = find_run(runs, "learning_rate", 0.01);
 	assert_non_null(bad);
 	assert_non_null(good);
-	/* the rule applies from epoch 2 on and stops the run there */
+	/* the rule applies from epoch 2 on and stops the run there (the loss,
+	 * not the accuracy: on 200 validation images a diverged run's accuracy
+	 * wanders around chance, while its loss stays in the hundreds) */
 	assert_string_equal(str(bad, "state"), "stopped");
 	assert_int_equal(json_integer_value(json_object_get(bad, "epochs")), 2);
 	assert_string_equal(str(good, "state"), "finished");
 	alerts = alerts_of(dir);
-	assert_int_equal(count_rule(alerts, "low-accuracy", str(bad, "id")), 1);
-	assert_int_equal(count_rule(alerts, "low-accuracy", str(good, "id")), 0);
+	assert_int_equal(count_rule(alerts, "diverged", str(bad, "id")), 1);
+	assert_int_equal(count_rule(alerts, "diverged", str(good, "id")), 0);
 	assert_true(count_rule(alerts, "best", str(good, "id")) >= 1);
 	json_array_foreach(alerts, i, a) {
-		if (strcmp(str(a, "rule"), "low-accuracy"))
+		if (strcmp(str(a, "rule"), "diverged"))
 			continue;
 		assert_string_equal(str(a, "level"), "WARN");
 		assert_int_equal(json_integer_value(json_object_get(a, "epoch")), 2);
 		assert_true(json_is_true(json_object_get(a, "stop_run")));
-		assert_true(num(a, "value") < 0.4);
+		assert_true(num(a, "value") > 10);
 	}
 	/* every alert was POSTed as Slack-style JSON */
 	n_hooks = sw_hook_server_wait(hs, (int)json_array_size(alerts), 10);
@@ -967,7 +969,7 @@ static void test_alert_rule_stops_run_and_webhook(void **state)
 		assert_non_null(j);
 		assert_true(json_is_string(json_object_get(j, "text")));
 		assert_non_null(strstr(str(j, "text"), "alerting"));
-		saw_low += strstr(str(j, "text"), "low-accuracy") != NULL;
+		saw_low += strstr(str(j, "text"), "diverged") != NULL;
 		json_decref(j);
 		free(req);
 	}
