@@ -3,13 +3,11 @@
 #define _GNU_SOURCE
 #include "sweep/offline/wandb_hook.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "base/durable.h"
 #include "base/file.h"
 
 /* The modules' bytes, embedded by the assembler (the Makefile makes this
@@ -65,59 +63,13 @@ static int same_content(const char *path, const char *text, size_t len)
 static int write_module(const char *dir, const char *name, const char *text,
 			size_t len, struct sw_err *err)
 {
-	size_t off = 0;
-	char *path = NULL, *tmp = NULL;
-	int fd = -1, ret = -1;
+	char *path = NULL;
+	int ret;
 
-	if (asprintf(&path, "%s/%s", dir, name) < 0) {
-		path = NULL;
-		goto oom;
-	}
-	if (asprintf(&tmp, "%s/.%s.%ld.tmp", dir, name, (long)getpid()) < 0) {
-		tmp = NULL;
-		goto oom;
-	}
-	if (same_content(path, text, len)) {
-		ret = 0;
-		goto done;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		sw_errorf(err, "cannot write '%s': %s", tmp, strerror(errno));
-		goto done;
-	}
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			sw_errorf(err, "cannot write '%s': %s", tmp,
-				  w < 0 ? strerror(errno) : "short write");
-			goto done;
-		}
-		off += (size_t)w;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		sw_errorf(err, "cannot write '%s': %s", tmp, strerror(errno));
-		goto done;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		sw_errorf(err, "cannot write '%s': %s", path, strerror(errno));
-		goto done;
-	}
-	ret = 0;
-	goto done;
-oom:
-	sw_errorf(err, "out of memory");
-done:
-	if (fd >= 0)
-		close(fd);
-	if (ret < 0 && tmp)
-		unlink(tmp);
-	free(tmp);
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		return sw_errorf(err, "out of memory");
+	ret = same_content(path, text, len) ? 0 :
+	      sw_durable_replace(NULL, path, text, len, err);
 	free(path);
 	return ret;
 }
