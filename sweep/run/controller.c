@@ -351,6 +351,24 @@ static void history_from_rows(struct trial *t, const json_t *rows)
 	}
 }
 
+/* The alert rules for a run continued from its checkpoint: those that
+ * fired before the kill stay fired, those the kill kept from firing on its
+ * restored epochs fire now; a stop_run among them stops it (lock held). */
+static void resume_alerts(struct controller *c, struct trial *t, const json_t *rows)
+{
+	json_t *recorded = NULL;
+
+	if (sw_store_load_alerts(c->store->dir, &recorded, NULL) < 0)
+		recorded = NULL;   /* unreadable: at worst an alert fires again */
+	if (sw_alerts_resume(&c->alerts, &t->alert_run, recorded, rows)) {
+		t->stop_state = SW_RUN_STOPPED;
+		snprintf(t->stop_reason, sizeof(t->stop_reason), "stopped by an alert "
+			 "rule at epoch %lld", (long long)t->epochs_done);
+		atomic_store(&t->abort_now, 1);
+	}
+	json_decref(recorded);
+}
+
 /* hooks.on_resume: takes a loaded checkpoint's history, or says why the
  * run trains from the start. */
 static int on_resume(void *ctx, struct sw_trial *handle, int64_t epochs,
@@ -380,6 +398,8 @@ static int on_resume(void *ctx, struct sw_trial *handle, int64_t epochs,
 			 "from its checkpoint", t->id, (long long)epochs);
 	}
 	sw_progress_log(&c->progress, line);
+	if (!why_not && ret == 0)
+		resume_alerts(c, t, note);
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }

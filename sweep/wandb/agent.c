@@ -285,6 +285,34 @@ static void save_checkpoint(struct agent *a, struct agent_run *r, struct sw_tria
 	free(buf);
 }
 
+/* The alert rules for a run continued from an earlier agent's checkpoint:
+ * those that fired there (its alerts.jsonl) stay fired, those the kill kept
+ * from firing on the restored epochs fire now; a stop_run among them stops
+ * the run. */
+static void resume_alerts(struct agent *a, struct agent_run *r, const json_t *rows)
+{
+	char *dir = strdup(r->resume_from), *runs = dir ? strstr(dir, "/runs/") : NULL;
+	json_t *recorded = NULL;
+	char *next;
+
+	/* the earlier agent's directory: resume_from is DIR/runs/ID/checkpoint.bin */
+	while (runs && (next = strstr(runs + 1, "/runs/")))
+		runs = next;
+	if (runs) {
+		*runs = '\0';
+		if (sw_store_load_alerts(dir, &recorded, NULL) < 0)
+			recorded = NULL;   /* unreadable: at worst an alert fires again */
+	}
+	if (sw_alerts_resume(&a->alerts, &r->alert_run, recorded, rows)) {
+		snprintf(r->stop_reason, sizeof(r->stop_reason),
+			 "stopped by an alert rule at epoch %d", r->epochs_done);
+		r->stop_exitcode = 0;
+		atomic_store(&r->stop, 1);
+	}
+	json_decref(recorded);
+	free(dir);
+}
+
 /* hooks.on_resume: continues the local history and the rows for wandb
  * from a loaded checkpoint, or says why the run trains from the start. */
 static int on_resume(void *ctx, struct sw_trial *t, int64_t epochs,
@@ -330,6 +358,8 @@ static int on_resume(void *ctx, struct sw_trial *t, int64_t epochs,
 	json_decref(last);
 	fprintf(stderr, "sweep: run %s continues after epoch %lld from its checkpoint\n",
 		r->id, (long long)epochs);
+	if (a->alerts_ok)
+		resume_alerts(a, r, note);
 	return 0;
 }
 
