@@ -959,7 +959,8 @@ static char *run_state(void *ctx)
 }
 
 /* Stops every run still training; interrupted: by the user's Ctrl-C (the
- * runs stay in flight for `resume`). */
+ * runs stay in flight for `resume`; built-in runs only: a program's own
+ * wandb reports its end, as under wandb agent). */
 static void stop_all(struct agent *a, int exitcode, int interrupted, const char *reason)
 {
 	struct agent_run *r;
@@ -1304,7 +1305,7 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 					"checkpoint); Ctrl-C again to leave their upload to "
 					"`sweep sync`\n");
 				exiting = 1;
-				stop_all(&a, 130, 1, "interrupted");
+				stop_all(&a, 130, !a.program, "interrupted");
 			} else {
 				abandon_all(&a);
 			}
