@@ -96,7 +96,9 @@ GET /_control/state):
      "runs":      {RUN_ID: {"name", "entity", "project", "sweep", "config",
                             "host", "program", "upserts", "history": [rows],
                             "summary", "complete", "exitcode",
-                            "file_stream_posts", "resent_lines", "state"}},
+                            "file_stream_posts", "resent_lines", "state",
+                            "preempting" (once a file_stream body said
+                            "preempting": true; state "preempting")}},
      "alerts":    [variables of each NotifyScriptableRunAlert],
      "issued_runs": {RUN_ID: SWEEP_NAME} for every run command handed out,
      "violations": ["what a client did against the protocol", ...],
@@ -780,6 +782,10 @@ def file_stream(run_name, body):
         except (TypeError, ValueError):
             violation("summary line is not JSON")
             return 400, {"error": "summary is not JSON"}
+    if body.get("preempting"):
+        # wandb's mark_preempting(): the run may end without completing
+        r["preempting"] = True
+        r["state"] = "preempting"
     if body.get("complete"):
         code = body.get("exitcode")
         if not isinstance(code, int) or isinstance(code, bool):

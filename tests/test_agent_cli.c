@@ -712,8 +712,10 @@ static void test_swept_seed_is_recorded(void **state)
 	free(args);
 }
 
-/* Ctrl-C: the running run stops between batches, its history and its
- * completion (exit code 130) still reach wandb, and the agent exits 130. */
+/* Ctrl-C: the running run stops between batches, its history still
+ * reaches wandb, which is told it is preempting (as wandb.mark_preempting())
+ * and gets no completion, so it can be resumed; it stays in flight in the
+ * agent's results; the agent exits 130. */
 static void test_interrupt(void **state)
 {
 	struct sw_fake_wandb fw;
@@ -775,8 +777,12 @@ static void test_interrupt(void **state)
 	rec = sw_fake_wandb_record(&fw);
 	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
 	run = json_object_get(json_object_get(rec, "runs"), "ctrlc001");
-	check_run(run, -1, 130);
+	assert_false(json_is_true(json_object_get(run, "complete")));
+	assert_true(json_is_true(json_object_get(run, "preempting")));
+	assert_string_equal(json_string_value(json_object_get(run, "state")), "preempting");
+	assert_true(json_array_size(json_object_get(run, "history")) >= 1);
 	assert_true(json_array_size(json_object_get(run, "history")) < 400);
+	assert_non_null(strstr(buf, "run ctrlc001 interrupted after epoch"));
 	json_decref(rec);
 	sw_fake_env_free(&e.w);
 	sw_fake_wandb_stop(&fw);
@@ -876,7 +882,7 @@ static char *seeded_args(int epochs)
  * (no epoch before it trains again), wandb's history goes on at the right
  * _step with every step once, and the metrics are bit-identical to the same
  * run never interrupted. */
-static void test_resume_from_checkpoint(void **state)
+static void resume_from_checkpoint(int sig, const char *id)
 {
 	static const char *const keys[] = { "loss", "accuracy", "val_loss",
 					    "val_accuracy", "learning_rate", NULL };
@@ -890,7 +896,6 @@ static void test_resume_from_checkpoint(void **state)
 	size_t have = 0, k;
 	pid_t pid;
 
-	(void)state;
 	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": \"run\", "
 			     "\"run_id\": \"ckref001\", \"args\": %s}]}", args) > 0);
 	assert_int_equal(start_server(&fw, extra, NULL), 0);
@@ -900,7 +905,7 @@ static void test_resume_from_checkpoint(void **state)
 	sw_test_proc_release(&p);
 
 	assert_true(asprintf(&ctl, "{\"commands\": {\"" SWEEP_NAME "\": [{\"type\": "
-			     "\"run\", \"run_id\": \"ckpt0001\", \"args\": %s}]}}", args) > 0);
+			     "\"run\", \"run_id\": \"%s\", \"args\": %s}]}}", id, args) > 0);
 	assert_int_equal(sw_fake_wandb_control(&fw, ctl), 0);
 	free(ctl);
 	pid = fork();
@@ -917,42 +922,62 @@ static void test_resume_from_checkpoint(void **state)
 	}
 	for (i = 0; i < 3000 && have < 3; i++) {
 		rec = sw_fake_wandb_record(&fw);
-		run = json_object_get(json_object_get(rec, "runs"), "ckpt0001");
+		run = json_object_get(json_object_get(rec, "runs"), id);
 		have = json_array_size(json_object_get(run, "history"));
 		json_decref(rec);
 		if (have < 3)
 			usleep(10 * 1000);
 	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
+	kill(pid, sig);
+	if (sig == SIGINT) {   /* the agent ends by itself, exit code 130 */
+		pid_t done = 0;
+
+		for (i = 0; i < 600 && !done; i++) {
+			done = waitpid(pid, &status, WNOHANG);
+			if (!done)
+				usleep(100 * 1000);
+		}
+		if (!done) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+		}
+		assert_true(done > 0 && WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 130);
+	} else {
+		waitpid(pid, &status, 0);
+	}
 	rec = sw_fake_wandb_record(&fw);
-	run = json_object_get(json_object_get(rec, "runs"), "ckpt0001");
+	run = json_object_get(json_object_get(rec, "runs"), id);
 	have = json_array_size(json_object_get(run, "history"));
 	assert_true(have >= 3 && have < 40);
 	assert_false(json_is_true(json_object_get(run, "complete")));
+	if (sig == SIGINT)
+		assert_true(json_is_true(json_object_get(run, "preempting")));
 	json_decref(rec);
 
 	assert_true(asprintf(&ctl, "{\"commands\": {\"" SWEEP_NAME "\": [{\"type\": "
-			     "\"resume\", \"run_id\": \"ckpt0001\", \"args\": %s}]}}",
-			     args) > 0);
+			     "\"resume\", \"run_id\": \"%s\", \"args\": %s}]}}",
+			     id, args) > 0);
 	assert_int_equal(sw_fake_wandb_control(&fw, ctl), 0);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
 	if (p.status != 0)
 		fprintf(stderr, "%s", p.err);
 	assert_int_equal(p.status, 0);
-	at = strstr(p.err, "sweep: run ckpt0001 continues after epoch ");
+	at = strstr(p.err, "continues after epoch ");
 	if (!at)
 		fail_msg("not continued from a checkpoint:\n%s", p.err);
-	assert_int_equal(sscanf(at, "sweep: run ckpt0001 continues after epoch %lld", &cont), 1);
-	printf("  killed with %zu steps at wandb; continued after epoch %lld\n", have, cont);
-	/* at most the epoch whose checkpoint was being written trains again */
-	assert_true(cont >= (long long)have - 1);
+	assert_int_equal(sscanf(at, "continues after epoch %lld", &cont), 1);
+	printf("  %s with %zu steps at wandb; continued after epoch %lld\n",
+	       sig == SIGINT ? "Ctrl-C" : "killed", have, cont);
+	/* at most the epoch whose checkpoint was being written trains again;
+	 * after Ctrl-C none does (the agent waits for its checkpoints) */
+	assert_true(cont >= (long long)have - (sig == SIGINT ? 0 : 1));
 	assert_null(strstr(p.err, "epoch 1/40"));
 	sw_test_proc_release(&p);
 
 	rec = sw_fake_wandb_record(&fw);
 	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
-	run = json_object_get(json_object_get(rec, "runs"), "ckpt0001");
+	run = json_object_get(json_object_get(rec, "runs"), id);
 	ref = json_object_get(json_object_get(rec, "runs"), "ckref001");
 	check_run(run, 40, 0);
 	check_run(ref, 40, 0);
@@ -970,6 +995,22 @@ static void test_resume_from_checkpoint(void **state)
 	free(extra);
 	free(ctl);
 	free(args);
+}
+
+static void test_resume_from_checkpoint(void **state)
+{
+	(void)state;
+	resume_from_checkpoint(SIGKILL, "ckpt0001");
+}
+
+/* The same after the user's Ctrl-C of the first agent: the run is left
+ * resumable like a killed one (checkpoint kept, preempting at wandb, no
+ * completion), and `resume` continues it after its last finished epoch,
+ * bit-identical to the uninterrupted run with every step once. */
+static void test_resume_after_interrupt(void **state)
+{
+	(void)state;
+	resume_from_checkpoint(SIGINT, "ckint001");
 }
 
 /* A heartbeat answered 404: the sweep was deleted. The running run still
@@ -1375,6 +1416,7 @@ int main(void)
 		cmocka_unit_test(test_interrupt),
 		cmocka_unit_test(test_resume_after_kill),
 		cmocka_unit_test(test_resume_from_checkpoint),
+		cmocka_unit_test(test_resume_after_interrupt),
 		cmocka_unit_test(test_sweep_deleted),
 		cmocka_unit_test(test_wrong_key_unknown_sweep),
 		cmocka_unit_test(test_offline_and_unreachable),

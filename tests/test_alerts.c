@@ -161,6 +161,94 @@ static void test_compare_after_epoch_once_and_stop(void **state)
 	free(tmp);
 }
 
+/* A run resumed from its checkpoint after a kill: a rule that fired before
+ * the kill (in alerts.jsonl) does not fire again, neither on the restored
+ * epochs nor later; one the kill kept from firing on a restored epoch fires
+ * once now; a stop_run rule, whether it fires now or fired before, stops
+ * the run again. */
+static void test_resume_after_kill(void **state)
+{
+	struct sw_alert_rule rules[3];
+	struct sw_alerts_config cfg = SW_ALERTS_CONFIG_INIT;
+	struct sw_alerts al;
+	struct sw_alert_run r;
+	struct sw_store st = SW_STORE_INIT;
+	struct sw_err err = SW_ERR_INIT;
+	struct console con;
+	char *tmp = sw_test_tmpdir();
+	json_t *recorded, *rows;
+	struct sw_kv e1[] = { { "val_accuracy", 0.5 }, { "train_loss", 3 } };
+	struct sw_kv e3[] = { { "val_accuracy", 0.1 }, { "train_loss", 3 } };
+	int pass;
+
+	(void)state;
+	console_init(&con);
+	make_store(&st, tmp);
+	rules[0] = compare_rule("loss-high", "train_loss", ">", 2, 0, SW_ALERT_INFO, 0);
+	rules[1] = compare_rule("low-acc", "val_accuracy", "<", 0.3, 0, SW_ALERT_WARN, 0);
+	rules[2] = kind_rule("diverged", SW_ALERT_WHEN_NAN, SW_ALERT_ERROR);
+	rules[2].stop_run = 1;
+	cfg.console = capture;
+	cfg.console_ctx = &con;
+	cfg.store = &st;
+	/* before the kill: epoch 1 fires loss-high; the kill comes after epoch
+	 * 2's checkpoint but before its rules were checked */
+	assert_int_equal(sw_alerts_init(&al, rules, 3, &cfg, &err), 0);
+	assert_int_equal(sw_alert_run_init(&r, &al, "r1"), 0);
+	assert_int_equal(sw_alerts_epoch(&al, &r, 1, e1, 2, 0), 0);
+	sw_alert_run_release(&r);
+	sw_alerts_release(&al);
+	assert_string_equal(con.text, "sweep: alert: [INFO] loss-high: run r1 epoch 1: "
+			    "train_loss = 3 (train_loss > 2)\n");
+
+	/* resumed with epochs 1 and 2 restored */
+	con.len = 0;
+	con.text[0] = '\0';
+	assert_int_equal(sw_alerts_init(&al, rules, 3, &cfg, &err), 0);
+	assert_int_equal(sw_alert_run_init(&r, &al, "r1"), 0);
+	assert_int_equal(sw_store_load_alerts(st.dir, &recorded, &err), 0);
+	rows = json_loads("[{\"_step\": 0, \"epoch\": 1, \"train_loss\": 3, "
+			  "\"val_accuracy\": 0.5}, {\"_step\": 1, \"epoch\": 2, "
+			  "\"train_loss\": 2.5, \"val_accuracy\": 0.2}]", 0, NULL);
+	assert_non_null(rows);
+	assert_int_equal(sw_alerts_resume(&al, &r, recorded, rows), 0);
+	assert_string_equal(con.text, "sweep: alert: [WARN] low-acc: run r1 epoch 2: "
+			    "val_accuracy = 0.2 (val_accuracy < 0.3)\n");
+	/* later epochs: both fired once already */
+	assert_int_equal(sw_alerts_epoch(&al, &r, 3, e3, 2, 0), 0);
+	assert_null(strstr(con.text, "epoch 3"));
+	sw_alert_run_release(&r);
+	json_decref(rows);
+	json_decref(recorded);
+
+	/* run r2 diverged on its restored epoch 1 unseen: the stop_run rule
+	 * fires now and stops it; resumed once more, it stops again without
+	 * a second alert */
+	rows = json_loads("[{\"epoch\": 1, \"train_loss\": \"NaN\"}]", 0, NULL);
+	for (pass = 0; pass < 2; pass++) {
+		con.len = 0;
+		con.text[0] = '\0';
+		assert_int_equal(sw_store_load_alerts(st.dir, &recorded, &err), 0);
+		assert_int_equal(sw_alert_run_init(&r, &al, "r2"), 0);
+		assert_int_equal(sw_alerts_resume(&al, &r, recorded, rows), 1);
+		if (pass == 0)
+			assert_non_null(strstr(con.text, "[ERROR] diverged: run r2 epoch 1: "
+					       "train_loss is NaN; stopping the run"));
+		else
+			assert_string_equal(con.text, "");
+		sw_alert_run_release(&r);
+		json_decref(recorded);
+	}
+	json_decref(rows);
+	sw_alerts_release(&al);
+	assert_int_equal(sw_store_load_alerts(st.dir, &recorded, &err), 0);
+	assert_int_equal(json_array_size(recorded), 3);
+	json_decref(recorded);
+	sw_store_release(&st);
+	sw_test_rmtree(tmp);
+	free(tmp);
+}
+
 static void test_compare_operators(void **state)
 {
 	static const struct {
@@ -575,6 +663,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_compare_after_epoch_once_and_stop),
+		cmocka_unit_test(test_resume_after_kill),
 		cmocka_unit_test(test_compare_operators),
 		cmocka_unit_test(test_nan_and_new_best),
 		cmocka_unit_test(test_run_failed),

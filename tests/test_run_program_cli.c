@@ -26,6 +26,7 @@
 #include <jansson.h>
 
 #include "support/support.h"
+#include "sweep/store/store.h"
 
 static char *tmp;
 static char env_home[4200], env_xdg[4200];
@@ -47,10 +48,21 @@ static const char train_py[] =
 "signal.signal(signal.SIGTERM, on_term)\n"
 "lr = float(args['lr'])\n"
 "mf = open(os.environ['SWEEP_METRICS_FILE'], 'a')\n"
-"for epoch in range(1, int(args['epochs']) + 1):\n"
+"own = args.get('own_ckpt') == '1'\n"
+"ck = 'ckpt-%s.txt' % run\n"
+"start = 1\n"
+"if own and os.environ.get('WANDB_RESUME') == 'allow' and os.path.exists(ck):\n"
+"    start = int(open(ck).read()) + 1\n"
+"with open('from-%s.txt' % run, 'a') as f:\n"
+"    f.write('%d\\n' % start)\n"
+"for epoch in range(start, int(args['epochs']) + 1):\n"
 "    time.sleep(float(args.get('sleep', '0.05')))\n"
 "    mf.write(json.dumps({'epoch': epoch, 'val_loss': lr * 10 / epoch}) + '\\n')\n"
 "    mf.flush()\n"
+"    if own:\n"
+"        with open(ck + '.tmp', 'w') as f:\n"
+"            f.write(str(epoch))\n"
+"        os.replace(ck + '.tmp', ck)\n"
 "print('trained with lr', lr)\n";
 
 static char *pathf(const char *fmt, ...)
@@ -248,10 +260,13 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static void test_sigkill_then_resume(void **state)
+/* own_ckpt: the script keeps its own checkpoint and, started again under
+ * WANDB_RESUME=allow, goes on after its last epoch; else it starts over. */
+static void sigkill_then_resume(int own_ckpt)
 {
 	struct sw_test_proc p;
-	char *sweep = pathf("crash.yaml"), *res = pathf("res-crash"), *dir = NULL;
+	char *sweep = pathf("crash.yaml"), *res = pathf(own_ckpt ? "res-own" : "res-crash");
+	char *dir = NULL;
 	char *starts_path = pathf("starts.log"), *starts, *runs_path = NULL, *text;
 	char inflight[64] = "", *line;
 	const char *argv[] = { sw_test_bin(), "run", sweep, "--parallel", "1", "--seed",
@@ -261,9 +276,12 @@ static void test_sigkill_then_resume(void **state)
 	int i, status;
 	size_t k;
 
-	(void)state;
 	unlink(starts_path);
-	put("crash.yaml",
+	put("crash.yaml", own_ckpt ?
+	    "name: prog-crash\nprogram: train.py\nmethod: grid\n"
+	    "metric: {name: val_loss, goal: minimize}\n"
+	    "parameters:\n  lr: {values: [0.3, 0.2, 0.1]}\n  epochs: {value: 4}\n"
+	    "  sleep: {value: 0.25}\n  own_ckpt: {value: 1}\n" :
 	    "name: prog-crash\nprogram: train.py\nmethod: grid\n"
 	    "metric: {name: val_loss, goal: minimize}\n"
 	    "parameters:\n  lr: {values: [0.3, 0.2, 0.1]}\n  epochs: {value: 4}\n"
@@ -287,7 +305,7 @@ static void test_sigkill_then_resume(void **state)
 		sleep_ms(50);
 		if (!dir) {
 			glob_t g;
-			char *pat = pathf("res-crash/*/runs.jsonl");
+			char *pat = pathf("%s/*/runs.jsonl", own_ckpt ? "res-own" : "res-crash");
 
 			memset(&g, 0, sizeof(g));
 			if (glob(pat, 0, NULL, &g) == 0 && g.gl_pathc == 1) {
@@ -326,6 +344,13 @@ static void test_sigkill_then_resume(void **state)
 		free(starts);
 	}
 	assert_true(i < 600);
+	if (own_ckpt) {     /* its own checkpoint of epoch 1 at least */
+		char *ck = pathf("ckpt-%s.txt", inflight);
+
+		for (i = 0; i < 100 && access(ck, F_OK) < 0; i++)
+			sleep_ms(20);
+		free(ck);
+	}
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	/* the orphaned child was told to go (PR_SET_PDEATHSIG: SIGTERM) */
@@ -349,15 +374,41 @@ static void test_sigkill_then_resume(void **state)
 		assert_int_equal(json_integer_value(json_object_get(r, "epochs")), 4);
 	}
 	assert_non_null(json_object_get(ids, inflight));
-	/* the in-flight run's history started over: 4 epochs, not 5+ */
-	assert_true(asprintf(&text, "%s/runs/%s/history.jsonl", dir, inflight) > 0);
+	/* the in-flight run's history: 4 epochs, not 5+, each once, in order
+	 * (started over, or gone on after the rows kept from before) */
 	{
-		char *h = sw_test_read_file(text, NULL);
+		json_t *hist = NULL, *run = NULL, *row;
+		double lr = -1;
 
-		assert_int_equal(sw_test_count_lines(h, "val_loss"), 4);
-		free(h);
+		assert_int_equal(sw_store_load_history(dir, inflight, &hist, NULL), 0);
+		assert_int_equal(json_array_size(hist), 4);
+		for (k = 0; k < json_array_size(runs); k++)
+			if (!strcmp(json_string_value(json_object_get(json_array_get(runs, k),
+								      "id")), inflight))
+				run = json_array_get(runs, k);
+		lr = json_number_value(json_object_get(json_object_get(run, "params"), "lr"));
+		json_array_foreach(hist, k, row) {
+			assert_int_equal(json_integer_value(json_object_get(row, "_step")),
+					 (json_int_t)k);
+			assert_true(fabs(json_number_value(json_object_get(row, "val_loss")) -
+					 lr * 10 / (double)(k + 1)) < 1e-12);
+		}
+		json_decref(hist);
 	}
-	free(text);
+	if (own_ckpt) {     /* it went on from its own checkpoint */
+		char *from = pathf("from-%s.txt", inflight), *f = sw_test_read_file(from, NULL);
+		char *last;
+
+		/* its starts (earlier tests of this seed had the same run ids):
+		 * the last one went on after epoch 1 at least */
+		assert_non_null(f);
+		f[strlen(f) - 1] = '\0';
+		last = strrchr(f, '\n') ? strrchr(f, '\n') + 1 : f;
+		assert_true(atoi(last) > 1);
+		assert_non_null(strstr(p.err, "(the rows recorded before the restart are kept)"));
+		free(f);
+		free(from);
+	}
 	/* the child started twice for it, with the same sweep id both times;
 	 * the second time under wandb's resume convention, the others not */
 	starts = sw_test_read_file(starts_path, NULL);
@@ -376,6 +427,20 @@ static void test_sigkill_then_resume(void **state)
 	free(sweep);
 	free(starts_path);
 	sw_test_proc_release(&p);
+}
+
+static void test_sigkill_then_resume(void **state)
+{
+	(void)state;
+	sigkill_then_resume(0);
+}
+
+/* A script that continues from its own checkpoint under WANDB_RESUME=allow:
+ * the rows recorded before the kill are kept, none twice, none lost. */
+static void test_sigkill_then_resume_own_checkpoint(void **state)
+{
+	(void)state;
+	sigkill_then_resume(1);
 }
 
 /* Starts `sweep run` of name.yaml in the background; returns its pid. */
@@ -559,6 +624,7 @@ int main(void)
 		cmocka_unit_test(test_grid_three_points),
 		cmocka_unit_test(test_hyperband_sigterm),
 		cmocka_unit_test(test_sigkill_then_resume),
+		cmocka_unit_test(test_sigkill_then_resume_own_checkpoint),
 		cmocka_unit_test(test_ctrl_c),
 		cmocka_unit_test(test_errors),
 	};

@@ -541,6 +541,77 @@ int sw_alerts_epoch(struct sw_alerts *al, struct sw_alert_run *r, int64_t epoch,
 	return stop;
 }
 
+/* A history row's metrics (numbers, and the store's strings for
+ * non-finite values) as key/values borrowed from row; returns how many. */
+static size_t row_metrics(const json_t *row, struct sw_kv *kv, size_t max)
+{
+	const char *key, *sv;
+	json_t *v;
+	size_t n = 0;
+
+	json_object_foreach((json_t *)row, key, v) {
+		if (n == max || key[0] == '_' || !strcmp(key, "epoch"))
+			continue;
+		sv = json_string_value(v);
+		kv[n].name = key;
+		if (json_is_number(v))
+			kv[n].value = json_number_value(v);
+		else if (sv && !strcmp(sv, "NaN"))
+			kv[n].value = NAN;
+		else if (sv && !strcmp(sv, "Infinity"))
+			kv[n].value = INFINITY;
+		else if (sv && !strcmp(sv, "-Infinity"))
+			kv[n].value = -INFINITY;
+		else
+			continue;
+		n++;
+	}
+	return n;
+}
+
+int sw_alerts_resume(struct sw_alerts *al, struct sw_alert_run *r, const json_t *recorded,
+		     const json_t *rows)
+{
+	const json_t *rec, *row;
+	struct sw_kv *kv;
+	size_t i, k, max;
+	int stop = 0;
+
+	/* what fired before the kill stays fired */
+	json_array_foreach((json_t *)recorded, k, rec) {
+		const char *run = json_string_value(json_object_get(rec, "run"));
+		const char *rule = json_string_value(json_object_get(rec, "rule"));
+		const char *when = json_string_value(json_object_get(rec, "when"));
+
+		if (!run || !rule || !when || strcmp(run, r->id))
+			continue;
+		for (i = 0; i < al->n_rules; i++) {
+			const struct sw_alert_rule *ru = &al->rules[i];
+
+			if (strcmp(ru->name ? ru->name : "alert", rule) ||
+			    strcmp(ru->when ? ru->when : "", when))
+				continue;
+			if (r->fired && (ru->kind == SW_ALERT_WHEN_COMPARE ||
+					 ru->kind == SW_ALERT_WHEN_NAN))
+				r->fired[i] = 1;
+			if (json_is_true(json_object_get(rec, "stop_run")))
+				stop = 1;
+		}
+	}
+	/* what the kill kept from firing fires now */
+	json_array_foreach((json_t *)rows, k, row) {
+		json_int_t epoch = json_integer_value(json_object_get(row, "epoch"));
+
+		max = json_object_size(row);
+		if (epoch < 1 || !max || !(kv = calloc(max, sizeof(*kv))))
+			continue;
+		if (sw_alerts_epoch(al, r, epoch, kv, row_metrics(row, kv, max), 0))
+			stop = 1;
+		free(kv);
+	}
+	return stop;
+}
+
 void sw_alerts_script(struct sw_alerts *al, struct sw_alert_run *r, int64_t epoch,
 		      const char *title, const char *text, const char *level)
 {

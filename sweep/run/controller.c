@@ -166,6 +166,10 @@ struct trial {
 	int resuming;               /* in flight before: continue it */
 	int interrupted;            /* stopped by the user: stays in flight */
 	char *checkpoint;           /* its checkpoint file (owned), or NULL */
+	json_t *prior;              /* a program run started again by resume:
+				       its history.jsonl rows from before,
+				       until its first epoch (owned) */
+	int kept_prior;             /* rows from before the restart were kept */
 	int thread_ok, done;
 	pthread_t thread;
 	struct trial *next;
@@ -242,6 +246,7 @@ static void trial_free(struct trial *t)
 	sw_alert_run_release(&t->alert_run);
 	json_decref(t->params);
 	json_decref(t->history);
+	json_decref(t->prior);
 	free(t->checkpoint);
 	free(t);
 }
@@ -351,6 +356,24 @@ static void history_from_rows(struct trial *t, const json_t *rows)
 	}
 }
 
+/* The alert rules for a run continued from its checkpoint: those that
+ * fired before the kill stay fired, those the kill kept from firing on its
+ * restored epochs fire now; a stop_run among them stops it (lock held). */
+static void resume_alerts(struct controller *c, struct trial *t, const json_t *rows)
+{
+	json_t *recorded = NULL;
+
+	if (sw_store_load_alerts(c->store->dir, &recorded, NULL) < 0)
+		recorded = NULL;   /* unreadable: at worst an alert fires again */
+	if (sw_alerts_resume(&c->alerts, &t->alert_run, recorded, rows)) {
+		t->stop_state = SW_RUN_STOPPED;
+		snprintf(t->stop_reason, sizeof(t->stop_reason), "stopped by an alert "
+			 "rule at epoch %lld", (long long)t->epochs_done);
+		atomic_store(&t->abort_now, 1);
+	}
+	json_decref(recorded);
+}
+
 /* hooks.on_resume: takes a loaded checkpoint's history, or says why the
  * run trains from the start. */
 static int on_resume(void *ctx, struct sw_trial *handle, int64_t epochs,
@@ -380,8 +403,43 @@ static int on_resume(void *ctx, struct sw_trial *handle, int64_t epochs,
 			 "from its checkpoint", t->id, (long long)epochs);
 	}
 	sw_progress_log(&c->progress, line);
+	if (!why_not && ret == 0)
+		resume_alerts(c, t, note);
 	pthread_mutex_unlock(&c->lock);
 	return ret;
+}
+
+/* A program run started again by resume (WANDB_RESUME=allow) reports its
+ * first epoch: of the rows recorded before the restart, those before that
+ * epoch are kept and the run goes on after them, so a script that continues
+ * from its own checkpoint loses none and one that starts over replaces
+ * them all; none is recorded twice (lock held). */
+static void keep_prior_rows(struct controller *c, struct trial *t, int64_t epoch)
+{
+	struct sw_err err = SW_ERR_INIT;
+	json_t *kept = json_array();
+	char line[800];
+	size_t i;
+
+	for (i = 0; kept && i < json_array_size(t->prior) && (int64_t)i < epoch - 1; i++)
+		json_array_append(kept, json_array_get(t->prior, i));
+	if (json_array_size(kept) > 0) {
+		if (sw_store_run_restore(c->store, t->id, kept, &err) < 0) {
+			snprintf(line, sizeof(line), "sweep: warning: run %s: its rows from "
+				 "before the restart are lost: %s", t->id, err.msg);
+		} else {
+			history_from_rows(t, kept);
+			t->kept_prior = 1;
+			snprintf(line, sizeof(line), "sweep: run %s goes on after epoch %zu "
+				 "(the rows recorded before the restart are kept)", t->id,
+				 json_array_size(kept));
+			resume_alerts(c, t, kept);
+		}
+		sw_progress_log(&c->progress, line);
+	}
+	json_decref(kept);
+	json_decref(t->prior);
+	t->prior = NULL;
 }
 
 static int on_epoch(void *ctx, struct sw_trial *handle, int64_t epoch,
@@ -398,6 +456,8 @@ static int on_epoch(void *ctx, struct sw_trial *handle, int64_t epoch,
 	for (i = 0; row && i < n; i++)
 		json_object_set_new(row, kv[i].name, json_real(kv[i].value));
 	pthread_mutex_lock(&c->lock);
+	if (t->prior)
+		keep_prior_rows(c, t, epoch);
 	t->epochs_done = epoch;
 	if (row)
 		json_array_append_new(t->history, row);
@@ -480,12 +540,14 @@ static void take_wandb_record(struct controller *c, struct trial *t,
 	}
 	if (!res->wandb_history && !res->wandb_summary)
 		return;
-	if (sw_store_run_record(c->store, t->id, res->wandb_history, res->wandb_summary,
-				&err) < 0) {
+	/* the run file of a run that went on after kept rows holds only its
+	 * own part: the history stays the one reported live */
+	if (sw_store_run_record(c->store, t->id, t->kept_prior ? NULL : res->wandb_history,
+				res->wandb_summary, &err) < 0) {
 		set_fatal(c, err.msg);
 		return;
 	}
-	if (res->wandb_history) {
+	if (res->wandb_history && !t->kept_prior) {
 		json_t *rows = json_array(), *row, *v;
 		const char *key;
 		size_t i;
@@ -602,6 +664,11 @@ static int trial_start(struct controller *c, json_t *params, int64_t index,
 		trial_free(t);
 		return -1;
 	}
+	/* a program keeps no checkpoint of ours: its rows from before the
+	 * restart are kept until it says where it goes on (keep_prior_rows) */
+	if (resuming && !c->cfg->runner->encode_state &&
+	    sw_store_load_history(c->store->dir, id, &t->prior, NULL) < 0)
+		t->prior = NULL;
 	if (!t->history || sw_alert_run_init(&t->alert_run, &c->alerts, t->id) < 0 ||
 	    sw_store_run_begin(c->store, t->id, params, seed, index, &err) < 0) {
 		set_fatal(c, err.msg[0] ? err.msg : "out of memory");

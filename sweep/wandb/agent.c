@@ -178,6 +178,9 @@ struct agent_run {
 	struct sw_alert_run alert_run;
 	atomic_int stop;           /* polled by the trainer between batches */
 	int stop_exitcode;         /* exit code for a stop: 0 (stop) or 130 */
+	int interrupted;           /* stopped by the user's Ctrl-C: it stays in
+				      flight with its checkpoint and is
+				      preempted at wandb, for `resume` */
 	char stop_reason[128];
 	volatile sig_atomic_t abandon; /* the streamer gives up (its http stop) */
 
@@ -282,6 +285,34 @@ static void save_checkpoint(struct agent *a, struct agent_run *r, struct sw_tria
 	free(buf);
 }
 
+/* The alert rules for a run continued from an earlier agent's checkpoint:
+ * those that fired there (its alerts.jsonl) stay fired, those the kill kept
+ * from firing on the restored epochs fire now; a stop_run among them stops
+ * the run. */
+static void resume_alerts(struct agent *a, struct agent_run *r, const json_t *rows)
+{
+	char *dir = strdup(r->resume_from), *runs = dir ? strstr(dir, "/runs/") : NULL;
+	json_t *recorded = NULL;
+	char *next;
+
+	/* the earlier agent's directory: resume_from is DIR/runs/ID/checkpoint.bin */
+	while (runs && (next = strstr(runs + 1, "/runs/")))
+		runs = next;
+	if (runs) {
+		*runs = '\0';
+		if (sw_store_load_alerts(dir, &recorded, NULL) < 0)
+			recorded = NULL;   /* unreadable: at worst an alert fires again */
+	}
+	if (sw_alerts_resume(&a->alerts, &r->alert_run, recorded, rows)) {
+		snprintf(r->stop_reason, sizeof(r->stop_reason),
+			 "stopped by an alert rule at epoch %d", r->epochs_done);
+		r->stop_exitcode = 0;
+		atomic_store(&r->stop, 1);
+	}
+	json_decref(recorded);
+	free(dir);
+}
+
 /* hooks.on_resume: continues the local history and the rows for wandb
  * from a loaded checkpoint, or says why the run trains from the start. */
 static int on_resume(void *ctx, struct sw_trial *t, int64_t epochs,
@@ -327,6 +358,8 @@ static int on_resume(void *ctx, struct sw_trial *t, int64_t epochs,
 	json_decref(last);
 	fprintf(stderr, "sweep: run %s continues after epoch %lld from its checkpoint\n",
 		r->id, (long long)epochs);
+	if (a->alerts_ok)
+		resume_alerts(a, r, note);
 	return 0;
 }
 
@@ -428,6 +461,26 @@ static void flapping_check(struct agent *a, int failed_exit)
 	a->exits_ended++;
 }
 
+/* A run the user interrupted: like a killed one, it stays in flight in
+ * this agent's results with its checkpoint (and history), where a later
+ * agent's `resume` finds it; its alert rules have not seen its end. */
+static void leave_interrupted(struct agent *a, struct agent_run *r)
+{
+	struct sw_err err = SW_ERR_INIT;
+	char *own = sw_store_checkpoint_path(&a->store, r->id);
+	struct stat sb;
+
+	if (sw_store_run_leave(&a->store, r->id, &err) < 0)
+		sw_cli_warning("run %s: %s", r->id, err.msg);
+	/* the earlier agent's checkpoint is superseded once this one wrote its own */
+	if (r->resume_from && own && stat(own, &sb) == 0)
+		unlink(r->resume_from);
+	free(own);
+	fprintf(stderr, "sweep: run %s interrupted after epoch %d: preempted at wandb; "
+		"its `resume` command continues it from its checkpoint in %s\n", r->id,
+		r->epochs_done, a->store.dir);
+}
+
 static void *train_main(void *arg)
 {
 	struct agent_run *r = arg;
@@ -461,15 +514,21 @@ static void *train_main(void *arg)
 	}
 	/* its last checkpoint on disk before run_end deletes it */
 	sw_writer_flush(a->ckpt_writer, NULL);
-	if (sw_store_run_end(&a->store, r->id, state, reason, NULL, &serr) < 0)
-		sw_cli_warning("run %s: %s", r->id, serr.msg);
-	else if (r->resume_from)
-		unlink(r->resume_from);     /* the earlier agent's, now superseded */
-	if (a->alerts_ok)
-		sw_alerts_run_end(&a->alerts, &r->alert_run, state, reason, r->epochs_done);
-	fprintf(stderr, "sweep: run %s %s after %d epoch%s%s%s\n", r->id,
-		sw_run_state_name(state), r->epochs_done, r->epochs_done == 1 ? "" : "s",
-		reason ? ": " : "", reason ? reason : "");
+	if (res.status == SW_TRIAL_STOPPED && r->interrupted) {
+		leave_interrupted(a, r);
+	} else {
+		if (sw_store_run_end(&a->store, r->id, state, reason, NULL, &serr) < 0)
+			sw_cli_warning("run %s: %s", r->id, serr.msg);
+		else if (r->resume_from)
+			unlink(r->resume_from);     /* the earlier agent's, now superseded */
+		if (a->alerts_ok)
+			sw_alerts_run_end(&a->alerts, &r->alert_run, state, reason,
+					  r->epochs_done);
+		fprintf(stderr, "sweep: run %s %s after %d epoch%s%s%s\n", r->id,
+			sw_run_state_name(state), r->epochs_done,
+			r->epochs_done == 1 ? "" : "s", reason ? ": " : "",
+			reason ? reason : "");
+	}
 	pthread_mutex_lock(&a->lock);
 	r->exitcode = exitcode;
 	r->train_done = 1;
@@ -620,7 +679,9 @@ static void *stream_main(void *arg)
 		json_decref(rows);
 		if (summary && (!fs.summary || strcmp(summary, fs.summary)))
 			sw_filestream_set_summary(&fs, summary, &err);
-		if (done)
+		if (done && r->interrupted)   /* in flight: no exit code, for `resume` */
+			rc = sw_filestream_preempt(&fs, &err);
+		else if (done)
 			rc = sw_filestream_finish(&fs, exitcode, &err);
 		else
 			rc = sw_filestream_poll(&fs, -1, &err);
@@ -630,6 +691,8 @@ static void *stream_main(void *arg)
 			atomic_store(&r->stop, 1);
 			fprintf(stderr, "sweep: run %s: wandb asked to stop it\n", r->id);
 		}
+		if (done && rc == 0 && r->interrupted)
+			break;
 		if (done && rc == 0) {
 			if (sw_sync_marker_done(a->store.dir, r->id, r->entity, r->project,
 						r->id, &err) < 0)
@@ -895,7 +958,10 @@ static char *run_state(void *ctx)
 	return s;
 }
 
-static void stop_all(struct agent *a, int exitcode, const char *reason)
+/* Stops every run still training; interrupted: by the user's Ctrl-C (the
+ * runs stay in flight for `resume`; built-in runs only: a program's own
+ * wandb reports its end, as under wandb agent). */
+static void stop_all(struct agent *a, int exitcode, int interrupted, const char *reason)
 {
 	struct agent_run *r;
 
@@ -904,6 +970,7 @@ static void stop_all(struct agent *a, int exitcode, const char *reason)
 		if (r->train_done || atomic_load(&r->stop))
 			continue;
 		r->stop_exitcode = exitcode;
+		r->interrupted = interrupted;
 		snprintf(r->stop_reason, sizeof(r->stop_reason), "%s", reason);
 		atomic_store(&r->stop, 1);
 	}
@@ -1233,10 +1300,12 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 		if (*sw_interrupt_flag() > seen_interrupts) {
 			seen_interrupts = *sw_interrupt_flag();
 			if (seen_interrupts == 1) {
-				fprintf(stderr, "sweep: interrupted: stopping the runs; Ctrl-C again "
-					"to leave their upload to `sweep sync`\n");
+				fprintf(stderr, "sweep: interrupted: stopping the runs (they stay "
+					"resumable: wandb's `resume` continues them from their "
+					"checkpoint); Ctrl-C again to leave their upload to "
+					"`sweep sync`\n");
 				exiting = 1;
-				stop_all(&a, 130, "interrupted");
+				stop_all(&a, 130, !a.program, "interrupted");
 			} else {
 				abandon_all(&a);
 			}
@@ -1248,7 +1317,7 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 			sw_cli_error("%s: stopping the agent", a.give_up);
 			exiting = 1;
 			pthread_mutex_unlock(&a.lock);
-			stop_all(&a, 0, "the agent stopped: runs keep failing");
+			stop_all(&a, 0, 0, "the agent stopped: runs keep failing");
 			pthread_mutex_lock(&a.lock);
 		}
 		live = a.n_training;
@@ -1324,7 +1393,7 @@ int sw_agent_run(const struct sw_agent_config *cfg, int *unreachable, struct sw_
 				} else if (!strcmp(type, "exit")) {
 					fprintf(stderr, "sweep: wandb asked the agent to exit\n");
 					exiting = 1;
-					stop_all(&a, 0, "the agent was asked to exit");
+					stop_all(&a, 0, 0, "the agent was asked to exit");
 				} else {
 					sw_cli_warning("wandb sent an unknown command '%s'; ignored",
 						       type);

@@ -303,6 +303,21 @@ int sw_filestream_finish(struct sw_filestream *fs, int exitcode, struct sw_err *
 	return rc;
 }
 
+int sw_filestream_preempt(struct sw_filestream *fs, struct sw_err *err)
+{
+	json_t *body;
+	int rc = sw_filestream_flush(fs, err);
+
+	if (rc < 0)
+		return rc;
+	body = json_pack("{s:b}", "preempting", 1);
+	if (!body)
+		return sw_errorf(err, "out of memory");
+	rc = post(fs, body, err);
+	json_decref(body);
+	return rc;
+}
+
 int sw_filestream_stopped(const struct sw_filestream *fs)
 {
 	return fs->stopped;

@@ -43,7 +43,7 @@
  * defines: struct sw_alerts_config, SW_ALERTS_CONFIG_INIT, struct sw_alerts,
  *          struct sw_alert_run, sw_alerts_init, sw_alerts_release,
  *          sw_alert_run_init, sw_alert_run_release, sw_alerts_epoch,
- *          sw_alerts_run_end, sw_alerts_script, sw_alerts_stats, sw_alert_level_name,
+ *          sw_alerts_run_end, sw_alerts_resume, sw_alerts_script, sw_alerts_stats, sw_alert_level_name,
  *          sw_alerts_webhook_url, sw_alerts_check_url
  */
 #ifndef SW_ALERTS_H
@@ -142,6 +142,17 @@ void sw_alert_run_release(struct sw_alert_run *r);
  * blocks on the network. */
 int sw_alerts_epoch(struct sw_alerts *al, struct sw_alert_run *r, int64_t epoch,
 		    const struct sw_kv *m, size_t n, int new_best);
+
+/* A run continued from its checkpoint (r fresh from sw_alert_run_init):
+ * the rules that fired for it before (recorded: the alerts.jsonl records,
+ * any run's; may be NULL) count as fired, so a once-per-run rule does not
+ * fire twice; then the restored epochs (rows: its history rows, with
+ * "epoch" and the metrics) are checked again, so an alert the kill kept
+ * from firing fires now. new_best is not re-checked (whether an old epoch
+ * was a new best of the sweep is not known any more). Returns 1 when the
+ * run must stop: a stop_run rule fired before or fires now. */
+int sw_alerts_resume(struct sw_alerts *al, struct sw_alert_run *r, const json_t *recorded,
+		     const json_t *rows);
 
 /* An alert the run's own script raised (wandb.alert(title, text, level)
  * of a program run): delivered like the rules' alerts, with rule = title,

@@ -22,7 +22,10 @@
  * with its own HTTP client, sends the per-epoch history rows (_step,
  * _runtime, _timestamp and the metrics) and the summary through file_stream
  * starting at UpsertBucket's historyLineCount, honours "stopped": true and
- * ends with {"complete": true, "exitcode": N}. Training never waits for the
+ * ends with {"complete": true, "exitcode": N}; a run stopped by the user's
+ * Ctrl-C instead ends with {"preempting": true} and no completion, keeps
+ * its checkpoint and stays in flight locally, so that wandb's `resume`
+ * continues it as a killed one. Training never waits for the
  * network: the trainer only appends to the results store on disk and to an
  * in-memory queue. Every run is also recorded in a local results store
  * (results/<sweep>-<time>/, as `sweep run` writes it), and the store's

@@ -23,7 +23,8 @@
  * defines: struct sw_filestream, SW_FILESTREAM_INIT, sw_filestream_init,
  *          sw_filestream_release, sw_filestream_log,
  *          sw_filestream_set_summary, sw_filestream_flush,
- *          sw_filestream_poll, sw_filestream_finish, sw_filestream_stopped
+ *          sw_filestream_poll, sw_filestream_finish, sw_filestream_preempt,
+ *          sw_filestream_stopped
  */
 #ifndef SW_FILESTREAM_H
 #define SW_FILESTREAM_H
@@ -86,6 +87,13 @@ int sw_filestream_poll(struct sw_filestream *fs, double now_s, struct sw_err *er
  * once the server accepted the completion; on failure the caller may call
  * it again later (nothing is lost). */
 int sw_filestream_finish(struct sw_filestream *fs, int exitcode, struct sw_err *err);
+
+/* Flushes, then sends {"preempting": true} and no completion: wandb's
+ * mark_preempting(). The run ends without an exit code, so wandb's server
+ * marks it preempted (not finished or failed) and hands it to an agent
+ * again with a `resume` command. Returns 0 once accepted; on failure the
+ * caller may call it again later. */
+int sw_filestream_preempt(struct sw_filestream *fs, struct sw_err *err);
 
 /* 1 once an answer said "stopped": true (the run should stop). */
 int sw_filestream_stopped(const struct sw_filestream *fs);
