@@ -977,11 +977,32 @@ static json_t *only_history(const char *dir, char *id, size_t size)
 	return h;
 }
 
+/* History hb (of a resumed run) is ha's bit for bit, each epoch once at its
+ * _step. */
+static void same_history(const json_t *ha, const json_t *hb)
+{
+	static const char *const keys[] = { "loss", "accuracy", "val_loss",
+					    "val_accuracy", "learning_rate" };
+	size_t i, k;
+
+	assert_int_equal(json_array_size(hb), json_array_size(ha));
+	for (i = 0; i < json_array_size(ha); i++) {
+		json_t *ra = json_array_get(ha, i), *rb = json_array_get(hb, i);
+
+		assert_int_equal(json_integer_value(json_object_get(rb, "_step")), (int)i);
+		assert_int_equal(json_integer_value(json_object_get(rb, "epoch")), (int)i + 1);
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			assert_true(json_number_value(json_object_get(ra, keys[k])) ==
+				    json_number_value(json_object_get(rb, keys[k])));
+	}
+}
+
 /* A built-in run interrupted on its node (Ctrl-C: the job is cancelled
  * after an epoch and the run stays in flight) continues under `sweep resume`
  * from the checkpoint the node saved after its last finished epoch: the
  * same metrics bit for bit as an uninterrupted run, each epoch recorded once
- * at its _step, and the same weights. */
+ * at its _step, and the same weights. The same after a SIGKILL of the
+ * controller that lost the job too. */
 static void test_builtin_resume_from_node_checkpoint(void **state)
 {
 	char *y, *root_a = pathf("%s/res-ck-a", tmp), *root_b = pathf("%s/res-ck-b", tmp);
@@ -989,13 +1010,11 @@ static void test_builtin_resume_from_node_checkpoint(void **state)
 	const char *const args[] = { "run", "ckpt.yaml", "--launcher", "slurm",
 				     "--data", data, "--results", root_b, "--seed", "5",
 				     NULL };
-	static const char *const keys[] = { "loss", "accuracy", "val_loss",
-					    "val_accuracy", "learning_rate" };
 	const char *argv[4];
 	struct sw_test_proc pr;
 	json_t *ha, *hb;
 	char *ma, *mb;
-	size_t i, k, la, lb;
+	size_t la, lb;
 	double end;
 	pid_t pid;
 	int status;
@@ -1055,16 +1074,7 @@ static void test_builtin_resume_from_node_checkpoint(void **state)
 	assert_null(strstr(pr.err, "from the start"));
 	sw_test_proc_release(&pr);
 	hb = only_history(dir_b, id_b, sizeof(id_b));
-	assert_int_equal(json_array_size(hb), 6);
-	for (i = 0; i < 6; i++) {
-		json_t *ra = json_array_get(ha, i), *rb = json_array_get(hb, i);
-
-		assert_int_equal(json_integer_value(json_object_get(rb, "_step")), (int)i);
-		assert_int_equal(json_integer_value(json_object_get(rb, "epoch")), (int)i + 1);
-		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-			assert_true(json_number_value(json_object_get(ra, keys[k])) ==
-				    json_number_value(json_object_get(rb, keys[k])));
-	}
+	same_history(ha, hb);
 	assert_int_equal(submissions(dir_b, id_b), 2);
 	/* the same best model, byte for byte; the checkpoint gone with the run */
 	p = pathf("%s/best.safetensors", dir_a);
@@ -1082,8 +1092,77 @@ static void test_builtin_resume_from_node_checkpoint(void **state)
 	free(p);
 	free(ma);
 	free(mb);
-	json_decref(ha);
 	json_decref(hb);
+
+	/* SIGKILL of the controller, and the job lost with it (cancelled, its
+	 * result and recorded id gone): resume submits it again and the node
+	 * continues from its last checkpoint */
+	{
+		char *root_c = pathf("%s/res-ck-c", tmp), *dir_c = NULL, *job, *out = NULL;
+		char *line, *jname, id_c[300], found[32];
+		const char *const args_c[] = { "run", "ckpt.yaml", "--launcher", "slurm",
+					       "--data", data, "--results", root_c,
+					       "--seed", "5", NULL };
+		const char *sc[] = { "scancel", NULL, NULL };
+		struct sw_err err = SW_ERR_INIT;
+		DIR *d;
+		struct dirent *e;
+
+		pid = spawn_sweep(args_c);
+		end = now_s() + 120;
+		while (now_s() < end && (!dir_c || node_epochs(dir_c) < 2)) {
+			if (!dir_c)
+				dir_c = sweep_dir(root_c);
+			sleep_s(0.02);
+		}
+		assert_non_null(dir_c);
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		p = pathf("%s/runs", dir_c);
+		d = opendir(p);
+		id_c[0] = '\0';
+		while (d && (e = readdir(d)))
+			if (e->d_name[0] != '.')
+				snprintf(id_c, sizeof(id_c), "%s", e->d_name);
+		if (d)
+			closedir(d);
+		free(p);
+		assert_true(id_c[0]);
+		job = last_job(dir_c, id_c);
+		sc[1] = job;
+		assert_int_equal(sw_slurm_exec(sc, &out, &status, &err), 0);
+		free(out);
+		jname = pathf("sweep-%s-%s", strrchr(dir_c, '/') + 1, id_c);
+		end = now_s() + 30;
+		while (sw_slurm_find_by_name(jname, found, sizeof(found), &err) != 0 &&
+		       now_s() < end)
+			sleep_s(0.2);
+		p = pathf("%s/runs/%s/slurm.jsonl", dir_c, id_c);
+		line = pathf("{\"job_id\":\"987655\",\"job_name\":\"%s\",\"time\":0}\n",
+			     jname);
+		assert_int_equal(sw_test_write_file(p, line, strlen(line)), 0);
+		free(p);
+		free(line);
+		p = pathf("%s/runs/%s/result.json", dir_c, id_c);
+		unlink(p);
+		free(p);
+		p = pathf("%s/runs/%s/checkpoint.bin", dir_c, id_c);
+		assert_true(file_exists(p));
+		free(p);
+		argv[2] = dir_c;
+		assert_int_equal(sw_test_run(&pr, argv, NULL, NULL, 300), 0);
+		expect_status(&pr, 0);
+		assert_non_null(strstr(pr.err, "from its checkpoint"));
+		sw_test_proc_release(&pr);
+		hb = only_history(dir_c, id_c, sizeof(id_c));
+		same_history(ha, hb);
+		json_decref(hb);
+		free(job);
+		free(jname);
+		free(dir_c);
+		free(root_c);
+	}
+	json_decref(ha);
 	free(dir_a);
 	free(dir_b);
 	free(root_a);
