@@ -138,6 +138,27 @@ static void test_epoch_line_round_trip(void **state)
 	free(kv);
 	json_decref(obj);
 	free(line);
+	/* a metric named "epoch" (a wandb script's) is a metric like any */
+	{
+		const struct sw_kv me[2] = { { "epoch", 0.0 }, { "loss", 2 } };
+
+		line = sw_slurm_epoch_line(1, me, 2);
+		assert_non_null(line);
+		n = sw_slurm_epoch_parse(line, &epoch, &kv, &obj);
+		assert_int_equal(n, 2);
+		assert_int_equal(epoch, 1);
+		assert_string_equal(kv[0].name, "epoch");
+		assert_true(kv[0].value == 0.0);
+		free(kv);
+		json_decref(obj);
+		free(line);
+	}
+	/* lines of the first version */
+	n = sw_slurm_epoch_parse("{\"epoch\": 4, \"loss\": 1}", &epoch, &kv, &obj);
+	assert_int_equal(n, 1);
+	assert_int_equal(epoch, 4);
+	free(kv);
+	json_decref(obj);
 	assert_int_equal(sw_slurm_epoch_parse("{\"loss\": 1}", &epoch, &kv, &obj), -1);
 	assert_int_equal(sw_slurm_epoch_parse("{\"epoch\": 1, \"loss\"", &epoch, &kv, &obj), -1);
 }

@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -865,17 +866,20 @@ static void test_cancelled_by_someone_else(void **state)
 	free(y);
 }
 
-static void test_ctrl_c_cancels_queued_jobs(void **state)
+static void test_ctrl_c_leaves_runs_for_resume(void **state)
 {
 	char *y, *root = pathf("%s/res-ctrlc", tmp), *dir = NULL;
 	/* two CPUs a job on a two-CPU node: one runs, three wait */
 	const char *const args[] = { "run", "ctrlc.yaml", "--launcher", "slurm",
 				     "--parallel", "4", "--threads", "2",
 				     "--results", root, NULL };
+	const char *argv[4];
+	struct sw_test_proc pr;
 	json_t *runs;
 	const json_t *r;
-	size_t i, zero = 0, one = 0;
-	double end;
+	char *p, *text;
+	size_t i;
+	double end, lr;
 	pid_t pid;
 	int status;
 
@@ -901,22 +905,426 @@ static void test_ctrl_c_cancels_queued_jobs(void **state)
 	kill(pid, SIGINT);
 	waitpid(pid, &status, 0);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 130);
-	runs = check_runs(dir, 4);
-	json_array_foreach(runs, i, r) {
-		int64_t e = json_integer_value(json_object_get(r, "epochs"));
-
-		assert_string_equal(str(r, "state"), "stopped");
-		zero += e == 0;
-		one += e == 1;
-	}
-	/* the queued ones at once, the running one after its epoch */
-	assert_int_equal(zero, 3);
-	assert_int_equal(one, 1);
+	/* Ctrl-C is an interruption (issue 15): the queued jobs were cancelled
+	 * at once, the running one after its epoch, and every run stays in
+	 * flight for resume: nothing recorded, nothing left in Slurm's queue */
+	p = pathf("%s/runs.jsonl", dir);
+	text = sw_test_read_file(p, NULL);
+	assert_true(!text || !text[0]);
+	free(text);
+	free(p);
 	assert_int_equal(jobs_in_queue(dir), 0);
+	assert_true(started_runs(dir) >= 1);
+	/* resume: the jobs we cancelled are ours, not "cancelled by someone
+	 * else": each is submitted again and every grid point finishes */
+	argv[0] = sw_test_bin();
+	argv[1] = "resume";
+	argv[2] = dir;
+	argv[3] = NULL;
+	assert_int_equal(sw_test_run(&pr, argv, NULL, NULL, 300), 0);
+	expect_status(&pr, 0);
+	sw_test_proc_release(&pr);
+	runs = check_runs(dir, 4);      /* each recorded once */
+	json_array_foreach(runs, i, r) {
+		assert_string_equal(str(r, "state"), "finished");
+		assert_int_equal(json_integer_value(json_object_get(r, "epochs")), 5);
+		assert_true(submissions(dir, str(r, "id")) >= 1 &&
+			    submissions(dir, str(r, "id")) <= 2);
+	}
+	for (lr = 1; lr <= 4; lr++)
+		assert_non_null(find_param(runs, "lr", lr));
 	json_decref(runs);
 	free(dir);
 	free(root);
 	free(y);
+}
+
+/* Lines in runs/<id>/epochs.jsonl of the one run of dir (0 before). */
+static int node_epochs(const char *dir)
+{
+	char *runs = pathf("%s/runs", dir), *text = NULL;
+	DIR *d = opendir(runs);
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d))) {
+		char *p = pathf("%s/%s/epochs.jsonl", runs, e->d_name);
+
+		if (e->d_name[0] != '.' && (text = sw_test_read_file(p, NULL)))
+			n = sw_test_count_lines(text, "\"_epoch\"");
+		free(text);
+		text = NULL;
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	free(runs);
+	return n;
+}
+
+/* The history of dir's one run (runs.jsonl has exactly one). */
+static json_t *only_history(const char *dir, char *id, size_t size)
+{
+	json_t *runs = check_runs(dir, 1), *h;
+	char *p;
+
+	snprintf(id, size, "%s", str(json_array_get(runs, 0), "id"));
+	assert_string_equal(str(json_array_get(runs, 0), "state"), "finished");
+	p = pathf("%s/runs/%s/history.jsonl", dir, id);
+	h = load_jsonl(p);
+	free(p);
+	json_decref(runs);
+	return h;
+}
+
+/* History hb (of a resumed run) is ha's bit for bit, each epoch once at its
+ * _step. */
+static void same_history(const json_t *ha, const json_t *hb)
+{
+	static const char *const keys[] = { "loss", "accuracy", "val_loss",
+					    "val_accuracy", "learning_rate" };
+	size_t i, k;
+
+	assert_int_equal(json_array_size(hb), json_array_size(ha));
+	for (i = 0; i < json_array_size(ha); i++) {
+		json_t *ra = json_array_get(ha, i), *rb = json_array_get(hb, i);
+
+		assert_int_equal(json_integer_value(json_object_get(rb, "_step")), (int)i);
+		assert_int_equal(json_integer_value(json_object_get(rb, "epoch")), (int)i + 1);
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			assert_true(json_number_value(json_object_get(ra, keys[k])) ==
+				    json_number_value(json_object_get(rb, keys[k])));
+	}
+}
+
+/* A built-in run interrupted on its node (Ctrl-C: the job is cancelled
+ * after an epoch and the run stays in flight) continues under `sweep resume`
+ * from the checkpoint the node saved after its last finished epoch: the
+ * same metrics bit for bit as an uninterrupted run, each epoch recorded once
+ * at its _step, and the same weights. The same after a SIGKILL of the
+ * controller that lost the job too. */
+static void test_builtin_resume_from_node_checkpoint(void **state)
+{
+	char *y, *root_a = pathf("%s/res-ck-a", tmp), *root_b = pathf("%s/res-ck-b", tmp);
+	char *dir_a, *dir_b = NULL, *p, *text, id_a[64], id_b[64];
+	const char *const args[] = { "run", "ckpt.yaml", "--launcher", "slurm",
+				     "--data", data, "--results", root_b, "--seed", "5",
+				     NULL };
+	const char *argv[4];
+	struct sw_test_proc pr;
+	json_t *ha, *hb;
+	char *ma, *mb;
+	size_t la, lb;
+	double end;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	need_cluster();
+	y = write_text("ckpt.yaml",
+		"method: grid\n"
+		"metric: {name: val_accuracy, goal: maximize}\n"
+		"parameters:\n"
+		"  learning_rate: {value: 0.01}\n"
+		"  batch_size: {value: 32}\n"
+		"  epochs: {value: 6}\n"
+		"  conv1_filters: {value: 4}\n"
+		"  conv2_filters: {value: 8}\n"
+		"  dense_units: {value: 16}\n"
+		"  train_limit: {value: 2000}\n"
+		"  val_limit: {value: 200}\n");
+	/* uninterrupted */
+	RUN(&pr, "run", y, "--launcher", "slurm", "--data", data, "--results", root_a,
+	    "--seed", "5");
+	expect_status(&pr, 0);
+	sw_test_proc_release(&pr);
+	dir_a = sweep_dir(root_a);
+	assert_non_null(dir_a);
+	ha = only_history(dir_a, id_a, sizeof(id_a));
+	assert_int_equal(json_array_size(ha), 6);
+
+	/* interrupted after its second epoch */
+	pid = spawn_sweep(args);
+	end = now_s() + 120;
+	while (now_s() < end && (!dir_b || node_epochs(dir_b) < 2)) {
+		if (!dir_b)
+			dir_b = sweep_dir(root_b);
+		sleep_s(0.02);
+	}
+	assert_non_null(dir_b);
+	kill(pid, SIGINT);
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 130);
+	p = pathf("%s/runs.jsonl", dir_b);
+	text = sw_test_read_file(p, NULL);
+	assert_true(!text || !text[0]);          /* still in flight */
+	free(text);
+	free(p);
+	assert_int_equal(jobs_in_queue(dir_b), 0);
+	assert_true(node_epochs(dir_b) >= 2 && node_epochs(dir_b) < 6);
+
+	argv[0] = sw_test_bin();
+	argv[1] = "resume";
+	argv[2] = dir_b;
+	argv[3] = NULL;
+	assert_int_equal(sw_test_run(&pr, argv, NULL, NULL, 300), 0);
+	expect_status(&pr, 0);
+	/* continued from the node's checkpoint, not retrained */
+	assert_non_null(strstr(pr.err, "from its checkpoint"));
+	assert_null(strstr(pr.err, "from the start"));
+	sw_test_proc_release(&pr);
+	hb = only_history(dir_b, id_b, sizeof(id_b));
+	same_history(ha, hb);
+	assert_int_equal(submissions(dir_b, id_b), 2);
+	/* the same best model, byte for byte; the checkpoint gone with the run */
+	p = pathf("%s/best.safetensors", dir_a);
+	ma = sw_test_read_file(p, &la);
+	free(p);
+	p = pathf("%s/best.safetensors", dir_b);
+	mb = sw_test_read_file(p, &lb);
+	free(p);
+	assert_non_null(ma);
+	assert_non_null(mb);
+	assert_int_equal(la, lb);
+	assert_memory_equal(ma, mb, la);
+	p = pathf("%s/runs/%s/checkpoint.bin", dir_b, id_b);
+	assert_false(file_exists(p));
+	free(p);
+	free(ma);
+	free(mb);
+	json_decref(hb);
+
+	/* SIGKILL of the controller, and the job lost with it (cancelled, its
+	 * result and recorded id gone): resume submits it again and the node
+	 * continues from its last checkpoint */
+	{
+		char *root_c = pathf("%s/res-ck-c", tmp), *dir_c = NULL, *job, *out = NULL;
+		char *line, *jname, id_c[300], found[32];
+		const char *const args_c[] = { "run", "ckpt.yaml", "--launcher", "slurm",
+					       "--data", data, "--results", root_c,
+					       "--seed", "5", NULL };
+		const char *sc[] = { "scancel", NULL, NULL };
+		struct sw_err err = SW_ERR_INIT;
+		DIR *d;
+		struct dirent *e;
+
+		pid = spawn_sweep(args_c);
+		end = now_s() + 120;
+		while (now_s() < end && (!dir_c || node_epochs(dir_c) < 2)) {
+			if (!dir_c)
+				dir_c = sweep_dir(root_c);
+			sleep_s(0.02);
+		}
+		assert_non_null(dir_c);
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		p = pathf("%s/runs", dir_c);
+		d = opendir(p);
+		id_c[0] = '\0';
+		while (d && (e = readdir(d)))
+			if (e->d_name[0] != '.')
+				snprintf(id_c, sizeof(id_c), "%s", e->d_name);
+		if (d)
+			closedir(d);
+		free(p);
+		assert_true(id_c[0]);
+		job = last_job(dir_c, id_c);
+		sc[1] = job;
+		assert_int_equal(sw_slurm_exec(sc, &out, &status, &err), 0);
+		free(out);
+		jname = pathf("sweep-%s-%s", strrchr(dir_c, '/') + 1, id_c);
+		end = now_s() + 30;
+		while (sw_slurm_find_by_name(jname, found, sizeof(found), &err) != 0 &&
+		       now_s() < end)
+			sleep_s(0.2);
+		p = pathf("%s/runs/%s/slurm.jsonl", dir_c, id_c);
+		line = pathf("{\"job_id\":\"987655\",\"job_name\":\"%s\",\"time\":0}\n",
+			     jname);
+		assert_int_equal(sw_test_write_file(p, line, strlen(line)), 0);
+		free(p);
+		free(line);
+		p = pathf("%s/runs/%s/result.json", dir_c, id_c);
+		unlink(p);
+		free(p);
+		p = pathf("%s/runs/%s/checkpoint.bin", dir_c, id_c);
+		assert_true(file_exists(p));
+		free(p);
+		argv[2] = dir_c;
+		assert_int_equal(sw_test_run(&pr, argv, NULL, NULL, 300), 0);
+		expect_status(&pr, 0);
+		assert_non_null(strstr(pr.err, "from its checkpoint"));
+		sw_test_proc_release(&pr);
+		hb = only_history(dir_c, id_c, sizeof(id_c));
+		same_history(ha, hb);
+		json_decref(hb);
+		free(job);
+		free(jname);
+		free(dir_c);
+		free(root_c);
+	}
+	json_decref(ha);
+	free(dir_a);
+	free(dir_b);
+	free(root_a);
+	free(root_b);
+	free(y);
+}
+
+/* An unchanged wandb script (tests/wandb_standin) through Slurm, with a
+ * wandb server that does not answer: the node runs it as `sweep run` does
+ * locally (offline, WANDB_DIR under the run, the start-up module from the
+ * results directory), its run file is the record (a summary key only the
+ * file has), wandb.alert is one of the sweep's alerts; interrupted and
+ * resumed, the resubmitted run gets WANDB_RESUME=allow. */
+static const char wandb_train_py[] =
+"import os, time\n"
+"import wandb\n"
+"run = wandb.init(project='slurm', config={'lr': 0.01, 'epochs': 3, 'sleep': 0.0})\n"
+"cfg = wandb.config\n"
+"for epoch in range(cfg.epochs):\n"
+"    time.sleep(cfg.sleep)\n"
+"    loss = cfg.lr * 10 / (epoch + 1)\n"
+"    wandb.log({'epoch': epoch, 'val_loss': loss, 'val': {'acc': 1 - loss / 10}})\n"
+"    if epoch == 1:\n"
+"        wandb.alert(title='halfway', text='val_loss %r' % loss,\n"
+"                    level=wandb.AlertLevel.WARN)\n"
+"run.summary['final_note'] = 7\n"
+"run.summary['resumed'] = int(os.environ.get('WANDB_RESUME') == 'allow')\n"
+"run.summary['hooked'] = int(os.environ.get('WANDB_MODE') == 'offline' and\n"
+"                            'python-hook' in os.environ.get('PYTHONPATH', ''))\n"
+"wandb.finish()\n";
+
+static void test_wandb_script(void **state)
+{
+	char *y, *y2, *root = pathf("%s/res-wandb", tmp), *root2 = pathf("%s/res-wandb2", tmp);
+	char *dir, *dir2 = NULL, *p, *text, standin[4096];
+	const char *const args[] = { "run", "wandb2.yaml", "--launcher", "slurm",
+				     "--results", root2, NULL };
+	const char *argv[4];
+	struct sw_test_proc pr;
+	json_t *runs, *rec, *alerts, *h;
+	size_t i, n_alerts = 0;
+	double end;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	need_cluster();
+	assert_non_null(realpath("tests/wandb_standin", standin));
+	setenv("PYTHONPATH", standin, 1);
+	setenv("WANDB_BASE_URL", "http://127.0.0.1:9", 1);
+	setenv("WANDB_API_KEY", "0123456789abcdef0123456789abcdef01234567", 1);
+	setenv("WANDB_MODE", "online", 1);
+	free(write_text("train.py", wandb_train_py));
+	y = write_text("wandb.yaml",
+		"program: train.py\n"
+		"method: grid\n"
+		"metric: {name: val_loss, goal: minimize}\n"
+		"parameters:\n"
+		"  lr: {values: [0.1, 0.03]}\n"
+		"  epochs: {value: 3}\n");
+	RUN(&pr, "run", y, "--launcher", "slurm", "--parallel", "2", "--results", root);
+	expect_status(&pr, 0);
+	assert_null(strstr(pr.err, "timed out"));
+	sw_test_proc_release(&pr);
+	dir = sweep_dir(root);
+	assert_non_null(dir);
+	runs = check_runs(dir, 2);
+	json_array_foreach(runs, i, rec) {
+		const json_t *sum = json_object_get(rec, "summary");
+		double lr = json_number_value(json_object_get(json_object_get(rec, "params"),
+							      "lr"));
+		char *pat = pathf("%s/runs/%s/wandb", dir, str(rec, "id"));
+		DIR *d;
+		struct dirent *e;
+		int found = 0;
+
+		assert_string_equal(str(rec, "state"), "finished");
+		assert_int_equal(json_integer_value(json_object_get(rec, "epochs")), 3);
+		assert_true(json_number_value(json_object_get(sum, "val_loss")) == lr * 10 / 3);
+		/* only the run file has these: it was read as the record */
+		assert_int_equal(json_integer_value(json_object_get(sum, "final_note")), 7);
+		assert_int_equal(json_integer_value(json_object_get(sum, "hooked")), 1);
+		assert_int_equal(json_integer_value(json_object_get(sum, "resumed")), 0);
+		/* the run file's history: integer epochs at _step 0..2 */
+		p = pathf("%s/runs/%s/history.jsonl", dir, str(rec, "id"));
+		h = load_jsonl(p);
+		free(p);
+		assert_int_equal(json_array_size(h), 3);
+		assert_true(json_is_integer(json_object_get(json_array_get(h, 2), "epoch")));
+		assert_true(json_number_value(json_object_get(json_array_get(h, 1), "val.acc")) ==
+			    1 - lr * 10 / 2 / 10);
+		json_decref(h);
+		/* the offline run directory, for `wandb sync` later */
+		d = opendir(pat);
+		while (d && (e = readdir(d)))
+			found += !strncmp(e->d_name, "offline-run-", 12);
+		if (d)
+			closedir(d);
+		assert_int_equal(found, 1);
+		free(pat);
+	}
+	p = pathf("%s/alerts.jsonl", dir);
+	alerts = load_jsonl(p);
+	free(p);
+	json_array_foreach(alerts, i, rec)
+		n_alerts += !strcmp(str(rec, "when"), "wandb.alert") &&
+			    !strcmp(str(rec, "rule"), "halfway");
+	assert_int_equal(n_alerts, 2);
+	json_decref(alerts);
+	json_decref(runs);
+
+	/* interrupted while it trains, then resumed: WANDB_RESUME=allow */
+	y2 = write_text("wandb2.yaml",
+		"program: train.py\n"
+		"method: grid\n"
+		"metric: {name: val_loss, goal: minimize}\n"
+		"parameters:\n"
+		"  lr: {value: 0.1}\n"
+		"  epochs: {value: 6}\n"
+		"  sleep: {value: 1}\n");
+	pid = spawn_sweep(args);
+	end = now_s() + 60;
+	while (now_s() < end && (!dir2 || started_runs(dir2) < 1)) {
+		if (!dir2)
+			dir2 = sweep_dir(root2);
+		sleep_s(0.05);
+	}
+	assert_non_null(dir2);
+	sleep_s(1.5);
+	kill(pid, SIGINT);
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 130);
+	p = pathf("%s/runs.jsonl", dir2);
+	text = sw_test_read_file(p, NULL);
+	assert_true(!text || !text[0]);
+	free(text);
+	free(p);
+	argv[0] = sw_test_bin();
+	argv[1] = "resume";
+	argv[2] = dir2;
+	argv[3] = NULL;
+	assert_int_equal(sw_test_run(&pr, argv, NULL, NULL, 300), 0);
+	expect_status(&pr, 0);
+	sw_test_proc_release(&pr);
+	runs = check_runs(dir2, 1);
+	rec = json_array_get(runs, 0);
+	assert_string_equal(str(rec, "state"), "finished");
+	assert_int_equal(json_integer_value(json_object_get(rec, "epochs")), 6);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(rec, "summary"),
+							    "resumed")), 1);
+	assert_int_equal(submissions(dir2, str(rec, "id")), 2);
+	json_decref(runs);
+	unsetenv("PYTHONPATH");
+	unsetenv("WANDB_BASE_URL");
+	unsetenv("WANDB_API_KEY");
+	unsetenv("WANDB_MODE");
+	free(dir);
+	free(dir2);
+	free(root);
+	free(root2);
+	free(y);
+	free(y2);
 }
 
 static void test_errors(void **state)
@@ -1017,7 +1425,9 @@ int main(void)
 		cmocka_unit_test(test_hyperband_cancels_job),
 		cmocka_unit_test(test_sigkill_resume_reattaches),
 		cmocka_unit_test(test_cancelled_by_someone_else),
-		cmocka_unit_test(test_ctrl_c_cancels_queued_jobs),
+		cmocka_unit_test(test_ctrl_c_leaves_runs_for_resume),
+		cmocka_unit_test(test_builtin_resume_from_node_checkpoint),
+		cmocka_unit_test(test_wandb_script),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_time_limit),
 	};

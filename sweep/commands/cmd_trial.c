@@ -1,10 +1,11 @@
 /* cmd_trial.c - `sweep trial SWEEP_DIR RUN_ID`: the compute-node half of
  * `sweep run --launcher slurm` (include/sweep/run/trial_slurm.h). Trains one
  * run of a sweep here, with the runner `sweep run` would use locally, and
- * reports through files in the run's directory: epochs.jsonl per epoch,
- * result.json at the end. SIGTERM (scancel --signal=TERM --full, or
- * Slurm's time limit) stops the trial between batches, or passes SIGTERM
- * on to the program. */
+ * reports through files in the run's directory: epochs.jsonl per epoch
+ * (and, built-in, checkpoint.bin after it), result.json at the end; a job
+ * resubmitted for a run in flight continues it (resume.json). SIGTERM
+ * (scancel --signal=TERM --full, or Slurm's time limit) stops the trial
+ * between batches, or passes SIGTERM on to the program. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +57,14 @@ struct trial_ctx {
 	int failed_write;
 	int progress_fd;            /* runs/<id>/progress, or -1 */
 	double progress_t;          /* when it was last written */
+	const char *run_dir;
+	char *checkpoint_path;      /* runs/<id>/checkpoint.bin: built-in runs */
+	json_t *rows;               /* the run's history rows so far (the
+				       checkpoint's note, as the store's) */
+	double t0;                  /* when training started, minus runtime
+				       already done before a resume */
+	int64_t planned;            /* the run's epochs (0: unknown) */
+	int keep;                   /* --keep-checkpoints: the last one too */
 };
 
 /* Keeps the model of this run's best epoch in runs/<id>/model.safetensors
@@ -88,6 +97,46 @@ static void keep_model(struct trial_ctx *c, struct sw_trial *t,
 	free(tmp);
 }
 
+static double now_mono(void);
+
+/* The epoch as a history row the way the store writes one (_step, _runtime,
+ * _timestamp, epoch, metrics): the checkpoint's note is the run's rows, which
+ * the controller restores on resume as it does for a local run. */
+static void add_row(struct trial_ctx *c, int64_t epoch, const struct sw_kv *m,
+		    size_t n)
+{
+	json_t *row = json_pack("{s:I, s:f, s:f, s:I}", "_step", (json_int_t)(epoch - 1),
+				"_runtime", now_mono() - c->t0,
+				"_timestamp", (double)time(NULL), "epoch", (json_int_t)epoch);
+	size_t i;
+
+	for (i = 0; row && i < n; i++)
+		json_object_set_new(row, m[i].name, !isfinite(m[i].value) ?
+				    json_string(isnan(m[i].value) ? "NaN" : m[i].value > 0 ?
+						"Infinity" : "-Infinity") :
+				    json_real(m[i].value));
+	if (row)
+		json_array_append_new(c->rows, row);
+}
+
+/* The run's state after this epoch in runs/<id>/checkpoint.bin (written,
+ * fsynced, renamed: base/durable.h), after the epoch's line, so a
+ * checkpoint never holds an epoch the controller has not been told of. */
+static void save_checkpoint(struct trial_ctx *c, struct sw_trial *t, int64_t epoch)
+{
+	struct sw_err err = SW_ERR_INIT;
+	void *buf = NULL;
+	size_t len = 0;
+
+	if (!c->checkpoint_path || !t || (!c->keep && c->planned && epoch >= c->planned))
+		return;         /* the last epoch: the run ends, nothing to resume */
+	if (sw_trial_encode_state(c->runner, t, c->rows, &buf, &len, &err) < 0 ||
+	    sw_durable_replace(NULL, c->checkpoint_path, buf, len, &err) < 0)
+		fprintf(stderr, "sweep: warning: no checkpoint after epoch %lld: %s\n",
+			(long long)epoch, err.msg);
+	free(buf);
+}
+
 static int on_epoch(void *arg, struct sw_trial *t, int64_t epoch,
 		    const struct sw_kv *m, size_t n)
 {
@@ -105,7 +154,78 @@ static int on_epoch(void *arg, struct sw_trial *t, int64_t epoch,
 		c->failed_write = 1;
 	}
 	free(line);
+	add_row(c, epoch, m, n);
+	if (!c->failed_write)
+		save_checkpoint(c, t, epoch);
 	return c->failed_write;
+}
+
+/* A wandb script's wandb.alert: a line {"_alert": {epoch, title, text,
+ * level}} in epochs.jsonl, after the epochs before it, for the controller's
+ * on_alert (alerts.jsonl, console, webhook). */
+static void on_alert(void *arg, int64_t epoch, const char *title, const char *text,
+		     const char *level)
+{
+	struct trial_ctx *c = arg;
+	struct sw_err err = SW_ERR_INIT;
+	json_t *o = json_pack("{s:{s:I, s:s, s:s, s:s}}", "_alert", "epoch",
+			      (json_int_t)epoch, "title", title, "text", text,
+			      "level", level);
+	char *text_ = o ? json_dumps(o, JSON_COMPACT) : NULL, *line = NULL;
+
+	if (!text_ || asprintf(&line, "%s\n", text_) < 0 ||
+	    sw_durable_append(NULL, -1, c->epochs_path, line, strlen(line), &err) < 0)
+		fprintf(stderr, "sweep: warning: alert '%s' not passed on: %s\n", title,
+			err.msg[0] ? err.msg : "out of memory");
+	json_decref(o);
+	free(text_);
+	free(line);
+}
+
+/* hooks.on_resume on the node: tells the controller through
+ * runs/<id>/resume.json where the run continues ({"epochs": N, "rows":
+ * [...]}, the checkpoint's history) or why it trains from the start
+ * ({"epochs": 0, "why_not": "..."}), before the first new epoch line. */
+static int on_resume(void *arg, struct sw_trial *t, int64_t epochs,
+		     const json_t *note, const char *why_not)
+{
+	struct trial_ctx *c = arg;
+	struct sw_err err = SW_ERR_INIT;
+	json_t *o;
+	char *text = NULL, *path = NULL, why[600];
+	int ret = 0;
+
+	(void)t;
+	if (!why_not && (!json_is_array(note) || (int64_t)json_array_size(note) != epochs)) {
+		snprintf(why, sizeof(why), "checkpoint '%.500s' holds no usable history",
+			 c->checkpoint_path);
+		why_not = why;
+		ret = -1;
+	}
+	if (!why_not) {
+		json_decref(c->rows);
+		c->rows = json_deep_copy(note);
+		c->t0 = now_mono() - json_number_value(json_object_get(
+			json_array_get(note, json_array_size(note) - 1), "_runtime"));
+		o = json_pack("{s:I, s:O}", "epochs", (json_int_t)epochs, "rows", note);
+	} else {
+		json_array_clear(c->rows);
+		o = json_pack("{s:i, s:s}", "epochs", 0, "why_not", why_not);
+	}
+	if (!c->rows || !o || !(text = json_dumps(o, JSON_COMPACT)) ||
+	    asprintf(&path, "%s/resume.json", c->run_dir) < 0 ||
+	    sw_durable_replace(NULL, path, text, strlen(text), &err) < 0) {
+		fprintf(stderr, "sweep: warning: resume not reported: %s\n",
+			err.msg[0] ? err.msg : "out of memory");
+		/* the controller would miss the epochs before: start over */
+		ret = -1;
+		json_array_clear(c->rows);
+		c->t0 = now_mono();
+	}
+	json_decref(o);
+	free(text);
+	free(path);
+	return ret;
 }
 
 static double now_mono(void)
@@ -158,7 +278,7 @@ static int write_node_file(const char *run_dir)
 static int make_runner(const struct sw_spec *spec, const char *dir,
 		       const json_t *meta, int threads,
 		       struct sw_trial_runner *runner, struct cnn_dataset **ds,
-		       char **runs_dir, struct sw_err *err)
+		       char **runs_dir, char **hook_dir, struct sw_err *err)
 {
 	struct sw_trial_process_config pc = SW_TRIAL_PROCESS_CONFIG_INIT;
 	struct cnn_data_opts dopts;
@@ -169,6 +289,10 @@ static int make_runner(const struct sw_spec *spec, const char *dir,
 			*runs_dir = NULL;
 			return sw_errorf(err, "out of memory");
 		}
+		if (asprintf(hook_dir, "%s/python-hook", dir) < 0) {
+			*hook_dir = NULL;
+			return sw_errorf(err, "out of memory");
+		}
 		pc.program = spec->program;
 		pc.command = (const char *const *)spec->command;
 		pc.n_command = spec->command ? spec->n_command : 0;
@@ -176,6 +300,10 @@ static int make_runner(const struct sw_spec *spec, const char *dir,
 		pc.workdir = json_string_value(json_object_get(meta, "workdir"));
 		pc.runs_dir = *runs_dir;
 		pc.out = stdout;
+		/* as `sweep run` runs it locally: wandb offline, the start-up
+		 * module from the results directory, the run file as the record */
+		pc.wandb_offline = 1;
+		pc.hook_dir = *hook_dir;
 		return sw_trial_runner_process(runner, &pc, err);
 	}
 	sw_run_data_opts(spec, &dopts);
@@ -193,12 +321,13 @@ int cmd_trial(int argc, char **argv)
 	struct sw_trial_result res = { 0 };
 	struct sw_spec spec = { 0 };
 	struct sw_err err = SW_ERR_INIT;
-	struct trial_ctx ctx = { NULL, NULL, 0, 0, 0, NULL, NULL, 0, -1, 0 };
+	struct trial_ctx ctx = { NULL, NULL, 0, 0, 0, NULL, NULL, 0, -1, 0, NULL, NULL,
+				 NULL, 0, 0, 0 };
 	struct cnn_dataset *ds = NULL;
 	struct sigaction sa;
 	json_t *meta = NULL, *trial = NULL;
 	char *yaml = NULL, *run_dir = NULL, *trial_path = NULL, *runs_dir = NULL;
-	char *progress = NULL;
+	char *progress = NULL, *hook_dir = NULL;
 	const char *dir, *id;
 	int ret = SW_EXIT_FAILURE;
 
@@ -243,18 +372,39 @@ int cmd_trial(int argc, char **argv)
 	}
 	if (make_runner(&spec, dir, meta,
 			(int)json_integer_value(json_object_get(trial, "threads")),
-			&runner, &ds, &runs_dir, &err) < 0) {
+			&runner, &ds, &runs_dir, &hook_dir, &err) < 0) {
 		snprintf(res.reason, sizeof(res.reason), "%s", err.msg);
 		goto report;
 	}
 	hooks.on_epoch = on_epoch;
 	hooks.on_batch = on_batch;
+	hooks.on_alert = on_alert;
 	hooks.ctx = &ctx;
 	hooks.stop = &stop_flag;
 	ctx.runner = &runner;
 	ctx.metric = spec.metric.present ? spec.metric.name : NULL;
 	ctx.maximize = spec.metric.goal == SW_GOAL_MAXIMIZE;
 	ctx.progress_fd = open(progress, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ctx.run_dir = run_dir;
+	ctx.keep = json_is_true(json_object_get(meta, "keep_checkpoints"));
+	ctx.rows = json_array();
+	ctx.t0 = now_mono();
+	ctx.planned = runner.planned_epochs ?
+		      runner.planned_epochs(&runner, json_object_get(trial, "params")) : 0;
+	/* built-in runs keep their state per epoch, as local ones (store.h) */
+	if (runner.encode_state &&
+	    asprintf(&ctx.checkpoint_path, "%s/checkpoint.bin", run_dir) < 0)
+		ctx.checkpoint_path = NULL;
+	/* resubmitted after being in flight: continue from the checkpoint, or
+	 * (a program) WANDB_RESUME=allow */
+	hooks.resuming = json_is_true(json_object_get(trial, "resuming"));
+	hooks.checkpoint = ctx.checkpoint_path;
+	hooks.on_resume = on_resume;
+	if (!ctx.rows) {
+		res.status = SW_TRIAL_FAILED;
+		snprintf(res.reason, sizeof(res.reason), "out of memory");
+		goto report;
+	}
 	if (sw_trial_run_named(&runner, id, json_object_get(trial, "params"),
 			       (uint64_t)json_integer_value(json_object_get(trial, "seed")),
 			       &hooks, &res) < 0) {
@@ -290,6 +440,9 @@ done:
 	free(run_dir);
 	free(trial_path);
 	free(runs_dir);
+	free(hook_dir);
+	free(ctx.checkpoint_path);
+	json_decref(ctx.rows);
 	free(ctx.epochs_path);
 	free(ctx.model_path);
 	return ret;

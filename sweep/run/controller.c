@@ -394,7 +394,8 @@ static int on_resume(void *ctx, struct sw_trial *handle, int64_t epochs,
 		   sw_store_run_restore(c->store, t->id, note, &err) < 0) {
 		snprintf(line, sizeof(line), "sweep: warning: run %s: checkpoint '%s' "
 			 "holds no usable history%s%s: training it from the start",
-			 t->id, t->checkpoint, err.msg[0] ? ": " : "", err.msg);
+			 t->id, t->checkpoint ? t->checkpoint : "checkpoint.bin",
+			 err.msg[0] ? ": " : "", err.msg);
 		ret = -1;
 	} else {
 		history_from_rows(t, note);
@@ -610,7 +611,10 @@ static void *trial_main(void *arg)
 		sw_store_run_note(c->store, t->id, res.notes, NULL);
 
 	pthread_mutex_lock(&c->lock);
-	if (res.status == SW_TRIAL_STOPPED && t->interrupted) {
+	/* a runner may see the interrupt before handle_interrupts marks the
+	 * trial (a Slurm job still queued is cancelled at once) */
+	if (res.status == SW_TRIAL_STOPPED &&
+	    (t->interrupted || (*sw_interrupt_flag() && !t->stop_reason[0]))) {
 		trial_leave(c, t);
 		t->done = 1;
 		pthread_cond_broadcast(&c->cond);

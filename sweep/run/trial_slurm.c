@@ -45,6 +45,8 @@ struct job {
 	char id[32];                 /* Slurm job id; "" before submission */
 	char *run_dir;
 	int cancelled, killed;       /* scancel --signal=TERM --full / scancel sent */
+	int resuming;                /* in flight before: the node continues it */
+	int resumed;                 /* resume.json passed to on_resume */
 	double cancel_t;
 	int64_t epochs;
 	off_t off;                   /* bytes of epochs.jsonl consumed */
@@ -129,7 +131,8 @@ char *sw_slurm_epoch_line(int64_t epoch, const struct sw_kv *m, size_t n)
 
 	if (!o)
 		return NULL;
-	json_object_set_new(o, "epoch", json_integer(epoch));
+	/* "_epoch": no metric starts with '_', and a script may log "epoch" */
+	json_object_set_new(o, "_epoch", json_integer(epoch));
 	for (i = 0; i < n; i++)
 		json_object_set_new(o, m[i].name, number(m[i].value));
 	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -144,17 +147,20 @@ long sw_slurm_epoch_parse(const char *line, int64_t *epoch, struct sw_kv **m,
 			  json_t **obj)
 {
 	json_t *o = json_loads(line, 0, NULL), *v;
-	const char *key;
+	const char *key, *epoch_key = "_epoch";
 	struct sw_kv *kv;
 	size_t n = 0;
 
 	*m = NULL;
 	*obj = NULL;
-	if (!json_is_object(o) || !json_is_integer(json_object_get(o, "epoch"))) {
+	/* "epoch": lines of the first version, whose metrics had no "epoch" */
+	if (json_is_object(o) && !json_object_get(o, epoch_key))
+		epoch_key = "epoch";
+	if (!json_is_object(o) || !json_is_integer(json_object_get(o, epoch_key))) {
 		json_decref(o);
 		return -1;
 	}
-	*epoch = json_integer_value(json_object_get(o, "epoch"));
+	*epoch = json_integer_value(json_object_get(o, epoch_key));
 	kv = calloc(json_object_size(o) + 1, sizeof(*kv));
 	if (!kv) {
 		json_decref(o);
@@ -163,7 +169,7 @@ long sw_slurm_epoch_parse(const char *line, int64_t *epoch, struct sw_kv **m,
 	json_object_foreach(o, key, v) {
 		const char *sv = json_string_value(v);
 
-		if (!strcmp(key, "epoch"))
+		if (!strcmp(key, epoch_key))
 			continue;
 		kv[n].name = key;
 		if (json_is_number(v))
@@ -200,6 +206,13 @@ int sw_slurm_write_result(const char *run_dir, const struct sw_trial_result *res
 
 	if (o && signalled)
 		json_object_set_new(o, "signalled", json_string(signalled));
+	/* a program's wandb run file, read on the node: the run's record */
+	if (o && res->wandb_history)
+		json_object_set(o, "wandb_history", res->wandb_history);
+	if (o && res->wandb_summary)
+		json_object_set(o, "wandb_summary", res->wandb_summary);
+	if (o && res->warning[0])
+		json_object_set_new(o, "warning", json_string(res->warning));
 	if (!o || !(text = json_dumps(o, JSON_COMPACT)) ||
 	    asprintf(&path, "%s/result.json", run_dir) < 0) {
 		path = NULL;
@@ -221,6 +234,8 @@ struct node_result {
 	int exit_code;
 	char reason[512];
 	char signalled[16];
+	json_t *wandb_history, *wandb_summary;  /* owned; NULL: none */
+	char warning[512];
 };
 
 static void read_result(const struct job *j, struct node_result *nr)
@@ -245,6 +260,13 @@ static void read_result(const struct job *j, struct node_result *nr)
 	snprintf(nr->signalled, sizeof(nr->signalled), "%s",
 		 json_string_value(json_object_get(o, "signalled")) ?
 		 json_string_value(json_object_get(o, "signalled")) : "");
+	snprintf(nr->warning, sizeof(nr->warning), "%s",
+		 json_string_value(json_object_get(o, "warning")) ?
+		 json_string_value(json_object_get(o, "warning")) : "");
+	if (json_is_array(json_object_get(o, "wandb_history")))
+		nr->wandb_history = json_incref(json_object_get(o, "wandb_history"));
+	if (json_is_object(json_object_get(o, "wandb_summary")))
+		nr->wandb_summary = json_incref(json_object_get(o, "wandb_summary"));
 	json_decref(o);
 }
 
@@ -255,8 +277,9 @@ static int write_job_files(struct job *j, const json_t *params, uint64_t seed,
 			   struct sw_err *err)
 {
 	const struct slurm_impl *s = j->s;
-	json_t *o = json_pack("{s:O, s:I, s:i}", "params", params,
-			      "seed", (json_int_t)seed, "threads", s->threads);
+	json_t *o = json_pack("{s:O, s:I, s:i, s:b}", "params", params,
+			      "seed", (json_int_t)seed, "threads", s->threads,
+			      "resuming", j->resuming);
 	char *text = NULL, *path = NULL, *script = NULL;
 	char *q_bin = sw_slurm_shell_quote(s->sweep_bin);
 	char *q_dir = sw_slurm_shell_quote(s->sweep_dir);
@@ -362,7 +385,8 @@ static int submit(struct job *j, const json_t *params, uint64_t seed,
 		  struct sw_err *err)
 {
 	static const char *const stale[] = { "epochs.jsonl", "result.json", "node.json",
-					     "slurm.out", "unreachable-binary", "progress" };
+					     "slurm.out", "unreachable-binary", "progress",
+					     "resume.json", "cancelled" };
 	char *owned[3], *out_opt = NULL, *script = NULL, *out = NULL, *line = NULL;
 	char *log = NULL;
 	const char *extra[2] = { NULL, NULL };
@@ -446,6 +470,53 @@ static int recorded_job(struct job *j)
 	return found;
 }
 
+/* Notes in runs/<id>/cancelled that we cancelled job j->id ourselves. */
+static void mark_cancelled(const struct job *j)
+{
+	char *path = run_file(j, "cancelled");
+	struct sw_err err = SW_ERR_INIT;
+
+	if (path)
+		sw_durable_replace(NULL, path, j->id, strlen(j->id), &err);
+	free(path);
+}
+
+/* Whether runs/<id>/cancelled names the recorded job j->id. */
+static int cancelled_by_us(const struct job *j)
+{
+	char *path = run_file(j, "cancelled"), *data = NULL;
+	struct sw_err err = SW_ERR_INIT;
+	size_t len = 0;
+	int yes;
+
+	yes = path && sw_read_file(path, 64, &data, &len, NULL, &err) == 0 && data &&
+	      len == strlen(j->id) && !memcmp(data, j->id, len);
+	free(data);
+	free(path);
+	return yes;
+}
+
+static void scancel(struct job *j, int term_first);
+
+/* A job of ours that was cancelled but may still be ending (a program
+ * finishing after its TERM): killed, and waited for (up to 30 s), so two
+ * jobs never train the same run. */
+static void make_sure_gone(struct job *j)
+{
+	struct sw_slurm_job sj;
+	struct sw_err err = SW_ERR_INIT;
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		if (sw_slurm_job_query(j->id, &sj, &err) != 1 || strcmp(sj.name, j->name) ||
+		    sw_slurm_state_terminal(sj.state))
+			return;
+		if (i == 0)
+			scancel(j, 0);
+		sleep_s(0.1);
+	}
+}
+
 /* Whether the run already has a job to follow: one Slurm still has under
  * the recorded id and our name, one of our name in the queue (submitted
  * just before a crash, before it was recorded), or one that ended and left
@@ -456,6 +527,13 @@ static int existing_job(struct job *j)
 	struct sw_err err = SW_ERR_INIT;
 	int recorded = recorded_job(j);
 
+	if (recorded && cancelled_by_us(j)) {
+		/* we stopped it (Ctrl-C) and the run stayed in flight: not
+		 * someone else's cancel; a new job continues it */
+		make_sure_gone(j);
+		j->id[0] = '\0';
+		return 0;
+	}
 	if (recorded && sw_slurm_job_query(j->id, &sj, &err) == 1 &&
 	    !strcmp(sj.name, j->name))
 		return 1;
@@ -468,6 +546,48 @@ static int existing_job(struct job *j)
 }
 
 /* ==== Following a job ==== */
+
+/* A job that continues an in-flight run: once the node has said where it
+ * continues (runs/<id>/resume.json, written before its first new epoch),
+ * on_resume gets the checkpoint's history, as for a local run. */
+static void read_resume(struct job *j, const struct sw_trial_hooks *h)
+{
+	char *path;
+	json_t *o;
+	struct sw_trial handle = { j };
+
+	if (j->resumed || !(path = run_file(j, "resume.json")))
+		return;
+	o = json_load_file(path, 0, NULL);
+	free(path);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return;         /* not there (yet) */
+	}
+	j->resumed = 1;
+	j->epochs = json_integer_value(json_object_get(o, "epochs"));
+	if (h->on_resume)
+		h->on_resume(h->ctx, &handle, j->epochs, json_object_get(o, "rows"),
+			     json_string_value(json_object_get(o, "why_not")));
+	json_decref(o);
+}
+
+/* An alert line of epochs.jsonl (a wandb script's wandb.alert on the node,
+ * in order with the epochs) to on_alert. */
+static void read_alert(const char *line, const struct sw_trial_hooks *h)
+{
+	json_t *o = json_loads(line, 0, NULL), *a = json_object_get(o, "_alert");
+
+	if (json_is_object(a) && h->on_alert)
+		h->on_alert(h->ctx, json_integer_value(json_object_get(a, "epoch")),
+			    json_string_value(json_object_get(a, "title")) ?
+			    json_string_value(json_object_get(a, "title")) : "",
+			    json_string_value(json_object_get(a, "text")) ?
+			    json_string_value(json_object_get(a, "text")) : "",
+			    json_string_value(json_object_get(a, "level")) ?
+			    json_string_value(json_object_get(a, "level")) : "INFO");
+	json_decref(o);
+}
 
 /* Passes the complete new lines of epochs.jsonl to the hooks. Returns 1
  * when on_epoch asked to stop. */
@@ -490,6 +610,8 @@ static int read_epochs(struct job *j, const struct sw_trial_hooks *h)
 	if (got <= 0)
 		goto done;
 	buf[got] = '\0';
+	/* the node wrote resume.json before these lines: take it first */
+	read_resume(j, h);
 	/* a partial last line waits for its newline */
 	for (line = buf; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
 		struct sw_kv *kv = NULL;
@@ -500,6 +622,8 @@ static int read_epochs(struct job *j, const struct sw_trial_hooks *h)
 		*nl = '\0';
 		j->off += nl + 1 - line;
 		n = sw_slurm_epoch_parse(line, &epoch, &kv, &obj);
+		if (n < 0)
+			read_alert(line, h);
 		if (n >= 0) {
 			struct sw_trial handle = { j };
 
@@ -666,6 +790,7 @@ static void watch(struct job *j, const struct sw_trial_hooks *h,
 	memset(&sj, 0, sizeof(sj));
 	memset(&nr, 0, sizeof(nr));
 	for (;;) {
+		read_resume(j, h);
 		if (read_epochs(j, h))
 			want_stop = 1;
 		read_progress(j, h);
@@ -690,6 +815,7 @@ static void watch(struct job *j, const struct sw_trial_hooks *h,
 			want_stop = 1;
 		if (want_stop && !j->cancelled && !nr.present) {
 			/* TERM to a pending job would wait for it to start */
+			mark_cancelled(j);
 			scancel(j, !(known && !strcmp(sj.state, "PENDING")));
 			j->cancelled = 1;
 			j->cancel_t = t;
@@ -711,8 +837,12 @@ static void watch(struct job *j, const struct sw_trial_hooks *h,
 		}
 		sleep_s(s->poll_s);
 	}
+	read_resume(j, h);
 	read_epochs(j, h);
 	outcome(j, known, &sj, &nr, res);
+	res->wandb_history = nr.wandb_history;     /* the result owns them now */
+	res->wandb_summary = nr.wandb_summary;
+	snprintf(res->warning, sizeof(res->warning), "%s", nr.warning);
 }
 
 /* ==== The runner ==== */
@@ -726,6 +856,7 @@ static int slurm_run_named(const struct sw_trial_runner *r, const char *run_id,
 
 	memset(&j, 0, sizeof(j));
 	j.s = r->impl;
+	j.resuming = h->resuming;
 	snprintf(j.run_id, sizeof(j.run_id), "%s", run_id);
 	sw_slurm_job_name(j.name, sizeof(j.name), j.s->sweep_dir, run_id);
 	if (asprintf(&j.run_dir, "%s/runs/%s", j.s->sweep_dir, run_id) < 0)

@@ -15,16 +15,31 @@
  *                           time}: how resume re-attaches to the job
  *   runs/<id>/slurm.out     the job's stdout and stderr (sbatch --output)
  *   runs/<id>/node.json     {host, pid, time}: the trial started on a node
- *   runs/<id>/epochs.jsonl  one line per epoch {"epoch": n, metrics...},
- *                           non-finite values as "NaN"/"Infinity"; read by
- *                           the controller as it is written
+ *   runs/<id>/epochs.jsonl  one line per epoch {"_epoch": n, metrics...}
+ *                           (metrics may include a logged "epoch"),
+ *                           non-finite values as "NaN"/"Infinity", and
+ *                           {"_alert": {epoch, title, text, level}} per
+ *                           wandb.alert of a program; read by the
+ *                           controller as it is written
  *   runs/<id>/model.safetensors  built-in CNN: the model of the run's best
  *                           epoch so far, replaced before that epoch's line is
  *                           written; the sweep's best.safetensors comes from it
  *   runs/<id>/progress      "EPOCH BATCH N_BATCHES", rewritten in place
  *                           (fixed width) for the live view's bar
- *   runs/<id>/result.json   {status, exit_code, reason, epochs, signalled}
- *                           written (atomically) when the trial ends
+ *   runs/<id>/checkpoint.bin built-in CNN: the trial's state after each
+ *                           epoch but the last (trainer/checkpoint.h, note:
+ *                           its history rows as the store's), written after
+ *                           that epoch's line
+ *   runs/<id>/resume.json   a job continuing an in-flight run ("resuming"
+ *                           in trial.json): {epochs, rows} from the
+ *                           checkpoint, or {epochs: 0, why_not}; written
+ *                           before the first new epoch line, passed to
+ *                           hooks->on_resume by the controller
+ *   runs/<id>/cancelled     the id of a job the controller cancelled itself
+ *   runs/<id>/result.json   {status, exit_code, reason, epochs, signalled,
+ *                           and a program's wandb record: wandb_history,
+ *                           wandb_summary, warning} written (atomically)
+ *                           when the trial ends
  *
  * Jobs are named sweep-<SWEEP_DIR's name>-<run id> and ask for the user's
  * --sbatch words plus --cpus-per-task=threads (sweep's own options come last
@@ -36,6 +51,12 @@
  * OUT_OF_MEMORY, NODE_FAIL, cancelled by someone else...) is a failed run
  * whose reason names the state; result.exit_code and reason say what the
  * trial said otherwise. Each result carries notes {"slurm_job_id": "N"}.
+ *
+ * Ctrl-C leaves the runs in flight (the controller does not record them):
+ * on resume, a run whose last job we cancelled ourselves (runs/<id>/cancelled)
+ * gets a new job, told it is resuming (built-in: continue from
+ * checkpoint.bin; program: WANDB_RESUME=allow), never "cancelled by someone
+ * else".
  *
  * Resume: a run that already has a job (slurm.jsonl) is re-attached to it
  * when Slurm still has a job of that id AND name (ids are reused after a
