@@ -387,6 +387,10 @@ static int on_resume(void *ctx, struct sw_trial *handle, int64_t epochs,
 
 	(void)handle;
 	pthread_mutex_lock(&c->lock);
+	/* a run with a trainer checkpoint (a built-in run here or on a Slurm
+	 * node) goes on from it, not from rows kept for a program */
+	json_decref(t->prior);
+	t->prior = NULL;
 	if (why_not) {
 		snprintf(line, sizeof(line), "sweep: warning: run %s: %s: training it "
 			 "from the start", t->id, why_not);
