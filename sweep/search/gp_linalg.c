@@ -1,0 +1,146 @@
+/* gp_linalg.c - small dense Cholesky kernels for the Gaussian process; see
+ * include/sweep/search/gp_linalg.h. The loops run down columns (contiguous
+ * in column-major storage) so that the compiler vectorises them. */
+#include "sweep/search/gp_linalg.h"
+
+#include <math.h>
+#include <stddef.h>
+
+#define AT(m, ld, i, j) ((m)[(i) + (size_t)(j) * (ld)])
+
+/* left-looking: column j gets the updates of columns 0..j-1, then scaled */
+int gpla_chol(int n, double *a, int lda)
+{
+	int i, j, k;
+
+	for (j = 0; j < n; j++) {
+		double *cj = &AT(a, lda, 0, j), piv;
+
+		for (k = 0; k < j; k++) {
+			const double *ck = &AT(a, lda, 0, k);
+			double f = ck[j];
+
+			for (i = j; i < n; i++)
+				cj[i] -= f * ck[i];
+		}
+		piv = cj[j];
+		if (!(piv > 0.0))
+			return j + 1;
+		piv = sqrt(piv);
+		cj[j] = piv;
+		piv = 1.0 / piv;
+		for (i = j + 1; i < n; i++)
+			cj[i] *= piv;
+	}
+	return 0;
+}
+
+void gpla_solve_lower(int n, const double *l, int ldl, double *x)
+{
+	int i, k;
+
+	for (k = 0; k < n; k++) {
+		const double *ck = &AT(l, ldl, 0, k);
+		double xk = x[k] / ck[k];
+
+		x[k] = xk;
+		for (i = k + 1; i < n; i++)
+			x[i] -= xk * ck[i];
+	}
+}
+
+/* four right-hand sides at a time: each column of L is read once for
+ * four, the cost of this routine being memory traffic */
+void gpla_solve_lower_many(int n, int nrhs, const double *l, int ldl,
+			   double *b, int ldb)
+{
+	int i, j, k;
+
+	for (j = 0; j + 4 <= nrhs; j += 4) {
+		double *restrict x0 = b + (size_t)j * ldb, *restrict x1 = x0 + ldb;
+		double *restrict x2 = x1 + ldb, *restrict x3 = x2 + ldb;
+
+		for (k = 0; k < n; k++) {
+			const double *restrict ck = &AT(l, ldl, 0, k);
+			double y0 = x0[k] / ck[k], y1 = x1[k] / ck[k];
+			double y2 = x2[k] / ck[k], y3 = x3[k] / ck[k];
+
+			x0[k] = y0;
+			x1[k] = y1;
+			x2[k] = y2;
+			x3[k] = y3;
+			for (i = k + 1; i < n; i++) {
+				double c = ck[i];
+
+				x0[i] -= y0 * c;
+				x1[i] -= y1 * c;
+				x2[i] -= y2 * c;
+				x3[i] -= y3 * c;
+			}
+		}
+	}
+	for (; j < nrhs; j++)
+		gpla_solve_lower(n, l, ldl, b + (size_t)j * ldb);
+}
+
+void gpla_solve_lower_trans(int n, const double *l, int ldl, double *x)
+{
+	int k;
+
+	for (k = n - 1; k >= 0; k--) {
+		const double *ck = &AT(l, ldl, 0, k);
+
+		x[k] = (x[k] - gpla_dot(n - k - 1, ck + k + 1, x + k + 1)) / ck[k];
+	}
+}
+
+void gpla_chol_solve(int n, const double *l, int ldl, double *b)
+{
+	gpla_solve_lower(n, l, ldl, b);
+	gpla_solve_lower_trans(n, l, ldl, b);
+}
+
+/* A^-1 = L^-T L^-1: M = L^-1 (lower triangular) into the lower triangle
+ * of ki by forward substitution on the unit vectors, then in place
+ * (A^-1)_ab = sum_{k>=a} M_ka M_kb for a >= b. Column b of M is last read
+ * as the left factor by the entries (b, b') with b' < b, done before it,
+ * and (a, b) is overwritten after the entries above it, the only ones of
+ * its column that read row a. */
+void gpla_chol_inverse(int n, const double *l, int ldl, double *ki, int ldk)
+{
+	int a, b, k;
+
+	for (b = 0; b < n; b++) {
+		double *mb = &AT(ki, ldk, 0, b);
+
+		for (a = b; a < n; a++)
+			mb[a] = 0.0;
+		mb[b] = 1.0;
+		/* forward substitution from row b: rows above b are zero */
+		for (k = b; k < n; k++) {
+			const double *ck = &AT(l, ldl, 0, k);
+			double xk = mb[k] / ck[k];
+
+			mb[k] = xk;
+			for (a = k + 1; a < n; a++)
+				mb[a] -= xk * ck[a];
+		}
+	}
+	for (b = 0; b < n; b++) {
+		for (a = b; a < n; a++) {
+			const double *ma = &AT(ki, ldk, 0, a), *mb = &AT(ki, ldk, 0, b);
+
+			AT(ki, ldk, a, b) = gpla_dot(n - a, ma + a, mb + a);
+		}
+	}
+}
+
+double gpla_dot(int n, const double *x, const double *y)
+{
+	double s = 0.0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		s += x[i] * y[i];
+	return s;
+}
