@@ -126,6 +126,7 @@ static void test_against_lapack(void **state)
 	check_size(6, 9);
 	check_size(50, 50);
 	check_size(203, 260);
+	check_size(420, 430);   /* the OpenBLAS path of the factor and solve */
 }
 
 static void test_not_positive_definite(void **state)
