@@ -10,6 +10,16 @@
 
 #define AT(m, ld, i, j) ((m)[(i) + (size_t)(j) * (ld)])
 
+/* Each loop function is compiled twice, for AVX2 and for any x86-64, and
+ * the loader picks one for the CPU. The Makefile builds this file with
+ * -ffp-contract=off and the sums' order is written out, so both give the
+ * same bits: a seed's suggestions do not depend on the CPU. */
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
 /* From this order on the factor and the triangular solves go to
  * OpenBLAS when it loads (its blocked kernels: 1,000 observations took
  * 70 ms in plain loops, 52 ms with it); below, loading it costs more than
@@ -38,6 +48,7 @@ static void blas_end(int threads)
 }
 
 /* left-looking: column j gets the updates of columns 0..j-1, then scaled */
+VECTOR_CLONES
 int gpla_chol(int n, double *a, int lda)
 {
 	int i, j, k, threads;
@@ -71,6 +82,7 @@ int gpla_chol(int n, double *a, int lda)
 	return 0;
 }
 
+VECTOR_CLONES
 void gpla_solve_lower(int n, const double *l, int ldl, double *x)
 {
 	int i, k, threads;
@@ -94,6 +106,7 @@ void gpla_solve_lower(int n, const double *l, int ldl, double *x)
 
 /* four right-hand sides at a time: each column of L is read once for
  * four, the cost of this routine being memory traffic */
+VECTOR_CLONES
 void gpla_solve_lower_many(int n, int nrhs, const double *l, int ldl,
 			   double *b, int ldb)
 {
@@ -132,6 +145,7 @@ void gpla_solve_lower_many(int n, int nrhs, const double *l, int ldl,
 		gpla_solve_lower(n, l, ldl, b + (size_t)j * ldb);
 }
 
+VECTOR_CLONES
 void gpla_solve_lower_trans(int n, const double *l, int ldl, double *x)
 {
 	int k, threads;
@@ -162,6 +176,7 @@ void gpla_chol_solve(int n, const double *l, int ldl, double *b)
  * as the left factor by the entries (b, b') with b' < b, done before it,
  * and (a, b) is overwritten after the entries above it, the only ones of
  * its column that read row a. */
+VECTOR_CLONES
 void gpla_chol_inverse(int n, const double *l, int ldl, double *ki, int ldk)
 {
 	int a, b, k;
@@ -191,12 +206,22 @@ void gpla_chol_inverse(int n, const double *l, int ldl, double *ki, int ldk)
 	}
 }
 
+/* four partial sums: a single one waits on each addition's latency (the
+ * compiler may not reorder floating-point sums itself); the order is fixed,
+ * so the result is the same on every machine */
+VECTOR_CLONES
 double gpla_dot(int n, const double *x, const double *y)
 {
-	double s = 0.0;
+	double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
 	int i;
 
-	for (i = 0; i < n; i++)
-		s += x[i] * y[i];
-	return s;
+	for (i = 0; i + 4 <= n; i += 4) {
+		s0 += x[i] * y[i];
+		s1 += x[i + 1] * y[i + 1];
+		s2 += x[i + 2] * y[i + 2];
+		s3 += x[i + 3] * y[i + 3];
+	}
+	for (; i < n; i++)
+		s0 += x[i] * y[i];
+	return (s0 + s2) + (s1 + s3);
 }
