@@ -1,11 +1,12 @@
 /*
  * blas.h - OpenBLAS (BLAS and its LAPACKE), loaded on first use
- * (base/dl.h): the trainer's GEMM (trainer/kernels/gemm.c) and the bayes
- * search's Gaussian process (sweep/search/search_bayes.c) call it through
- * the pointers in sw_blas (base/blas_api.h, which includes <cblas.h> and
- * with it <complex.h>'s I macro, so only those two files include it). Loading OpenBLAS costs 2-3 ms (its start-up
- * probes the CPU and sets up buffers); commands that neither train nor run
- * a bayes search never pay it.
+ * (base/dl.h): the trainer's GEMM (trainer/kernels/gemm.c) and, from
+ * 400 observations on, the bayes search's Gaussian process
+ * (sweep/search/gp_linalg.c) call it through the pointers in sw_blas
+ * (base/blas_api.h, which includes <cblas.h> and with it <complex.h>'s I
+ * macro, so only those files include it). Loading OpenBLAS costs 2-3 ms
+ * (its start-up probes the CPU and sets up buffers); commands that neither
+ * train nor model 400 runs never pay it.
  *
  * The OpenMP build the Makefile compiles against is tried first
  * (SW_OPENBLAS_SO, from pkg-config), then whatever libopenblas.so.0 the

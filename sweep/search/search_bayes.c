@@ -11,8 +11,9 @@
  * marginal likelihood plus weak log-normal priors, with analytic gradients,
  * by projected L-BFGS from several starts (at most HFIT_MAX observations
  * take part in the fit; the model then conditions on all of them).
- * Cholesky factorisation, solves and inverse through LAPACK / CBLAS
- * (OpenBLAS, loaded on first use: base/blas.h).
+ * Cholesky factorisation, solves and inverse in plain loops
+ * (sweep/search/gp_linalg.h: at these sizes faster than OpenBLAS, whose
+ * loading alone cost 2 ms of each `sweep suggest`).
  *
  * Acquisition: log Expected Improvement (numerically stable far from the
  * incumbent), evaluated at uniform random points and at perturbations of
@@ -63,12 +64,11 @@
  * fantasies and the same slots.
  */
 #define _GNU_SOURCE   /* qsort_r */
-#include "base/blas_api.h"
+#include "sweep/search/gp_linalg.h"
 #include "sweep/search/points.h"
 #include "sweep/search/search.h"
 
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -298,11 +298,10 @@ static double fit_objective(const double *th, double *grad, void *vctx)
 		}
 		c->K[b + (size_t)b * m] += h.sn2 + JITTER;
 	}
-	if (sw_lapack_dpotrf('L', m, c->K, m) != 0)
+	if (gpla_chol(m, c->K, m) != 0)
 		return INFINITY;
 	memcpy(c->alpha, c->y, (size_t)m * sizeof(double));
-	if (sw_lapack_dpotrs('L', m, 1, c->K, m, c->alpha, m) != 0)
-		return INFINITY;
+	gpla_chol_solve(m, c->K, m, c->alpha);
 	for (a = 0; a < m; a++) {
 		logdet += log(c->K[a + (size_t)a * m]);
 		nlml += 0.5 * c->y[a] * c->alpha[a];
@@ -319,9 +318,7 @@ static double fit_objective(const double *th, double *grad, void *vctx)
 		return nlml;
 
 	/* dLML/dtheta = 1/2 tr((alpha alpha^T - K^-1) dK/dtheta) */
-	memcpy(c->Ki, c->K, (size_t)m * m * sizeof(double));
-	if (sw_lapack_dpotri('L', m, c->Ki, m) != 0)
-		return INFINITY;
+	gpla_chol_inverse(m, c->K, m, c->Ki, m);
 	for (i = 0; i < d; i++)
 		tmp[i] = 0.0;
 	for (b = 0; b < m; b++) {
@@ -496,8 +493,8 @@ static int gp_init(struct gp *g, int d, int cap, const double *theta)
 static int gp_solve_alpha(struct gp *g)
 {
 	memcpy(g->A, g->Y, (size_t)g->n * sizeof(double));
-	return sw_lapack_dpotrs('L', g->n, 1, g->L, g->cap,
-			      g->A, g->cap) == 0 ? 0 : -1;
+	gpla_chol_solve(g->n, g->L, g->cap, g->A);
+	return 0;
 }
 
 /* Conditions on the n real observations already in g->X and g->Y; fbest
@@ -517,7 +514,7 @@ static int gp_factor(struct gp *g, int n, double fbest)
 	}
 	if (n == 0)
 		return 0;
-	if (sw_lapack_dpotrf('L', n, g->L, g->cap) != 0)
+	if (gpla_chol(n, g->L, g->cap) != 0)
 		return -1;
 	return gp_solve_alpha(g);
 }
@@ -557,16 +554,17 @@ static int gp_add_fantasies(struct gp *g, const double *P, int p,
 		S[j + (size_t)j * p] += g->h.sn2 + JITTER;
 	if (n) {
 		/* the means, then V = L^-1 k(X, P) and the Schur complement */
-		sw_blas.cblas_dgemv(CblasColMajor, CblasTrans, n, p, 1.0, T, n, g->A, 1,
-			    0.0, MU, 1);
-		sw_blas.cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans,
-			    CblasNonUnit, n, p, 1.0, g->L, g->cap, T, n);
-		sw_blas.cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, p, n, -1.0, T, n,
-			    1.0, S, p);
+		for (j = 0; j < p; j++)
+			MU[j] = gpla_dot(n, T + (size_t)j * n, g->A);
+		gpla_solve_lower_many(n, p, g->L, g->cap, T, n);
+		for (j = 0; j < p; j++)
+			for (i = j; i < p; i++)
+				S[i + (size_t)j * p] -= gpla_dot(n, T + (size_t)i * n,
+								 T + (size_t)j * n);
 	} else {
 		memset(MU, 0, (size_t)p * sizeof(double));
 	}
-	if (sw_lapack_dpotrf('L', p, S, p) != 0)
+	if (gpla_chol(p, S, p) != 0)
 		goto done;
 	for (j = 0; j < p; j++) {
 		for (a = 0; a < n; a++)
@@ -600,13 +598,10 @@ static void gp_predict(struct gp *g, const double *x, double *mu, double *sd,
 
 	for (a = 0; a < n; a++)
 		g->kv[a] = matern(&g->h, sqdist(&g->h, g->X + a * d, x), NULL);
-	*mu = n ? sw_blas.cblas_ddot(n, g->A, 1, g->kv, 1) : 0.0;
+	*mu = gpla_dot(n, g->A, g->kv);
 	memcpy(g->wv, g->kv, (size_t)n * sizeof(double));
-	if (n)
-		sw_blas.cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit,
-			    n, g->L, g->cap, g->wv, 1);
-	for (a = 0; a < n; a++)
-		v += g->wv[a] * g->wv[a];
+	gpla_solve_lower(n, g->L, g->cap, g->wv);
+	v = gpla_dot(n, g->wv, g->wv);
 	var = g->h.sf2 - v;
 	if (var < 1e-12)
 		var = 1e-12;
@@ -614,9 +609,7 @@ static void gp_predict(struct gp *g, const double *x, double *mu, double *sd,
 	if (!dmu)
 		return;
 	/* w = K^-1 k, for d(var)/dx = -2 w . dk/dx */
-	if (n)
-		sw_blas.cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit,
-			    n, g->L, g->cap, g->wv, 1);
+	gpla_solve_lower_trans(n, g->L, g->cap, g->wv);
 	for (i = 0; i < d; i++)
 		dsd[i] = 0.0;
 	for (a = 0; a < n; a++) {
@@ -634,11 +627,8 @@ static void gp_predict(struct gp *g, const double *x, double *mu, double *sd,
 	for (i = 0; i < d; i++)
 		dsd[i] = -dsd[i] / *sd;
 	/* dmu = dk^T A */
-	if (n)
-		sw_blas.cblas_dgemv(CblasColMajor, CblasTrans, n, d, 1.0, g->dk, g->cap,
-			    g->A, 1, 0.0, dmu, 1);
-	else
-		memset(dmu, 0, (size_t)d * sizeof(double));
+	for (i = 0; i < d; i++)
+		dmu[i] = gpla_dot(n, g->dk + (size_t)i * g->cap, g->A);
 }
 
 /* Posterior means (mu) and sd at the nc points Xc (nc x d) at once: one
@@ -658,17 +648,12 @@ static int gp_predict_batch(struct gp *g, const double *Xc, int nc, double *mu,
 		for (a = 0; a < n; a++)
 			kc[a] = matern(&g->h, sqdist(&g->h, g->X + a * d, x), NULL);
 	}
-	if (n) {
-		sw_blas.cblas_dgemv(CblasColMajor, CblasTrans, n, nc, 1.0, Ks, n, g->A, 1,
-			    0.0, mu, 1);
-		sw_blas.cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans,
-			    CblasNonUnit, n, nc, 1.0, g->L, g->cap, Ks, n);
-	} else {
-		memset(mu, 0, (size_t)nc * sizeof(double));
-	}
+	for (j = 0; j < nc; j++)
+		mu[j] = gpla_dot(n, Ks + (size_t)j * n, g->A);
+	gpla_solve_lower_many(n, nc, g->L, g->cap, Ks, n);
 	for (j = 0; j < nc; j++) {
 		const double *v = Ks + (size_t)j * n;
-		double var = g->h.sf2 - (n ? sw_blas.cblas_ddot(n, v, 1, v, 1) : 0.0);
+		double var = g->h.sf2 - gpla_dot(n, v, v);
 
 		sd[j] = sqrt(var < 1e-12 ? 1e-12 : var);
 	}
@@ -1264,20 +1249,7 @@ int sw_search_bayes(const struct sw_spec *spec, const struct sw_space *sp,
 		    const struct sw_runs *runs, size_t count, uint64_t seed,
 		    json_t *out, struct sw_err *err)
 {
-	int blas_threads, omp_threads = omp_get_max_threads();
-	int ret;
-
-	if (sw_blas_load(err) < 0)
-		return -1;
-	blas_threads = sw_blas.openblas_get_num_threads();
-	/* The matrices here are small (n <= NMAX): one thread is faster than
-	 * waking a team for every solve, and results do not depend on the
-	 * machine's core count. The caller's settings are restored. */
-	sw_blas.openblas_set_num_threads(1);
-	ret = bayes(spec, sp, runs, count, seed, out, err);
-	sw_blas.openblas_set_num_threads(blas_threads);
-	omp_set_num_threads(omp_threads);
-	return ret;
+	return bayes(spec, sp, runs, count, seed, out, err);
 }
 
 static int bayes(const struct sw_spec *spec, const struct sw_space *sp,
