@@ -13,8 +13,10 @@
 /* Each loop function is compiled twice, for AVX2 and for any x86-64, and
  * the loader picks one for the CPU. The Makefile builds this file with
  * -ffp-contract=off and the sums' order is written out, so both give the
- * same bits: a seed's suggestions do not depend on the CPU. */
-#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+ * same bits: a seed's suggestions do not depend on the CPU. gcc only:
+ * clang 14 refuses clones of a function already called in the file (the
+ * libFuzzer build uses clang). */
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__clang__)
 #define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define VECTOR_CLONES
