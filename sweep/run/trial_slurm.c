@@ -1001,8 +1001,9 @@ int sw_slurm_preflight(const struct sw_trial_runner *r, FILE *warn,
 		goto done;
 	}
 	if (status != 0) {
-		sw_errorf(err, "sbatch refused the jobs' arguments (check --sbatch and "
-			  "--threads): %s", out[0] ? out : "no message");
+		sw_errorf(err, "sbatch refused a test submission (check --sbatch and "
+			  "--threads, and that Slurm answers here: sinfo): %s",
+			  out[0] ? out : "no message");
 		goto done;
 	}
 	if (warn && (strncmp(s->sweep_dir, "/tmp/", 5) == 0 ||
