@@ -1001,6 +1001,13 @@ int sw_slurm_preflight(const struct sw_trial_runner *r, FILE *warn,
 		goto done;
 	}
 	if (status != 0) {
+		char *nl;
+
+		/* one line: sbatch's own lines joined */
+		while ((nl = strrchr(out, '\n')) && !nl[1])
+			*nl = '\0';
+		for (nl = out; (nl = strchr(nl, '\n')); )
+			*nl = ' ';
 		sw_errorf(err, "sbatch refused a test submission (check --sbatch and "
 			  "--threads, and that Slurm answers here: sinfo): %s",
 			  out[0] ? out : "no message");
