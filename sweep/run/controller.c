@@ -1195,6 +1195,27 @@ static char *program_workdir(const struct sw_spec *spec, struct sw_err *err)
 
 /* `sweep run` / `sweep resume` of a program/command sweep: no data; each
  * trial is a child process. */
+/* Runs the sweep in store and says how it ended; returns the exit code. */
+static int run_and_report(const struct sw_spec *spec, struct sw_store *store,
+			  struct sw_run_config *cfg)
+{
+	struct sw_err err = SW_ERR_INIT;
+	int rc = sw_controller_run(spec, store, cfg, &err);
+
+	if (rc == SW_ERR_INTR) {
+		fprintf(stderr, "sweep: interrupted; continue with: sweep resume %s\n",
+			store->dir);
+		return SW_EXIT_INTERRUPTED;
+	}
+	if (rc < 0) {
+		sw_cli_error("%s", err.msg);
+		fprintf(stderr, "sweep: what ended is kept; continue with: sweep resume %s\n",
+			store->dir);
+		return SW_EXIT_FAILURE;
+	}
+	return SW_EXIT_OK;
+}
+
 static int run_program_main(const struct sw_spec *spec, const char *dir,
 			    const char *results_root, struct sw_run_config *cfg)
 {
@@ -1205,7 +1226,7 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 	json_t *extra = NULL;
 	char *workdir = NULL, *runs_dir = NULL, *hook_dir = NULL;
 	const char *name;
-	int rc, ret = SW_EXIT_FAILURE;
+	int ret = SW_EXIT_FAILURE;
 
 	memset(&runner, 0, sizeof(runner));
 	memset(&slurm, 0, sizeof(slurm));
@@ -1289,18 +1310,7 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 			cfg->parallel == 1 ? "" : "s", workdir,
 			(unsigned long long)cfg->seed, store.dir);
 	}
-	rc = sw_controller_run(spec, &store, cfg, &err);
-	if (rc == SW_ERR_INTR) {
-		fprintf(stderr, "sweep: interrupted; continue with: sweep resume %s\n",
-			store.dir);
-		ret = SW_EXIT_INTERRUPTED;
-	} else if (rc < 0) {
-		sw_cli_error("%s", err.msg);
-		fprintf(stderr, "sweep: what ended is kept; continue with: sweep resume %s\n",
-			store.dir);
-	} else {
-		ret = SW_EXIT_OK;
-	}
+	ret = run_and_report(spec, &store, cfg);
 done:
 	cfg->runner = NULL;
 	if (cfg->workdir == workdir)
@@ -1398,18 +1408,7 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 			cfg->parallel == 1 ? "" : "s", cfg->threads, cfg->threads == 1 ? "" : "s",
 			(unsigned long long)cfg->seed, store.dir);
 	}
-	rc = sw_controller_run(spec, &store, cfg, &err);
-	if (rc == SW_ERR_INTR) {
-		fprintf(stderr, "sweep: interrupted; continue with: sweep resume %s\n",
-			store.dir);
-		ret = SW_EXIT_INTERRUPTED;
-	} else if (rc < 0) {
-		sw_cli_error("%s", err.msg);
-		fprintf(stderr, "sweep: what ended is kept; continue with: sweep resume %s\n",
-			store.dir);
-	} else {
-		ret = SW_EXIT_OK;
-	}
+	ret = run_and_report(spec, &store, cfg);
 done:
 	cfg->runner = NULL;
 	sw_trial_runner_release(&slurm);

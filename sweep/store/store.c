@@ -1006,6 +1006,19 @@ done:
 	return ret;
 }
 
+/* runs/<id>/, made (durably, in order) if it is not there. */
+static int make_run_dir(struct sw_store *st, const char *id, struct sw_err *err)
+{
+	char *path = run_path(st->dir, id, NULL);
+	int ret;
+
+	if (!path)
+		return sw_errorf(err, "out of memory");
+	ret = sw_durable_mkdir(st->writer, path, err) ? -1 : 0;
+	free(path);
+	return ret;
+}
+
 int sw_store_run_begin(struct sw_store *st, const char *id,
 		       const json_t *params, uint64_t seed, int64_t index,
 		       struct sw_err *err)
@@ -1037,12 +1050,8 @@ int sw_store_run_begin(struct sw_store *st, const char *id,
 	}
 	r->seed = seed;
 	r->index = index;
-	path = run_path(st->dir, id, NULL);
-	if (!path)
-		goto oom;
-	if (sw_durable_mkdir(st->writer, path, err))
+	if (make_run_dir(st, id, err) < 0)
 		goto done;
-	free(path);
 	/* A new, empty history (a rerun starts over), then the marker, whose
 	 * atomic replace ends with an fsync of the run directory that also
 	 * makes the history's entry durable. A crash before the marker leaves
@@ -1335,12 +1344,8 @@ int sw_store_run_add(struct sw_store *st, const json_t *record,
 		sw_errorf(err, "run '%s' is already in '%s'", id, st->dir);
 		goto done;
 	}
-	path = run_path(st->dir, id, NULL);
-	if (!path)
-		goto oom;
-	if (sw_durable_mkdir(st->writer, path, err))
+	if (make_run_dir(st, id, err) < 0)
 		goto done;
-	free(path);
 	path = run_path(st->dir, id, "history.jsonl");
 	if (!path)
 		goto oom;
