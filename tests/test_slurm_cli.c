@@ -57,14 +57,6 @@ static char *pathf(const char *fmt, ...)
 	return s;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void sleep_s(double s)
 {
 	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
@@ -675,8 +667,8 @@ static void test_sigkill_resume_reattaches(void **state)
 		"  sleep: {value: 1}\n");
 	pid = spawn_sweep(args);
 	/* SIGKILL once two jobs run on the node */
-	end = now_s() + 60;
-	while (now_s() < end && (!dir || started_runs(dir) < 2)) {
+	end = sw_test_now() + 60;
+	while (sw_test_now() < end && (!dir || started_runs(dir) < 2)) {
 		if (!dir)
 			dir = sweep_dir(root);
 		sleep_s(0.05);
@@ -712,14 +704,14 @@ static void test_sigkill_resume_reattaches(void **state)
 	argv[2] = NULL;
 	assert_int_equal(sw_slurm_exec(argv, &out, &status, &err), 0);
 	free(out);
-	end = now_s() + 30;
+	end = sw_test_now() + 30;
 	for (;;) {
 		char id[32];
 
 		p = pathf("sweep-%s-%s", strrchr(dir, '/') + 1, vanished);
 		status = sw_slurm_find_by_name(p, id, sizeof(id), &err);
 		free(p);
-		if (status == 0 || now_s() > end)
+		if (status == 0 || sw_test_now() > end)
 			break;
 		sleep_s(0.2);
 	}
@@ -800,8 +792,8 @@ static void test_cancelled_by_someone_else(void **state)
 		"  sleep: {value: 1}\n");
 	pid = spawn_sweep(args);
 	/* someone cancels the first run's job while it runs */
-	end = now_s() + 60;
-	while (now_s() < end && !job) {
+	end = sw_test_now() + 60;
+	while (sw_test_now() < end && !job) {
 		char *p;
 
 		if (!dir)
@@ -895,8 +887,8 @@ static void test_ctrl_c_leaves_runs_for_resume(void **state)
 		"  epochs: {value: 5}\n"
 		"  sleep: {value: 1}\n");
 	pid = spawn_sweep(args);
-	end = now_s() + 60;
-	while (now_s() < end && (!dir || started_runs(dir) < 1)) {
+	end = sw_test_now() + 60;
+	while (sw_test_now() < end && (!dir || started_runs(dir) < 1)) {
 		if (!dir)
 			dir = sweep_dir(root);
 		sleep_s(0.05);
@@ -1045,8 +1037,8 @@ static void test_builtin_resume_from_node_checkpoint(void **state)
 
 	/* interrupted after its second epoch */
 	pid = spawn_sweep(args);
-	end = now_s() + 120;
-	while (now_s() < end && (!dir_b || node_epochs(dir_b) < 2)) {
+	end = sw_test_now() + 120;
+	while (sw_test_now() < end && (!dir_b || node_epochs(dir_b) < 2)) {
 		if (!dir_b)
 			dir_b = sweep_dir(root_b);
 		sleep_s(0.02);
@@ -1109,8 +1101,8 @@ static void test_builtin_resume_from_node_checkpoint(void **state)
 		struct dirent *e;
 
 		pid = spawn_sweep(args_c);
-		end = now_s() + 120;
-		while (now_s() < end && (!dir_c || node_epochs(dir_c) < 2)) {
+		end = sw_test_now() + 120;
+		while (sw_test_now() < end && (!dir_c || node_epochs(dir_c) < 2)) {
 			if (!dir_c)
 				dir_c = sweep_dir(root_c);
 			sleep_s(0.02);
@@ -1133,9 +1125,9 @@ static void test_builtin_resume_from_node_checkpoint(void **state)
 		assert_int_equal(sw_slurm_exec(sc, &out, &status, &err), 0);
 		free(out);
 		jname = pathf("sweep-%s-%s", strrchr(dir_c, '/') + 1, id_c);
-		end = now_s() + 30;
+		end = sw_test_now() + 30;
 		while (sw_slurm_find_by_name(jname, found, sizeof(found), &err) != 0 &&
-		       now_s() < end)
+		       sw_test_now() < end)
 			sleep_s(0.2);
 		p = pathf("%s/runs/%s/slurm.jsonl", dir_c, id_c);
 		line = pathf("{\"job_id\":\"987655\",\"job_name\":\"%s\",\"time\":0}\n",
@@ -1284,8 +1276,8 @@ static void test_wandb_script(void **state)
 		"  epochs: {value: 6}\n"
 		"  sleep: {value: 1}\n");
 	pid = spawn_sweep(args);
-	end = now_s() + 60;
-	while (now_s() < end && (!dir2 || started_runs(dir2) < 1)) {
+	end = sw_test_now() + 60;
+	while (sw_test_now() < end && (!dir2 || started_runs(dir2) < 1)) {
 		if (!dir2)
 			dir2 = sweep_dir(root2);
 		sleep_s(0.05);
