@@ -354,6 +354,93 @@ static void test_online_mode_becomes_offline(void **state)
 	free(pp);
 }
 
+/* Every way a script can ask wandb for an online run (the forms the SDK
+ * takes, in its precedence: init's mode, init's settings as a dict or a
+ * Settings, setup's settings, $WANDB_MODE changed in the script, no mode at
+ * all) runs offline under the hook: the row arrives and the offline run
+ * file is written. Each script does go online (and fail, the server's port
+ * being closed) under the stand-in without the hook. */
+static void test_every_online_request_stays_offline(void **state)
+{
+	static const char *const asks[] = {
+		"wandb.init(mode='online')",
+		"wandb.init('p', None, 'run')",   /* mode as a positional argument */
+		"wandb.init(settings={'mode': 'online'})",
+		"wandb.init(settings={'mode': 'shared'}, project='p')",
+		"wandb.init(settings=wandb.Settings(mode='run'))",
+		"wandb.init(mode=None, settings=wandb.Settings(mode='shared'))",
+		"wandb.setup(settings=wandb.Settings(mode='run')); wandb.init()",
+		"wandb.setup({'mode': 'online'}); wandb.init(settings={'project': 'p'})",
+		"os.environ['WANDB_MODE'] = 'online'; wandb.init()",
+		"os.environ['WANDB_MODE'] = 'run'; wandb.init(settings=wandb.Settings())",
+		"os.environ.pop('WANDB_MODE'); wandb.init()",
+		/* wandb keeps the environment it saw when it set up */
+		"os.environ['WANDB_MODE'] = 'online'; wandb.setup(); "
+		"os.environ['WANDB_MODE'] = 'offline'; wandb.init()",
+		"wandb.init(settings={'mode': 'online'}); wandb.finish(); "
+		"wandb.init(settings={'mode': 'run'})",
+	};
+	char *pp = NULL, *out, *m, *script = NULL;
+	size_t i;
+
+	(void)state;
+	setenv("WANDB_BASE_URL", "http://127.0.0.1:9", 1);
+	assert_true(asprintf(&pp, "%s:%s", hook_dir, standin) > 0);
+	for (i = 0; i < sizeof(asks) / sizeof(asks[0]); i++) {
+		reset_metrics();
+		free(script);
+		assert_true(asprintf(&script,
+				     "import os, glob, shutil\n"
+				     "shutil.rmtree('wandb', ignore_errors=True)\n"
+				     "import wandb\n"
+				     "%s\n"
+				     "wandb.log({'x': 1.5})\n"
+				     "wandb.finish()\n"
+				     "print(len(glob.glob('wandb/offline-run-*/run-*.wandb')))\n",
+				     asks[i]) > 0);
+		put("ask.py", script);
+		out = python("ask.py", pp, 0);
+		if (strcmp(out, "1\n") && strcmp(out, "2\n"))
+			fail_msg("%s: %s", asks[i], out);
+		free(out);
+		m = metrics();
+		if (!strstr(m, "{\"_wandb\":\"log\",\"_step\":0,\"row\":{\"x\":1.5}}\n"))
+			fail_msg("%s: metrics %s", asks[i], m);
+		free(m);
+		out = python("ask.py", standin, 1);
+		free(out);
+	}
+	/* what wandb refuses stays refused: the hook makes no bad mode good */
+	put("ask.py", "import wandb\ntry:\n    wandb.init(mode='bogus')\n"
+	    "except wandb.UsageError:\n    print('refused')\n");
+	out = python("ask.py", pp, 0);
+	assert_string_equal(out, "refused\n");
+	free(out);
+	/* offline, dryrun and disabled are the script's to choose */
+	put("ask.py", "import wandb, os\nos.environ['WANDB_MODE'] = 'online'\n"
+	    "for m in ('offline', 'dryrun', 'disabled'):\n"
+	    "    print(wandb.init(mode=m).settings.mode)\n"
+	    "    print(wandb.init(settings={'mode': m}).settings.mode)\n"
+	    "wandb.finish()\n");
+	out = python("ask.py", pp, 0);
+	assert_string_equal(out, "offline\noffline\ndryrun\ndryrun\ndisabled\ndisabled\n");
+	free(out);
+	/* newer SDKs' pydantic Settings: a mode counts when it was set */
+	put("ask.py", "import runpy\n"
+	    "f = runpy.run_path('hook/sweep_wandb_report.py')['_sweep_settings_mode']\n"
+	    "class S:\n"
+	    "    def __init__(self, given, **kw):\n"
+	    "        self.mode = 'online'; self.__dict__.update(kw)\n"
+	    "        self.model_fields_set = set(given)\n"
+	    "print(f(S([])), f(S(['mode'])), f(S(['mode'], mode='offline')))\n");
+	out = python("ask.py", NULL, 0);
+	assert_string_equal(out, "None online offline\n");
+	free(out);
+	unsetenv("WANDB_BASE_URL");
+	free(script);
+	free(pp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -365,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_rows_and_alerts_as_wandb_records_them),
 		cmocka_unit_test(test_what_wandb_records_is_unchanged),
 		cmocka_unit_test(test_online_mode_becomes_offline),
+		cmocka_unit_test(test_every_online_request_stays_offline),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

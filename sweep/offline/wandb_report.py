@@ -11,9 +11,10 @@
 # Rows keep numbers only (nested dicts flattened to "a.b"; NaN and
 # infinities as "NaN", "Infinity", "-Infinity"); strings, booleans, None,
 # lists and media are left to the run file, which sweep reads when the run
-# ends. It never changes the arguments wandb gets, except that
-# wandb.init(mode="online") becomes "offline" (sweep runs wandb offline),
-# and it never raises into the script: a failure to report is silent.
+# ends. It never changes the arguments wandb gets, except that a
+# wandb.init() that would run online gets mode="offline" (sweep runs wandb
+# offline; see _SweepModes), and it never raises into the script: a
+# failure to report is silent.
 import os
 
 
@@ -23,6 +24,56 @@ class _SweepRows:
     def __init__(self, step):
         self.step = step
         self.pending = {}
+
+
+# wandb's modes (its Settings validator); the others are offline or none.
+_SWEEP_ONLINE = ("online", "run", "shared")
+_SWEEP_MODES = _SWEEP_ONLINE + ("offline", "dryrun", "disabled")
+
+
+def _sweep_settings_mode(settings):
+    """The mode a settings= value (dict or wandb.Settings) sets, or None."""
+    if settings is None:
+        return None
+    if isinstance(settings, dict):
+        return settings.get("mode")
+    mode = getattr(settings, "mode", None)
+    explicit = getattr(settings, "model_fields_set", None)   # pydantic Settings
+    if explicit is not None:
+        return mode if "mode" in explicit else None
+    try:    # older SDKs apply only what differs from a default Settings()
+        if mode == settings.__class__().mode:
+            return None
+    except Exception:
+        pass
+    return mode
+
+
+class _SweepModes:
+    """Which wandb.init() calls would run online, by wandb's precedence:
+    init's mode=, init's settings=, wandb.setup()'s settings, $WANDB_MODE
+    (as wandb saw it when it set up, or now), default "online". A doubt
+    counts as online: an offline run is never wrong under sweep."""
+
+    def __init__(self):
+        self.setup_mode = None
+        self.env_seen = {os.environ.get("WANDB_MODE")}
+
+    def saw_setup(self, settings):
+        self.env_seen.add(os.environ.get("WANDB_MODE"))
+        mode = _sweep_settings_mode(settings)
+        if mode is not None:
+            self.setup_mode = mode
+
+    def online(self, mode, settings):
+        if mode is None:
+            mode = _sweep_settings_mode(settings)
+        if mode is None:
+            mode = self.setup_mode
+        if mode is not None:
+            return mode in _SWEEP_ONLINE     # a bad mode is wandb's to refuse
+        self.env_seen.add(os.environ.get("WANDB_MODE"))
+        return any(m is None or m in _SWEEP_ONLINE for m in self.env_seen)
 
 
 class _SweepReporter:
@@ -153,8 +204,38 @@ def _sweep_flatten(out, prefix, data):
 
 
 def _sweep_args(args, kwargs, names):
+    """The values of the parameters named in positional order."""
+    return _sweep_bound(args, kwargs, list(enumerate(names)))
+
+
+def _sweep_bound(args, kwargs, at):
+    """The values of the (position, name) parameters of _sweep_positions."""
     n = len(args)
-    return [args[i] if i < n else kwargs.get(name) for i, name in enumerate(names)]
+    return [args[i] if i < n else kwargs.get(name) for i, name in at]
+
+
+def _sweep_positions(f, names):
+    """(position, name) of each named parameter of f; a parameter that
+    cannot be positional gets a position no call reaches."""
+    out = []
+    try:
+        import inspect
+        params = list(inspect.signature(f).parameters.values())
+    except Exception:
+        params = []
+    for name in names:
+        pos = 1 << 30
+        for i, p in enumerate(params):
+            if p.name == name:
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                    pos = i
+                break
+        out.append((pos, name))
+    return out
+
+
+def _sweep_wraps(f, orig):
+    f.__name__, f.__doc__, f.__wrapped__ = orig.__name__, orig.__doc__, orig
 
 
 def _sweep_patch(wandb, rep):
@@ -196,18 +277,38 @@ def _sweep_patch(wandb, rep):
 
     for name, f, orig in (("log", log, orig_log), ("alert", alert, orig_alert),
                           ("finish", finish, orig_finish)):
-        f.__name__, f.__doc__, f.__wrapped__ = orig.__name__, orig.__doc__, orig
+        _sweep_wraps(f, orig)
         setattr(Run, name, f)
 
-    init = getattr(wandb, "init", None)
+    modes = _SweepModes()
+    init, setup = getattr(wandb, "init", None), getattr(wandb, "setup", None)
     if callable(init):
+        at = _sweep_positions(init, ("mode", "settings"))
+        mode_at = at[0][0]
+
         def offline_init(*args, **kwargs):
-            if kwargs.get("mode") not in (None, "offline", "disabled", "dryrun"):
-                kwargs["mode"] = "offline"
+            try:
+                if modes.online(*_sweep_bound(args, kwargs, at)):
+                    if len(args) > mode_at:
+                        args = args[:mode_at] + ("offline",) + args[mode_at + 1:]
+                    else:
+                        kwargs["mode"] = "offline"
+            except Exception:
+                pass
             return init(*args, **kwargs)
-        offline_init.__name__, offline_init.__doc__ = init.__name__, init.__doc__
-        offline_init.__wrapped__ = init
+        _sweep_wraps(offline_init, init)
         wandb.init = offline_init
+    if callable(setup):
+        at_setup = _sweep_positions(setup, ("settings",))
+
+        def noted_setup(*args, **kwargs):
+            try:
+                modes.saw_setup(_sweep_bound(args, kwargs, at_setup)[0])
+            except Exception:
+                pass
+            return setup(*args, **kwargs)
+        _sweep_wraps(noted_setup, setup)
+        wandb.setup = noted_setup
     import atexit
     atexit.register(rep.finish_all)
 

@@ -1,9 +1,14 @@
 """A stand-in for the wandb SDK, written for sweep's tests (never wandb's
 code): init/config/log/alert/finish/summary as scripts use them.
 
-- mode: init(mode=...) or $WANDB_MODE, default "online". Online, it tries
-  $WANDB_BASE_URL (default https://api.wandb.ai) and fails the script as
-  wandb does when no server answers ("Run initialization has timed out").
+- mode, by the precedence of wandb's SDK (at c7e38e8): init(mode=...),
+  then init(settings=...) (a dict's "mode", or a Settings' mode when it
+  differs from a default Settings()), then setup(settings=...), then
+  $WANDB_MODE as it was when wandb first set up (init, setup), default
+  "online". Online ("online", "run", "shared"), it tries $WANDB_BASE_URL
+  (default https://api.wandb.ai) and fails the script as wandb does when no
+  server answers ("Run initialization has timed out"). An unknown mode is
+  wandb's UsageError.
 - offline: writes $WANDB_DIR/wandb/offline-run-DATE-ID/run-ID.wandb (the
   framing and records wandb writes, only the fields sweep reads), buffered
   in 32 KiB blocks, so a killed run leaves an empty or partial file.
@@ -43,6 +48,52 @@ class Config(dict):
             return self[k]
         except KeyError:
             raise AttributeError(k)
+
+
+class UsageError(Exception):
+    pass
+
+
+_MODES = ("dryrun", "run", "offline", "online", "disabled", "shared")
+
+
+def _check_mode(mode):
+    if mode is not None and mode not in _MODES:
+        raise UsageError("Settings field `mode`: %r not in %s" % (mode, sorted(_MODES)))
+    return mode
+
+
+class Settings:
+    """wandb.Settings as init() and setup() apply it at c7e38e8: only the
+    fields that differ from a default Settings() count."""
+
+    def __init__(self, **kwargs):
+        self.mode = "online"
+        self.project = None
+        for k, v in kwargs.items():
+            setattr(self, k, v)
+        _check_mode(self.mode)
+
+
+def _settings_mode(settings):
+    if isinstance(settings, dict):
+        return _check_mode(settings.get("mode"))
+    if isinstance(settings, Settings) and settings.mode != Settings().mode:
+        return settings.mode
+    return None
+
+
+_setup = None   # wandb's singleton: the environment's mode when it began
+
+
+def setup(settings=None):
+    global _setup
+    if _setup is None:
+        _setup = {"env": _check_mode(os.environ.get("WANDB_MODE")), "mode": None}
+    mode = _settings_mode(settings)
+    if mode is not None:
+        _setup["mode"] = mode
+    return _setup
 
 
 def _preinit(*a, **k):
@@ -94,13 +145,15 @@ def _excepthook(kind, value, tb, _orig=sys.excepthook):
     _orig(kind, value, tb)
 
 
-def init(project=None, config=None, mode=None, name=None, **kwargs):
+def init(project=None, config=None, mode=None, name=None, settings=None, **kwargs):
     global run, log, alert, summary
     g = globals()
     if run is not None:
         run.finish()
-    mode = mode or os.environ.get("WANDB_MODE", "online")
-    if mode in ("online", "run"):
+    state = setup()
+    mode = (_check_mode(mode) or _settings_mode(settings) or state["mode"] or state["env"]
+            or "online")
+    if mode in ("online", "run", "shared"):
         _online_check()
     cfg = Config(config or {})
     path = os.environ.get("WANDB_SWEEP_PARAM_PATH")
@@ -114,6 +167,7 @@ def init(project=None, config=None, mode=None, name=None, **kwargs):
     os.makedirs(os.path.join(run_dir, "files"), exist_ok=True)
     run = Run(run_id, project or "uncategorized", dict(cfg),
               os.environ.get("WANDB_SWEEP_ID", ""), run_dir)
+    run.settings = Settings(mode=mode)
     g["config"] = cfg
     summary = run.summary
     log = run.log
