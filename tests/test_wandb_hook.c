@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "sweep/offline/wandb_hook.h"
+#include "sweep/offline/wandb_runfile.h"
 #include "support/support.h"
 
 static char *tmp, *hook_dir, *standin;
@@ -441,6 +442,76 @@ static void test_every_online_request_stays_offline(void **state)
 	free(pp);
 }
 
+/* wandb.log from several threads: every row reaches the metrics file once,
+ * with the step wandb gave it (the run file's), none lost or mixed. A
+ * switch interval of a microsecond makes Python change threads inside the
+ * hook's bookkeeping. */
+static void test_rows_logged_from_threads(void **state)
+{
+	enum { THREADS = 4, ROWS = 400, N = THREADS * ROWS };
+	int seen[N], steps_file[N];
+	char *pp = NULL, *out, *m, *line, *save = NULL, *nl;
+	struct sw_wandb_runfile rf = SW_WANDB_RUNFILE_INIT;
+	struct sw_err err = SW_ERR_INIT;
+	size_t i;
+	json_t *row;
+	int k;
+
+	(void)state;
+	reset_metrics();
+	put("threads.py",
+	    "import os, shutil, sys, threading\n"
+	    "shutil.rmtree('wandb', ignore_errors=True)\n"
+	    "import wandb\n"
+	    "sys.setswitchinterval(1e-6)\n"
+	    "run = wandb.init()\n"
+	    "def work(t):\n"
+	    "    for i in range(400):\n"
+	    "        wandb.log({'row': t * 400 + i, 'v': {'t': t}})\n"
+	    "ts = [threading.Thread(target=work, args=(t,)) for t in range(4)]\n"
+	    "[t.start() for t in ts]\n"
+	    "[t.join() for t in ts]\n"
+	    "wandb.finish()\n"
+	    "print(os.path.join(run.dir, 'run-%s.wandb' % run.id), end='')\n");
+	assert_true(asprintf(&pp, "%s:%s", hook_dir, standin) > 0);
+	out = python("threads.py", pp, 0);
+	/* what wandb recorded: each row's step */
+	assert_int_equal(sw_wandb_runfile_read(out, &rf, &err), 0);
+	assert_int_equal(json_array_size(rf.history), N);
+	for (k = 0; k < N; k++)
+		steps_file[k] = -1;
+	json_array_foreach(rf.history, i, row) {
+		k = (int)json_integer_value(json_object_get(row, "row"));
+		assert_true(k >= 0 && k < N);
+		assert_int_equal(steps_file[k], -1);
+		steps_file[k] = (int)json_integer_value(json_object_get(row, "_step"));
+	}
+	/* what the hook reported: the same rows, each once, at the same step */
+	memset(seen, 0, sizeof(seen));
+	m = metrics();
+	for (line = strtok_r(m, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		int step, r, t;
+
+		nl = strstr(line, "\"row\":{\"row\":");
+		assert_non_null(nl);
+		assert_int_equal(sscanf(line, "{\"_wandb\":\"log\",\"_step\":%d,", &step), 1);
+		assert_int_equal(sscanf(nl, "\"row\":{\"row\":%d,\"v.t\":%d}}", &r, &t), 2);
+		assert_true(r >= 0 && r < N);
+		assert_int_equal(t, r / ROWS);
+		seen[r]++;
+		if (step != steps_file[r])
+			fail_msg("row %d: step %d reported, %d in the run file", r, step,
+				 steps_file[r]);
+	}
+	for (k = 0; k < N; k++)
+		if (seen[k] != 1)
+			fail_msg("row %d reported %d times", k, seen[k]);
+	sw_wandb_runfile_release(&rf);
+	free(m);
+	free(out);
+	free(pp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -453,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_what_wandb_records_is_unchanged),
 		cmocka_unit_test(test_online_mode_becomes_offline),
 		cmocka_unit_test(test_every_online_request_stays_offline),
+		cmocka_unit_test(test_rows_logged_from_threads),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -5,7 +5,8 @@
 # install(wandb, path) wraps wandb's Run.log / Run.alert / Run.finish: after
 # wandb did its own work, each row wandb commits (commit=False merged, step=
 # honoured as wandb does) and each alert is one JSON line appended to path
-# with one write(2):
+# with one write(2), under one lock with wandb's own call, so rows logged
+# from several threads keep wandb's steps:
 #   {"_wandb": "log", "_step": 3, "row": {"loss": 0.5, "val.acc": 0.9}}
 #   {"_wandb": "alert", "title": "t", "text": "x", "level": "WARN"}
 # Rows keep numbers only (nested dicts flattened to "a.b"; NaN and
@@ -77,11 +78,17 @@ class _SweepModes:
 
 
 class _SweepReporter:
+    """Held by the wrappers around wandb's call and the bookkeeping after
+    it (lock), so rows get their steps in the order wandb took the calls
+    when threads log at once; re-entrant in case wandb calls itself."""
+
     def __init__(self, path):
+        import threading
         self.path = path
         self.fd = -1
         self.runs = {}
         self.key = None          # json's C string encoder, once wandb is in
+        self.lock = threading.RLock()
 
     def write_line(self, line):
         if self.fd < 0:
@@ -147,12 +154,19 @@ class _SweepReporter:
             self.flush(r)
 
     def finish_all(self):
-        for key in list(self.runs):
-            r = self.runs.pop(key)
-            try:
-                self.flush(r)
-            except Exception:
-                pass
+        # at exit a daemon thread may be stuck inside wandb.log holding the
+        # lock: wait a little, then flush anyway
+        locked = self.lock.acquire(timeout=5)
+        try:
+            for key in list(self.runs):
+                r = self.runs.pop(key)
+                try:
+                    self.flush(r)
+                except Exception:
+                    pass
+        finally:
+            if locked:
+                self.lock.release()
 
 
 _SWEEP_INT_LIMIT = 1 << 63
@@ -248,13 +262,16 @@ def _sweep_patch(wandb, rep):
     rep.key = encode_basestring_ascii
     orig_log, orig_alert, orig_finish = Run.log, Run.alert, Run.finish
 
+    lock = rep.lock
+
     def log(self, *args, **kwargs):
-        out = orig_log(self, *args, **kwargs)
-        try:
-            data, step, commit = _sweep_args(args, kwargs, ("data", "step", "commit"))
-            rep.log(self, data, step, commit)
-        except Exception:
-            pass
+        with lock:
+            out = orig_log(self, *args, **kwargs)
+            try:
+                data, step, commit = _sweep_args(args, kwargs, ("data", "step", "commit"))
+                rep.log(self, data, step, commit)
+            except Exception:
+                pass
         return out
 
     def alert(self, *args, **kwargs):
@@ -262,15 +279,17 @@ def _sweep_patch(wandb, rep):
         try:
             title, text, level = _sweep_args(args, kwargs, ("title", "text", "level"))
             level = getattr(level, "value", level) or "INFO"
-            rep.write({"_wandb": "alert", "title": str(title), "text": str(text),
-                       "level": str(level)})
+            with lock:
+                rep.write({"_wandb": "alert", "title": str(title), "text": str(text),
+                           "level": str(level)})
         except Exception:
             pass
         return out
 
     def finish(self, *args, **kwargs):
         try:
-            rep.finish(self)
+            with lock:
+                rep.finish(self)
         except Exception:
             pass
         return orig_finish(self, *args, **kwargs)

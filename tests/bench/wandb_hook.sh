@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Cost of sweep's wandb start-up modules (sweep/wandb_sitecustomize.py and
-# sweep/wandb_report.py) per
+# Cost of sweep's wandb start-up modules (sweep/offline/wandb_sitecustomize.py and
+# sweep/offline/wandb_report.py) per
 # wandb.log call (issue 13: "nothing measurable per call"). In one Python
 # process with the module loaded, the same rows (3 numbers, one nested) go
 # alternately through wandb's Run.log as wrapped by the module and through
@@ -21,8 +21,8 @@ cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/hook" "$tmp/w"
-cp sweep/wandb_sitecustomize.py "$tmp/hook/sitecustomize.py" || exit 1
-cp sweep/wandb_report.py "$tmp/hook/sweep_wandb_report.py" || exit 1
+cp sweep/offline/wandb_sitecustomize.py "$tmp/hook/sitecustomize.py" || exit 1
+cp sweep/offline/wandb_report.py "$tmp/hook/sweep_wandb_report.py" || exit 1
 N=${N:-4000}
 cat > "$tmp/log.py" <<PY
 import statistics, time, wandb

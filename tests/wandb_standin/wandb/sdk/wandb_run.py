@@ -3,6 +3,7 @@ behaviour sweep relies on (history steps, commit=False merging, summary,
 alerts, the offline run file), never wandb's code."""
 import json
 import os
+import threading
 import time
 
 from . import runfile
@@ -23,6 +24,7 @@ class Run:
         self._pending = {}
         self._t0 = time.time()
         self._finished = False
+        self._lock = threading.RLock()   # wandb serialises Run.log
         self._file = runfile.Writer(os.path.join(run_dir, "run-%s.wandb" % run_id))
         body = runfile.f_bytes(1, run_id) + runfile.f_bytes(3, project)
         body += runfile.f_bytes(4, b"".join(runfile.f_bytes(1, runfile.item(k, v))
@@ -46,6 +48,10 @@ class Run:
         self.summary.update(row)
 
     def log(self, data, step=None, commit=None, sync=None):
+        with self._lock:
+            self._log(data, step, commit)
+
+    def _log(self, data, step, commit):
         if self._finished:
             raise RuntimeError("log after finish")
         if step is not None:
