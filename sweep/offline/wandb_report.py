@@ -1,5 +1,5 @@
 # sweep_wandb_report.py - written by `sweep run` beside its sitecustomize.py
-# (embedded in the sweep binary: edit sweep/wandb_report.py in sweep's
+# (embedded in the sweep binary: edit sweep/offline/wandb_report.py in sweep's
 # sources); loaded by that module only when the script imports wandb.
 #
 # install(wandb, path) wraps wandb's Run.log / Run.alert / Run.finish: after
