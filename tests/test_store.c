@@ -899,6 +899,28 @@ static void test_checkpoint_restore_leave(void **state)
 	assert_int_equal(sw_store_checkpoint(&st, "r2", "s2", 2, &err), 0);
 	assert_int_equal(sw_store_run_end(&st, "r2", SW_RUN_FINISHED, NULL, NULL, &err), 0);
 	assert_true(exists(dir, "runs/r2/checkpoint.bin"));
+
+	/* restart (a Slurm job taken away, submitted again): the history
+	 * starts over, and so do the step and the best */
+	assert_int_equal(sw_store_run_begin(&st, "r3", params, 7, 2, &err), 0);
+	assert_int_equal(sw_store_epoch(&st, "r3", m2, 1, NULL, &err), 0);
+	assert_int_equal(sw_store_epoch(&st, "r3", m1, 1, NULL, &err), 0);
+	assert_int_equal(sw_store_run_restart(&st, "r3", &err), 0);
+	assert_int_equal(sw_store_run_restart(&st, "nope", &err), -1);
+	text = readf(dir, "runs/r3/history.jsonl");
+	assert_string_equal(text, "");
+	free(text);
+	assert_int_equal(sw_store_epoch(&st, "r3", m3, 1, NULL, &err), 0);
+	text = readf(dir, "runs/r3/history.jsonl");
+	assert_int_equal(sw_test_count_lines(text, "\"_step\":0"), 1);
+	assert_int_equal(sw_test_count_lines(text, "_step"), 1);
+	free(text);
+	assert_int_equal(sw_store_run_end(&st, "r3", SW_RUN_FINISHED, NULL, &rec, &err), 0);
+	assert_int_equal(json_integer_value(json_object_get(rec, "epochs")), 1);
+	summary = json_object_get(rec, "summary");
+	assert_true(json_number_value(json_object_get(json_object_get(summary, "best"),
+						      "value")) == 0.50);
+	json_decref(rec);
 	sw_store_release(&st);
 	json_decref(rows);
 	json_decref(params);

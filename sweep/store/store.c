@@ -1529,7 +1529,7 @@ static int run_from_rows(struct sw_store *st, struct sw_store_run *r,
 			r->best_step = (int64_t)i;
 		}
 	}
-	row = json_array_get(rows, n - 1);
+	row = n ? json_array_get(rows, n - 1) : NULL;     /* none: all reset */
 	json_object_foreach(row, key, v)
 		if (key[0] != '_' && strcmp(key, "epoch"))
 			json_object_set(last, key, v);
@@ -1543,17 +1543,16 @@ static int run_from_rows(struct sw_store *st, struct sw_store_run *r,
 	return 0;
 }
 
-int sw_store_run_restore(struct sw_store *st, const char *id, const json_t *rows,
-			 struct sw_err *err)
+/* Makes rows (checked; may be empty) active run id's history: the file and
+ * its step, clock, last metrics and best. */
+static int replace_history(struct sw_store *st, const char *id, const json_t *rows,
+			   struct sw_err *err)
 {
 	struct sw_store_run *r;
 	struct sw_buf text = SW_BUF_INIT;
 	char *path = NULL;
 	int ret = -1;
 
-	if (check_rows(rows) < 0 || json_array_size(rows) == 0)
-		return sw_errorf(err, "run '%s': a checkpoint's history is not history "
-				 "rows", id ? id : "");
 	pthread_mutex_lock(&st->lock);
 	r = id ? find_active(st, id) : NULL;
 	if (!r) {
@@ -1576,6 +1575,27 @@ done:
 	pthread_mutex_unlock(&st->lock);
 	sw_buf_release(&text);
 	free(path);
+	return ret;
+}
+
+int sw_store_run_restore(struct sw_store *st, const char *id, const json_t *rows,
+			 struct sw_err *err)
+{
+	if (check_rows(rows) < 0 || json_array_size(rows) == 0)
+		return sw_errorf(err, "run '%s': a checkpoint's history is not history "
+				 "rows", id ? id : "");
+	return replace_history(st, id, rows, err);
+}
+
+int sw_store_run_restart(struct sw_store *st, const char *id, struct sw_err *err)
+{
+	json_t *none = json_array();
+	int ret;
+
+	if (!none)
+		return sw_errorf(err, "out of memory");
+	ret = replace_history(st, id, none, err);
+	json_decref(none);
 	return ret;
 }
 

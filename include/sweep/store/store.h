@@ -77,6 +77,7 @@
  *          sw_store_run_end, sw_store_run_record, sw_store_run_add,
  *          sw_store_run_leave, sw_store_checkpoint_path,
  *          sw_store_checkpoint, sw_store_run_rows, sw_store_run_restore,
+ *          sw_store_run_restart,
  *          sw_store_run_note, sw_store_alert, sw_store_best,
  *          sw_store_commit_best_model, sw_store_inflight, sw_jsonl_load,
  *          sw_store_load_meta, sw_store_load_runs, sw_store_load_history,
@@ -275,6 +276,12 @@ json_t *sw_store_run_rows(struct sw_store *st, const char *id);
  * (rows that are not history rows: the run is left as begun). */
 int sw_store_run_restore(struct sw_store *st, const char *id, const json_t *rows,
 			 struct sw_err *err);
+
+/* Starts active run `id` over as if just begun: history.jsonl emptied, and
+ * its step, clock, last metrics and best reset (a Slurm job that Slurm took
+ * away, submitted again: its rows come back through sw_store_run_restore
+ * or sw_store_epoch). Returns 0 or -1. */
+int sw_store_run_restart(struct sw_store *st, const char *id, struct sw_err *err);
 
 /* Adds fields (borrowed object) to the record sw_store_run_end will write
  * for active run `id`, e.g. {"slurm_job_id": "42"}; fields the store writes
