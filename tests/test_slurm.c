@@ -101,6 +101,68 @@ static void test_states(void **state)
 	assert_null(sw_slurm_state_failure("FAILED"));
 }
 
+/* The fate of a job from `scontrol show job -o` lines: what Slurm took away
+ * (preempted, node failure, requeued) is resubmitted; the trial's own ends
+ * (time limit, memory, failure, cancel) are not. */
+static void test_job_fate(void **state)
+{
+	static const struct {
+		const char *line;
+		enum sw_slurm_fate fate;
+		const char *why;
+	} cases[] = {
+		{ "JobId=5 JobName=x JobState=PREEMPTED Reason=None Requeue=0 Restarts=0 "
+		  "ExitCode=0:15", SW_SLURM_TAKEN, "was preempted" },
+		{ "JobId=5 JobName=x JobState=NODE_FAIL Reason=NodeDown Restarts=0 "
+		  "ExitCode=0:0", SW_SLURM_TAKEN, "failed with its node" },
+		/* PreemptMode=REQUEUE: pending (or running) again, restarted */
+		{ "JobId=5 JobName=x JobState=PENDING Reason=BeginTime Requeue=1 "
+		  "Restarts=1 ExitCode=0:15", SW_SLURM_TAKEN, "was requeued by Slurm" },
+		{ "JobId=5 JobName=x JobState=COMPLETING Reason=None Restarts=1",
+		  SW_SLURM_TAKEN, "was requeued by Slurm" },
+		{ "JobId=5 JobName=x JobState=RUNNING Reason=None Restarts=2",
+		  SW_SLURM_TAKEN, "was requeued by Slurm" },
+		{ "JobId=5 JobName=x JobState=REQUEUED Reason=None Restarts=0",
+		  SW_SLURM_TAKEN, "was requeued by Slurm" },
+		{ "JobId=5 JobName=x JobState=REQUEUE_HOLD Reason=JobHeldAdmin Restarts=1",
+		  SW_SLURM_TAKEN, "was requeued by Slurm" },
+		/* the trial's own ends */
+		{ "JobId=5 JobName=x JobState=OUT_OF_MEMORY Reason=OutOfMemory Restarts=0 "
+		  "ExitCode=0:125", SW_SLURM_ENDED, NULL },
+		{ "JobId=5 JobName=x JobState=TIMEOUT Reason=TimeLimit Restarts=0 "
+		  "ExitCode=0:15", SW_SLURM_ENDED, NULL },
+		{ "JobId=5 JobName=x JobState=CANCELLED Reason=None Restarts=0",
+		  SW_SLURM_ENDED, NULL },
+		{ "JobId=5 JobName=x JobState=FAILED Reason=NonZeroExitCode Restarts=0 "
+		  "ExitCode=1:0", SW_SLURM_ENDED, NULL },
+		{ "JobId=5 JobName=x JobState=COMPLETED Reason=None Restarts=0",
+		  SW_SLURM_ENDED, NULL },
+		/* a requeued job that ended in its second life ended */
+		{ "JobId=5 JobName=x JobState=TIMEOUT Reason=TimeLimit Restarts=1",
+		  SW_SLURM_ENDED, NULL },
+		{ "JobId=5 JobName=x JobState=PENDING Reason=Priority Restarts=0",
+		  SW_SLURM_GOING, NULL },
+		{ "JobId=5 JobName=x JobState=RUNNING Reason=None", SW_SLURM_GOING, NULL },
+		{ "JobId=5 JobName=x JobState=COMPLETING Reason=None Restarts=0",
+		  SW_SLURM_GOING, NULL },
+	};
+	struct sw_slurm_job j;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(sw_slurm_job_parse(cases[i].line, &j), 0);
+		if (sw_slurm_job_fate(&j) != cases[i].fate)
+			fail_msg("%s: fate %d, expected %d", cases[i].line,
+				 (int)sw_slurm_job_fate(&j), (int)cases[i].fate);
+		if (cases[i].why)
+			assert_string_equal(sw_slurm_taken_why(&j), cases[i].why);
+	}
+	assert_int_equal(sw_slurm_job_parse("JobId=5 JobName=x JobState=PENDING "
+					    "Restarts=3", &j), 0);
+	assert_int_equal(j.restarts, 3);
+}
+
 static void test_shell_quote(void **state)
 {
 	char *q;
@@ -186,6 +248,7 @@ int main(void)
 		cmocka_unit_test(test_split_args),
 		cmocka_unit_test(test_job_parse),
 		cmocka_unit_test(test_states),
+		cmocka_unit_test(test_job_fate),
 		cmocka_unit_test(test_shell_quote),
 		cmocka_unit_test(test_epoch_line_round_trip),
 		cmocka_unit_test(test_job_name_and_missing_command),

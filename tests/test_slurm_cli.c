@@ -11,7 +11,9 @@
  * submitted twice; a vanished one submitted again), a job cancelled by
  * someone else (a failed run saying so; never more than --parallel jobs
  * in the queue), Ctrl-C (queued jobs cancelled at once, the running one
- * after its epoch), and the errors: no
+ * after its epoch), a job requeued by Slurm and jobs preempted or lost
+ * with their node (a fake scontrol) submitted again to go on, and the
+ * errors: no
  * sbatch on PATH, sbatch refusing --sbatch, the sweep binary unreachable
  * on the node. */
 #define _GNU_SOURCE
@@ -989,6 +991,268 @@ static void same_history(const json_t *ha, const json_t *hb)
 	}
 }
 
+/* A built-in run whose job Slurm requeues (as PreemptMode=REQUEUE does;
+ * `scontrol requeue`, for real, after its second epoch) is not failed and
+ * does not start over: the controller cancels the requeued job, submits a
+ * new one told to resume, says so in one line, and the node continues from
+ * its checkpoint: the same metrics bit for bit as an uninterrupted run,
+ * each epoch recorded once. */
+static void test_requeued_job_continues(void **state)
+{
+	char *y, *root_a = pathf("%s/res-rq-a", tmp), *root_b = pathf("%s/res-rq-b", tmp);
+	char *dir_a, *dir_b = NULL, *p, *text, *job, *out = NULL, id_a[64], id_b[64];
+	const char *const args[] = { "run", "requeue.yaml", "--launcher", "slurm",
+				     "--data", data, "--results", root_b, "--seed", "5",
+				     NULL };
+	const char *rq[] = { "scontrol", "requeue", NULL, NULL };
+	struct sw_err err = SW_ERR_INIT;
+	struct sw_test_proc pr;
+	json_t *ha, *hb, *subs, *runs;
+	double end;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	need_cluster();
+	y = write_text("requeue.yaml",
+		"method: grid\n"
+		"metric: {name: val_accuracy, goal: maximize}\n"
+		"parameters:\n"
+		"  learning_rate: {value: 0.01}\n"
+		"  batch_size: {value: 32}\n"
+		"  epochs: {value: 6}\n"
+		"  conv1_filters: {value: 4}\n"
+		"  conv2_filters: {value: 8}\n"
+		"  dense_units: {value: 16}\n"
+		"  train_limit: {value: 2000}\n"
+		"  val_limit: {value: 200}\n");
+	RUN(&pr, "run", y, "--launcher", "slurm", "--data", data, "--results", root_a,
+	    "--seed", "5");
+	expect_status(&pr, 0);
+	sw_test_proc_release(&pr);
+	dir_a = sweep_dir(root_a);
+	assert_non_null(dir_a);
+	ha = only_history(dir_a, id_a, sizeof(id_a));
+	assert_int_equal(json_array_size(ha), 6);
+
+	pid = spawn_sweep(args);
+	end = sw_test_now() + 120;
+	while (sw_test_now() < end && (!dir_b || node_epochs(dir_b) < 2)) {
+		if (!dir_b)
+			dir_b = sweep_dir(root_b);
+		sleep_s(0.02);
+	}
+	assert_non_null(dir_b);
+	assert_true(node_epochs(dir_b) < 6);
+	{
+		char *rp = pathf("%s/runs", dir_b);
+		DIR *d = opendir(rp);
+		struct dirent *e;
+
+		job = NULL;
+		while (d && (e = readdir(d)) && !job)
+			if (e->d_name[0] != '.')
+				job = last_job(dir_b, e->d_name);
+		if (d)
+			closedir(d);
+		free(rp);
+	}
+	assert_non_null(job);
+	rq[2] = job;
+	assert_int_equal(sw_slurm_exec(rq, &out, &status, &err), 0);
+	if (status != 0)
+		fail_msg("scontrol requeue %s: %s", job, out);
+	free(out);
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	p = pathf("%s/spawn.err", tmp);
+	text = sw_test_read_file(p, NULL);
+	free(p);
+	assert_non_null(text);
+	p = pathf("Slurm job %s was requeued by Slurm (REQUEUED)", job);
+	if (!strstr(text, p))
+		fail_msg("no line '%s' in:\n%s", p, text);
+	free(p);
+	assert_non_null(strstr(text, "(1 of at most 3), to continue from its checkpoint"));
+	assert_non_null(strstr(text, "from its checkpoint"));
+	free(text);
+	hb = only_history(dir_b, id_b, sizeof(id_b));
+	same_history(ha, hb);
+	/* two jobs: the second replaced the requeued one and ran the run */
+	assert_int_equal(submissions(dir_b, id_b), 2);
+	p = pathf("%s/runs/%s/slurm.jsonl", dir_b, id_b);
+	subs = load_jsonl(p);
+	free(p);
+	assert_string_equal(str(json_array_get(subs, 1), "after"), "REQUEUED");
+	assert_null(json_object_get(json_array_get(subs, 0), "after"));
+	json_decref(subs);
+	runs = check_runs(dir_b, 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(runs, 0),
+							    "slurm_resubmits")), 1);
+	assert_string_not_equal(str(json_array_get(runs, 0), "slurm_job_id"), job);
+	json_decref(runs);
+	assert_int_equal(jobs_in_queue(dir_b), 0);
+	json_decref(ha);
+	json_decref(hb);
+	free(job);
+	free(dir_a);
+	free(dir_b);
+	free(root_a);
+	free(root_b);
+	free(y);
+}
+
+/* A `scontrol` before the real one on PATH that takes jobs away as Slurm
+ * does when it preempts them or loses their node, which a one-node test
+ * cluster cannot do for real: a job of ours running after its first epoch
+ * is cancelled, then shown in state $FAKE_TAKEN_STATE; with
+ * $FAKE_TAKEN_ONCE only the first such job. Returns the directory to put
+ * first on PATH (caller frees). */
+static char *fake_scontrol(const char *marks)
+{
+	char *bin = pathf("%s/fakebin", tmp), *path, *real = NULL, *script = NULL;
+	const char *argv[] = { "sh", "-c", "command -v scontrol", NULL };
+	struct sw_err err = SW_ERR_INIT;
+	int status;
+
+	assert_int_equal(sw_slurm_exec(argv, &real, &status, &err), 0);
+	assert_int_equal(status, 0);
+	mkdir(bin, 0755);
+	mkdir(marks, 0755);
+	assert_true(asprintf(&script,
+		"#!/bin/sh\n"
+		"out=$('%s' \"$@\"); rc=$?\n"
+		"if [ \"$1 $2 $3\" != 'show job -o' ] || [ $rc -ne 0 ]; then\n"
+		"\tprintf '%%s\\n' \"$out\"; exit $rc\n"
+		"fi\n"
+		"id=$4; m='%s'\n"
+		"run=$(printf '%%s' \"$out\" | sed -n 's/.* StdOut=\\([^ ]*\\)\\/slurm.out.*/\\1/p')\n"
+		"case \"$out\" in *JobState=RUNNING*)\n"
+		"\tif [ ! -e \"$m/taken-$id\" ] && [ -s \"$run/epochs.jsonl\" ] &&\n"
+		"\t   { [ -z \"$FAKE_TAKEN_ONCE\" ] || [ ! -e \"$m/once\" ]; }; then\n"
+		"\t\ttouch \"$m/taken-$id\" \"$m/once\"; scancel \"$id\"\n"
+		"\tfi;;\n"
+		"esac\n"
+		"if [ -e \"$m/taken-$id\" ]; then\n"
+		"\tout=$(printf '%%s' \"$out\" | sed \"s/JobState=CANCELLED/JobState=$FAKE_TAKEN_STATE/\")\n"
+		"fi\n"
+		"printf '%%s\\n' \"$out\"\n", real, marks) > 0);
+	path = pathf("%s/scontrol", bin);
+	assert_int_equal(sw_test_write_file(path, script, strlen(script)), 0);
+	assert_int_equal(chmod(path, 0755), 0);
+	free(path);
+	free(script);
+	free(real);
+	return bin;
+}
+
+/* A program run whose job is preempted (PREEMPTED) after its first epoch,
+ * every time: submitted again 3 times (a line each), then failed saying
+ * so. One whose node fails (NODE_FAIL) once: submitted again, and the
+ * script, started over, gives each epoch once. OUT_OF_MEMORY and TIMEOUT
+ * stay failures (test_time_limit, and the fate unit test). */
+static void test_preempted_and_node_fail_resubmitted(void **state)
+{
+	char *y, *root = pathf("%s/res-pre", tmp), *root2 = pathf("%s/res-nf", tmp);
+	char *marks = pathf("%s/marks-pre", tmp), *marks2 = pathf("%s/marks-nf", tmp);
+	char *bin, *path_env = NULL, *dir, *p, *cwd;
+	const char *env[4];
+	struct sw_test_proc pr;
+	json_t *runs, *rec, *subs, *h;
+	size_t i;
+
+	(void)state;
+	need_cluster();
+	free(write_text("prog.py", program));
+	y = write_text("preempt.yaml",
+		"program: prog.py\n"
+		"method: grid\n"
+		"metric: {name: loss, goal: minimize}\n"
+		"parameters:\n"
+		"  lr: {value: 0.1}\n"
+		"  epochs: {value: 3}\n"
+		"  sleep: {value: 0.5}\n");
+	bin = fake_scontrol(marks);
+	assert_true(asprintf(&path_env, "PATH=%s:%s", bin, getenv("PATH")) > 0);
+	env[0] = path_env;
+	env[1] = "FAKE_TAKEN_STATE=PREEMPTED";
+	env[2] = NULL;
+	cwd = getcwd(NULL, 0);
+	assert_int_equal(chdir(tmp), 0);
+	{
+		const char *const args[] = { "run", "preempt.yaml", "--launcher", "slurm",
+					     "--results", root, NULL };
+
+		run_args(&pr, args, env, 300);
+	}
+	expect_status(&pr, 0);
+	assert_int_equal(sw_test_count_lines(pr.err, "was preempted (PREEMPTED) after "
+					     "epoch"), 3);
+	assert_non_null(strstr(pr.err, "(3 of at most 3)"));
+	sw_test_proc_release(&pr);
+	dir = sweep_dir(root);
+	runs = check_runs(dir, 1);
+	rec = json_array_get(runs, 0);
+	assert_string_equal(str(rec, "state"), "failed");
+	assert_non_null(strstr(str(rec, "reason"), "was preempted (PREEMPTED), and the run "
+			       "was submitted again 3 times already"));
+	assert_int_equal(submissions(dir, str(rec, "id")), 4);
+	p = pathf("%s/runs/%s/slurm.jsonl", dir, str(rec, "id"));
+	subs = load_jsonl(p);
+	free(p);
+	for (i = 1; i < 4; i++)
+		assert_string_equal(str(json_array_get(subs, i), "after"), "PREEMPTED");
+	json_decref(subs);
+	json_decref(runs);
+	assert_int_equal(jobs_in_queue(dir), 0);
+	free(dir);
+
+	/* the node fails once: the run goes on in a new job */
+	free(bin);
+	bin = fake_scontrol(marks2);
+	env[1] = "FAKE_TAKEN_STATE=NODE_FAIL";
+	env[2] = "FAKE_TAKEN_ONCE=1";
+	env[3] = NULL;
+	{
+		const char *const args[] = { "run", "preempt.yaml", "--launcher", "slurm",
+					     "--results", root2, NULL };
+
+		run_args(&pr, args, env, 300);
+	}
+	expect_status(&pr, 0);
+	assert_int_equal(sw_test_count_lines(pr.err, "failed with its node (NODE_FAIL) "
+					     "after epoch"), 1);
+	sw_test_proc_release(&pr);
+	assert_int_equal(chdir(cwd), 0);
+	free(cwd);
+	dir = sweep_dir(root2);
+	runs = check_runs(dir, 1);
+	rec = json_array_get(runs, 0);
+	assert_string_equal(str(rec, "state"), "finished");
+	assert_int_equal(json_integer_value(json_object_get(rec, "epochs")), 3);
+	assert_int_equal(submissions(dir, str(rec, "id")), 2);
+	p = pathf("%s/runs/%s/history.jsonl", dir, str(rec, "id"));
+	h = load_jsonl(p);
+	free(p);
+	assert_int_equal(json_array_size(h), 3);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(json_integer_value(json_object_get(json_array_get(h, i),
+								    "_step")), (int)i);
+		assert_true(json_number_value(json_object_get(json_array_get(h, i), "loss")) ==
+			    0.1 / (double)(i + 1));
+	}
+	json_decref(h);
+	json_decref(runs);
+	free(dir);
+	free(bin);
+	free(path_env);
+	free(marks);
+	free(marks2);
+	free(root);
+	free(root2);
+	free(y);
+}
+
 /* A built-in run interrupted on its node (Ctrl-C: the job is cancelled
  * after an epoch and the run stays in flight) continues under `sweep resume`
  * from the checkpoint the node saved after its last finished epoch: the
@@ -1419,10 +1683,15 @@ int main(void)
 		cmocka_unit_test(test_cancelled_by_someone_else),
 		cmocka_unit_test(test_ctrl_c_leaves_runs_for_resume),
 		cmocka_unit_test(test_builtin_resume_from_node_checkpoint),
+		cmocka_unit_test(test_requeued_job_continues),
+		cmocka_unit_test(test_preempted_and_node_fail_resubmitted),
 		cmocka_unit_test(test_wandb_script),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_time_limit),
 	};
 
+	/* SWEEP_TEST_FILTER=test_time_limit (a glob): only those, by hand */
+	if (getenv("SWEEP_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("SWEEP_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -88,7 +88,7 @@ static void test_finished_with_keras_metrics(void **state)
 	struct sw_trial_runner r;
 	struct sw_trial_result res;
 	struct seen s = { 0 };
-	struct sw_trial_hooks h = { record_epoch, record_batch, &s, NULL, NULL, 0, NULL, NULL };
+	struct sw_trial_hooks h = { record_epoch, record_batch, &s, NULL, NULL, 0, NULL, NULL, NULL };
 	json_t *p = tiny_params(2);
 	struct stat st;
 
@@ -117,7 +117,7 @@ static void test_hook_stops_trial(void **state)
 	struct sw_trial_runner r;
 	struct sw_trial_result res;
 	struct seen s = { 0 };
-	struct sw_trial_hooks h = { record_epoch, NULL, &s, NULL, NULL, 0, NULL, NULL };
+	struct sw_trial_hooks h = { record_epoch, NULL, &s, NULL, NULL, 0, NULL, NULL, NULL };
 	json_t *p = tiny_params(5);
 
 	(void)state;
@@ -135,7 +135,7 @@ static void test_stop_flag_before_start(void **state)
 	struct sw_trial_result res;
 	atomic_int stop = 1;
 	struct seen s = { 0 };
-	struct sw_trial_hooks h = { record_epoch, NULL, &s, &stop, NULL, 0, NULL, NULL };
+	struct sw_trial_hooks h = { record_epoch, NULL, &s, &stop, NULL, 0, NULL, NULL, NULL };
 	json_t *p = tiny_params(3);
 
 	(void)state;

@@ -414,6 +414,33 @@ static int on_resume(void *ctx, struct sw_trial *handle, int64_t epochs,
 	return ret;
 }
 
+/* hooks.on_restart: the runner started the run again (a Slurm job taken
+ * away and submitted again): its rows so far wait, as after a resume, for
+ * the new start to say where it goes on: on_resume (a checkpoint's rows) or
+ * its first epoch (keep_prior_rows); the store's history starts over. */
+static void on_restart(void *ctx, const char *line)
+{
+	struct trial *t = ctx;
+	struct controller *c = t->c;
+	struct sw_err err = SW_ERR_INIT;
+	json_t *rows;
+
+	pthread_mutex_lock(&c->lock);
+	sw_progress_log(&c->progress, line);
+	rows = sw_store_run_rows(c->store, t->id);
+	if (sw_store_run_restart(c->store, t->id, &err) < 0) {
+		set_fatal(c, err.msg);
+		json_decref(rows);
+	} else {
+		json_decref(t->prior);
+		t->prior = rows;
+		json_array_clear(t->history);
+		t->epochs_done = 0;
+		t->kept_prior = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* A program run started again by resume (WANDB_RESUME=allow) reports its
  * first epoch: of the rows recorded before the restart, those before that
  * epoch are kept and the run goes on after them, so a script that continues
@@ -606,6 +633,7 @@ static void *trial_main(void *arg)
 	hooks.resuming = t->resuming;
 	hooks.checkpoint = t->checkpoint;
 	hooks.on_resume = on_resume;
+	hooks.on_restart = on_restart;
 	if (sw_trial_run_named(c->cfg->runner, t->id, t->params, t->seed, &hooks,
 			       &res) < 0) {
 		res.status = SW_TRIAL_FAILED;

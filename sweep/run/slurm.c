@@ -159,6 +159,24 @@ fail:
 	return NULL;
 }
 
+enum sw_slurm_fate sw_slurm_job_fate(const struct sw_slurm_job *job)
+{
+	int node_lost = !strcmp(job->state, "PREEMPTED") || !strcmp(job->state, "NODE_FAIL");
+
+	if (node_lost || !strncmp(job->state, "REQUEUE", 7))
+		return SW_SLURM_TAKEN;
+	if (sw_slurm_state_terminal(job->state))
+		return SW_SLURM_ENDED;      /* a requeued job's second life ended */
+	return job->restarts > 0 ? SW_SLURM_TAKEN : SW_SLURM_GOING;
+}
+
+const char *sw_slurm_taken_why(const struct sw_slurm_job *job)
+{
+	if (!strcmp(job->state, "PREEMPTED") || !strcmp(job->state, "NODE_FAIL"))
+		return sw_slurm_state_failure(job->state);
+	return "was requeued by Slurm";
+}
+
 char *sw_slurm_shell_quote(const char *s)
 {
 	size_t n = 3;
@@ -220,6 +238,8 @@ int sw_slurm_job_parse(const char *line, struct sw_slurm_job *job)
 	field(line, "JobName", job->name, sizeof(job->name));
 	field(line, "JobState", job->state, sizeof(job->state));
 	field(line, "Reason", job->reason, sizeof(job->reason));
+	field(line, "Restarts", code, sizeof(code));
+	job->restarts = atoi(code);
 	field(line, "ExitCode", code, sizeof(code));
 	job->exit_code = atoi(code);
 	colon = strchr(code, ':');

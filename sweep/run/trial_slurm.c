@@ -27,6 +27,10 @@
 
 #define TMPFS_MAGIC_ 0x01021994
 
+/* Jobs Slurm takes away (preempted, node failure, requeued) are submitted
+ * again at most this many times per run; then the run fails saying so. */
+#define MAX_RESUBMITS 3
+
 struct slurm_impl {
 	char *sweep_dir, *sweep_bin, *workdir;
 	char *sbatch_text;           /* --sbatch as given, or NULL */
@@ -51,6 +55,10 @@ struct job {
 	int64_t epochs;
 	off_t off;                   /* bytes of epochs.jsonl consumed */
 	long long progress[2];       /* last (epoch, batch) passed on */
+	const json_t *params;        /* what to train (borrowed), and its seed */
+	uint64_t seed;
+	int resubmits;               /* jobs submitted after Slurm took one */
+	char gave_up[400];           /* "": no; else why no job follows */
 };
 
 struct sw_trial {
@@ -270,6 +278,13 @@ static void read_result(const struct job *j, struct node_result *nr)
 	json_decref(o);
 }
 
+static void release_result(struct node_result *nr)
+{
+	json_decref(nr->wandb_history);
+	json_decref(nr->wandb_summary);
+	memset(nr, 0, sizeof(*nr));
+}
+
 /* ==== Submitting ==== */
 
 /* Writes trial.json and job.sh for the run. */
@@ -380,9 +395,10 @@ static const char **sbatch_argv(const struct slurm_impl *s, const char *name,
 	return argv;
 }
 
-/* Submits the run's job; records it in slurm.jsonl. */
+/* Submits the run's job; records it in slurm.jsonl, with "after": the
+ * state of the job Slurm took away when this one replaces it (else NULL). */
 static int submit(struct job *j, const json_t *params, uint64_t seed,
-		  struct sw_err *err)
+		  const char *after, struct sw_err *err)
 {
 	static const char *const stale[] = { "epochs.jsonl", "result.json", "node.json",
 					     "slurm.out", "unreachable-binary", "progress",
@@ -419,8 +435,9 @@ static int submit(struct job *j, const json_t *params, uint64_t seed,
 		sw_errorf(err, "sbatch refused the job: %s", out[0] ? out : "no message");
 		goto done;
 	}
-	if (asprintf(&line, "{\"job_id\":\"%s\",\"job_name\":\"%s\",\"time\":%.3f}\n",
-		     j->id, j->name, (double)time(NULL)) < 0) {
+	if (asprintf(&line, "{\"job_id\":\"%s\",\"job_name\":\"%s\",\"time\":%.3f%s%s%s}\n",
+		     j->id, j->name, (double)time(NULL), after ? ",\"after\":\"" : "",
+		     after ? after : "", after ? "\"" : "") < 0) {
 		line = NULL;
 		goto oom;
 	}
@@ -468,6 +485,23 @@ static int recorded_job(struct job *j)
 	json_decref(lines);
 	free(path);
 	return found;
+}
+
+/* How many jobs of slurm.jsonl replaced one Slurm took away ("after"):
+ * the cap on resubmissions holds across controller restarts. */
+static int recorded_resubmits(const struct job *j)
+{
+	char *path = run_file(j, "slurm.jsonl");
+	json_t *lines = NULL, *line;
+	size_t i;
+	int n = 0;
+
+	if (path && sw_jsonl_load(path, 1, &lines, NULL, NULL) == 0)
+		json_array_foreach(lines, i, line)
+			n += json_object_get(line, "after") != NULL;
+	json_decref(lines);
+	free(path);
+	return n;
 }
 
 /* Notes in runs/<id>/cancelled that we cancelled job j->id ourselves. */
@@ -717,6 +751,12 @@ static void outcome(const struct job *j, int slurm_known,
 	char tail[300], host[128] = "";
 
 	res->epochs = j->epochs;
+	if (j->gave_up[0]) {
+		res->status = SW_TRIAL_FAILED;
+		res->exit_code = nr->present && nr->exit_code ? nr->exit_code : 1;
+		snprintf(res->reason, sizeof(res->reason), "%s", j->gave_up);
+		return;
+	}
 	if (j->cancelled) {
 		/* a trial that finished before the signal keeps its outcome */
 		res->status = nr->present && nr->status == SW_TRIAL_FINISHED ?
@@ -776,6 +816,50 @@ static void outcome(const struct job *j, int slurm_known,
 		 slurm_known ? sj->exit_code : -1, tail[0] ? ": " : "", tail);
 }
 
+/* Slurm took j's job away from a trial that did nothing wrong (sj: its
+ * last state): the job is made sure gone (a requeued one would start the
+ * trial over), and, under the cap, a new job continues the run from its
+ * checkpoint, as `sweep resume` does; the hooks hear of it first. Returns
+ * 1 when a new job follows, 0 when the run ends (j->gave_up says why). */
+static int resubmit(struct job *j, const struct sw_slurm_job *sj,
+		    const struct sw_trial_hooks *h)
+{
+	struct sw_err err = SW_ERR_INIT;
+	char old[32], state[32], line[600];
+
+	read_epochs(j, h);          /* what the job said before it went */
+	snprintf(old, sizeof(old), "%s", j->id);
+	snprintf(state, sizeof(state), "%s", sj->restarts > 0 &&
+		 strncmp(sj->state, "REQUEUE", 7) ? "REQUEUED" : sj->state);
+	if (!sw_slurm_state_terminal(sj->state)) {
+		mark_cancelled(j);       /* ours: a resume after a crash knows */
+		make_sure_gone(j);
+	}
+	if (j->resubmits >= MAX_RESUBMITS) {
+		snprintf(j->gave_up, sizeof(j->gave_up), "Slurm job %s %s (%s), and the "
+			 "run was submitted again %d times already: not again", old,
+			 sw_slurm_taken_why(sj), state, MAX_RESUBMITS);
+		return 0;
+	}
+	j->resuming = 1;
+	j->resumed = 0;
+	j->cancelled = j->killed = 0;
+	if (submit(j, j->params, j->seed, state, &err) < 0) {
+		snprintf(j->gave_up, sizeof(j->gave_up), "Slurm job %s %s (%s); submitting "
+			 "it again failed: %.100s", old, sw_slurm_taken_why(sj), state, err.msg);
+		return 0;
+	}
+	j->resubmits++;
+	snprintf(line, sizeof(line), "sweep: run %s: Slurm job %s %s (%s) after epoch "
+		 "%lld: submitted again as job %s (%d of at most %d), to continue from "
+		 "its checkpoint", j->run_id, old, sw_slurm_taken_why(sj), state,
+		 (long long)j->epochs, j->id, j->resubmits, MAX_RESUBMITS);
+	j->epochs = 0;
+	if (h->on_restart)
+		h->on_restart(h->ctx, line);
+	return 1;
+}
+
 /* Follows j until it ends; fills res. */
 static void watch(struct job *j, const struct sw_trial_hooks *h,
 		  struct sw_trial_result *res)
@@ -813,6 +897,21 @@ static void watch(struct job *j, const struct sw_trial_hooks *h,
 		/* Ctrl-C: runs end after their epoch; one still queued has none */
 		if (*sw_interrupt_flag() && q >= 0 && known && !strcmp(sj.state, "PENDING"))
 			want_stop = 1;
+		/* Slurm took the job away (preempted, node failure, requeued):
+		 * unless the trial finished or a stop is under way, a new job
+		 * goes on from the checkpoint */
+		if (q >= 0 && known && !want_stop && !j->cancelled && !*sw_interrupt_flag() &&
+		    !(nr.present && nr.status == SW_TRIAL_FINISHED) &&
+		    sw_slurm_job_fate(&sj) == SW_SLURM_TAKEN) {
+			if (!resubmit(j, &sj, h))
+				break;
+			release_result(&nr);
+			memset(&sj, 0, sizeof(sj));
+			known = 0;
+			result_t = ended_t = 0;
+			last_q = -1e9;
+			continue;
+		}
 		if (want_stop && !j->cancelled && !nr.present) {
 			/* TERM to a pending job would wait for it to start */
 			mark_cancelled(j);
@@ -861,16 +960,22 @@ static int slurm_run_named(const struct sw_trial_runner *r, const char *run_id,
 	sw_slurm_job_name(j.name, sizeof(j.name), j.s->sweep_dir, run_id);
 	if (asprintf(&j.run_dir, "%s/runs/%s", j.s->sweep_dir, run_id) < 0)
 		return -1;
+	j.params = params;
+	j.seed = seed;
+	j.resubmits = recorded_resubmits(&j);
 	if (sw_mkdir_p(j.run_dir, &err) < 0 ||
-	    (!existing_job(&j) && submit(&j, params, seed, &err) < 0)) {
+	    (!existing_job(&j) && submit(&j, params, seed, NULL, &err) < 0)) {
 		res->status = SW_TRIAL_FAILED;
 		res->exit_code = 1;
 		snprintf(res->reason, sizeof(res->reason), "%s", err.msg);
 		free(j.run_dir);
 		return 0;
 	}
-	res->notes = json_pack("{s:s}", "slurm_job_id", j.id);
 	watch(&j, h, res);
+	/* the last job's id: the one that ran the run to its end */
+	res->notes = j.resubmits ? json_pack("{s:s, s:i}", "slurm_job_id", j.id,
+					     "slurm_resubmits", j.resubmits) :
+		     json_pack("{s:s}", "slurm_job_id", j.id);
 	free(j.run_dir);
 	return 0;
 }

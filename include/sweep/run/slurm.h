@@ -11,6 +11,7 @@
  * defines: sw_slurm_exec, sw_slurm_split_args, struct sw_slurm_job,
  *          sw_slurm_job_parse, sw_slurm_job_query, sw_slurm_find_by_name,
  *          sw_slurm_state_terminal, sw_slurm_state_failure,
+ *          enum sw_slurm_fate, sw_slurm_job_fate, sw_slurm_taken_why,
  *          sw_slurm_shell_quote
  */
 #ifndef SW_SLURM_H
@@ -41,6 +42,7 @@ struct sw_slurm_job {
 	char state[32];          /* PENDING, RUNNING, COMPLETED, TIMEOUT, ... */
 	char reason[128];        /* Slurm's Reason=, "None" when none */
 	int exit_code;           /* ExitCode=C:S -> C, or 128+S for signal S */
+	int restarts;            /* Restarts=: times Slurm requeued it */
 };
 
 /* Parses one `scontrol show job -o` line. Returns 0, or -1 when it holds no
@@ -65,6 +67,20 @@ int sw_slurm_state_terminal(const char *state);
  * CANCELLED, PREEMPTED, BOOT_FAIL, DEADLINE): what happened, in words
  * ("reached its time limit"); NULL for other states. */
 const char *sw_slurm_state_failure(const char *state);
+
+/* What a job's state means for its trial. TAKEN: Slurm took the job away
+ * from a trial that did nothing wrong, so another job can continue it: it
+ * was preempted (PREEMPTED), its node died (NODE_FAIL), or Slurm requeued
+ * it (REQUEUED, REQUEUE_HOLD, REQUEUE_FED, or Restarts above 0 while it
+ * waits or runs again: its batch script starts over from its first line,
+ * a trial not told to resume). ENDED:
+ * any other end (completed, failed, TIMEOUT, OUT_OF_MEMORY, cancelled...),
+ * the trial's own outcome. GOING: queued, running or still ending. */
+enum sw_slurm_fate { SW_SLURM_GOING, SW_SLURM_ENDED, SW_SLURM_TAKEN };
+enum sw_slurm_fate sw_slurm_job_fate(const struct sw_slurm_job *job);
+
+/* For a TAKEN job: what happened, in words ("was preempted"). */
+const char *sw_slurm_taken_why(const struct sw_slurm_job *job);
 
 /* s in single quotes for sh ('it'\''s'), as a new string; NULL on OOM. */
 char *sw_slurm_shell_quote(const char *s);

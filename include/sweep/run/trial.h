@@ -67,8 +67,14 @@ struct sw_trial_hooks {
 	 * checkpoint: the run then trains from the start too. */
 	int (*on_resume)(void *ctx, struct sw_trial *t, int64_t epochs,
 			 const json_t *note, const char *why_not);
+	/* The runner started the trial again, told to resume (a Slurm job
+	 * that Slurm preempted or requeued, submitted again): line says so
+	 * for the output. The epochs reported so far are to be taken back
+	 * until the new start says where it goes on (on_resume, or its
+	 * first on_epoch), as for a run resumed after a crash. May be NULL. */
+	void (*on_restart)(void *ctx, const char *line);
 };
-#define SW_TRIAL_HOOKS_INIT { NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL }
+#define SW_TRIAL_HOOKS_INIT { NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL }
 
 enum sw_trial_status { SW_TRIAL_FINISHED, SW_TRIAL_FAILED, SW_TRIAL_STOPPED };
 

@@ -12,7 +12,9 @@
  *   runs/<id>/trial.json    {params, seed, threads}: what to train (controller)
  *   runs/<id>/job.sh        the batch script, kept for the user to read
  *   runs/<id>/slurm.jsonl   one line per job submitted {job_id, job_name,
- *                           time}: how resume re-attaches to the job
+ *                           time, and "after": STATE for a job that
+ *                           replaced one Slurm took away}: how resume
+ *                           re-attaches to the job
  *   runs/<id>/slurm.out     the job's stdout and stderr (sbatch --output)
  *   runs/<id>/node.json     {host, pid, time}: the trial started on a node
  *   runs/<id>/epochs.jsonl  one line per epoch {"_epoch": n, metrics...}
@@ -48,9 +50,15 @@
  * trial ends after its batch or its program gets SIGTERM), then `scancel`
  * after grace_s; the run ends stopped. After a Ctrl-C (interrupt.h) a job
  * still pending is cancelled at once instead of waiting for an epoch. A job Slurm ended itself (TIMEOUT,
- * OUT_OF_MEMORY, NODE_FAIL, cancelled by someone else...) is a failed run
+ * OUT_OF_MEMORY, cancelled by someone else...) is a failed run
  * whose reason names the state; result.exit_code and reason say what the
- * trial said otherwise. Each result carries notes {"slurm_job_id": "N"}.
+ * trial said otherwise. A job Slurm took away from its trial (PREEMPTED,
+ * NODE_FAIL, requeued: sw_slurm_job_fate) is not an outcome: the job is
+ * made sure gone and a new one, told to resume, continues the run from its
+ * checkpoint (hooks->on_restart gets a line for the output first), at most
+ * 3 times per run (counted in slurm.jsonl, across controller restarts);
+ * then the run fails saying so. Each result carries notes {"slurm_job_id":
+ * the last job, "slurm_resubmits": n when n > 0}.
  *
  * Ctrl-C leaves the runs in flight (the controller does not record them):
  * on resume, a run whose last job we cancelled ourselves (runs/<id>/cancelled)
