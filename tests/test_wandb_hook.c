@@ -510,6 +510,34 @@ static void test_rows_logged_from_threads(void **state)
 	free(m);
 	free(out);
 	free(pp);
+	/* a child forked while a thread is inside wandb.log can log too (the
+	 * stand-in's own lock is taken out of the way, and its log made slow) */
+	reset_metrics();
+	put("fork.py",
+	    "import contextlib, os, threading, time, wandb\n"
+	    "run = wandb.init()\n"
+	    "run._lock = contextlib.nullcontext()\n"
+	    "slow = type(run)._log\n"
+	    "def _log(self, *a):\n"
+	    "    time.sleep(0.5); slow(self, *a)\n"
+	    "type(run)._log = _log\n"
+	    "t = threading.Thread(target=wandb.log, args=({'t': 1},)); t.start()\n"
+	    "time.sleep(0.1)\n"
+	    "pid = os.fork()\n"
+	    "if pid == 0:\n"
+	    "    type(run)._log = slow\n"
+	    "    wandb.log({'c': 1}); os._exit(0)\n"
+	    "for _ in range(100):\n"
+	    "    if os.waitpid(pid, os.WNOHANG)[0]: print('child logged'); break\n"
+	    "    time.sleep(0.05)\n"
+	    "else:\n"
+	    "    os.kill(pid, 9); print('child stuck')\n"
+	    "t.join(); wandb.finish()\n");
+	assert_true(asprintf(&pp, "%s:%s", hook_dir, standin) > 0);
+	out = python("fork.py", pp, 0);
+	assert_string_equal(out, "child logged\n");
+	free(out);
+	free(pp);
 }
 
 int main(void)

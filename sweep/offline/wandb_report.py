@@ -89,6 +89,12 @@ class _SweepReporter:
         self.runs = {}
         self.key = None          # json's C string encoder, once wandb is in
         self.lock = threading.RLock()
+        if hasattr(os, "register_at_fork"):    # a child forked while a thread
+            os.register_at_fork(after_in_child=self.new_lock)   # held it
+
+    def new_lock(self):
+        import threading
+        self.lock = threading.RLock()
 
     def write_line(self, line):
         if self.fd < 0:
@@ -262,10 +268,8 @@ def _sweep_patch(wandb, rep):
     rep.key = encode_basestring_ascii
     orig_log, orig_alert, orig_finish = Run.log, Run.alert, Run.finish
 
-    lock = rep.lock
-
     def log(self, *args, **kwargs):
-        with lock:
+        with rep.lock:
             out = orig_log(self, *args, **kwargs)
             try:
                 data, step, commit = _sweep_args(args, kwargs, ("data", "step", "commit"))
@@ -279,7 +283,7 @@ def _sweep_patch(wandb, rep):
         try:
             title, text, level = _sweep_args(args, kwargs, ("title", "text", "level"))
             level = getattr(level, "value", level) or "INFO"
-            with lock:
+            with rep.lock:
                 rep.write({"_wandb": "alert", "title": str(title), "text": str(text),
                            "level": str(level)})
         except Exception:
@@ -288,7 +292,7 @@ def _sweep_patch(wandb, rep):
 
     def finish(self, *args, **kwargs):
         try:
-            with lock:
+            with rep.lock:
                 rep.finish(self)
         except Exception:
             pass
