@@ -1171,7 +1171,7 @@ static void test_preempted_and_node_fail_resubmitted(void **state)
 		"parameters:\n"
 		"  lr: {value: 0.1}\n"
 		"  epochs: {value: 3}\n"
-		"  sleep: {value: 0.5}\n");
+		"  sleep: {value: 1.5}\n");   /* time to be taken away */
 	bin = fake_scontrol(marks);
 	assert_true(asprintf(&path_env, "PATH=%s:%s", bin, getenv("PATH")) > 0);
 	env[0] = path_env;
@@ -1186,8 +1186,8 @@ static void test_preempted_and_node_fail_resubmitted(void **state)
 		run_args(&pr, args, env, 300);
 	}
 	expect_status(&pr, 0);
-	assert_int_equal(sw_test_count_lines(pr.err, "was preempted (PREEMPTED) after "
-					     "epoch"), 3);
+	if (sw_test_count_lines(pr.err, "was preempted (PREEMPTED) after epoch") != 3)
+		fail_msg("not 3 lines of preemption in:\n%s", pr.err);
 	assert_non_null(strstr(pr.err, "(3 of at most 3)"));
 	sw_test_proc_release(&pr);
 	dir = sweep_dir(root);
@@ -1220,8 +1220,8 @@ static void test_preempted_and_node_fail_resubmitted(void **state)
 		run_args(&pr, args, env, 300);
 	}
 	expect_status(&pr, 0);
-	assert_int_equal(sw_test_count_lines(pr.err, "failed with its node (NODE_FAIL) "
-					     "after epoch"), 1);
+	if (sw_test_count_lines(pr.err, "failed with its node (NODE_FAIL) after epoch") != 1)
+		fail_msg("not 1 line of node failure in:\n%s", pr.err);
 	sw_test_proc_release(&pr);
 	assert_int_equal(chdir(cwd), 0);
 	free(cwd);

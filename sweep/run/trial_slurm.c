@@ -898,11 +898,21 @@ static void watch(struct job *j, const struct sw_trial_hooks *h,
 		if (*sw_interrupt_flag() && q >= 0 && known && !strcmp(sj.state, "PENDING"))
 			want_stop = 1;
 		/* Slurm took the job away (preempted, node failure, requeued):
-		 * unless the trial finished or a stop is under way, a new job
-		 * goes on from the checkpoint */
-		if (q >= 0 && known && !want_stop && !j->cancelled && !*sw_interrupt_flag() &&
+		 * unless the trial finished, a new job goes on from the
+		 * checkpoint */
+		if (q >= 0 && known && !j->cancelled &&
 		    !(nr.present && nr.status == SW_TRIAL_FINISHED) &&
 		    sw_slurm_job_fate(&sj) == SW_SLURM_TAKEN) {
+			if (want_stop || *sw_interrupt_flag()) {
+				/* it stops anyway: a stop, or after Ctrl-C a run
+				 * left in flight that resume continues */
+				mark_cancelled(j);
+				if (!sw_slurm_state_terminal(sj.state))
+					scancel(j, 0);
+				j->cancelled = j->killed = 1;
+				j->cancel_t = t;
+				continue;
+			}
 			if (!resubmit(j, &sj, h))
 				break;
 			release_result(&nr);
