@@ -28,8 +28,9 @@
  *
  * While runs are pending, a proposal is a Thompson sample in a trust
  * region (sweep/search/trust_region.h): one joint posterior draw, given the
- * real runs and the fantasies, over TS_CANDIDATES points in a box around
- * the best run (or a running run that has logged better), whose side
+ * real runs and the fantasies, over TS_CANDIDATES points (fewer, down to
+ * 128, beyond 141 runs and fantasies, where the solves dominate) in a box
+ * around the best run (or a running run that has logged better), whose side
  * follows the successes and failures of the runs in their order as TuRBO's
  * does (0.8 length scales over their geometric mean to start, halved after
  * max(4, d) runs in a row that did not improve, doubled after 3 that did);
@@ -101,7 +102,7 @@
 /* while runs are pending, proposal k is a Thompson sample in the trust
  * region unless k % GLOBAL_EVERY == 0 (see the file comment) */
 #define GLOBAL_EVERY 8
-#define TS_CANDIDATES 200   /* points of a Thompson draw (at most) */
+#define TS_CANDIDATES 200   /* points of a Thompson draw, at most */
 #define JITTER 1e-8
 #define SQRT5 2.23606797749978969641
 
@@ -1295,6 +1296,15 @@ int sw_search_bayes(const struct sw_spec *spec, const struct sw_space *sp,
 	return bayes(spec, sp, runs, count, seed, out, err);
 }
 
+/* Points of a Thompson draw: TS_CANDIDATES, fewer (down to 128, as for EI)
+ * when the O(n^2) solve per point dominates. */
+static int ts_candidates(int n)
+{
+	double nc = 4e6 / ((double)n * n + 1.0);
+
+	return nc > TS_CANDIDATES ? TS_CANDIDATES : nc < 128 ? 128 : (int)nc;
+}
+
 /* The trust region's centre: the best run, or a running one that has
  * logged a better value already (it can only end there or below). */
 static const double *tr_centre(const struct obs *o, int best)
@@ -1414,7 +1424,7 @@ static int bayes(const struct sw_spec *spec, const struct sw_space *sp,
 			int r;
 
 			if (g.n > n_model && k % GLOBAL_EVERY != 0)
-				r = thompson(&g, dims, o.X, top, n_top, TS_CANDIDATES,
+				r = thompson(&g, dims, o.X, top, n_top, ts_candidates(g.n),
 					     blo, bhi, n_model,
 					     sw_tr_separation(theta, d, side), &rng,
 					     &c, &block, &nc);
