@@ -1,7 +1,7 @@
 /* test_search_bayes.c - Bayesian search: converges on toy functions (both
  * goals), pending runs give distinct suggestions, rounds of parallel
- * proposals are spread and reproducible either way of asking, one
- * proposal in eight exploits the posterior mean, running
+ * proposals are spread and reproducible either way of asking, draws in
+ * the trust region and one EI proposal in eight while runs pend, running
  * runs' intermediate values, imputation of failed and running runs,
  * determinism for a seed, discrete spaces, errors. */
 #include <setjmp.h>
@@ -16,6 +16,7 @@
 
 #include "sweep/search/observed.h"
 #include "sweep/search/search.h"
+#include "sweep/search/trust_region.h"
 #include "search_fixture.h"
 
 static void toy_spec(struct sw_spec *spec, enum sw_goal goal)
@@ -262,10 +263,8 @@ static void h6_third_round(struct sw_spec *spec, struct sw_runs *runs,
 }
 
 /* The smallest distance between two proposals of a round, in units of the
- * model's length scales (r^2 = sum ((a_i - b_i) / l_i)^2 on the unit cube),
- * leaving out the pairs with proposal skip (none when out of range). */
-static double min_scaled_distance(const json_t *round, const double *l,
-				  size_t skip)
+ * model's length scales (r^2 = sum ((a_i - b_i) / l_i)^2 on the unit cube). */
+static double min_scaled_distance(const json_t *round, const double *l)
 {
 	double best = INFINITY;
 	size_t i, j;
@@ -274,9 +273,6 @@ static double min_scaled_distance(const json_t *round, const double *l,
 	for (i = 0; i < json_array_size(round); i++)
 		for (j = i + 1; j < json_array_size(round); j++) {
 			double r2 = 0.0;
-
-			if (i == skip || j == skip)
-				continue;
 
 			for (k = 0; k < 6; k++) {
 				char name[4] = { 'x', (char)('1' + k), 0, 0 };
@@ -293,15 +289,12 @@ static double min_scaled_distance(const json_t *round, const double *l,
 	return best;
 }
 
-/* A round of parallel proposals is spread out, asked either way: a second
- * evaluation within a tenth of a length scale of another (Matern-5/2
- * correlation above 0.98) would add almost nothing, and before running
- * runs moved EI's incumbent a round piled up next to its first point. The
- * round's exploitation proposal (index 17: the posterior mean's minimiser)
- * refines the same best point as the first, EI's without pending runs, and
- * can come close to it (seed 2: 0.013 length scales; keeping it clear of
- * pending points measured worse, see sweep/search_bayes.c): it only has to
- * be a different point. */
+/* A round of parallel proposals is spread out, asked either way: no two
+ * closer than sw_tr_separation (a tenth of a length scale, where Matern-5/2
+ * correlation is 0.98 and a second evaluation adds almost nothing, or a
+ * quarter of the trust region's side once the region has shrunk below
+ * that to polish the best point). Before running runs moved EI's
+ * incumbent, a round piled up next to its first point. */
 static void test_round_is_spread(void **state)
 {
 	struct sw_spec spec;
@@ -312,24 +305,30 @@ static void test_round_is_spread(void **state)
 	(void)state;
 	h6_spec(&spec);
 	assert_int_equal(sw_space_init(&sp, &spec, &err), 0);
-	for (seed = 0; seed < 3; seed++) {
+	for (seed = 0; seed < 4; seed++) {
 		struct sw_runs runs = SW_RUNS_INIT;
 		json_t *batch, *single;
-		double l[6], db, ds;
+		double l[6], log_l[6], y[16], db, ds, sep;
+		size_t i;
 
 		h6_third_round(&spec, &runs, seed, &batch, &single);
 		assert_int_equal(sw_bayes_length_scales(&spec, &sp, &runs, seed, l,
 							&err), 1);
-		db = min_scaled_distance(batch, l, 1);
-		ds = min_scaled_distance(single, l, 1);
-		if (!(db >= 0.1) || !(ds >= 0.1))
+		assert_int_equal(runs.n, 16);
+		for (i = 0; i < 16; i++)
+			y[i] = json_number_value(json_object_get(runs.items[i].summary,
+								 "f"));
+		for (i = 0; i < 6; i++)
+			log_l[i] = log(l[i]);
+		/* 16 runs, the first 7 random (d + 1) */
+		sep = sw_tr_separation(log_l, 6, sw_tr_side(y, 16, 7, 6));
+		db = min_scaled_distance(batch, l);
+		ds = min_scaled_distance(single, l);
+		if (!(sep > 0.05) || !(db >= sep * (1 - 1e-9)) ||
+		    !(ds >= sep * (1 - 1e-9)))
 			fail_msg("seed %d: two proposals of a round %.3f / %.3f "
-				 "length scales apart", (int)seed, db, ds);
-		db = min_scaled_distance(batch, l, SIZE_MAX);
-		ds = min_scaled_distance(single, l, SIZE_MAX);
-		if (!(db > 0.0) || !(ds > 0.0))
-			fail_msg("seed %d: the exploitation proposal %.3f / %.3f "
-				 "length scales from another", (int)seed, db, ds);
+				 "length scales apart (separation %.3f)", (int)seed,
+				 db, ds, sep);
 		json_decref(batch);
 		json_decref(single);
 		sw_runs_release(&runs);
@@ -338,37 +337,70 @@ static void test_round_is_spread(void **state)
 	fx_spec_free(&spec);
 }
 
-/* While runs are pending, one proposal in eight (index 17 here) is the
- * posterior mean's minimiser: with a running run beside the optimum of
- * the quadratic toy, EI's incumbent moves to its fantasy and EI over the
- * whole cube (index 19) looks elsewhere, as index 17 did before, but the
- * exploitation proposal lands on the optimum. */
-static void test_exploit_slot(void **state)
+/* While runs are pending, proposals are Thompson draws in the trust region
+ * around the best run, kept sw_tr_separation away from the pending points:
+ * after 40 runs of the quadratic toy (the region has shrunk to a fifth of
+ * the cube's side) and with a running run beside the optimum, the seven
+ * draws of a round (indices 41 to 47) lie in the box of the side the
+ * history gives, around the best finished run, and none comes closer to
+ * the running run than the separation. Index 48 (one in eight) maximises
+ * EI over the whole cube instead; it may land anywhere. */
+static void test_trust_region_slots(void **state)
 {
 	struct sw_spec spec;
+	struct sw_space sp = SW_SPACE_INIT;
+	struct sw_err err = SW_ERR_INIT;
 	struct sw_runs runs = SW_RUNS_INIT;
 	json_t *near = json_pack("{sfsfss}", "x", 0.32, "y", -0.18, "tag", "toy");
-	json_t *out, *p;
-	double dx, dy;
+	json_t *out;
+	enum { NH = 40 };   /* a history long enough for the region to shrink */
+	double l[2], log_l[2], y[NH], c[2], lo[2], hi[2], side, sep, best = INFINITY;
+	size_t i;
 
 	(void)state;
 	toy_spec(&spec, SW_GOAL_MINIMIZE);
-	seed_history(&spec, &runs, 16);
+	assert_int_equal(sw_space_init(&sp, &spec, &err), 0);
+	seed_history(&spec, &runs, NH);
+	for (i = 0; i < NH; i++) {
+		const json_t *p = runs.items[i].params;
+
+		y[i] = toy(p);
+		if (y[i] < best) {   /* on the unit cube: (v + 1) / 2 */
+			best = y[i];
+			c[0] = (json_number_value(json_object_get(p, "x")) + 1) / 2;
+			c[1] = (json_number_value(json_object_get(p, "y")) + 1) / 2;
+		}
+	}
+	assert_int_equal(sw_bayes_length_scales(&spec, &sp, &runs, 3, l, &err), 1);
+	log_l[0] = log(l[0]);
+	log_l[1] = log(l[1]);
+	side = sw_tr_side(y, NH, 3, 2);   /* d + 1 = 3 random first */
+	sw_tr_box(log_l, 2, c, side, lo, hi);
+	sep = sw_tr_separation(log_l, 2, side);
 	assert_int_equal(sw_runs_add(&runs, near, SW_OBS_RUNNING, NULL, NULL), 0);
-	out = ask(&spec, &runs, 3, 3);
-	p = json_array_get(out, 0);
-	dx = json_number_value(json_object_get(p, "x")) - 0.3;
-	dy = json_number_value(json_object_get(p, "y")) + 0.2;
-	if (!(hypot(dx, dy) < 0.01))
-		fail_msg("exploitation proposal %.4f from the optimum", hypot(dx, dy));
-	p = json_array_get(out, 2);
-	dx = json_number_value(json_object_get(p, "x")) - 0.3;
-	dy = json_number_value(json_object_get(p, "y")) + 0.2;
-	if (!(hypot(dx, dy) > 0.5))
-		fail_msg("EI over the cube %.4f from the optimum", hypot(dx, dy));
+	out = ask(&spec, &runs, 8, 3);
+	for (i = 0; i < 7; i++) {
+		const json_t *p = json_array_get(out, i);
+		double u = (json_number_value(json_object_get(p, "x")) + 1) / 2;
+		double v = (json_number_value(json_object_get(p, "y")) + 1) / 2;
+		double r = hypot((u - 0.66) / l[0], (v - 0.41) / l[1]);
+
+		if (!(u >= lo[0] - 1e-12 && u <= hi[0] + 1e-12 &&
+		      v >= lo[1] - 1e-12 && v <= hi[1] + 1e-12))
+			fail_msg("draw %zu (%.4f, %.4f) outside the trust region "
+				 "[%.4f, %.4f] x [%.4f, %.4f]", i, u, v, lo[0], hi[0],
+				 lo[1], hi[1]);
+		if (!(r >= sep * (1 - 1e-9)))
+			fail_msg("draw %zu %.4f length scales from the running run "
+				 "(separation %.4f)", i, r, sep);
+	}
+	if (!(hi[0] - lo[0] < 0.5) || !(hi[1] - lo[1] < 0.5))
+		fail_msg("the trust region [%.4f, %.4f] x [%.4f, %.4f] has not "
+			 "shrunk", lo[0], hi[0], lo[1], hi[1]);
 	json_decref(out);
 	json_decref(near);
 	sw_runs_release(&runs);
+	sw_space_release(&sp);
 	fx_spec_free(&spec);
 }
 
@@ -674,7 +706,7 @@ int main(void)
 		cmocka_unit_test(test_deterministic_for_seed),
 		cmocka_unit_test(test_round_is_spread),
 		cmocka_unit_test(test_round_reproducible),
-		cmocka_unit_test(test_exploit_slot),
+		cmocka_unit_test(test_trust_region_slots),
 		cmocka_unit_test(test_running_intermediate_value),
 		cmocka_unit_test(test_impute),
 		cmocka_unit_test(test_discrete_space_no_repeats),

@@ -16,7 +16,8 @@
 #    K..K+9 (a held-out check; the floors are set for seeds 0-9).
 #  - Whole-process time of one bayes suggestion with 200 observed runs in 6
 #    dimensions (floor: median <= 20 ms), the same with 16 running runs
-#    beside them, and with 1,000.
+#    beside them (index 216: an EI proposal) and with 17 (a Thompson draw
+#    in the trust region), and with 1,000.
 # The machine is shared: the latency lines also give the CPU time, and the
 # process start-up alone (`sweep --version`, timed alternately under the same
 # load) for reference.
@@ -77,6 +78,7 @@ out=$($B latency "$SWEEP_BIN" 200 31) || exit 1
 echo "$out"
 lat=$(echo "$out" | sed -n 's/.*whole process median \([0-9.]*\) ms.*/\1/p')
 $B latency "$SWEEP_BIN" 200 31 16 || exit 1
+$B latency "$SWEEP_BIN" 200 31 17 || exit 1
 $B latency "$SWEEP_BIN" 1000 11 || exit 1
 if awk -v v="$lat" 'BEGIN { exit !(v <= 20.0) }'; then
 	echo "PASS bayes suggestion with 200 observations: median $lat ms <= 20 ms"
