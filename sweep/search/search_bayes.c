@@ -73,6 +73,26 @@
  *   - the separation from pending points (0.1 length scales or a quarter
  *     of the region's side): -3.199, 32 / 11 against -3.203, 32 / 12
  *     without; kept, so that a round is spread.
+ *   - Measured later on other streams (the candidate seed xor
+ *     0x9e3779b97f4a7c15 x, x = 1..32, seeds 0-19: 640 runs; given as
+ *     runs worse than -3.1996 / worse than -3.0, then median (worst) of
+ *     the fixed streams, seeds 0-9 / 10-19, both ways alike). This: 163 /
+ *     46 (mean -3.199), -3.305 (-2.091) / -3.313 (-3.196); sequential on
+ *     x = 1..16: 99 / 31 of 320. None kept; Branin rounds of 4 unchanged
+ *     by all (their slot 4 starts a round, without pending runs):
+ *     - the round's 5th proposal (k % 8 == 4) the lowest posterior mean
+ *       among the region's candidates, kept apart as the draws: 150 / 41
+ *       (one at a time, x = 1..8: 37 / 11 against 46 / 14) but -3.279
+ *       (-2.476) / -3.306 (-3.084); only once the region has shrunk:
+ *       157 / 48, -3.312 (-2.059) / -3.316 (-3.201); at slot 1, 7, 4+7,
+ *       1+4 or 2+5 instead (x = 1..16, this 91 / 23): 72-82 / 23-28;
+ *     - the round's first proposal (EI, nothing pending) a draw in the
+ *       region, or the mean's lowest point there, once the region has
+ *       shrunk: 143 / 46, 149 / 55 of 320;
+ *     - slot 4 a draw in a second region (TuRBO-m style) around the best
+ *       run more than 1 (2) length scales from the best: 112 / 29 (124 /
+ *       30) of 320; with a side of 0.2: 117 / 27, -3.255 (-2.250) /
+ *       -3.262 (-2.741).
  * The sequential search over 2 streams x seeds 0-19: mean -3.200, 13 of
  * 40 worse than -3.1996, 4 worse than -3.0: the parallel rounds now fail
  * about as often as the sequential search. Figures of this method on the
