@@ -138,17 +138,6 @@ static char *run_path(const char *dir, const char *id, const char *file)
 	return p;
 }
 
-/* A number, or "NaN"/"Infinity"/"-Infinity" (JSON has no non-finite
- * numbers). */
-static json_t *json_metric(double v)
-{
-	if (isnan(v))
-		return json_string("NaN");
-	if (isinf(v))
-		return json_string(v > 0 ? "Infinity" : "-Infinity");
-	return json_real(v);
-}
-
 static int better(double a, double b, int maximize)
 {
 	return maximize ? a > b : a < b;
@@ -1114,7 +1103,7 @@ int sw_store_epoch(struct sw_store *st, const char *id, const struct sw_kv *m,
 	if (!line || !last)
 		goto oom;
 	for (i = 0; i < n; i++) {
-		json_t *v = json_metric(m[i].value);
+		json_t *v = sw_wandb_number_json(m[i].value);
 
 		if (!m[i].name || !*m[i].name || m[i].name[0] == '_') {
 			json_decref(v);
