@@ -1119,6 +1119,41 @@ static int slurm_runner(const struct sw_run_config *cfg, const char *sweep_dir,
 	return sw_slurm_runner_start(slurm, &sc, check);
 }
 
+/* With --launcher slurm, checks that sbatch takes jobs before a sweep
+ * directory is made (dir when resuming, else under results_root). */
+static int check_slurm(const struct sw_run_config *cfg, const char *dir,
+		       const char *results_root, const char *workdir)
+{
+	struct sw_trial_runner slurm;
+
+	if (!on_slurm(cfg))
+		return 0;
+	memset(&slurm, 0, sizeof(slurm));
+	if (slurm_runner(cfg, dir ? dir : results_root ? results_root : "results",
+			 NULL, workdir, 1, &slurm) < 0)
+		return -1;
+	sw_trial_runner_release(&slurm);
+	return 0;
+}
+
+/* With --launcher slurm: *slurm runs the trials of the sweep in store_dir
+ * (local gives planned epochs), cfg->runner points at it, and the start is
+ * announced. Returns 1 so, 0 when not on Slurm, -1 on error. */
+static int start_on_slurm(struct sw_run_config *cfg, const struct sw_spec *spec,
+			  const char *store_dir, int resuming,
+			  const struct sw_trial_runner *local, const char *workdir,
+			  struct sw_trial_runner *slurm)
+{
+	if (!on_slurm(cfg))
+		return 0;
+	if (slurm_runner(cfg, store_dir, local, workdir, 0, slurm) < 0)
+		return -1;
+	cfg->runner = slurm;
+	sw_slurm_print_start(stderr, spec->name ? spec->name : spec->path,
+			     resuming, cfg->parallel, cfg->seed, slurm);
+	return 1;
+}
+
 /* Makes sure a new sweep directory can be written under root (created with
  * its parents when missing) before any data is downloaded or loaded: a
  * probe file is created there and removed again. */
@@ -1254,7 +1289,7 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 	json_t *extra = NULL;
 	char *workdir = NULL, *runs_dir = NULL, *hook_dir = NULL;
 	const char *name;
-	int ret = SW_EXIT_FAILURE;
+	int ret = SW_EXIT_FAILURE, on;
 
 	memset(&runner, 0, sizeof(runner));
 	memset(&slurm, 0, sizeof(slurm));
@@ -1287,12 +1322,8 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 	cfg->workdir = workdir;
 	cfg->data_dir = NULL;
 	/* sbatch must take the jobs before a sweep directory is made */
-	if (on_slurm(cfg)) {
-		if (slurm_runner(cfg, dir ? dir : results_root ? results_root : "results",
-				 NULL, workdir, 1, &slurm) < 0)
-			goto done;
-		sw_trial_runner_release(&slurm);
-	}
+	if (check_slurm(cfg, dir, results_root, workdir) < 0)
+		goto done;
 	if (!dir) {
 		extra = meta_extra(cfg);
 		if (sw_store_create(&store, results_root, spec, extra, time(NULL), &err) < 0) {
@@ -1325,13 +1356,10 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 		goto done;
 	}
 	cfg->runner = &runner;
-	if (on_slurm(cfg)) {
-		if (slurm_runner(cfg, store.dir, &runner, workdir, 0, &slurm) < 0)
-			goto done;
-		cfg->runner = &slurm;
-		sw_slurm_print_start(stderr, spec->name ? spec->name : spec->path,
-				     dir != NULL, cfg->parallel, cfg->seed, &slurm);
-	} else {
+	on = start_on_slurm(cfg, spec, store.dir, dir != NULL, &runner, workdir, &slurm);
+	if (on < 0)
+		goto done;
+	if (!on) {
 		fprintf(stderr, "sweep: %s %s: %d program%s at once in %s, seed %llu, "
 			"results in %s\n", dir ? "resuming" : "running",
 			spec->name ? spec->name : spec->path, cfg->parallel,
@@ -1364,7 +1392,7 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 	json_t *extra = NULL;
 	char where[4096], *data_abs = NULL;
 	struct stat sb;
-	int rc, ret = SW_EXIT_FAILURE, data_missing;
+	int rc, ret = SW_EXIT_FAILURE, data_missing, on;
 
 	sw_interrupt_install();
 	if (spec->program || spec->command)
@@ -1378,12 +1406,8 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 		sw_cli_error("%s", err.msg);
 		goto done;
 	}
-	if (on_slurm(cfg)) {
-		if (slurm_runner(cfg, dir ? dir : results_root ? results_root : "results",
-				 NULL, NULL, 1, &slurm) < 0)
-			goto done;
-		sw_trial_runner_release(&slurm);
-	}
+	if (check_slurm(cfg, dir, results_root, NULL) < 0)
+		goto done;
 	sw_run_data_opts(spec, &dopts);
 	/* tests use small generated files: records per file (official: 10,000) */
 	if (getenv("SWEEP_TEST_CIFAR_RECORDS"))
@@ -1421,15 +1445,12 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 		}
 		store.keep_checkpoints = cfg->keep_checkpoints;
 	}
-	if (on_slurm(cfg)) {
-		/* the data stays loaded only to have checked it (and fetched it
-		 * where the nodes will read it) */
-		if (slurm_runner(cfg, store.dir, &runner, NULL, 0, &slurm) < 0)
-			goto done;
-		cfg->runner = &slurm;
-		sw_slurm_print_start(stderr, spec->name ? spec->name : spec->path,
-				     dir != NULL, cfg->parallel, cfg->seed, &slurm);
-	} else {
+	/* on Slurm the data stays loaded only to have checked it (and fetched
+	 * it where the nodes will read it) */
+	on = start_on_slurm(cfg, spec, store.dir, dir != NULL, &runner, NULL, &slurm);
+	if (on < 0)
+		goto done;
+	if (!on) {
 		fprintf(stderr, "sweep: %s %s: %d trial%s at once x %d thread%s, seed %llu, "
 			"results in %s\n", dir ? "resuming" : "running",
 			spec->name ? spec->name : spec->path, cfg->parallel,
