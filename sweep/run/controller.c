@@ -1189,6 +1189,22 @@ done:
 	return ret;
 }
 
+/* Resuming (dir set): opens the sweep's store; else checks that a new
+ * sweep directory can be made under results_root. Returns 0, or -1 with
+ * the error reported. */
+static int open_or_check(struct sw_store *store, const char *dir,
+			 const char *results_root)
+{
+	struct sw_err err = SW_ERR_INIT;
+
+	if (dir ? sw_store_open(store, dir, &err) < 0 :
+		  check_results_root(results_root, &err) < 0) {
+		sw_cli_error("%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 /* Where the data is expected, for messages ("" when unknown). */
 static void data_where(const char *flag, char *out, size_t size)
 {
@@ -1293,14 +1309,8 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 
 	memset(&runner, 0, sizeof(runner));
 	memset(&slurm, 0, sizeof(slurm));
-	if (dir && sw_store_open(&store, dir, &err) < 0) {
-		sw_cli_error("%s", err.msg);
+	if (open_or_check(&store, dir, results_root) < 0)
 		goto done;
-	}
-	if (!dir && check_results_root(results_root, &err) < 0) {
-		sw_cli_error("%s", err.msg);
-		goto done;
-	}
 	if (cfg->workdir) {
 		workdir = strdup(cfg->workdir);
 		if (workdir && spec->program && !exists_in(workdir, spec->program)) {
@@ -1398,14 +1408,8 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 	if (spec->program || spec->command)
 		return run_program_main(spec, dir, results_root, cfg);
 	memset(&slurm, 0, sizeof(slurm));
-	if (dir && sw_store_open(&store, dir, &err) < 0) {
-		sw_cli_error("%s", err.msg);
+	if (open_or_check(&store, dir, results_root) < 0)
 		goto done;
-	}
-	if (!dir && check_results_root(results_root, &err) < 0) {
-		sw_cli_error("%s", err.msg);
-		goto done;
-	}
 	if (check_slurm(cfg, dir, results_root, NULL) < 0)
 		goto done;
 	sw_run_data_opts(spec, &dopts);
