@@ -100,6 +100,22 @@ static void env_init(struct env *e, const char *base_url, const char *key)
 	e->w.vars[e->w.n++] = strdup("OMP_NUM_THREADS=1");
 }
 
+/* The fake wandb server (start_server) and an agent environment with the
+ * right key pointed at it. */
+static void start_fake(struct sw_fake_wandb *fw, struct env *e, const char *extra,
+		       const char *yaml)
+{
+	assert_int_equal(start_server(fw, extra, yaml), 0);
+	env_init(e, fw->url, SW_FAKE_WANDB_KEY);
+}
+
+/* Frees the environment and stops the server. */
+static void stop_fake(struct sw_fake_wandb *fw, struct env *e)
+{
+	sw_fake_env_free(&e->w);
+	sw_fake_wandb_stop(fw);
+}
+
 /* Runs `sweep agent ARGS... --data D --results R` with the env. */
 static void run_agent(struct sw_test_proc *p, struct env *e, ...)
 {
@@ -233,8 +249,7 @@ static void test_full_cycle(void **state)
 	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": ["
 			     "{\"type\": \"run\", \"args\": %s}, {\"type\": \"run\", \"args\": %s},"
 			     "{\"type\": \"run\", \"args\": %s}]}", a1, a2, a3) > 0);
-	assert_int_equal(start_server(&fw, extra, NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "3", "--parallel", "2", NULL);
 	if (p.status != 0)
 		fprintf(stderr, "%s", p.err);
@@ -306,8 +321,7 @@ static void test_full_cycle(void **state)
 	free(dir);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(extra);
 	free(a1);
 	free(a2);
@@ -332,8 +346,7 @@ static void test_stops(void **state)
 			     "{\"type\": \"bogus\"}, "
 			     "{\"type\": \"run\", \"run_id\": \"fsstop01\", \"args\": %s}]}",
 			     long_args, long_args) > 0);
-	assert_int_equal(start_server(&fw, extra, NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, SWEEP_NAME, "--project", "proj", "--entity", "alice", "--count", "2",
 		  NULL);
 	if (p.status != 0)
@@ -363,8 +376,7 @@ static void test_stops(void **state)
 	free(dir);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(extra);
 	free(long_args);
 }
@@ -398,8 +410,7 @@ static void test_faults_nothing_lost(void **state)
 		" {\"op\": \"file_stream\", \"skip\": 8, \"action\": \"refuse\", \"seconds\": 1.5},"
 		" {\"op\": \"file_stream\", \"skip\": 12, \"times\": 3, \"action\": \"drop_after\"}"
 		"]", a1, a2, a3) > 0);
-	assert_int_equal(start_server(&fw, extra, NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "3", "--parallel", "2", NULL);
 	if (p.status != 0)
 		fprintf(stderr, "%s", p.err);
@@ -422,8 +433,7 @@ static void test_faults_nothing_lost(void **state)
 	assert_true(resent > 0);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(extra);
 	free(a1);
 	free(a2);
@@ -440,10 +450,9 @@ static void test_failed_run_alert(void **state)
 	(void)state;
 	/* a learning rate the trainer refuses: the run fails, wandb hears of it
 	 * through exit code 1 and an ERROR alert */
-	assert_int_equal(start_server(&fw, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": "
+	start_fake(&fw, &e, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": "
 				      "\"run\", \"run_id\": \"badrun01\", \"args\": "
-				      "{\"learning_rate\": {\"value\": -1}}}]}", NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+				      "{\"learning_rate\": {\"value\": -1}}}]}", NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
 	if (p.status != 0)
 		fprintf(stderr, "%s", p.err);
@@ -467,8 +476,7 @@ static void test_failed_run_alert(void **state)
 	assert_non_null(strstr(json_string_value(json_object_get(alert, "text")), "badrun01"));
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 }
 
 /* Against a server answering as wandb's historical mock server does
@@ -567,8 +575,7 @@ static void test_wandb_mock_server(void **state)
 		assert_string_equal(json_string_value(json_object_get(run, "sweep")), SWEEP_NAME);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(extra);
 	free(good);
 }
@@ -586,8 +593,7 @@ static void test_runs_land_in_sweep_project(void **state)
 	(void)state;
 	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": \"run\", "
 			     "\"run_id\": \"inproj01\", \"args\": %s}]}", a1) > 0);
-	assert_int_equal(start_server(&fw, extra, NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, SWEEP_NAME, "--count", "1", NULL);
 	if (p.status != 0)
 		fprintf(stderr, "%s", p.err);
@@ -601,8 +607,7 @@ static void test_runs_land_in_sweep_project(void **state)
 	check_run(run, 1, 0);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(extra);
 	free(a1);
 }
@@ -618,9 +623,8 @@ static void test_trainer_refuses_before_registering(void **state)
 	json_t *rec;
 
 	(void)state;
-	assert_int_equal(start_server(&fw, "", "method: random\nparameters:\n"
-				      "  lr: {min: 0.001, max: 0.1}\n"), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	start_fake(&fw, &e, "", "method: random\nparameters:\n"
+				      "  lr: {min: 0.001, max: 0.1}\n");
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, NULL);
 	assert_int_equal(p.status, 2);
 	assert_non_null(strstr(p.err, SWEEP_NAME ".yaml:3:3: error: unknown hyperparameter "
@@ -630,8 +634,7 @@ static void test_trainer_refuses_before_registering(void **state)
 	assert_int_equal(sw_fake_wandb_requests(rec, "CreateAgent"), 0);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 }
 
 /* wandb's agent does not gate on the sweep's state: a sweep that says it is
@@ -664,8 +667,7 @@ static void test_sweep_state_does_not_gate(void **state)
 		assert_true(sw_fake_wandb_requests(rec, "Heartbeat") >= 1);
 		json_decref(rec);
 		sw_test_proc_release(&p);
-		sw_fake_env_free(&e.w);
-		sw_fake_wandb_stop(&fw);
+		stop_fake(&fw, &e);
 		free(cfg);
 	}
 }
@@ -686,8 +688,7 @@ static void test_swept_seed_is_recorded(void **state)
 	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": "
 			     "\"run\", \"run_id\": \"seeded01\", \"args\": %s, "
 			     "\"seed\": {\"value\": 7}}}]}", args) > 0);
-	assert_int_equal(start_server(&fw, extra, NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
 	if (p.status != 0)
 		fprintf(stderr, "%s", p.err);
@@ -706,8 +707,7 @@ static void test_swept_seed_is_recorded(void **state)
 	free(text);
 	free(dir);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(extra);
 	free(args);
 }
@@ -722,54 +722,31 @@ static void test_interrupt(void **state)
 	struct env e;
 	json_t *rec, *run = NULL;
 	char *long_args = run_args(0.005, 400), *extra = NULL, buf[16384];
-	int out[2], status = 0, i;
-	pid_t pid, done = 0;
-	ssize_t n;
-	size_t len = 0;
+	int err_fd, status, i;
+	pid_t pid;
+	size_t n;
 
 	(void)state;
 	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": \"run\", "
 			     "\"run_id\": \"ctrlc001\", \"args\": %s}]}", long_args) > 0);
-	assert_int_equal(start_server(&fw, extra, NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
-	assert_int_equal(pipe(out), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(out[1], 2);
-		close(out[0]);
-		for (i = 0; i < e.w.n; i++)
-			putenv(e.w.vars[i]);
-		execl(sw_test_bin(), sw_test_bin(), "agent", "alice/proj/" SWEEP_NAME, "--data",
-		      data_dir, "--results", e.results, (char *)NULL);
-		_exit(127);
+	start_fake(&fw, &e, extra, NULL);
+	{
+		const char *const args[] = { "agent", "alice/proj/" SWEEP_NAME, "--data",
+					     data_dir, "--results", e.results, NULL };
+
+		pid = sw_test_spawn(args, e.w.vars, e.w.n, &err_fd);
 	}
-	close(out[1]);
 	/* wait until wandb has a history line of the run (up to 60 s) */
 	for (i = 0; i < 600; i++) {
 		rec = sw_fake_wandb_record(&fw);
 		run = json_object_get(json_object_get(rec, "runs"), "ctrlc001");
-		n = (ssize_t)json_array_size(json_object_get(run, "history"));
+		n = json_array_size(json_object_get(run, "history"));
 		json_decref(rec);
 		if (n > 0)
 			break;
 		usleep(100 * 1000);
 	}
-	kill(pid, SIGINT);
-	for (i = 0; i < 300 && !done; i++) {
-		done = waitpid(pid, &status, WNOHANG);
-		if (!done)
-			usleep(100 * 1000);
-	}
-	if (!done) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
-	while (len < sizeof(buf) - 1 && (n = read(out[0], buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
-	close(out[0]);
-	assert_true(done > 0);
+	assert_true(sw_test_interrupt(pid, err_fd, buf, sizeof(buf), 300, &status) > 0);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 130);
 	assert_non_null(strstr(buf, "interrupted: stopping the runs"));
@@ -784,8 +761,7 @@ static void test_interrupt(void **state)
 	assert_true(json_array_size(json_object_get(run, "history")) < 400);
 	assert_non_null(strstr(buf, "run ctrlc001 interrupted after epoch"));
 	json_decref(rec);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(extra);
 	free(long_args);
 }
@@ -807,8 +783,7 @@ static void test_resume_after_kill(void **state)
 	(void)state;
 	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": \"run\", "
 			     "\"run_id\": \"resum001\", \"args\": %s}]}", long_args) > 0);
-	assert_int_equal(start_server(&fw, extra, NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	start_fake(&fw, &e, extra, NULL);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -856,8 +831,7 @@ static void test_resume_after_kill(void **state)
 	assert_int_equal(json_integer_value(json_object_get(run, "resent_lines")), 0);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(extra);
 	free(ctl);
 	free(long_args);
@@ -898,8 +872,7 @@ static void resume_from_checkpoint(int sig, const char *id)
 
 	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": \"run\", "
 			     "\"run_id\": \"ckref001\", \"args\": %s}]}", args) > 0);
-	assert_int_equal(start_server(&fw, extra, NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
 	assert_int_equal(p.status, 0);
 	sw_test_proc_release(&p);
@@ -990,8 +963,7 @@ static void resume_from_checkpoint(int sig, const char *id)
 				fail_msg("step %zu: %s differs after the resume", k, keys[i]);
 	}
 	json_decref(rec);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(extra);
 	free(ctl);
 	free(args);
@@ -1028,8 +1000,7 @@ static void test_sweep_deleted(void **state)
 			     "\"run_id\": \"delrun01\", \"args\": %s}]}, \"faults\": [{\"op\": "
 			     "\"Heartbeat\", \"skip\": 2, \"times\": -1, \"status\": 404}]",
 			     args) > 0);
-	assert_int_equal(start_server(&fw, extra, NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, NULL);
 	assert_int_equal(p.status, 1);
 	assert_non_null(strstr(p.err, "letting the running runs finish"));
@@ -1041,8 +1012,7 @@ static void test_sweep_deleted(void **state)
 	assert_int_equal(sw_fake_wandb_requests(rec, "Heartbeat"), 3);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(extra);
 	free(args);
 }
@@ -1085,8 +1055,7 @@ static void test_wrong_key_unknown_sweep(void **state)
 	assert_int_equal(sw_fake_wandb_requests(rec, "CreateAgent"), 0);
 	assert_int_equal(json_object_size(json_object_get(rec, "runs")), 0);
 	json_decref(rec);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 }
 
 static void test_offline_and_unreachable(void **state)
@@ -1129,8 +1098,7 @@ static void test_offline_and_unreachable(void **state)
 	sw_fake_env_free(&e.w);
 
 	/* 2. an online agent caches the definition; later the server is gone */
-	assert_int_equal(start_server(&fw, "\"exit_when_done\": true", NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	start_fake(&fw, &e, "\"exit_when_done\": true", NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, NULL);
 	assert_int_equal(p.status, 0);
 	assert_non_null(strstr(p.err, "wandb asked the agent to exit"));
@@ -1232,16 +1200,13 @@ static void test_local_controller(void **state)
 	sw_test_proc_release(&p);
 
 	/* a sweep without `controller: {type: local}` is refused */
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
-	assert_int_equal(start_server(&fw, "", NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	stop_fake(&fw, &e);
+	start_fake(&fw, &e, "", NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--controller", NULL);
 	assert_int_equal(p.status, 2);
 	assert_non_null(strstr(p.err, "controller: {type: local}"));
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 }
 
 /* The local controller against a server that says "running" in lower case
@@ -1273,8 +1238,7 @@ static void test_local_controller_lower_case_state(void **state)
 	assert_int_equal(json_object_size(json_object_get(rec, "runs")), 3);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(text);
 	json_decref(c);
 }
@@ -1297,7 +1261,7 @@ static void test_local_controller_earlystop(void **state)
 	json_t *rec, *sweep, *ctl, *es;
 
 	(void)state;
-	assert_int_equal(start_server(&fw, "\"auto_schedule\": true, \"runs\": {"
+	start_fake(&fw, &e, "\"auto_schedule\": true, \"runs\": {"
 		"\"hbrun001\": {\"sweep\": \"" SWEEP_NAME "\", \"state\": \"finished\", "
 		"\"config\": {\"learning_rate\": {\"value\": 0.002}, \"epochs\": {\"value\": 4}}, "
 		"\"history\": [{\"_step\": 0, \"val_loss\": 0.5}, {\"_step\": 1, \"val_loss\": 0.4}]},"
@@ -1309,8 +1273,7 @@ static void test_local_controller_earlystop(void **state)
 		"\"history\": [{\"_step\": 0, \"val_loss\": 2.0}]},"
 		"\"hbrun004\": {\"sweep\": \"" SWEEP_NAME "\", \"state\": \"running\", "
 		"\"config\": {\"learning_rate\": {\"value\": 0.004}, \"epochs\": {\"value\": 4}}, "
-		"\"history\": [{\"_step\": 0, \"val_loss\": 0.3}]}}", hb_yaml), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+		"\"history\": [{\"_step\": 0, \"val_loss\": 0.3}]}}", hb_yaml);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--controller", "--count", "1", NULL);
 	if (p.status != 0)
 		fprintf(stderr, "%s", p.err);
@@ -1329,8 +1292,7 @@ static void test_local_controller_earlystop(void **state)
 	assert_int_equal(json_object_size(json_object_get(rec, "runs")), 5);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 }
 
 static void test_usage(void **state)

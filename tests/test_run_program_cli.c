@@ -65,27 +65,6 @@ static const char train_py[] =
 "        os.replace(ck + '.tmp', ck)\n"
 "print('trained with lr', lr)\n";
 
-static char *pathf(const char *fmt, ...)
-{
-	va_list ap;
-	char *rel = NULL, *p = NULL;
-
-	va_start(ap, fmt);
-	assert_true(vasprintf(&rel, fmt, ap) > 0);
-	va_end(ap);
-	assert_true(asprintf(&p, "%s/%s", tmp, rel) > 0);
-	free(rel);
-	return p;
-}
-
-static void put(const char *name, const char *text)
-{
-	char *p = pathf("%s", name);
-
-	assert_int_equal(sw_test_write_file(p, text, strlen(text)), 0);
-	free(p);
-}
-
 static int run_sweep(struct sw_test_proc *p, const char *a1, const char *a2,
 		     const char *a3, const char *a4, const char *a5, const char *a6)
 {
@@ -97,7 +76,7 @@ static int run_sweep(struct sw_test_proc *p, const char *a1, const char *a2,
 /* The one results directory under tmp/<sub> (a new string). */
 static char *results_dir(const char *sub)
 {
-	char *pat = pathf("%s/*/meta.json", sub), *dir;
+	char *pat = sw_test_pathf(tmp, "%s/*/meta.json", sub), *dir;
 	glob_t g;
 
 	assert_int_equal(glob(pat, 0, NULL, &g), 0);
@@ -134,16 +113,16 @@ static json_t *load_runs(const char *dir)
 static void test_grid_three_points(void **state)
 {
 	struct sw_test_proc p;
-	char *dir, *hist = NULL, *text, *sweep = pathf("grid.yaml");
+	char *dir, *hist = NULL, *text, *sweep = sw_test_pathf(tmp, "grid.yaml");
 	json_t *runs;
 	size_t i;
 
 	(void)state;
-	put("grid.yaml",
+	sw_test_put(tmp, "grid.yaml",
 	    "name: prog-grid\nprogram: train.py\nmethod: grid\n"
 	    "metric: {name: val_loss, goal: minimize}\n"
 	    "parameters:\n  lr: {values: [0.1, 0.01, 0.001]}\n  epochs: {value: 3}\n");
-	char *res = pathf("res-grid");
+	char *res = sw_test_pathf(tmp, "res-grid");
 
 	assert_int_equal(run_sweep(&p, "run", sweep, "--seed", "5", "--results", res), 0);
 	free(res);
@@ -187,7 +166,7 @@ static void test_grid_three_points(void **state)
 static void test_hyperband_sigterm(void **state)
 {
 	struct sw_test_proc p;
-	char *dir, *sweep = pathf("hb.yaml");
+	char *dir, *sweep = sw_test_pathf(tmp, "hb.yaml");
 	json_t *runs;
 	size_t i;
 	int stopped = 0, finished = 0;
@@ -195,13 +174,13 @@ static void test_hyperband_sigterm(void **state)
 	(void)state;
 	/* sequential: the first (best) run sets the threshold at epoch 1, the
 	 * worse ones are stopped there with SIGTERM and say so */
-	put("hb.yaml",
+	sw_test_put(tmp, "hb.yaml",
 	    "name: prog-hb\nprogram: train.py\nmethod: grid\n"
 	    "metric: {name: val_loss, goal: minimize}\n"
 	    "early_terminate: {type: hyperband, min_iter: 1, eta: 3}\n"
 	    "parameters:\n  lr: {values: [0.001, 0.5, 1.0]}\n  epochs: {value: 6}\n"
 	    "  sleep: {value: 0.3}\n");
-	char *res = pathf("res-hb");
+	char *res = sw_test_pathf(tmp, "res-hb");
 
 	assert_int_equal(run_sweep(&p, "run", sweep, "--parallel", "1", "--results", res), 0);
 	free(res);
@@ -213,7 +192,7 @@ static void test_hyperband_sigterm(void **state)
 		json_t *r = json_array_get(runs, i);
 		const char *id = json_string_value(json_object_get(r, "id"));
 		const char *st = json_string_value(json_object_get(r, "state"));
-		char *term = pathf("term-%s.txt", id);
+		char *term = sw_test_pathf(tmp, "term-%s.txt", id);
 		struct stat sb;
 
 		if (!strcmp(st, "stopped")) {
@@ -265,9 +244,9 @@ static void sleep_ms(int ms)
 static void sigkill_then_resume(int own_ckpt)
 {
 	struct sw_test_proc p;
-	char *sweep = pathf("crash.yaml"), *res = pathf(own_ckpt ? "res-own" : "res-crash");
+	char *sweep = sw_test_pathf(tmp, "crash.yaml"), *res = sw_test_pathf(tmp, own_ckpt ? "res-own" : "res-crash");
 	char *dir = NULL;
-	char *starts_path = pathf("starts.log"), *starts, *runs_path = NULL, *text;
+	char *starts_path = sw_test_pathf(tmp, "starts.log"), *starts, *runs_path = NULL, *text;
 	char inflight[64] = "", *line;
 	const char *argv[] = { sw_test_bin(), "run", sweep, "--parallel", "1", "--seed",
 			       "9", "--results", res, NULL };
@@ -277,7 +256,7 @@ static void sigkill_then_resume(int own_ckpt)
 	size_t k;
 
 	unlink(starts_path);
-	put("crash.yaml", own_ckpt ?
+	sw_test_put(tmp, "crash.yaml", own_ckpt ?
 	    "name: prog-crash\nprogram: train.py\nmethod: grid\n"
 	    "metric: {name: val_loss, goal: minimize}\n"
 	    "parameters:\n  lr: {values: [0.3, 0.2, 0.1]}\n  epochs: {value: 4}\n"
@@ -305,7 +284,7 @@ static void sigkill_then_resume(int own_ckpt)
 		sleep_ms(50);
 		if (!dir) {
 			glob_t g;
-			char *pat = pathf("%s/*/runs.jsonl", own_ckpt ? "res-own" : "res-crash");
+			char *pat = sw_test_pathf(tmp, "%s/*/runs.jsonl", own_ckpt ? "res-own" : "res-crash");
 
 			memset(&g, 0, sizeof(g));
 			if (glob(pat, 0, NULL, &g) == 0 && g.gl_pathc == 1) {
@@ -345,7 +324,7 @@ static void sigkill_then_resume(int own_ckpt)
 	}
 	assert_true(i < 600);
 	if (own_ckpt) {     /* its own checkpoint of epoch 1 at least */
-		char *ck = pathf("ckpt-%s.txt", inflight);
+		char *ck = sw_test_pathf(tmp, "ckpt-%s.txt", inflight);
 
 		for (i = 0; i < 100 && access(ck, F_OK) < 0; i++)
 			sleep_ms(20);
@@ -396,7 +375,7 @@ static void sigkill_then_resume(int own_ckpt)
 		json_decref(hist);
 	}
 	if (own_ckpt) {     /* it went on from its own checkpoint */
-		char *from = pathf("from-%s.txt", inflight), *f = sw_test_read_file(from, NULL);
+		char *from = sw_test_pathf(tmp, "from-%s.txt", inflight), *f = sw_test_read_file(from, NULL);
 		char *last;
 
 		/* its starts (earlier tests of this seed had the same run ids):
@@ -469,7 +448,7 @@ static pid_t start_sweep(const char *yaml_path, const char *res)
  * run id (a new string). */
 static char *wait_epochs(const char *sub, int n)
 {
-	char *pat = pathf("%s/*/runs/*/history.jsonl", sub), *id = NULL;
+	char *pat = sw_test_pathf(tmp, "%s/*/runs/*/history.jsonl", sub), *id = NULL;
 	int i;
 
 	for (i = 0; i < 600 && !id; i++) {
@@ -499,7 +478,7 @@ static char *wait_epochs(const char *sub, int n)
 
 static void test_ctrl_c(void **state)
 {
-	char *yaml = pathf("ctrlc.yaml"), *res = pathf("res-ctrlc"), *res2 = pathf("res-ctrlc2");
+	char *yaml = sw_test_pathf(tmp, "ctrlc.yaml"), *res = sw_test_pathf(tmp, "res-ctrlc"), *res2 = sw_test_pathf(tmp, "res-ctrlc2");
 	char *id, *term, *dir;
 	json_t *runs;
 	pid_t pid;
@@ -507,7 +486,7 @@ static void test_ctrl_c(void **state)
 	struct stat sb;
 
 	(void)state;
-	put("ctrlc.yaml",
+	sw_test_put(tmp, "ctrlc.yaml",
 	    "name: prog-ctrlc\nprogram: train.py\nmethod: grid\n"
 	    "metric: {name: val_loss, goal: minimize}\n"
 	    "parameters:\n  lr: {values: [0.3, 0.2]}\n  epochs: {value: 40}\n"
@@ -520,7 +499,7 @@ static void test_ctrl_c(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 130);
-	term = pathf("term-%s.txt", id);
+	term = sw_test_pathf(tmp, "term-%s.txt", id);
 	assert_int_equal(stat(term, &sb), 0);
 	free(term);
 	dir = results_dir("res-ctrlc");
@@ -536,13 +515,13 @@ static void test_ctrl_c(void **state)
 
 	/* twice: SIGTERM at once, in flight too (epochs 2 s apart, so both
 	 * interrupts land between two epochs) */
-	put("ctrlc2.yaml",
+	sw_test_put(tmp, "ctrlc2.yaml",
 	    "name: prog-ctrlc2\nprogram: train.py\nmethod: grid\n"
 	    "metric: {name: val_loss, goal: minimize}\n"
 	    "parameters:\n  lr: {values: [0.3, 0.2]}\n  epochs: {value: 40}\n"
 	    "  sleep: {value: 2.0}\n");
 	free(yaml);
-	yaml = pathf("ctrlc2.yaml");
+	yaml = sw_test_pathf(tmp, "ctrlc2.yaml");
 	pid = start_sweep(yaml, res2);
 	id = wait_epochs("res-ctrlc2", 1);
 	assert_int_equal(kill(pid, SIGINT), 0);
@@ -568,12 +547,12 @@ static void test_ctrl_c(void **state)
 static void test_errors(void **state)
 {
 	struct sw_test_proc p;
-	char *sweep = pathf("missing.yaml"), *bad = pathf("badinterp.yaml");
+	char *sweep = sw_test_pathf(tmp, "missing.yaml"), *bad = sw_test_pathf(tmp, "badinterp.yaml");
 
 	(void)state;
-	put("missing.yaml", "program: nowhere.py\nmethod: grid\n"
+	sw_test_put(tmp, "missing.yaml", "program: nowhere.py\nmethod: grid\n"
 	    "parameters:\n  lr: {values: [0.1]}\n");
-	char *res = pathf("res-err"), *res2 = pathf("res-bad");
+	char *res = sw_test_pathf(tmp, "res-err"), *res2 = sw_test_pathf(tmp, "res-bad");
 
 	assert_int_equal(run_sweep(&p, "run", sweep, "--results", res, NULL, NULL), 0);
 	assert_int_equal(p.status, 1);
@@ -583,7 +562,7 @@ static void test_errors(void **state)
 	sw_test_proc_release(&p);
 
 	/* a command naming a missing interpreter: each run fails, saying so */
-	put("badinterp.yaml", "program: train.py\nmethod: grid\n"
+	sw_test_put(tmp, "badinterp.yaml", "program: train.py\nmethod: grid\n"
 	    "command: [\"${env}\", \"no-such-python-xyz\", \"${program}\", \"${args}\"]\n"
 	    "parameters:\n  lr: {values: [0.1, 0.2]}\n  epochs: {value: 1}\n");
 	assert_int_equal(run_sweep(&p, "run", bad, "--results", res2, NULL, NULL), 0);
@@ -606,7 +585,7 @@ static int setup(void **state)
 		return -1;
 	snprintf(env_home, sizeof(env_home), "HOME=%s", tmp);
 	snprintf(env_xdg, sizeof(env_xdg), "XDG_CACHE_HOME=%s/cache", tmp);
-	put("train.py", train_py);
+	sw_test_put(tmp, "train.py", train_py);
 	return 0;
 }
 
