@@ -100,6 +100,28 @@ static void env_init(struct env *e, const char *base_url, const char *key)
 	e->w.vars[e->w.n++] = strdup("OMP_NUM_THREADS=1");
 }
 
+/* The fake server's "commands": one run of the sweep, its id and args
+ * given (caller frees). */
+static char *one_run(const char *run_id, const char *args)
+{
+	char *s = NULL;
+
+	assert_true(asprintf(&s, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": \"run\", "
+			     "\"run_id\": \"%s\", \"args\": %s}]}", run_id, args) > 0);
+	return s;
+}
+
+/* Starts `sweep agent` of the sweep in the background with the env, its
+ * output dropped; returns its pid. */
+static pid_t spawn_agent(struct env *e)
+{
+	const char *const args[] = { "agent", "alice/proj/" SWEEP_NAME, "--data", data_dir,
+				     "--results", e->results, NULL };
+
+	return sw_test_spawn_files(args, (const char *const *)e->w.vars, NULL,
+				   "/dev/null", "/dev/null");
+}
+
 /* The fake wandb server (start_server) and an agent environment with the
  * right key pointed at it. */
 static void start_fake(struct sw_fake_wandb *fw, struct env *e, const char *extra,
@@ -591,8 +613,7 @@ static void test_runs_land_in_sweep_project(void **state)
 	char *a1 = run_args(0.005, 1), *extra = NULL;
 
 	(void)state;
-	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": \"run\", "
-			     "\"run_id\": \"inproj01\", \"args\": %s}]}", a1) > 0);
+	extra = one_run("inproj01", a1);
 	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, SWEEP_NAME, "--count", "1", NULL);
 	if (p.status != 0)
@@ -727,8 +748,7 @@ static void test_interrupt(void **state)
 	size_t n;
 
 	(void)state;
-	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": \"run\", "
-			     "\"run_id\": \"ctrlc001\", \"args\": %s}]}", long_args) > 0);
+	extra = one_run("ctrlc001", long_args);
 	start_fake(&fw, &e, extra, NULL);
 	{
 		const char *const args[] = { "agent", "alice/proj/" SWEEP_NAME, "--data",
@@ -781,21 +801,9 @@ static void test_resume_after_kill(void **state)
 	pid_t pid;
 
 	(void)state;
-	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": \"run\", "
-			     "\"run_id\": \"resum001\", \"args\": %s}]}", long_args) > 0);
+	extra = one_run("resum001", long_args);
 	start_fake(&fw, &e, extra, NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-
-		dup2(devnull, 2);
-		for (i = 0; i < e.w.n; i++)
-			putenv(e.w.vars[i]);
-		execl(sw_test_bin(), sw_test_bin(), "agent", "alice/proj/" SWEEP_NAME, "--data",
-		      data_dir, "--results", e.results, (char *)NULL);
-		_exit(127);
-	}
+	pid = spawn_agent(&e);
 	for (i = 0; i < 600 && have < 2; i++) {
 		rec = sw_fake_wandb_record(&fw);
 		run = json_object_get(json_object_get(rec, "runs"), "resum001");
@@ -870,8 +878,7 @@ static void resume_from_checkpoint(int sig, const char *id)
 	size_t have = 0, k;
 	pid_t pid;
 
-	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": \"run\", "
-			     "\"run_id\": \"ckref001\", \"args\": %s}]}", args) > 0);
+	extra = one_run("ckref001", args);
 	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
 	assert_int_equal(p.status, 0);
@@ -881,18 +888,7 @@ static void resume_from_checkpoint(int sig, const char *id)
 			     "\"run\", \"run_id\": \"%s\", \"args\": %s}]}}", id, args) > 0);
 	assert_int_equal(sw_fake_wandb_control(&fw, ctl), 0);
 	free(ctl);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-
-		dup2(devnull, 2);
-		for (i = 0; i < e.w.n; i++)
-			putenv(e.w.vars[i]);
-		execl(sw_test_bin(), sw_test_bin(), "agent", "alice/proj/" SWEEP_NAME, "--data",
-		      data_dir, "--results", e.results, (char *)NULL);
-		_exit(127);
-	}
+	pid = spawn_agent(&e);
 	for (i = 0; i < 3000 && have < 3; i++) {
 		rec = sw_fake_wandb_record(&fw);
 		run = json_object_get(json_object_get(rec, "runs"), id);

@@ -351,7 +351,6 @@ static void test_ctrl_c_continues_and_checkpoints_go(void **state)
 	char *root = sw_test_strf("%s/ctrlc", tmp), *dir, *p, *text, *line, id[16];
 	const char *args[] = { "run", yaml, "--data", data, "--results", root,
 			       "--seed", "5", "--parallel", "1", "--threads", "1", NULL };
-	const char *argv[24];
 	json_t *runs, *seen;
 	int last;
 	struct sw_test_proc pr;
@@ -359,24 +358,9 @@ static void test_ctrl_c_continues_and_checkpoints_go(void **state)
 	int n = 0, status;
 
 	(void)state;
-	argv[n++] = sw_test_bin();
-	for (int i = 0; args[i]; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
 	/* Ctrl-C after the first run's second epoch */
 	p = sw_test_strf("%s/ctrlc.err", tmp);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		FILE *f = freopen(p, "w", stderr);
-
-		(void)f;
-		assert_non_null(freopen("/dev/null", "w", stdout));
-		for (int i = 0; env[i]; i++)
-			putenv((char *)env[i]);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
+	pid = sw_test_spawn_files(args, env, NULL, "/dev/null", p);
 	for (int i = 0; i < 6000; i++) {
 		text = sw_test_read_file(p, NULL);
 		n = text && strstr(text, "epoch 2/5") != NULL;

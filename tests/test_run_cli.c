@@ -188,37 +188,12 @@ static void expect_usage(struct sw_test_proc *p, const char *needle)
 	expect_usage(&p_, needle); \
 } while (0)
 
-/* Starts the sweep binary in the background, stdout and stderr going to
- * out_path and err_path (appended). Returns its pid. */
+/* Starts the sweep binary in the background with the test environment,
+ * stdout and stderr going to out_path and err_path (appended). Returns its
+ * pid. */
 static pid_t spawn(const char *const *args, const char *out_path, const char *err_path)
 {
-	const char *argv[40];
-	pid_t pid;
-	int i = 0;
-
-	argv[i++] = sw_test_bin();
-	for (; *args && i < 39; args++)
-		argv[i++] = *args;
-	argv[i] = NULL;
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		int e = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		int n = open("/dev/null", O_RDONLY);
-
-		if (o < 0 || e < 0 || n < 0)
-			_exit(127);
-		dup2(n, 0);
-		dup2(o, 1);
-		dup2(e, 2);
-		for (i = 0; env[i]; i++)
-			putenv((char *)env[i]);
-		signal(SIGINT, SIG_DFL);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
+	return sw_test_spawn_files(args, env, NULL, out_path, err_path);
 }
 
 /* Waits for pid to exit: its exit code, 128+signal, or -1 after timeout_s

@@ -248,8 +248,8 @@ static void sigkill_then_resume(int own_ckpt)
 	char *dir = NULL;
 	char *starts_path = sw_test_pathf(tmp, "starts.log"), *starts, *runs_path = NULL, *text;
 	char inflight[64] = "", *line;
-	const char *argv[] = { sw_test_bin(), "run", sweep, "--parallel", "1", "--seed",
-			       "9", "--results", res, NULL };
+	const char *args[] = { "run", sweep, "--parallel", "1", "--seed", "9",
+			       "--results", res, NULL };
 	json_t *runs, *ids = json_object();
 	pid_t pid, child_pid = 0;
 	int i, status;
@@ -265,18 +265,7 @@ static void sigkill_then_resume(int own_ckpt)
 	    "metric: {name: val_loss, goal: minimize}\n"
 	    "parameters:\n  lr: {values: [0.3, 0.2, 0.1]}\n  epochs: {value: 4}\n"
 	    "  sleep: {value: 0.25}\n");
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		for (i = 0; env[i]; i++)
-			putenv((char *)env[i]);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
+	pid = sw_test_spawn_files(args, env, NULL, "/dev/null", "/dev/null");
 	/* wait until run 1 ended and run 2 is in flight with an epoch */
 	for (i = 0; i < 600; i++) {
 		json_t *r;
@@ -425,23 +414,9 @@ static void test_sigkill_then_resume_own_checkpoint(void **state)
 /* Starts `sweep run` of name.yaml in the background; returns its pid. */
 static pid_t start_sweep(const char *yaml_path, const char *res)
 {
-	const char *argv[] = { sw_test_bin(), "run", yaml_path, "--parallel", "1",
-			       "--results", res, NULL };
-	pid_t pid = fork();
-	int i;
+	const char *args[] = { "run", yaml_path, "--parallel", "1", "--results", res, NULL };
 
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		for (i = 0; env[i]; i++)
-			putenv((char *)env[i]);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
+	return sw_test_spawn_files(args, env, NULL, "/dev/null", "/dev/null");
 }
 
 /* Waits until some history.jsonl under tmp/sub has n epochs; returns the

@@ -507,30 +507,9 @@ static void test_time_limit(void **state)
 /* Starts `sweep run ...` in the background (output to files in tmp). */
 static pid_t spawn_sweep(const char *const *args)
 {
-	const char *argv[40];
 	char *out = sw_test_strf("%s/spawn.out", tmp), *errp = sw_test_strf("%s/spawn.err", tmp);
-	pid_t pid;
-	int i = 0;
+	pid_t pid = sw_test_spawn_files(args, NULL, tmp, out, errp);
 
-	argv[i++] = sw_test_bin();
-	for (; *args && i < 39; args++)
-		argv[i++] = *args;
-	argv[i] = NULL;
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		int e = open(errp, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		int n = open("/dev/null", O_RDONLY);
-
-		if (o < 0 || e < 0 || n < 0 || chdir(tmp) < 0)
-			_exit(127);
-		dup2(n, 0);
-		dup2(o, 1);
-		dup2(e, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
 	free(out);
 	free(errp);
 	return pid;

@@ -330,6 +330,38 @@ pid_t sw_test_spawn(const char *const *args, char *const *vars, int n,
 	return pid;
 }
 
+pid_t sw_test_spawn_files(const char *const *args, const char *const *env,
+			  const char *cwd, const char *out_path, const char *err_path)
+{
+	const char *argv[40];
+	pid_t pid;
+	int i = 0;
+
+	argv[i++] = sw_test_bin();
+	for (; *args && i < 39; args++)
+		argv[i++] = *args;
+	argv[i] = NULL;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int o = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int e = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int n = open("/dev/null", O_RDONLY);
+
+		if (o < 0 || e < 0 || n < 0 || (cwd && chdir(cwd) < 0))
+			_exit(127);
+		dup2(n, 0);
+		dup2(o, 1);
+		dup2(e, 2);
+		for (i = 0; env && env[i]; i++)
+			putenv((char *)env[i]);
+		signal(SIGINT, SIG_DFL);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
 pid_t sw_test_interrupt(pid_t pid, int err_fd, char *buf, size_t size,
 			int tenths, int *status)
 {

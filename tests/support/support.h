@@ -10,7 +10,7 @@
  *          sw_test_tmpdir, sw_test_write_file, sw_test_read_file, sw_test_bin,
  *          sw_test_run_args, sw_test_expect_status, sw_test_sleep,
  *          sw_test_sweep_dir, sw_test_str, sw_test_spawn, sw_test_interrupt,
- *          sw_test_pathf, sw_test_put, sw_test_strf
+ *          sw_test_pathf, sw_test_put, sw_test_strf, sw_test_spawn_files
  */
 #ifndef SW_TEST_SUPPORT_H
 #define SW_TEST_SUPPORT_H
@@ -88,6 +88,14 @@ const char *sw_test_str(const json_t *o, const char *key);
  * and its stderr into a pipe whose read end is *err_fd. Returns its pid. */
 pid_t sw_test_spawn(const char *const *args, char *const *vars, int n,
 		    int *err_fd);
+
+/* Starts the sweep binary with args (NULL-terminated, at most 38) in the
+ * background: stdin from /dev/null, stdout and stderr appended to out_path
+ * and err_path, in directory cwd (NULL: this one), with the entries "K=V"
+ * of env (NULL-terminated, may be NULL) added, SIGINT at its default.
+ * Returns its pid. */
+pid_t sw_test_spawn_files(const char *const *args, const char *const *env,
+			  const char *cwd, const char *out_path, const char *err_path);
 
 /* Ctrl-C for a child from sw_test_spawn: sends SIGINT, waits up to tenths
  * tenths of a second for it to exit (then SIGKILLs it), and reads what it
