@@ -122,6 +122,16 @@ static pid_t spawn_agent(struct env *e)
 				   "/dev/null", "/dev/null");
 }
 
+/* What the fake server recorded (caller frees), asserting that it saw no
+ * violation of the protocol. */
+static json_t *checked_record(struct sw_fake_wandb *fw)
+{
+	json_t *rec = sw_fake_wandb_record(fw);
+
+	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	return rec;
+}
+
 /* The fake wandb server (start_server) and an agent environment with the
  * right key pointed at it. */
 static void start_fake(struct sw_fake_wandb *fw, struct env *e, const char *extra,
@@ -273,13 +283,10 @@ static void test_full_cycle(void **state)
 			     "{\"type\": \"run\", \"args\": %s}]}", a1, a2, a3) > 0);
 	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "3", "--parallel", "2", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_null(strstr(p.err, "plain http"));
 	assert_non_null(strstr(p.err, "agent done: 3 runs (0 failed)"));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	runs = json_object_get(rec, "runs");
 	assert_int_equal(json_object_size(runs), 3);
 	json_object_foreach(runs, k, run) {
@@ -371,15 +378,12 @@ static void test_stops(void **state)
 	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, SWEEP_NAME, "--project", "proj", "--entity", "alice", "--count", "2",
 		  NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_non_null(strstr(p.err, "run stopme01: wandb asked to stop it"));
 	assert_non_null(strstr(p.err, "run fsstop01: wandb asked to stop it"));
 	assert_non_null(strstr(p.err, "wandb asked to stop run notmine1, which is not running"));
 	assert_non_null(strstr(p.err, "unknown command 'bogus'"));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	runs = json_object_get(rec, "runs");
 	assert_int_equal(json_object_size(runs), 2);
 	/* stopped long before their 400 epochs, ended cleanly (exit code 0) */
@@ -434,15 +438,12 @@ static void test_faults_nothing_lost(void **state)
 		"]", a1, a2, a3) > 0);
 	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "3", "--parallel", "2", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_non_null(strstr(p.err, "retrying in"));
 	/* file_stream retries are said as GraphQL retries are, naming the run */
 	assert_true(has_line(p.err, "sweep: warning: run ", "/file_stream"));
 	assert_true(has_line(p.err, "/file_stream", "; retrying in"));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	runs = json_object_get(rec, "runs");
 	assert_int_equal(json_object_size(runs), 3);
 	/* every step exactly once, every run complete */
@@ -476,14 +477,11 @@ static void test_failed_run_alert(void **state)
 				      "\"run\", \"run_id\": \"badrun01\", \"args\": "
 				      "{\"learning_rate\": {\"value\": -1}}}]}", NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_non_null(strstr(p.err, "run badrun01 failed"));
 	assert_non_null(strstr(p.err, "learning_rate"));
 	assert_non_null(strstr(p.err, "agent done: 1 run (1 failed)"));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	run = json_object_get(json_object_get(rec, "runs"), "badrun01");
 	assert_true(json_is_true(json_object_get(run, "complete")));
 	assert_true(json_integer_value(json_object_get(run, "exitcode")) != 0);
@@ -551,14 +549,11 @@ static void test_wandb_mock_server(void **state)
 	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
 	/* no entity or project: the viewer's entity, the project wandb picks */
 	run_agent(&p, &e, SWEEP_NAME, "--count", "6", "--parallel", "3", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_null(strstr(p.err, "not running"));
 	assert_null(strstr(p.err, "registering anyway"));
 	assert_non_null(strstr(p.err, "agent done: 6 runs (3 failed)"));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	agents = json_object_get(rec, "agents");
 	assert_non_null(json_object_get(agents, "mock-server-agent-93xy"));
 	runs = json_object_get(rec, "runs");
@@ -616,11 +611,8 @@ static void test_runs_land_in_sweep_project(void **state)
 	extra = one_run("inproj01", a1);
 	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, SWEEP_NAME, "--count", "1", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	sw_test_expect_status(&p, 0);
+	rec = checked_record(&fw);
 	run = json_object_get(json_object_get(rec, "runs"), "inproj01");
 	assert_non_null(run);
 	assert_string_equal(json_string_value(json_object_get(run, "project")), "proj");
@@ -679,9 +671,7 @@ static void test_sweep_state_does_not_gate(void **state)
 		assert_int_equal(sw_fake_wandb_start(&fw, cfg), 0);
 		env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
 		run_agent(&p, &e, SWEEP_NAME, NULL);
-		if (p.status != 0)
-			fprintf(stderr, "%s", p.err);
-		assert_int_equal(p.status, 0);
+		sw_test_expect_status(&p, 0);
 		assert_int_equal(strstr(p.err, "registering anyway") != NULL, i < 2);
 		assert_non_null(strstr(p.err, "wandb asked the agent to exit"));
 		rec = sw_fake_wandb_record(&fw);
@@ -711,9 +701,7 @@ static void test_swept_seed_is_recorded(void **state)
 			     "\"seed\": {\"value\": 7}}}]}", args) > 0);
 	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	dir = results_dir(&e);
 	assert_int_equal(count_file_lines(dir, "runs.jsonl"), 1);
 	snprintf(path, sizeof(path), "%s/runs.jsonl", dir);
@@ -771,8 +759,7 @@ static void test_interrupt(void **state)
 	assert_int_equal(WEXITSTATUS(status), 130);
 	assert_non_null(strstr(buf, "interrupted: stopping the runs"));
 	assert_null(strstr(buf, SW_FAKE_WANDB_KEY));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	run = json_object_get(json_object_get(rec, "runs"), "ctrlc001");
 	assert_false(json_is_true(json_object_get(run, "complete")));
 	assert_true(json_is_true(json_object_get(run, "preempting")));
@@ -829,11 +816,8 @@ static void test_resume_after_kill(void **state)
 	assert_int_equal(sw_fake_wandb_control(&fw, ctl), 0);
 	sw_test_rmtree(e.results);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	sw_test_expect_status(&p, 0);
+	rec = checked_record(&fw);
 	run = json_object_get(json_object_get(rec, "runs"), "resum001");
 	check_run(run, (int)have + 2, 0);
 	assert_int_equal(json_integer_value(json_object_get(run, "resent_lines")), 0);
@@ -929,9 +913,7 @@ static void resume_from_checkpoint(int sig, const char *id)
 			     id, args) > 0);
 	assert_int_equal(sw_fake_wandb_control(&fw, ctl), 0);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	at = strstr(p.err, "continues after epoch ");
 	if (!at)
 		fail_msg("not continued from a checkpoint:\n%s", p.err);
@@ -944,8 +926,7 @@ static void resume_from_checkpoint(int sig, const char *id)
 	assert_null(strstr(p.err, "epoch 1/40"));
 	sw_test_proc_release(&p);
 
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	run = json_object_get(json_object_get(rec, "runs"), id);
 	ref = json_object_get(json_object_get(rec, "runs"), "ckref001");
 	check_run(run, 40, 0);
@@ -1001,8 +982,7 @@ static void test_sweep_deleted(void **state)
 	assert_int_equal(p.status, 1);
 	assert_non_null(strstr(p.err, "letting the running runs finish"));
 	assert_non_null(strstr(p.err, "was deleted"));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	check_run(json_object_get(json_object_get(rec, "runs"), "delrun01"), 4, 0);
 	/* no heartbeat after the 404 */
 	assert_int_equal(sw_fake_wandb_requests(rec, "Heartbeat"), 3);
@@ -1070,9 +1050,7 @@ static void test_offline_and_unreachable(void **state)
 	assert_int_equal(sw_test_write_file(yaml_path, sweep_yaml, strlen(sweep_yaml)), 0);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "2", "--sweep-file", yaml_path,
 		  NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_non_null(strstr(p.err, "WANDB_MODE is offline"));
 	assert_non_null(strstr(p.err, "sweep sync "));
 	dir = results_dir(&e);
@@ -1105,9 +1083,7 @@ static void test_offline_and_unreachable(void **state)
 	assert_int_equal(sw_fake_env_add(&e.w, "SWEEP_HTTP_TRIES=2"), 0);
 	sw_test_rmtree(e.results);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_non_null(strstr(p.err, "cannot be reached"));
 	assert_non_null(strstr(p.err, "going offline"));
 	dir = results_dir(&e);
@@ -1144,12 +1120,9 @@ static void test_local_controller(void **state)
 				      local_yaml), 0);
 	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--controller", "--count", "3", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_non_null(strstr(p.err, "controller done: 3 runs scheduled"));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	runs = json_object_get(rec, "runs");
 	assert_int_equal(json_object_size(runs), 3);
 	json_object_foreach(runs, k, run)
@@ -1162,11 +1135,8 @@ static void test_local_controller(void **state)
 	/* an agent then trains what the controller scheduled */
 	assert_int_equal(sw_fake_wandb_control(&fw, "{\"exit_when_done\": false}"), 0);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "3", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	sw_test_expect_status(&p, 0);
+	rec = checked_record(&fw);
 	json_object_foreach(json_object_get(rec, "runs"), k, run)
 		check_run(run, 1, 0);
 	json_decref(rec);
@@ -1175,12 +1145,9 @@ static void test_local_controller(void **state)
 	/* the controller again: the grid is exhausted, so it schedules the
 	 * end (null args) and the backend finishes the sweep */
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--controller", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_non_null(strstr(p.err, "the search is over (exhausted)"));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	assert_int_equal(json_object_size(json_object_get(rec, "runs")), 3);
 	sweep = json_object_get(json_object_get(rec, "sweeps"), SWEEP_NAME);
 	assert_string_equal(json_string_value(json_object_get(sweep, "state")), "FINISHED");
@@ -1224,13 +1191,10 @@ static void test_local_controller_lower_case_state(void **state)
 	assert_int_equal(sw_fake_wandb_start(&fw, text), 0);
 	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
 	run_agent(&p, &e, SWEEP_NAME, "--controller", "--count", "3", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_null(strstr(p.err, "is running: controller done"));
 	assert_non_null(strstr(p.err, "controller done: 3 runs scheduled"));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	assert_int_equal(json_object_size(json_object_get(rec, "runs")), 3);
 	json_decref(rec);
 	sw_test_proc_release(&p);
@@ -1271,13 +1235,10 @@ static void test_local_controller_earlystop(void **state)
 		"\"config\": {\"learning_rate\": {\"value\": 0.004}, \"epochs\": {\"value\": 4}}, "
 		"\"history\": [{\"_step\": 0, \"val_loss\": 0.3}]}}", hb_yaml);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--controller", "--count", "1", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_non_null(strstr(p.err, "early-stopping run hbrun003 (hyperband)"));
 	assert_null(strstr(p.err, "early-stopping run hbrun004"));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	sweep = json_object_get(json_object_get(rec, "sweeps"), SWEEP_NAME);
 	ctl = json_loads(json_string_value(json_object_get(sweep, "controller")), 0, NULL);
 	es = json_object_get(ctl, "earlystop");
