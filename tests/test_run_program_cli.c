@@ -451,11 +451,26 @@ static char *wait_epochs(const char *sub, int n)
 	return id;
 }
 
+/* The one run of the sweep under results name was interrupted: nothing
+ * recorded in runs.jsonl, its running.json left for resume. */
+static void expect_in_flight(const char *name, const char *id)
+{
+	char *dir = results_dir(name), *p = NULL;
+	json_t *runs = load_runs(dir);
+	struct stat sb;
+
+	assert_int_equal(json_array_size(runs), 0);
+	json_decref(runs);
+	assert_true(asprintf(&p, "%s/runs/%s/running.json", dir, id) > 0);
+	assert_int_equal(stat(p, &sb), 0);
+	free(p);
+	free(dir);
+}
+
 static void test_ctrl_c(void **state)
 {
 	char *yaml = sw_test_pathf(tmp, "ctrlc.yaml"), *res = sw_test_pathf(tmp, "res-ctrlc"), *res2 = sw_test_pathf(tmp, "res-ctrlc2");
-	char *id, *term, *dir;
-	json_t *runs;
+	char *id, *term;
 	pid_t pid;
 	int status;
 	struct stat sb;
@@ -477,15 +492,7 @@ static void test_ctrl_c(void **state)
 	term = sw_test_pathf(tmp, "term-%s.txt", id);
 	assert_int_equal(stat(term, &sb), 0);
 	free(term);
-	dir = results_dir("res-ctrlc");
-	runs = load_runs(dir);
-	assert_int_equal(json_array_size(runs), 0);
-	json_decref(runs);
-	term = NULL;
-	assert_true(asprintf(&term, "%s/runs/%s/running.json", dir, id) > 0);
-	assert_int_equal(stat(term, &sb), 0);
-	free(term);
-	free(dir);
+	expect_in_flight("res-ctrlc", id);
 	free(id);
 
 	/* twice: SIGTERM at once, in flight too (epochs 2 s apart, so both
@@ -504,15 +511,7 @@ static void test_ctrl_c(void **state)
 	assert_int_equal(kill(pid, SIGINT), 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_int_equal(WEXITSTATUS(status), 130);
-	dir = results_dir("res-ctrlc2");
-	runs = load_runs(dir);
-	assert_int_equal(json_array_size(runs), 0);
-	json_decref(runs);
-	term = NULL;
-	assert_true(asprintf(&term, "%s/runs/%s/running.json", dir, id) > 0);
-	assert_int_equal(stat(term, &sb), 0);
-	free(term);
-	free(dir);
+	expect_in_flight("res-ctrlc2", id);
 	free(id);
 	free(yaml);
 	free(res);
