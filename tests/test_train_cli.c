@@ -59,6 +59,22 @@ static void run(struct sw_test_proc *p, const char *const *args)
 	sw_test_run_args(p, args, env, 120);
 }
 
+/* Runs args expecting success and one JSON object on stdout; returns it
+ * (caller frees). */
+static json_t *run_json(const char *const *args)
+{
+	struct sw_test_proc p;
+	json_error_t jerr;
+	json_t *o;
+
+	run(&p, args);
+	sw_test_expect_status(&p, 0);
+	o = json_loads(p.out, 0, &jerr);
+	assert_non_null(o);
+	sw_test_proc_release(&p);
+	return o;
+}
+
 /* Runs args expecting the exit status and an error holding needle. */
 static void expect_error(const char *const *args, int status, const char *needle)
 {
@@ -134,16 +150,10 @@ static void test_train_json_save_eval(void **state)
 	sw_test_proc_release(&p);
 
 	/* the saved model evaluates to the last epoch's validation loss */
-	run(&p, eargs);
-	if (p.status != 0)
-		printf("%s", p.err);
-	assert_int_equal(p.status, 0);
-	ep = json_loads(p.out, 0, &jerr);
-	assert_non_null(ep);
+	ep = run_json(eargs);
 	assert_float_equal(json_real_value(json_object_get(ep, "test_loss")), val_loss, 1e-4);
 	assert_int_equal(json_integer_value(json_object_get(ep, "images")), RECORDS);
 	json_decref(ep);
-	sw_test_proc_release(&p);
 }
 
 static void test_bad_hyperparameters(void **state)
@@ -212,18 +222,13 @@ static void test_eval_bad_model(void **state)
 
 static void test_bench_json(void **state)
 {
-	struct sw_test_proc p;
 	const char *a1[] = { "bench", "--batch", "8", "--threads", "1", "--seconds",
 			     "0.05", "--json", NULL };
 	const char *a2[] = { "bench", "--seconds", "-1", NULL };
-	json_error_t jerr;
 	json_t *o;
 
 	(void)state;
-	run(&p, a1);
-	assert_int_equal(p.status, 0);
-	o = json_loads(p.out, 0, &jerr);
-	assert_non_null(o);
+	o = run_json(a1);
 	const char *keys[] = { "train_images_per_sec", "infer_images_per_sec", "gflops",
 			       "peak_rss_mb" };
 	for (int i = 0; i < 4; i++)
@@ -231,7 +236,6 @@ static void test_bench_json(void **state)
 	assert_int_equal(json_integer_value(json_object_get(o, "batch")), 8);
 	assert_int_equal(json_integer_value(json_object_get(o, "threads")), 1);
 	json_decref(o);
-	sw_test_proc_release(&p);
 	expect_error(a2, 2, "--seconds");
 }
 
@@ -348,23 +352,17 @@ static void test_train_killed_and_resumed(void **state)
 /* model sizes as key=value, as sweep train takes them */
 static void test_bench_model_sizes(void **state)
 {
-	struct sw_test_proc p;
 	const char *a1[] = { "bench", "--batch", "4", "--threads", "1", "--seconds",
 			     "0.05", "--json", "conv1_filters=16", "conv2_filters=24", NULL };
 	const char *a2[] = { "bench", "conv1_filters", NULL };
 	const char *a3[] = { "bench", "conv1_filter=8", NULL };
-	json_error_t jerr;
 	json_t *o;
 
 	(void)state;
-	run(&p, a1);
-	assert_int_equal(p.status, 0);
-	o = json_loads(p.out, 0, &jerr);
-	assert_non_null(o);
+	o = run_json(a1);
 	assert_int_equal(json_integer_value(json_object_get(o, "conv1_filters")), 16);
 	assert_int_equal(json_integer_value(json_object_get(o, "conv2_filters")), 24);
 	json_decref(o);
-	sw_test_proc_release(&p);
 	expect_error(a2, 2, "expected key=value, got 'conv1_filters'");
 	expect_error(a3, 2, "conv1_filter");
 }
