@@ -1119,6 +1119,24 @@ static int slurm_runner(const struct sw_run_config *cfg, const char *sweep_dir,
 	return sw_slurm_runner_start(slurm, &sc, check);
 }
 
+/* A new sweep directory under results_root for spec, its meta.json
+ * holding cfg's settings. Returns 0, or -1 with the error reported. */
+static int create_store(struct sw_store *store, const char *results_root,
+			const struct sw_spec *spec, const struct sw_run_config *cfg)
+{
+	struct sw_err err = SW_ERR_INIT;
+	json_t *extra = meta_extra(cfg);
+	int rc = sw_store_create(store, results_root, spec, extra, time(NULL), &err);
+
+	json_decref(extra);
+	if (rc < 0) {
+		sw_cli_error("%s", err.msg);
+		return -1;
+	}
+	store->keep_checkpoints = cfg->keep_checkpoints;
+	return 0;
+}
+
 /* With --launcher slurm, checks that sbatch takes jobs before a sweep
  * directory is made (dir when resuming, else under results_root). */
 static int check_slurm(const struct sw_run_config *cfg, const char *dir,
@@ -1302,7 +1320,6 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 	struct sw_store store = SW_STORE_INIT;
 	struct sw_trial_runner runner, slurm;
 	struct sw_err err = SW_ERR_INIT;
-	json_t *extra = NULL;
 	char *workdir = NULL, *runs_dir = NULL, *hook_dir = NULL;
 	const char *name;
 	int ret = SW_EXIT_FAILURE, on;
@@ -1334,14 +1351,8 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 	/* sbatch must take the jobs before a sweep directory is made */
 	if (check_slurm(cfg, dir, results_root, workdir) < 0)
 		goto done;
-	if (!dir) {
-		extra = meta_extra(cfg);
-		if (sw_store_create(&store, results_root, spec, extra, time(NULL), &err) < 0) {
-			sw_cli_error("%s", err.msg);
-			goto done;
-		}
-		store.keep_checkpoints = cfg->keep_checkpoints;
-	}
+	if (!dir && create_store(&store, results_root, spec, cfg) < 0)
+		goto done;
 	if (asprintf(&runs_dir, "%s/runs", store.dir) < 0) {
 		runs_dir = NULL;
 		sw_cli_error("out of memory");
@@ -1383,7 +1394,6 @@ done:
 		cfg->workdir = NULL;
 	sw_trial_runner_release(&slurm);
 	sw_trial_runner_release(&runner);
-	json_decref(extra);
 	sw_store_release(&store);
 	free(runs_dir);
 	free(hook_dir);
@@ -1399,7 +1409,6 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 	struct cnn_data_opts dopts;
 	struct cnn_dataset *ds = NULL;
 	struct sw_err err = SW_ERR_INIT;
-	json_t *extra = NULL;
 	char where[4096], *data_abs = NULL;
 	struct stat sb;
 	int rc, ret = SW_EXIT_FAILURE, data_missing, on;
@@ -1441,14 +1450,8 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 	data_abs = ds->dir ? realpath(ds->dir, NULL) : NULL;
 	if (data_abs)
 		cfg->data_dir = data_abs;
-	if (!dir) {
-		extra = meta_extra(cfg);
-		if (sw_store_create(&store, results_root, spec, extra, time(NULL), &err) < 0) {
-			sw_cli_error("%s", err.msg);
-			goto done;
-		}
-		store.keep_checkpoints = cfg->keep_checkpoints;
-	}
+	if (!dir && create_store(&store, results_root, spec, cfg) < 0)
+		goto done;
 	/* on Slurm the data stays loaded only to have checked it (and fetched
 	 * it where the nodes will read it) */
 	on = start_on_slurm(cfg, spec, store.dir, dir != NULL, &runner, NULL, &slurm);
@@ -1465,7 +1468,6 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 done:
 	cfg->runner = NULL;
 	sw_trial_runner_release(&slurm);
-	json_decref(extra);
 	sw_store_release(&store);
 	cnn_dataset_unref(ds);
 	if (data_abs && cfg->data_dir == data_abs)
