@@ -671,11 +671,7 @@ static void test_sigkill_resume_reattaches(void **state)
 	free(job);
 
 	/* resume: the running job is followed, not submitted again */
-	argv[0] = sw_test_bin();
-	argv[1] = "resume";
-	argv[2] = dir;
-	argv[3] = NULL;
-	assert_int_equal(sw_test_run(&pr, argv, NULL, NULL, 300), 0);
+	RUN(&pr, "resume", dir);
 	sw_test_expect_status(&pr, 0);
 	sw_test_proc_release(&pr);
 	runs = check_runs(dir, 4);
@@ -808,7 +804,6 @@ static void test_ctrl_c_leaves_runs_for_resume(void **state)
 	const char *const args[] = { "run", "ctrlc.yaml", "--launcher", "slurm",
 				     "--parallel", "4", "--threads", "2",
 				     "--results", root, NULL };
-	const char *argv[4];
 	struct sw_test_proc pr;
 	json_t *runs;
 	const json_t *r;
@@ -847,11 +842,7 @@ static void test_ctrl_c_leaves_runs_for_resume(void **state)
 	assert_true(started_runs(dir) >= 1);
 	/* resume: the jobs we cancelled are ours, not "cancelled by someone
 	 * else": each is submitted again and every grid point finishes */
-	argv[0] = sw_test_bin();
-	argv[1] = "resume";
-	argv[2] = dir;
-	argv[3] = NULL;
-	assert_int_equal(sw_test_run(&pr, argv, NULL, NULL, 300), 0);
+	RUN(&pr, "resume", dir);
 	sw_test_expect_status(&pr, 0);
 	sw_test_proc_release(&pr);
 	runs = check_runs(dir, 4);      /* each recorded once */
@@ -1187,7 +1178,6 @@ static void test_builtin_resume_from_node_checkpoint(void **state)
 	const char *const args[] = { "run", "ckpt.yaml", "--launcher", "slurm",
 				     "--data", data, "--results", root_b, "--seed", "5",
 				     NULL };
-	const char *argv[4];
 	struct sw_test_proc pr;
 	json_t *ha, *hb;
 	char *ma, *mb;
@@ -1217,11 +1207,7 @@ static void test_builtin_resume_from_node_checkpoint(void **state)
 	assert_int_equal(jobs_in_queue(dir_b), 0);
 	assert_true(node_epochs(dir_b) >= 2 && node_epochs(dir_b) < 6);
 
-	argv[0] = sw_test_bin();
-	argv[1] = "resume";
-	argv[2] = dir_b;
-	argv[3] = NULL;
-	assert_int_equal(sw_test_run(&pr, argv, NULL, NULL, 300), 0);
+	RUN(&pr, "resume", dir_b);
 	sw_test_expect_status(&pr, 0);
 	/* continued from the node's checkpoint, not retrained */
 	assert_non_null(strstr(pr.err, "from its checkpoint"));
@@ -1298,8 +1284,7 @@ static void test_builtin_resume_from_node_checkpoint(void **state)
 		p = sw_test_strf("%s/runs/%s/checkpoint.bin", dir_c, id_c);
 		assert_true(file_exists(p));
 		free(p);
-		argv[2] = dir_c;
-		assert_int_equal(sw_test_run(&pr, argv, NULL, NULL, 300), 0);
+		RUN(&pr, "resume", dir_c);
 		sw_test_expect_status(&pr, 0);
 		assert_non_null(strstr(pr.err, "from its checkpoint"));
 		sw_test_proc_release(&pr);
@@ -1349,7 +1334,6 @@ static void test_wandb_script(void **state)
 	char *dir, *dir2 = NULL, *p, *text, standin[4096];
 	const char *const args[] = { "run", "wandb2.yaml", "--launcher", "slurm",
 				     "--results", root2, NULL };
-	const char *argv[4];
 	struct sw_test_proc pr;
 	json_t *runs, *rec, *alerts, *h;
 	size_t i, n_alerts = 0;
@@ -1443,11 +1427,7 @@ static void test_wandb_script(void **state)
 	assert_true(!text || !text[0]);
 	free(text);
 	free(p);
-	argv[0] = sw_test_bin();
-	argv[1] = "resume";
-	argv[2] = dir2;
-	argv[3] = NULL;
-	assert_int_equal(sw_test_run(&pr, argv, NULL, NULL, 300), 0);
+	RUN(&pr, "resume", dir2);
 	sw_test_expect_status(&pr, 0);
 	sw_test_proc_release(&pr);
 	runs = check_runs(dir2, 1);
