@@ -111,3 +111,14 @@ int sw_cli_parse_uint(const char *s, unsigned long long max,
 	*out = v;
 	return 0;
 }
+
+int sw_cli_parse_threads(const char *cmd, const char *s, long *out)
+{
+	unsigned long long v;
+
+	if (sw_cli_parse_uint(s, 256, &v) < 0 || v < 1)
+		return sw_cli_usage_error(cmd, "--threads must be an integer "
+					  "from 1 to 256, got '%s'", s);
+	*out = (long)v;
+	return 0;
+}

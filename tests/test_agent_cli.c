@@ -100,6 +100,54 @@ static void env_init(struct env *e, const char *base_url, const char *key)
 	e->w.vars[e->w.n++] = strdup("OMP_NUM_THREADS=1");
 }
 
+/* The fake server's "commands": one run of the sweep, its id and args
+ * given (caller frees). */
+static char *one_run(const char *run_id, const char *args)
+{
+	char *s = NULL;
+
+	assert_true(asprintf(&s, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": \"run\", "
+			     "\"run_id\": \"%s\", \"args\": %s}]}", run_id, args) > 0);
+	return s;
+}
+
+/* Starts `sweep agent` of the sweep in the background with the env, its
+ * output dropped; returns its pid. */
+static pid_t spawn_agent(struct env *e)
+{
+	const char *const args[] = { "agent", "alice/proj/" SWEEP_NAME, "--data", data_dir,
+				     "--results", e->results, NULL };
+
+	return sw_test_spawn_files(args, (const char *const *)e->w.vars, NULL,
+				   "/dev/null", "/dev/null");
+}
+
+/* What the fake server recorded (caller frees), asserting that it saw no
+ * violation of the protocol. */
+static json_t *checked_record(struct sw_fake_wandb *fw)
+{
+	json_t *rec = sw_fake_wandb_record(fw);
+
+	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	return rec;
+}
+
+/* The fake wandb server (start_server) and an agent environment with the
+ * right key pointed at it. */
+static void start_fake(struct sw_fake_wandb *fw, struct env *e, const char *extra,
+		       const char *yaml)
+{
+	assert_int_equal(start_server(fw, extra, yaml), 0);
+	env_init(e, fw->url, SW_FAKE_WANDB_KEY);
+}
+
+/* Frees the environment and stops the server. */
+static void stop_fake(struct sw_fake_wandb *fw, struct env *e)
+{
+	sw_fake_env_free(&e->w);
+	sw_fake_wandb_stop(fw);
+}
+
 /* Runs `sweep agent ARGS... --data D --results R` with the env. */
 static void run_agent(struct sw_test_proc *p, struct env *e, ...)
 {
@@ -233,16 +281,12 @@ static void test_full_cycle(void **state)
 	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": ["
 			     "{\"type\": \"run\", \"args\": %s}, {\"type\": \"run\", \"args\": %s},"
 			     "{\"type\": \"run\", \"args\": %s}]}", a1, a2, a3) > 0);
-	assert_int_equal(start_server(&fw, extra, NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "3", "--parallel", "2", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_null(strstr(p.err, "plain http"));
 	assert_non_null(strstr(p.err, "agent done: 3 runs (0 failed)"));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	runs = json_object_get(rec, "runs");
 	assert_int_equal(json_object_size(runs), 3);
 	json_object_foreach(runs, k, run) {
@@ -306,8 +350,7 @@ static void test_full_cycle(void **state)
 	free(dir);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(extra);
 	free(a1);
 	free(a2);
@@ -332,19 +375,15 @@ static void test_stops(void **state)
 			     "{\"type\": \"bogus\"}, "
 			     "{\"type\": \"run\", \"run_id\": \"fsstop01\", \"args\": %s}]}",
 			     long_args, long_args) > 0);
-	assert_int_equal(start_server(&fw, extra, NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, SWEEP_NAME, "--project", "proj", "--entity", "alice", "--count", "2",
 		  NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_non_null(strstr(p.err, "run stopme01: wandb asked to stop it"));
 	assert_non_null(strstr(p.err, "run fsstop01: wandb asked to stop it"));
 	assert_non_null(strstr(p.err, "wandb asked to stop run notmine1, which is not running"));
 	assert_non_null(strstr(p.err, "unknown command 'bogus'"));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	runs = json_object_get(rec, "runs");
 	assert_int_equal(json_object_size(runs), 2);
 	/* stopped long before their 400 epochs, ended cleanly (exit code 0) */
@@ -363,8 +402,7 @@ static void test_stops(void **state)
 	free(dir);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(extra);
 	free(long_args);
 }
@@ -398,18 +436,14 @@ static void test_faults_nothing_lost(void **state)
 		" {\"op\": \"file_stream\", \"skip\": 8, \"action\": \"refuse\", \"seconds\": 1.5},"
 		" {\"op\": \"file_stream\", \"skip\": 12, \"times\": 3, \"action\": \"drop_after\"}"
 		"]", a1, a2, a3) > 0);
-	assert_int_equal(start_server(&fw, extra, NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "3", "--parallel", "2", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_non_null(strstr(p.err, "retrying in"));
 	/* file_stream retries are said as GraphQL retries are, naming the run */
 	assert_true(has_line(p.err, "sweep: warning: run ", "/file_stream"));
 	assert_true(has_line(p.err, "/file_stream", "; retrying in"));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	runs = json_object_get(rec, "runs");
 	assert_int_equal(json_object_size(runs), 3);
 	/* every step exactly once, every run complete */
@@ -422,8 +456,7 @@ static void test_faults_nothing_lost(void **state)
 	assert_true(resent > 0);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(extra);
 	free(a1);
 	free(a2);
@@ -440,19 +473,15 @@ static void test_failed_run_alert(void **state)
 	(void)state;
 	/* a learning rate the trainer refuses: the run fails, wandb hears of it
 	 * through exit code 1 and an ERROR alert */
-	assert_int_equal(start_server(&fw, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": "
+	start_fake(&fw, &e, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": "
 				      "\"run\", \"run_id\": \"badrun01\", \"args\": "
-				      "{\"learning_rate\": {\"value\": -1}}}]}", NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+				      "{\"learning_rate\": {\"value\": -1}}}]}", NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_non_null(strstr(p.err, "run badrun01 failed"));
 	assert_non_null(strstr(p.err, "learning_rate"));
 	assert_non_null(strstr(p.err, "agent done: 1 run (1 failed)"));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	run = json_object_get(json_object_get(rec, "runs"), "badrun01");
 	assert_true(json_is_true(json_object_get(run, "complete")));
 	assert_true(json_integer_value(json_object_get(run, "exitcode")) != 0);
@@ -467,8 +496,7 @@ static void test_failed_run_alert(void **state)
 	assert_non_null(strstr(json_string_value(json_object_get(alert, "text")), "badrun01"));
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 }
 
 /* Against a server answering as wandb's historical mock server does
@@ -521,14 +549,11 @@ static void test_wandb_mock_server(void **state)
 	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
 	/* no entity or project: the viewer's entity, the project wandb picks */
 	run_agent(&p, &e, SWEEP_NAME, "--count", "6", "--parallel", "3", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_null(strstr(p.err, "not running"));
 	assert_null(strstr(p.err, "registering anyway"));
 	assert_non_null(strstr(p.err, "agent done: 6 runs (3 failed)"));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	agents = json_object_get(rec, "agents");
 	assert_non_null(json_object_get(agents, "mock-server-agent-93xy"));
 	runs = json_object_get(rec, "runs");
@@ -567,8 +592,7 @@ static void test_wandb_mock_server(void **state)
 		assert_string_equal(json_string_value(json_object_get(run, "sweep")), SWEEP_NAME);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(extra);
 	free(good);
 }
@@ -584,16 +608,11 @@ static void test_runs_land_in_sweep_project(void **state)
 	char *a1 = run_args(0.005, 1), *extra = NULL;
 
 	(void)state;
-	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": \"run\", "
-			     "\"run_id\": \"inproj01\", \"args\": %s}]}", a1) > 0);
-	assert_int_equal(start_server(&fw, extra, NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	extra = one_run("inproj01", a1);
+	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, SWEEP_NAME, "--count", "1", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	sw_test_expect_status(&p, 0);
+	rec = checked_record(&fw);
 	run = json_object_get(json_object_get(rec, "runs"), "inproj01");
 	assert_non_null(run);
 	assert_string_equal(json_string_value(json_object_get(run, "project")), "proj");
@@ -601,8 +620,7 @@ static void test_runs_land_in_sweep_project(void **state)
 	check_run(run, 1, 0);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(extra);
 	free(a1);
 }
@@ -618,9 +636,8 @@ static void test_trainer_refuses_before_registering(void **state)
 	json_t *rec;
 
 	(void)state;
-	assert_int_equal(start_server(&fw, "", "method: random\nparameters:\n"
-				      "  lr: {min: 0.001, max: 0.1}\n"), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	start_fake(&fw, &e, "", "method: random\nparameters:\n"
+				      "  lr: {min: 0.001, max: 0.1}\n");
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, NULL);
 	assert_int_equal(p.status, 2);
 	assert_non_null(strstr(p.err, SWEEP_NAME ".yaml:3:3: error: unknown hyperparameter "
@@ -630,8 +647,7 @@ static void test_trainer_refuses_before_registering(void **state)
 	assert_int_equal(sw_fake_wandb_requests(rec, "CreateAgent"), 0);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 }
 
 /* wandb's agent does not gate on the sweep's state: a sweep that says it is
@@ -655,17 +671,14 @@ static void test_sweep_state_does_not_gate(void **state)
 		assert_int_equal(sw_fake_wandb_start(&fw, cfg), 0);
 		env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
 		run_agent(&p, &e, SWEEP_NAME, NULL);
-		if (p.status != 0)
-			fprintf(stderr, "%s", p.err);
-		assert_int_equal(p.status, 0);
+		sw_test_expect_status(&p, 0);
 		assert_int_equal(strstr(p.err, "registering anyway") != NULL, i < 2);
 		assert_non_null(strstr(p.err, "wandb asked the agent to exit"));
 		rec = sw_fake_wandb_record(&fw);
 		assert_true(sw_fake_wandb_requests(rec, "Heartbeat") >= 1);
 		json_decref(rec);
 		sw_test_proc_release(&p);
-		sw_fake_env_free(&e.w);
-		sw_fake_wandb_stop(&fw);
+		stop_fake(&fw, &e);
 		free(cfg);
 	}
 }
@@ -686,12 +699,9 @@ static void test_swept_seed_is_recorded(void **state)
 	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": "
 			     "\"run\", \"run_id\": \"seeded01\", \"args\": %s, "
 			     "\"seed\": {\"value\": 7}}}]}", args) > 0);
-	assert_int_equal(start_server(&fw, extra, NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	dir = results_dir(&e);
 	assert_int_equal(count_file_lines(dir, "runs.jsonl"), 1);
 	snprintf(path, sizeof(path), "%s/runs.jsonl", dir);
@@ -706,8 +716,7 @@ static void test_swept_seed_is_recorded(void **state)
 	free(text);
 	free(dir);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(extra);
 	free(args);
 }
@@ -722,60 +731,35 @@ static void test_interrupt(void **state)
 	struct env e;
 	json_t *rec, *run = NULL;
 	char *long_args = run_args(0.005, 400), *extra = NULL, buf[16384];
-	int out[2], status = 0, i;
-	pid_t pid, done = 0;
-	ssize_t n;
-	size_t len = 0;
+	int err_fd, status, i;
+	pid_t pid;
+	size_t n;
 
 	(void)state;
-	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": \"run\", "
-			     "\"run_id\": \"ctrlc001\", \"args\": %s}]}", long_args) > 0);
-	assert_int_equal(start_server(&fw, extra, NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
-	assert_int_equal(pipe(out), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(out[1], 2);
-		close(out[0]);
-		for (i = 0; i < e.w.n; i++)
-			putenv(e.w.vars[i]);
-		execl(sw_test_bin(), sw_test_bin(), "agent", "alice/proj/" SWEEP_NAME, "--data",
-		      data_dir, "--results", e.results, (char *)NULL);
-		_exit(127);
+	extra = one_run("ctrlc001", long_args);
+	start_fake(&fw, &e, extra, NULL);
+	{
+		const char *const args[] = { "agent", "alice/proj/" SWEEP_NAME, "--data",
+					     data_dir, "--results", e.results, NULL };
+
+		pid = sw_test_spawn(args, e.w.vars, e.w.n, &err_fd);
 	}
-	close(out[1]);
 	/* wait until wandb has a history line of the run (up to 60 s) */
 	for (i = 0; i < 600; i++) {
 		rec = sw_fake_wandb_record(&fw);
 		run = json_object_get(json_object_get(rec, "runs"), "ctrlc001");
-		n = (ssize_t)json_array_size(json_object_get(run, "history"));
+		n = json_array_size(json_object_get(run, "history"));
 		json_decref(rec);
 		if (n > 0)
 			break;
 		usleep(100 * 1000);
 	}
-	kill(pid, SIGINT);
-	for (i = 0; i < 300 && !done; i++) {
-		done = waitpid(pid, &status, WNOHANG);
-		if (!done)
-			usleep(100 * 1000);
-	}
-	if (!done) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
-	while (len < sizeof(buf) - 1 && (n = read(out[0], buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
-	close(out[0]);
-	assert_true(done > 0);
+	assert_true(sw_test_interrupt(pid, err_fd, buf, sizeof(buf), 300, &status) > 0);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 130);
 	assert_non_null(strstr(buf, "interrupted: stopping the runs"));
 	assert_null(strstr(buf, SW_FAKE_WANDB_KEY));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	run = json_object_get(json_object_get(rec, "runs"), "ctrlc001");
 	assert_false(json_is_true(json_object_get(run, "complete")));
 	assert_true(json_is_true(json_object_get(run, "preempting")));
@@ -784,8 +768,7 @@ static void test_interrupt(void **state)
 	assert_true(json_array_size(json_object_get(run, "history")) < 400);
 	assert_non_null(strstr(buf, "run ctrlc001 interrupted after epoch"));
 	json_decref(rec);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(extra);
 	free(long_args);
 }
@@ -805,22 +788,9 @@ static void test_resume_after_kill(void **state)
 	pid_t pid;
 
 	(void)state;
-	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": \"run\", "
-			     "\"run_id\": \"resum001\", \"args\": %s}]}", long_args) > 0);
-	assert_int_equal(start_server(&fw, extra, NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-
-		dup2(devnull, 2);
-		for (i = 0; i < e.w.n; i++)
-			putenv(e.w.vars[i]);
-		execl(sw_test_bin(), sw_test_bin(), "agent", "alice/proj/" SWEEP_NAME, "--data",
-		      data_dir, "--results", e.results, (char *)NULL);
-		_exit(127);
-	}
+	extra = one_run("resum001", long_args);
+	start_fake(&fw, &e, extra, NULL);
+	pid = spawn_agent(&e);
 	for (i = 0; i < 600 && have < 2; i++) {
 		rec = sw_fake_wandb_record(&fw);
 		run = json_object_get(json_object_get(rec, "runs"), "resum001");
@@ -846,18 +816,14 @@ static void test_resume_after_kill(void **state)
 	assert_int_equal(sw_fake_wandb_control(&fw, ctl), 0);
 	sw_test_rmtree(e.results);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	sw_test_expect_status(&p, 0);
+	rec = checked_record(&fw);
 	run = json_object_get(json_object_get(rec, "runs"), "resum001");
 	check_run(run, (int)have + 2, 0);
 	assert_int_equal(json_integer_value(json_object_get(run, "resent_lines")), 0);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(extra);
 	free(ctl);
 	free(long_args);
@@ -896,10 +862,8 @@ static void resume_from_checkpoint(int sig, const char *id)
 	size_t have = 0, k;
 	pid_t pid;
 
-	assert_true(asprintf(&extra, "\"commands\": {\"" SWEEP_NAME "\": [{\"type\": \"run\", "
-			     "\"run_id\": \"ckref001\", \"args\": %s}]}", args) > 0);
-	assert_int_equal(start_server(&fw, extra, NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	extra = one_run("ckref001", args);
+	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
 	assert_int_equal(p.status, 0);
 	sw_test_proc_release(&p);
@@ -908,18 +872,7 @@ static void resume_from_checkpoint(int sig, const char *id)
 			     "\"run\", \"run_id\": \"%s\", \"args\": %s}]}}", id, args) > 0);
 	assert_int_equal(sw_fake_wandb_control(&fw, ctl), 0);
 	free(ctl);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-
-		dup2(devnull, 2);
-		for (i = 0; i < e.w.n; i++)
-			putenv(e.w.vars[i]);
-		execl(sw_test_bin(), sw_test_bin(), "agent", "alice/proj/" SWEEP_NAME, "--data",
-		      data_dir, "--results", e.results, (char *)NULL);
-		_exit(127);
-	}
+	pid = spawn_agent(&e);
 	for (i = 0; i < 3000 && have < 3; i++) {
 		rec = sw_fake_wandb_record(&fw);
 		run = json_object_get(json_object_get(rec, "runs"), id);
@@ -960,9 +913,7 @@ static void resume_from_checkpoint(int sig, const char *id)
 			     id, args) > 0);
 	assert_int_equal(sw_fake_wandb_control(&fw, ctl), 0);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	at = strstr(p.err, "continues after epoch ");
 	if (!at)
 		fail_msg("not continued from a checkpoint:\n%s", p.err);
@@ -975,8 +926,7 @@ static void resume_from_checkpoint(int sig, const char *id)
 	assert_null(strstr(p.err, "epoch 1/40"));
 	sw_test_proc_release(&p);
 
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	run = json_object_get(json_object_get(rec, "runs"), id);
 	ref = json_object_get(json_object_get(rec, "runs"), "ckref001");
 	check_run(run, 40, 0);
@@ -990,8 +940,7 @@ static void resume_from_checkpoint(int sig, const char *id)
 				fail_msg("step %zu: %s differs after the resume", k, keys[i]);
 	}
 	json_decref(rec);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(extra);
 	free(ctl);
 	free(args);
@@ -1028,21 +977,18 @@ static void test_sweep_deleted(void **state)
 			     "\"run_id\": \"delrun01\", \"args\": %s}]}, \"faults\": [{\"op\": "
 			     "\"Heartbeat\", \"skip\": 2, \"times\": -1, \"status\": 404}]",
 			     args) > 0);
-	assert_int_equal(start_server(&fw, extra, NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	start_fake(&fw, &e, extra, NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, NULL);
 	assert_int_equal(p.status, 1);
 	assert_non_null(strstr(p.err, "letting the running runs finish"));
 	assert_non_null(strstr(p.err, "was deleted"));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	check_run(json_object_get(json_object_get(rec, "runs"), "delrun01"), 4, 0);
 	/* no heartbeat after the 404 */
 	assert_int_equal(sw_fake_wandb_requests(rec, "Heartbeat"), 3);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(extra);
 	free(args);
 }
@@ -1085,8 +1031,7 @@ static void test_wrong_key_unknown_sweep(void **state)
 	assert_int_equal(sw_fake_wandb_requests(rec, "CreateAgent"), 0);
 	assert_int_equal(json_object_size(json_object_get(rec, "runs")), 0);
 	json_decref(rec);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 }
 
 static void test_offline_and_unreachable(void **state)
@@ -1105,9 +1050,7 @@ static void test_offline_and_unreachable(void **state)
 	assert_int_equal(sw_test_write_file(yaml_path, sweep_yaml, strlen(sweep_yaml)), 0);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "2", "--sweep-file", yaml_path,
 		  NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_non_null(strstr(p.err, "WANDB_MODE is offline"));
 	assert_non_null(strstr(p.err, "sweep sync "));
 	dir = results_dir(&e);
@@ -1129,8 +1072,7 @@ static void test_offline_and_unreachable(void **state)
 	sw_fake_env_free(&e.w);
 
 	/* 2. an online agent caches the definition; later the server is gone */
-	assert_int_equal(start_server(&fw, "\"exit_when_done\": true", NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	start_fake(&fw, &e, "\"exit_when_done\": true", NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, NULL);
 	assert_int_equal(p.status, 0);
 	assert_non_null(strstr(p.err, "wandb asked the agent to exit"));
@@ -1141,9 +1083,7 @@ static void test_offline_and_unreachable(void **state)
 	assert_int_equal(sw_fake_env_add(&e.w, "SWEEP_HTTP_TRIES=2"), 0);
 	sw_test_rmtree(e.results);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "1", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_non_null(strstr(p.err, "cannot be reached"));
 	assert_non_null(strstr(p.err, "going offline"));
 	dir = results_dir(&e);
@@ -1180,12 +1120,9 @@ static void test_local_controller(void **state)
 				      local_yaml), 0);
 	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--controller", "--count", "3", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_non_null(strstr(p.err, "controller done: 3 runs scheduled"));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	runs = json_object_get(rec, "runs");
 	assert_int_equal(json_object_size(runs), 3);
 	json_object_foreach(runs, k, run)
@@ -1198,11 +1135,8 @@ static void test_local_controller(void **state)
 	/* an agent then trains what the controller scheduled */
 	assert_int_equal(sw_fake_wandb_control(&fw, "{\"exit_when_done\": false}"), 0);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--count", "3", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	sw_test_expect_status(&p, 0);
+	rec = checked_record(&fw);
 	json_object_foreach(json_object_get(rec, "runs"), k, run)
 		check_run(run, 1, 0);
 	json_decref(rec);
@@ -1211,12 +1145,9 @@ static void test_local_controller(void **state)
 	/* the controller again: the grid is exhausted, so it schedules the
 	 * end (null args) and the backend finishes the sweep */
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--controller", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_non_null(strstr(p.err, "the search is over (exhausted)"));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	assert_int_equal(json_object_size(json_object_get(rec, "runs")), 3);
 	sweep = json_object_get(json_object_get(rec, "sweeps"), SWEEP_NAME);
 	assert_string_equal(json_string_value(json_object_get(sweep, "state")), "FINISHED");
@@ -1232,16 +1163,13 @@ static void test_local_controller(void **state)
 	sw_test_proc_release(&p);
 
 	/* a sweep without `controller: {type: local}` is refused */
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
-	assert_int_equal(start_server(&fw, "", NULL), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	stop_fake(&fw, &e);
+	start_fake(&fw, &e, "", NULL);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--controller", NULL);
 	assert_int_equal(p.status, 2);
 	assert_non_null(strstr(p.err, "controller: {type: local}"));
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 }
 
 /* The local controller against a server that says "running" in lower case
@@ -1263,18 +1191,14 @@ static void test_local_controller_lower_case_state(void **state)
 	assert_int_equal(sw_fake_wandb_start(&fw, text), 0);
 	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
 	run_agent(&p, &e, SWEEP_NAME, "--controller", "--count", "3", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_null(strstr(p.err, "is running: controller done"));
 	assert_non_null(strstr(p.err, "controller done: 3 runs scheduled"));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	assert_int_equal(json_object_size(json_object_get(rec, "runs")), 3);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 	free(text);
 	json_decref(c);
 }
@@ -1297,7 +1221,7 @@ static void test_local_controller_earlystop(void **state)
 	json_t *rec, *sweep, *ctl, *es;
 
 	(void)state;
-	assert_int_equal(start_server(&fw, "\"auto_schedule\": true, \"runs\": {"
+	start_fake(&fw, &e, "\"auto_schedule\": true, \"runs\": {"
 		"\"hbrun001\": {\"sweep\": \"" SWEEP_NAME "\", \"state\": \"finished\", "
 		"\"config\": {\"learning_rate\": {\"value\": 0.002}, \"epochs\": {\"value\": 4}}, "
 		"\"history\": [{\"_step\": 0, \"val_loss\": 0.5}, {\"_step\": 1, \"val_loss\": 0.4}]},"
@@ -1309,16 +1233,12 @@ static void test_local_controller_earlystop(void **state)
 		"\"history\": [{\"_step\": 0, \"val_loss\": 2.0}]},"
 		"\"hbrun004\": {\"sweep\": \"" SWEEP_NAME "\", \"state\": \"running\", "
 		"\"config\": {\"learning_rate\": {\"value\": 0.004}, \"epochs\": {\"value\": 4}}, "
-		"\"history\": [{\"_step\": 0, \"val_loss\": 0.3}]}}", hb_yaml), 0);
-	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+		"\"history\": [{\"_step\": 0, \"val_loss\": 0.3}]}}", hb_yaml);
 	run_agent(&p, &e, "alice/proj/" SWEEP_NAME, "--controller", "--count", "1", NULL);
-	if (p.status != 0)
-		fprintf(stderr, "%s", p.err);
-	assert_int_equal(p.status, 0);
+	sw_test_expect_status(&p, 0);
 	assert_non_null(strstr(p.err, "early-stopping run hbrun003 (hyperband)"));
 	assert_null(strstr(p.err, "early-stopping run hbrun004"));
-	rec = sw_fake_wandb_record(&fw);
-	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	rec = checked_record(&fw);
 	sweep = json_object_get(json_object_get(rec, "sweeps"), SWEEP_NAME);
 	ctl = json_loads(json_string_value(json_object_get(sweep, "controller")), 0, NULL);
 	es = json_object_get(ctl, "earlystop");
@@ -1329,8 +1249,7 @@ static void test_local_controller_earlystop(void **state)
 	assert_int_equal(json_object_size(json_object_get(rec, "runs")), 5);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 }
 
 static void test_usage(void **state)

@@ -49,19 +49,6 @@ static const char train_py[] =
 "if any(a.startswith('--wait') for a in sys.argv[1:]):\n"
 "    time.sleep(60)\n";
 
-static char *pathf(const char *fmt, ...)
-{
-	va_list ap;
-	char *rel = NULL, *p = NULL;
-
-	va_start(ap, fmt);
-	assert_true(vasprintf(&rel, fmt, ap) > 0);
-	va_end(ap);
-	assert_true(asprintf(&p, "%s/%s", tmp, rel) > 0);
-	free(rel);
-	return p;
-}
-
 static int start_server(struct sw_fake_wandb *fw, const char *yaml, const char *commands,
 			int exit_when_done)
 {
@@ -87,7 +74,7 @@ static int start_server(struct sw_fake_wandb *fw, const char *yaml, const char *
 static void run_agent(struct sw_fake_wandb *fw, struct sw_test_proc *p,
 		      const char *extra_env, const char *a1, const char *a2)
 {
-	char *out = pathf("agent.out"), *err = pathf("agent.err"), *results = pathf("results");
+	char *out = sw_test_pathf(tmp, "agent.out"), *err = sw_test_pathf(tmp, "agent.err"), *results = sw_test_pathf(tmp, "results");
 	char url[128], home[4200], xdg[4200];
 	char *bin = realpath(sw_test_bin(), NULL);
 	const char *argv[] = { bin, "agent", "alice/proj/" SWEEP, "--results",
@@ -135,7 +122,7 @@ static void run_agent(struct sw_fake_wandb *fw, struct sw_test_proc *p,
 
 static json_t *load_dump(const char *run)
 {
-	char *p = pathf("dump-%s.json", run);
+	char *p = sw_test_pathf(tmp, "dump-%s.json", run);
 	json_t *d = json_load_file(p, 0, NULL);
 
 	assert_non_null(d);
@@ -207,7 +194,7 @@ static void test_stop_command(void **state)
 {
 	struct sw_fake_wandb fw;
 	struct sw_test_proc p = { 0 };
-	char *term = pathf("term-runbbbb2.txt"), *text;
+	char *term = sw_test_pathf(tmp, "term-runbbbb2.txt"), *text;
 
 	(void)state;
 	assert_int_equal(start_server(&fw,
@@ -248,7 +235,7 @@ static void test_flapping(void **state)
 {
 	struct sw_fake_wandb fw;
 	struct sw_test_proc p = { 0 };
-	char *fail = pathf("fail.py");
+	char *fail = sw_test_pathf(tmp, "fail.py");
 
 	(void)state;
 	assert_int_equal(sw_test_write_file(fail, "import sys\nsys.exit(2)\n", 22), 0);
@@ -285,7 +272,7 @@ static void test_offline(void **state)
 {
 	struct sw_fake_wandb fw;
 	struct sw_test_proc p = { 0 };
-	char *file = pathf("off.yaml");
+	char *file = sw_test_pathf(tmp, "off.yaml");
 	static const char yaml[] = "method: grid\nprogram: train.py\n"
 		"metric: {name: loss, goal: minimize}\n"
 		"parameters:\n  x:\n    values: [1, 2]\n";
@@ -313,7 +300,7 @@ static int setup(void **state)
 	tmp = sw_test_tmpdir();
 	if (!tmp)
 		return -1;
-	p = pathf("train.py");
+	p = sw_test_pathf(tmp, "train.py");
 	sw_test_write_file(p, train_py, strlen(train_py));
 	free(p);
 	return 0;

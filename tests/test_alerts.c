@@ -449,6 +449,34 @@ static void raise_n(struct sw_alerts *al, const char *id, int n)
 	sw_alert_run_release(&r);
 }
 
+/* Alerts to the console capture con and the webhook of the server srv. */
+static void webhook_to(struct sw_alerts_config *cfg, struct console *con,
+		       struct sw_hook_server *srv)
+{
+	assert_non_null(srv);
+	console_init(con);
+	cfg->console = capture;
+	cfg->console_ctx = con;
+	cfg->webhook_url = sw_hook_server_url(srv);
+}
+
+/* Raises one alert of run id by rule, its webhook tried at most max_tries
+ * times 10 ms apart, and drains (generously: the test must see every
+ * try); *sent and *failed as counted then. */
+static void send_one(struct sw_alerts_config *cfg, const struct sw_alert_rule *rule,
+		     const char *id, int max_tries, size_t *sent, size_t *failed)
+{
+	struct sw_alerts al;
+
+	cfg->max_tries = max_tries;
+	cfg->backoff_s = 0.01;
+	cfg->drain_s = 20;
+	assert_int_equal(sw_alerts_init(&al, rule, 1, cfg, NULL), 0);
+	raise_n(&al, id, 1);
+	sw_alerts_release(&al);
+	sw_alerts_stats(&al, NULL, sent, failed, NULL);
+}
+
 static void test_webhook_delivers(void **state)
 {
 	struct sw_hook_server *srv = sw_hook_server_start(SW_HOOK_OK, 0);
@@ -461,11 +489,7 @@ static void test_webhook_delivers(void **state)
 	char *req;
 
 	(void)state;
-	assert_non_null(srv);
-	console_init(&con);
-	cfg.console = capture;
-	cfg.console_ctx = &con;
-	cfg.webhook_url = sw_hook_server_url(srv);
+	webhook_to(&cfg, &con, srv);
 	cfg.sweep_name = "cifar \"lr\"";
 	cfg.metric = "val_accuracy";
 	assert_int_equal(sw_alerts_init(&al, &rule, 1, &cfg, &err), 0);
@@ -489,23 +513,12 @@ static void test_webhook_retries_then_succeeds(void **state)
 	struct sw_hook_server *srv = sw_hook_server_start(SW_HOOK_FAIL_FIRST, 2);
 	struct sw_alert_rule rule = kind_rule("best", SW_ALERT_WHEN_NEW_BEST, SW_ALERT_INFO);
 	struct sw_alerts_config cfg = SW_ALERTS_CONFIG_INIT;
-	struct sw_alerts al;
 	struct console con;
 	size_t sent, failed;
 
 	(void)state;
-	assert_non_null(srv);
-	console_init(&con);
-	cfg.console = capture;
-	cfg.console_ctx = &con;
-	cfg.webhook_url = sw_hook_server_url(srv);
-	cfg.max_tries = 4;
-	cfg.backoff_s = 0.01;
-	cfg.drain_s = 20;   /* generous: the test must see all retries */
-	assert_int_equal(sw_alerts_init(&al, &rule, 1, &cfg, NULL), 0);
-	raise_n(&al, "w2", 1);
-	sw_alerts_release(&al);
-	sw_alerts_stats(&al, NULL, &sent, &failed, NULL);
+	webhook_to(&cfg, &con, srv);
+	send_one(&cfg, &rule, "w2", 4, &sent, &failed);
 	assert_int_equal(sent, 1);
 	assert_int_equal(failed, 0);
 	assert_int_equal(sw_hook_server_count(srv), 3);
@@ -518,23 +531,12 @@ static void test_webhook_500_gives_up_with_warning(void **state)
 	struct sw_hook_server *srv = sw_hook_server_start(SW_HOOK_500, 0);
 	struct sw_alert_rule rule = kind_rule("best", SW_ALERT_WHEN_NEW_BEST, SW_ALERT_INFO);
 	struct sw_alerts_config cfg = SW_ALERTS_CONFIG_INIT;
-	struct sw_alerts al;
 	struct console con;
 	size_t sent, failed;
 
 	(void)state;
-	assert_non_null(srv);
-	console_init(&con);
-	cfg.console = capture;
-	cfg.console_ctx = &con;
-	cfg.webhook_url = sw_hook_server_url(srv);
-	cfg.max_tries = 3;
-	cfg.backoff_s = 0.01;
-	cfg.drain_s = 20;
-	assert_int_equal(sw_alerts_init(&al, &rule, 1, &cfg, NULL), 0);
-	raise_n(&al, "w3", 1);
-	sw_alerts_release(&al);
-	sw_alerts_stats(&al, NULL, &sent, &failed, NULL);
+	webhook_to(&cfg, &con, srv);
+	send_one(&cfg, &rule, "w3", 3, &sent, &failed);
 	assert_int_equal(sent, 0);
 	assert_int_equal(failed, 1);
 	assert_int_equal(sw_hook_server_count(srv), 3);
@@ -564,11 +566,7 @@ static void test_webhook_hang_never_blocks(void **state)
 	double t0, t_raise, t_release;
 
 	(void)state;
-	assert_non_null(srv);
-	console_init(&con);
-	cfg.console = capture;
-	cfg.console_ctx = &con;
-	cfg.webhook_url = sw_hook_server_url(srv);
+	webhook_to(&cfg, &con, srv);
 	cfg.queue_max = 2;
 	cfg.timeout_s = 120;   /* the transfer would hang for 2 minutes... */
 	cfg.drain_s = 0.2;     /* ...but shutdown aborts it */

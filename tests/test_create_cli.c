@@ -46,6 +46,13 @@ static void env_init(struct env *e, const char *base_url, const char *key)
 	assert_int_equal(sw_test_write_file(e->yaml, sweep_yaml, strlen(sweep_yaml)), 0);
 }
 
+/* Frees the environment and stops the fake wandb server. */
+static void stop_fake(struct sw_fake_wandb *fw, struct env *e)
+{
+	sw_fake_env_free(&e->w);
+	sw_fake_wandb_stop(fw);
+}
+
 /* Runs `sweep create ARGS...` (NULL-terminated) with the env. */
 static void run_create(struct sw_test_proc *p, struct env *e, ...)
 {
@@ -137,8 +144,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 }
 
 static void test_entity_precedence_and_warnings(void **state)
@@ -168,8 +174,7 @@ static void test_entity_precedence_and_warnings(void **state)
 	assert_int_equal(sw_fake_wandb_requests(rec, "UpsertSweep"), 2);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 }
 
 static void test_wrong_key(void **state)
@@ -194,8 +199,7 @@ static void test_wrong_key(void **state)
 	assert_int_equal(json_object_size(json_object_get(rec, "sweeps")), 0);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 }
 
 static void test_server_errors_retried(void **state)
@@ -237,8 +241,7 @@ static void test_server_errors_retried(void **state)
 	assert_int_equal(sw_fake_wandb_requests(rec, "UpsertSweep"), 8);
 	json_decref(rec);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 }
 
 static void test_key_echoed_by_server_is_redacted(void **state)
@@ -256,8 +259,7 @@ static void test_key_echoed_by_server_is_redacted(void **state)
 	assert_int_equal(p.status, 1);
 	assert_non_null(strstr(p.err, "wandb: key *** may not create sweeps (HTTP 400"));
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 }
 
 static void test_invalid_file_sends_nothing(void **state)
@@ -294,8 +296,7 @@ static void test_invalid_file_sends_nothing(void **state)
 	rec = sw_fake_wandb_record(&fw);
 	assert_int_equal(sw_fake_wandb_requests(rec, NULL), 0);
 	json_decref(rec);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 }
 
 static void test_key_from_netrc_and_settings_errors(void **state)
@@ -337,8 +338,7 @@ static void test_key_from_netrc_and_settings_errors(void **state)
 	assert_int_equal(p.status, 2);
 	assert_non_null(strstr(p.err, "WANDB_MODE is offline"));
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 }
 
 static void test_plain_http_warning(void **state)
@@ -366,8 +366,7 @@ static void test_plain_http_warning(void **state)
 	assert_null(strstr(p.err, "plain http"));
 	assert_int_equal(p.status, 0);
 	sw_test_proc_release(&p);
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 }
 
 static void test_unreachable_server(void **state)
@@ -398,49 +397,26 @@ static void test_interrupt_while_waiting(void **state)
 {
 	struct sw_fake_wandb fw;
 	struct env e;
-	int out[2], status = 0, i;
-	pid_t pid, done = 0;
+	int err_fd, status;
+	pid_t pid;
 	char buf[4096];
-	ssize_t n;
-	size_t len = 0;
 
 	(void)state;
 	assert_int_equal(sw_fake_wandb_start(&fw, "{\"faults\": [{\"op\": \"UpsertSweep\", "
 					     "\"action\": \"slow\", \"delay\": 20}]}"), 0);
 	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
-	assert_int_equal(pipe(out), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(out[1], 2);
-		close(out[0]);
-		for (i = 0; i < e.w.n; i++)
-			putenv(e.w.vars[i]);
-		execl(sw_test_bin(), sw_test_bin(), "create", e.yaml, "-e", "alice", (char *)NULL);
-		_exit(127);
+	{
+		const char *const args[] = { "create", e.yaml, "-e", "alice", NULL };
+
+		pid = sw_test_spawn(args, e.w.vars, e.w.n, &err_fd);
 	}
-	close(out[1]);
 	usleep(700 * 1000);  /* the request is under way (or backing off) */
-	kill(pid, SIGINT);
-	for (i = 0; i < 100 && !done; i++) {  /* up to 10 s; normally at once */
-		done = waitpid(pid, &status, WNOHANG);
-		if (!done)
-			usleep(100 * 1000);
-	}
-	if (!done) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
-	while (len < sizeof(buf) - 1 && (n = read(out[0], buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
-	close(out[0]);
-	assert_true(done > 0);
+	/* up to 10 s; normally at once */
+	assert_true(sw_test_interrupt(pid, err_fd, buf, sizeof(buf), 100, &status) > 0);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 130);
 	assert_non_null(strstr(buf, "sweep: error: interrupted"));
-	sw_fake_env_free(&e.w);
-	sw_fake_wandb_stop(&fw);
+	stop_fake(&fw, &e);
 }
 
 int main(void)

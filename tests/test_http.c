@@ -105,6 +105,14 @@ static void setup_fake(struct sw_http *h, struct fake *f)
 	h->jitter_seed = 42;
 }
 
+/* Releases what a test of setup_fake() and post() holds. */
+static void teardown_fake(struct sw_http *h, struct fake *f, struct sw_http_response *resp)
+{
+	sw_http_response_release(resp);
+	fake_free(f);
+	sw_http_release(h);
+}
+
 static int post(struct sw_http *h, struct sw_http_response *resp, struct sw_err *err)
 {
 	sw_http_response_init(resp, h->max_body);
@@ -135,9 +143,7 @@ static void test_success_first_try(void **state)
 	assert_string_equal(f.passwords[0], "s3cr3t-key");
 	assert_int_equal(f.n_waits, 0);
 	assert_int_equal(h.last_status, 200);
-	sw_http_response_release(&resp);
-	fake_free(&f);
-	sw_http_release(&h);
+	teardown_fake(&h, &f, &resp);
 }
 
 static void test_5xx_retried_with_growing_backoff(void **state)
@@ -161,9 +167,7 @@ static void test_5xx_retried_with_growing_backoff(void **state)
 	assert_true(f.waits[0] >= 2.0 && f.waits[0] <= 2.5);
 	assert_true(f.waits[1] >= 4.0 && f.waits[1] <= 5.0);
 	assert_true(f.waits[2] >= 8.0 && f.waits[2] <= 10.0);
-	sw_http_response_release(&resp);
-	fake_free(&f);
-	sw_http_release(&h);
+	teardown_fake(&h, &f, &resp);
 }
 
 static void test_backoff_capped(void **state)
@@ -185,9 +189,7 @@ static void test_backoff_capped(void **state)
 	for (i = 0; i < 8; i++)
 		assert_true(f.waits[i] <= 60.0);
 	assert_true(f.waits[7] == 60.0);
-	sw_http_response_release(&resp);
-	fake_free(&f);
-	sw_http_release(&h);
+	teardown_fake(&h, &f, &resp);
 }
 
 static void test_429_honours_retry_after(void **state)
@@ -208,9 +210,7 @@ static void test_429_honours_retry_after(void **state)
 	assert_true(f.waits[0] == 7.0);
 	assert_true(f.waits[1] == 60.0);  /* capped */
 	assert_true(f.waits[2] >= 8.0 && f.waits[2] <= 10.0); /* third try: 2*2^2 */
-	sw_http_response_release(&resp);
-	fake_free(&f);
-	sw_http_release(&h);
+	teardown_fake(&h, &f, &resp);
 }
 
 static void test_no_retry_on_client_errors(void **state)
@@ -259,9 +259,7 @@ static void test_transient_failures_retried_fatal_not(void **state)
 	assert_int_equal(post(&h, &resp, &err), 0);
 	assert_int_equal(f.calls, 3);
 	assert_int_equal(f.n_waits, 2);
-	sw_http_response_release(&resp);
-	fake_free(&f);
-	sw_http_release(&h);
+	teardown_fake(&h, &f, &resp);
 
 	setup_fake(&h, &f);
 	failure(&f, SW_HTTP_FAIL_FATAL, "SSL certificate problem: self-signed certificate");
@@ -270,9 +268,7 @@ static void test_transient_failures_retried_fatal_not(void **state)
 	assert_int_equal(resp.status, 0);
 	assert_int_equal(h.last_status, 0);
 	assert_string_equal(err.msg, "SSL certificate problem: self-signed certificate");
-	sw_http_response_release(&resp);
-	fake_free(&f);
-	sw_http_release(&h);
+	teardown_fake(&h, &f, &resp);
 }
 
 static void test_gives_up_after_max_tries(void **state)
@@ -293,9 +289,7 @@ static void test_gives_up_after_max_tries(void **state)
 	assert_int_equal(f.n_waits, 3);
 	assert_string_equal(err.msg, "HTTP 500 from https://api.example.com/graphql: "
 			    "{\"error\":\"db down\"} (after 4 tries)");
-	sw_http_response_release(&resp);
-	fake_free(&f);
-	sw_http_release(&h);
+	teardown_fake(&h, &f, &resp);
 }
 
 static void test_stop_flag_interrupts_backoff(void **state)
@@ -318,9 +312,7 @@ static void test_stop_flag_interrupts_backoff(void **state)
 	/* already stopped: no request at all */
 	assert_int_equal(post(&h, &resp, &err), SW_ERR_INTR);
 	assert_int_equal(f.calls, 1);
-	sw_http_response_release(&resp);
-	fake_free(&f);
-	sw_http_release(&h);
+	teardown_fake(&h, &f, &resp);
 
 	/* the real sleep returns at once when the flag is up */
 	sw_http_init(&h);

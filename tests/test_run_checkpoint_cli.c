@@ -62,17 +62,6 @@ static const char sweep_yaml[] =
 
 /* ==== Helpers ==== */
 
-static char *pathf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	assert_true(vasprintf(&s, fmt, ap) >= 0);
-	va_end(ap);
-	return s;
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -80,8 +69,8 @@ static int setup(void **state)
 	if (!tmp)
 		return -1;
 	snprintf(env_home, sizeof(env_home), "HOME=%s", tmp);
-	data = pathf("%s/data", tmp);
-	yaml = pathf("%s/grid.yaml", tmp);
+	data = sw_test_strf("%s/data", tmp);
+	yaml = sw_test_strf("%s/grid.yaml", tmp);
 	if (mkdir(data, 0755) < 0 || sw_test_cifar_write(data, RECORDS) < 0 ||
 	    sw_test_write_file(yaml, sweep_yaml, strlen(sweep_yaml)) < 0)
 		return -1;
@@ -121,7 +110,7 @@ static char *sweep_dir(const char *root)
 	while (d && (e = readdir(d)))
 		if (e->d_name[0] != '.') {
 			assert_null(found);
-			found = pathf("%s/%s", root, e->d_name);
+			found = sw_test_strf("%s/%s", root, e->d_name);
 		}
 	if (d)
 		closedir(d);
@@ -147,7 +136,7 @@ static json_t *load_jsonl(const char *path)
 /* runs.jsonl by id. */
 static json_t *runs_by_id(const char *dir)
 {
-	char *p = pathf("%s/runs.jsonl", dir);
+	char *p = sw_test_strf("%s/runs.jsonl", dir);
 	json_t *arr = load_jsonl(p), *by = json_object(), *r;
 	size_t i;
 
@@ -196,10 +185,10 @@ static void compare_sweeps(const char *ref, const char *got)
 	assert_int_equal(json_object_size(b), RUNS);
 	json_object_foreach(a, id, r) {
 		json_t *q = json_object_get(b, id), *ha, *hb;
-		char *pa = pathf("%s/runs/%s/history.jsonl", ref, id);
-		char *pb = pathf("%s/runs/%s/history.jsonl", got, id);
-		char *ca = pathf("%s/runs/%s/checkpoint.bin", ref, id);
-		char *cb = pathf("%s/runs/%s/checkpoint.bin", got, id);
+		char *pa = sw_test_strf("%s/runs/%s/history.jsonl", ref, id);
+		char *pb = sw_test_strf("%s/runs/%s/history.jsonl", got, id);
+		char *ca = sw_test_strf("%s/runs/%s/checkpoint.bin", ref, id);
+		char *cb = sw_test_strf("%s/runs/%s/checkpoint.bin", got, id);
 		char *sa, *sb;
 		size_t i, na, nb;
 
@@ -295,7 +284,7 @@ static int epochs_lost(const char *text, json_t *reported)
 
 static void test_sigkill_many_times_bit_identical(void **state)
 {
-	char *ref_root = pathf("%s/ref", tmp), *root = pathf("%s/crash", tmp);
+	char *ref_root = sw_test_strf("%s/ref", tmp), *root = sw_test_strf("%s/crash", tmp);
 	char *ref, *dir = NULL;
 	const char *ref_args[] = { "run", yaml, "--data", data, "--results", ref_root,
 				   "--seed", "5", "--parallel", "2", "--threads", "1",
@@ -359,10 +348,9 @@ static void test_sigkill_many_times_bit_identical(void **state)
 
 static void test_ctrl_c_continues_and_checkpoints_go(void **state)
 {
-	char *root = pathf("%s/ctrlc", tmp), *dir, *p, *text, *line, id[16];
+	char *root = sw_test_strf("%s/ctrlc", tmp), *dir, *p, *text, *line, id[16];
 	const char *args[] = { "run", yaml, "--data", data, "--results", root,
 			       "--seed", "5", "--parallel", "1", "--threads", "1", NULL };
-	const char *argv[24];
 	json_t *runs, *seen;
 	int last;
 	struct sw_test_proc pr;
@@ -370,24 +358,9 @@ static void test_ctrl_c_continues_and_checkpoints_go(void **state)
 	int n = 0, status;
 
 	(void)state;
-	argv[n++] = sw_test_bin();
-	for (int i = 0; args[i]; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
 	/* Ctrl-C after the first run's second epoch */
-	p = pathf("%s/ctrlc.err", tmp);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		FILE *f = freopen(p, "w", stderr);
-
-		(void)f;
-		assert_non_null(freopen("/dev/null", "w", stdout));
-		for (int i = 0; env[i]; i++)
-			putenv((char *)env[i]);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
+	p = sw_test_strf("%s/ctrlc.err", tmp);
+	pid = sw_test_spawn_files(args, env, NULL, "/dev/null", p);
 	for (int i = 0; i < 6000; i++) {
 		text = sw_test_read_file(p, NULL);
 		n = text && strstr(text, "epoch 2/5") != NULL;
@@ -421,12 +394,12 @@ static void test_ctrl_c_continues_and_checkpoints_go(void **state)
 		fail_msg("resume: exit %d\n%s", pr.status, pr.err);
 	assert_int_equal(sw_test_count_lines(pr.err, "continues after epoch"), 1);
 	/* the interrupted run goes on right after the epoch it ended with */
-	line = pathf("sweep: run %s continues after epoch %d from its checkpoint",
+	line = sw_test_strf("sweep: run %s continues after epoch %d from its checkpoint",
 		     id, last);
 	if (!strstr(pr.err, line))
 		fail_msg("no '%s' in:\n%s", line, pr.err);
 	free(line);
-	line = pathf("run %s epoch %d/5", id, last);
+	line = sw_test_strf("run %s epoch %d/5", id, last);
 	assert_null(strstr(pr.err, line));
 	free(line);
 	sw_test_proc_release(&pr);
@@ -437,7 +410,7 @@ static void test_ctrl_c_continues_and_checkpoints_go(void **state)
 		json_t *r;
 
 		json_object_foreach(runs, rid, r) {
-			char *c = pathf("%s/runs/%s/checkpoint.bin", dir, rid);
+			char *c = sw_test_strf("%s/runs/%s/checkpoint.bin", dir, rid);
 
 			assert_string_equal(json_string_value(json_object_get(r, "state")),
 					    "finished");
@@ -455,7 +428,7 @@ static void test_ctrl_c_continues_and_checkpoints_go(void **state)
 
 static void test_torn_checkpoint_retrains_with_warning(void **state)
 {
-	char *root = pathf("%s/torn", tmp), *dir = NULL, *ck = NULL;
+	char *root = sw_test_strf("%s/torn", tmp), *dir = NULL, *ck = NULL;
 	const char *args[] = { "run", yaml, "--data", data, "--results", root,
 			       "--seed", "5", "--parallel", "1", "--threads", "1", NULL };
 	struct sw_test_proc p;
@@ -470,10 +443,10 @@ static void test_torn_checkpoint_retrains_with_warning(void **state)
 		sweep_for(&p, at, args);
 		sw_test_proc_release(&p);
 		dir = sweep_dir(root);
-		runs_dir = dir ? pathf("%s/runs", dir) : NULL;
+		runs_dir = dir ? sw_test_strf("%s/runs", dir) : NULL;
 		d = runs_dir ? opendir(runs_dir) : NULL;
 		while (d && (e = readdir(d)) && !ck) {
-			char *c = pathf("%s/%s/checkpoint.bin", runs_dir, e->d_name);
+			char *c = sw_test_strf("%s/%s/checkpoint.bin", runs_dir, e->d_name);
 
 			if (e->d_name[0] != '.' && access(c, F_OK) == 0)
 				ck = c;

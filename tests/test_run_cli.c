@@ -56,33 +56,12 @@ static const char *env[6];
 
 /* ==== Helpers ==== */
 
-static char *pathf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0);
-	return s;
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void sleep_s(double s)
-{
-	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }
 
 /* Writes one batch file: `written` records of class-coloured noise, then
@@ -176,7 +155,7 @@ static int teardown(void **state)
 /* Writes a sweep file into the temp dir; returns its path (caller frees). */
 static char *write_yaml(const char *name, const char *text)
 {
-	char *path = pathf("%s/%s.yaml", tmp, name);
+	char *path = sw_test_strf("%s/%s.yaml", tmp, name);
 
 	assert_int_equal(sw_test_write_file(path, text, strlen(text)), 0);
 	return path;
@@ -185,41 +164,19 @@ static char *write_yaml(const char *name, const char *text)
 /* A results root under the temp dir that does not exist yet. */
 static char *results_root(const char *name)
 {
-	return pathf("%s/results-%s", tmp, name);
-}
-
-/* Runs the sweep binary with the test environment; args NULL-terminated. */
-static void run_args(struct sw_test_proc *p, const char *const *args)
-{
-	const char *argv[40];
-	int i = 0;
-
-	argv[i++] = sw_test_bin();
-	for (; *args && i < 39; args++)
-		argv[i++] = *args;
-	argv[i] = NULL;
-	assert_int_equal(sw_test_run(p, argv, NULL, env, 300), 0);
+	return sw_test_strf("%s/results-%s", tmp, name);
 }
 
 #define RUN(p, ...) do { \
 	const char *const args_[] = { __VA_ARGS__, NULL }; \
-	run_args((p), args_); \
+	sw_test_run_args((p), args_, env, 300); \
 } while (0)
-
-/* Prints what the binary said when a status is not the expected one. */
-static void expect_status(const struct sw_test_proc *p, int status)
-{
-	if (p->status != status)
-		fprintf(stderr, "exit %d, expected %d\n--- stdout\n%s--- stderr\n%s\n",
-			p->status, status, p->out, p->err);
-	assert_int_equal(p->status, status);
-}
 
 /* Runs the binary expecting a usage error (exit 2) whose message holds
  * needle (NULL: any message). */
 static void expect_usage(struct sw_test_proc *p, const char *needle)
 {
-	expect_status(p, 2);
+	sw_test_expect_status(p, 2);
 	if (needle && !strstr(p->err, needle))
 		fail_msg("'%s' not in: %s", needle, p->err);
 	sw_test_proc_release(p);
@@ -231,37 +188,12 @@ static void expect_usage(struct sw_test_proc *p, const char *needle)
 	expect_usage(&p_, needle); \
 } while (0)
 
-/* Starts the sweep binary in the background, stdout and stderr going to
- * out_path and err_path (appended). Returns its pid. */
+/* Starts the sweep binary in the background with the test environment,
+ * stdout and stderr going to out_path and err_path (appended). Returns its
+ * pid. */
 static pid_t spawn(const char *const *args, const char *out_path, const char *err_path)
 {
-	const char *argv[40];
-	pid_t pid;
-	int i = 0;
-
-	argv[i++] = sw_test_bin();
-	for (; *args && i < 39; args++)
-		argv[i++] = *args;
-	argv[i] = NULL;
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		int e = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		int n = open("/dev/null", O_RDONLY);
-
-		if (o < 0 || e < 0 || n < 0)
-			_exit(127);
-		dup2(n, 0);
-		dup2(o, 1);
-		dup2(e, 2);
-		for (i = 0; env[i]; i++)
-			putenv((char *)env[i]);
-		signal(SIGINT, SIG_DFL);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
+	return sw_test_spawn_files(args, env, NULL, out_path, err_path);
 }
 
 /* Waits for pid to exit: its exit code, 128+signal, or -1 after timeout_s
@@ -282,7 +214,7 @@ static int wait_exit(pid_t pid, double timeout_s)
 			waitpid(pid, &status, 0);
 			return -1;
 		}
-		sleep_s(0.01);
+		sw_test_sleep(0.01);
 	}
 }
 
@@ -315,7 +247,7 @@ static int wait_for_lines(const char *path, const char *needle, int n,
 	while (now_s() < end) {
 		if (file_count(path, needle) >= n)
 			return 1;
-		sleep_s(0.01);
+		sw_test_sleep(0.01);
 	}
 	return 0;
 }
@@ -323,7 +255,7 @@ static int wait_for_lines(const char *path, const char *needle, int n,
 /* Runs of the sweep in dir still in flight (their marker is there). */
 static int count_inflight(const char *dir)
 {
-	char *rd = pathf("%s/runs", dir), *p;
+	char *rd = sw_test_strf("%s/runs", dir), *p;
 	DIR *d = opendir(rd);
 	struct dirent *e;
 	int n = 0;
@@ -331,7 +263,7 @@ static int count_inflight(const char *dir)
 	while (d && (e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
-		p = pathf("%s/%s/running.json", rd, e->d_name);
+		p = sw_test_strf("%s/%s/running.json", rd, e->d_name);
 		n += access(p, F_OK) == 0;
 		free(p);
 	}
@@ -339,31 +271,6 @@ static int count_inflight(const char *dir)
 		closedir(d);
 	free(rd);
 	return n;
-}
-
-/* The one sweep directory under root (caller frees), or NULL. */
-static char *sweep_dir(const char *root)
-{
-	DIR *d = opendir(root);
-	struct dirent *e;
-	char *found = NULL;
-	int n = 0;
-
-	if (!d)
-		return NULL;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		n++;
-		free(found);
-		found = pathf("%s/%s", root, e->d_name);
-	}
-	closedir(d);
-	if (n != 1) {
-		free(found);
-		return NULL;
-	}
-	return found;
 }
 
 /* Number of entries of dir (not starting with '.'); -1 when missing. */
@@ -407,13 +314,6 @@ static json_t *load_json(const char *path)
 	return v;
 }
 
-static const char *str(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
-
 static double num(const json_t *o, const char *key)
 {
 	return json_number_value(json_object_get(o, key));
@@ -425,7 +325,7 @@ static double num(const json_t *o, const char *key)
  * one line per recorded epoch, and (final) no run is left in flight. */
 static json_t *check_store(const char *dir, int final)
 {
-	char *p = pathf("%s/runs.jsonl", dir);
+	char *p = sw_test_strf("%s/runs.jsonl", dir);
 	json_t *runs = load_jsonl(p, final ? NULL : &(int){ 0 });
 	json_t *ids = json_object(), *rec;
 	size_t i;
@@ -433,7 +333,7 @@ static json_t *check_store(const char *dir, int final)
 
 	free(p);
 	json_array_foreach(runs, i, rec) {
-		const char *id = str(rec, "id");
+		const char *id = sw_test_str(rec, "id");
 		enum sw_run_state st;
 		json_t *h;
 
@@ -441,10 +341,10 @@ static json_t *check_store(const char *dir, int final)
 		if (json_object_get(ids, id))
 			fail_msg("run %s is recorded twice in %s/runs.jsonl", id, dir);
 		json_object_set_new(ids, id, json_true());
-		assert_int_equal(sw_run_state_parse(str(rec, "state"), &st), 0);
+		assert_int_equal(sw_run_state_parse(sw_test_str(rec, "state"), &st), 0);
 		assert_true(json_is_object(json_object_get(rec, "params")));
 		assert_true(json_is_integer(json_object_get(rec, "seed")));
-		p = pathf("%s/runs/%s/history.jsonl", dir, id);
+		p = sw_test_strf("%s/runs/%s/history.jsonl", dir, id);
 		h = load_jsonl(p, NULL);
 		free(p);
 		if ((json_int_t)json_array_size(h) != json_integer_value(json_object_get(rec, "epochs")))
@@ -460,29 +360,29 @@ static json_t *check_store(const char *dir, int final)
 			assert_non_null(json_object_get(row, "val_accuracy"));
 		}
 		json_decref(h);
-		p = pathf("%s/runs/%s/running.json", dir, id);
+		p = sw_test_strf("%s/runs/%s/running.json", dir, id);
 		assert_int_not_equal(access(p, F_OK), 0);
 		free(p);
 	}
 	/* alerts.jsonl and the history of any run in flight parse too */
-	p = pathf("%s/alerts.jsonl", dir);
+	p = sw_test_strf("%s/alerts.jsonl", dir);
 	json_decref(load_jsonl(p, final ? NULL : &torn));
 	free(p);
 	{
-		char *rd = pathf("%s/runs", dir);
+		char *rd = sw_test_strf("%s/runs", dir);
 		DIR *d = opendir(rd);
 		struct dirent *e;
 
 		while (d && (e = readdir(d))) {
 			if (e->d_name[0] == '.')
 				continue;
-			p = pathf("%s/%s/running.json", rd, e->d_name);
+			p = sw_test_strf("%s/%s/running.json", rd, e->d_name);
 			if (access(p, F_OK) == 0) {
 				if (final)
 					fail_msg("run %s is still in flight", e->d_name);
 				json_decref(load_json(p));
 				free(p);
-				p = pathf("%s/%s/history.jsonl", rd, e->d_name);
+				p = sw_test_strf("%s/%s/history.jsonl", rd, e->d_name);
 				if (access(p, F_OK) == 0)
 					json_decref(load_jsonl(p, &torn));
 			}
@@ -503,7 +403,7 @@ static int count_state(const json_t *runs, const char *state)
 	int n = 0;
 
 	json_array_foreach(runs, i, r)
-		n += !strcmp(str(r, "state"), state);
+		n += !strcmp(sw_test_str(r, "state"), state);
 	return n;
 }
 
@@ -558,14 +458,14 @@ static void test_grid_runs_every_point_once(void **state)
 	(void)state;
 	RUN(&pr, "run", y, "--data", data, "--results", root, "--seed", "1",
 	    "--parallel", "2", "--threads", "1");
-	expect_status(&pr, 0);
+	sw_test_expect_status(&pr, 0);
 	assert_non_null(strstr(pr.err, "grid exhausted"));
 	assert_non_null(strstr(pr.out, "best configuration"));
 	assert_non_null(strstr(pr.out, "results: "));
 	assert_int_equal(sw_test_count_lines(pr.err, " started: "), 6);
 	sw_test_proc_release(&pr);
 
-	dir = sweep_dir(root);
+	dir = sw_test_sweep_dir(root);
 	assert_non_null(dir);
 	runs = check_store(dir, 1);
 	assert_int_equal(json_array_size(runs), 6);
@@ -587,31 +487,31 @@ static void test_grid_runs_every_point_once(void **state)
 		assert_true(v >= 0 && v <= 1);
 		if (v > best_v) {
 			best_v = v;
-			best_id = str(r, "id");
+			best_id = sw_test_str(r, "id");
 		}
 	}
 	/* the pattern is learnable: the best run is far above chance */
 	assert_true(best_v > 0.3);
-	p = pathf("%s/best.json", dir);
+	p = sw_test_strf("%s/best.json", dir);
 	best = load_json(p);
 	free(p);
-	assert_string_equal(str(best, "run"), best_id);
+	assert_string_equal(sw_test_str(best, "run"), best_id);
 	assert_true(fabs(num(best, "value") - best_v) < 1e-12);
 	json_decref(best);
-	p = pathf("%s/best.safetensors", dir);
+	p = sw_test_strf("%s/best.safetensors", dir);
 	assert_int_equal(access(p, R_OK), 0);
 	free(p);
-	p = pathf("%s/meta.json", dir);
+	p = sw_test_strf("%s/meta.json", dir);
 	meta = load_json(p);
 	free(p);
-	assert_string_equal(str(meta, "state"), "finished");
+	assert_string_equal(sw_test_str(meta, "state"), "finished");
 	assert_int_equal(json_integer_value(json_object_get(meta, "seed")), 1);
 	assert_int_equal(json_integer_value(json_object_get(meta, "parallel")), 2);
 	assert_int_equal(json_integer_value(json_object_get(meta, "threads")), 1);
 	/* the data directory is recorded absolute, so resume works from anywhere */
-	assert_true(str(meta, "data_dir")[0] == '/');
+	assert_true(sw_test_str(meta, "data_dir")[0] == '/');
 	json_decref(meta);
-	p = pathf("%s/sweep.yaml", dir);
+	p = sw_test_strf("%s/sweep.yaml", dir);
 	{
 		char *given = sw_test_read_file(y, NULL), *kept = sw_test_read_file(p, NULL);
 
@@ -625,7 +525,7 @@ static void test_grid_runs_every_point_once(void **state)
 
 	/* resuming a finished sweep runs nothing more */
 	RUN(&pr, "resume", dir);
-	expect_status(&pr, 0);
+	sw_test_expect_status(&pr, 0);
 	assert_int_equal(sw_test_count_lines(pr.err, " started: "), 0);
 	sw_test_proc_release(&pr);
 	runs = check_store(dir, 1);
@@ -651,9 +551,9 @@ static void test_grid_count_survives_resume(void **state)
 	(void)state;
 	RUN(&pr, "run", y, "--data", data, "--results", root, "--seed", "2",
 	    "--count", "2", "--parallel", "1", "--threads", "1");
-	expect_status(&pr, 0);
+	sw_test_expect_status(&pr, 0);
 	sw_test_proc_release(&pr);
-	dir = sweep_dir(root);
+	dir = sw_test_sweep_dir(root);
 	assert_non_null(dir);
 	runs = check_store(dir, 1);
 	assert_int_equal(json_array_size(runs), 2);
@@ -662,7 +562,7 @@ static void test_grid_count_survives_resume(void **state)
 	json_decref(runs);
 
 	RUN(&pr, "resume", dir);
-	expect_status(&pr, 0);
+	sw_test_expect_status(&pr, 0);
 	sw_test_proc_release(&pr);
 	runs = check_store(dir, 1);
 	assert_int_equal(json_array_size(runs), 2);
@@ -689,10 +589,10 @@ static void test_random_run_cap(void **state)
 	(void)state;
 	RUN(&pr, "run", y, "--data", data, "--results", root, "--seed", "3",
 	    "--parallel", "2", "--threads", "1");
-	expect_status(&pr, 0);
+	sw_test_expect_status(&pr, 0);
 	assert_non_null(strstr(pr.err, "run_cap reached"));
 	sw_test_proc_release(&pr);
-	dir = sweep_dir(root);
+	dir = sw_test_sweep_dir(root);
 	assert_non_null(dir);
 	runs = check_store(dir, 1);
 	assert_int_equal(json_array_size(runs), 5);
@@ -734,9 +634,9 @@ static void test_swept_seed_is_recorded(void **state)
 	(void)state;
 	RUN(&pr, "run", y, "--data", data, "--results", root, "--parallel", "2",
 	    "--threads", "1");
-	expect_status(&pr, 0);
+	sw_test_expect_status(&pr, 0);
 	sw_test_proc_release(&pr);
-	dir = sweep_dir(root);
+	dir = sw_test_sweep_dir(root);
 	assert_non_null(dir);
 	runs = check_store(dir, 1);
 	assert_int_equal(json_array_size(runs), 2);
@@ -744,7 +644,7 @@ static void test_swept_seed_is_recorded(void **state)
 	json_array_foreach(runs, i, r)
 		assert_int_equal(json_integer_value(json_object_get(r, "seed")),
 				 (json_int_t)json_number_value(param(r, "seed")));
-	p = pathf("%s/best.json", dir);
+	p = sw_test_strf("%s/best.json", dir);
 	best = load_json(p);
 	assert_int_equal(json_integer_value(json_object_get(best, "seed")),
 			 (json_int_t)json_number_value(json_object_get(json_object_get(best, "params"),
@@ -774,10 +674,10 @@ static void test_random_target_stops_early(void **state)
 	(void)state;
 	RUN(&pr, "run", y, "--data", data, "--results", root, "--seed", "4",
 	    "--parallel", "1", "--threads", "1");
-	expect_status(&pr, 0);
+	sw_test_expect_status(&pr, 0);
 	assert_non_null(strstr(pr.err, "metric.target reached"));
 	sw_test_proc_release(&pr);
-	dir = sweep_dir(root);
+	dir = sw_test_sweep_dir(root);
 	runs = check_store(dir, 1);
 	assert_true(json_array_size(runs) >= 1 && json_array_size(runs) < 30);
 	json_decref(runs);
@@ -802,10 +702,10 @@ static void test_bayes_count(void **state)
 	(void)state;
 	RUN(&pr, "run", y, "--data", data, "--results", root, "--seed", "5",
 	    "--count", "4", "--parallel", "2", "--threads", "1");
-	expect_status(&pr, 0);
+	sw_test_expect_status(&pr, 0);
 	assert_non_null(strstr(pr.err, "sweep: --count 4 reached"));
 	sw_test_proc_release(&pr);
-	dir = sweep_dir(root);
+	dir = sw_test_sweep_dir(root);
 	assert_non_null(dir);
 	runs = check_store(dir, 1);
 	assert_int_equal(json_array_size(runs), 4);
@@ -818,10 +718,10 @@ static void test_bayes_count(void **state)
 			assert_true(lr != json_number_value(param(json_array_get(runs, j),
 								  "learning_rate")));
 	}
-	p = pathf("%s/meta.json", dir);
+	p = sw_test_strf("%s/meta.json", dir);
 	meta = load_json(p);
 	assert_int_equal(json_integer_value(json_object_get(meta, "count")), 4);
-	assert_string_equal(str(meta, "method"), "bayes");
+	assert_string_equal(sw_test_str(meta, "method"), "bayes");
 	json_decref(meta);
 	free(p);
 	json_decref(runs);
@@ -850,23 +750,23 @@ static void test_hyperband_stops_bad_run(void **state)
 	(void)state;
 	RUN(&pr, "run", y, "--data", data, "--results", root, "--seed", "6",
 	    "--parallel", "1", "--threads", "1");
-	expect_status(&pr, 0);
+	sw_test_expect_status(&pr, 0);
 	sw_test_proc_release(&pr);
-	dir = sweep_dir(root);
+	dir = sw_test_sweep_dir(root);
 	runs = check_store(dir, 1);
 	assert_int_equal(json_array_size(runs), 3);
 	good = find_run(runs, "learning_rate", 0.01);
 	assert_non_null(good);
-	assert_string_equal(str(good, "state"), "finished");
+	assert_string_equal(sw_test_str(good, "state"), "finished");
 	assert_int_equal(json_integer_value(json_object_get(good, "epochs")), 3);
 	bad = find_run(runs, "learning_rate", 10);
 	assert_non_null(bad);
-	assert_string_equal(str(bad, "state"), "stopped");
-	assert_non_null(strstr(str(bad, "reason"), "hyperband"));
+	assert_string_equal(sw_test_str(bad, "state"), "stopped");
+	assert_non_null(strstr(sw_test_str(bad, "reason"), "hyperband"));
 	assert_true(json_integer_value(json_object_get(bad, "epochs")) >= 1);
 	assert_true(json_integer_value(json_object_get(bad, "epochs")) < 3);
 	/* its history is kept */
-	p = pathf("%s/runs/%s/history.jsonl", dir, str(bad, "id"));
+	p = sw_test_strf("%s/runs/%s/history.jsonl", dir, sw_test_str(bad, "id"));
 	h = load_jsonl(p, NULL);
 	assert_int_equal(json_array_size(h),
 			 json_integer_value(json_object_get(bad, "epochs")));
@@ -882,7 +782,7 @@ static void test_hyperband_stops_bad_run(void **state)
 
 static json_t *alerts_of(const char *dir)
 {
-	char *p = pathf("%s/alerts.jsonl", dir);
+	char *p = sw_test_strf("%s/alerts.jsonl", dir);
 	json_t *a = load_jsonl(p, NULL);
 
 	free(p);
@@ -896,7 +796,7 @@ static int count_rule(const json_t *alerts, const char *rule, const char *run)
 	int n = 0;
 
 	json_array_foreach(alerts, i, a)
-		n += !strcmp(str(a, "rule"), rule) && (!run || !strcmp(str(a, "run"), run));
+		n += !strcmp(sw_test_str(a, "rule"), rule) && (!run || !strcmp(sw_test_str(a, "run"), run));
 	return n;
 }
 
@@ -924,12 +824,12 @@ static void test_alert_rule_stops_run_and_webhook(void **state)
 	assert_non_null(hs);
 	RUN(&pr, "run", y, "--data", data, "--results", root, "--seed", "7",
 	    "--parallel", "2", "--threads", "1", "--alert-webhook", sw_hook_server_url(hs));
-	expect_status(&pr, 0);
+	sw_test_expect_status(&pr, 0);
 	assert_non_null(strstr(pr.err, "diverged"));
 	/* the webhook's secret path is never printed */
 	assert_null(strstr(pr.err, "/hook"));
 	sw_test_proc_release(&pr);
-	dir = sweep_dir(root);
+	dir = sw_test_sweep_dir(root);
 	runs = check_store(dir, 1);
 	bad = find_run(runs, "learning_rate", 10);
 	good = find_run(runs, "learning_rate", 0.01);
@@ -938,17 +838,17 @@ static void test_alert_rule_stops_run_and_webhook(void **state)
 	/* the rule applies from epoch 2 on and stops the run there (the loss,
 	 * not the accuracy: on 200 validation images a diverged run's accuracy
 	 * wanders around chance, while its loss stays in the hundreds) */
-	assert_string_equal(str(bad, "state"), "stopped");
+	assert_string_equal(sw_test_str(bad, "state"), "stopped");
 	assert_int_equal(json_integer_value(json_object_get(bad, "epochs")), 2);
-	assert_string_equal(str(good, "state"), "finished");
+	assert_string_equal(sw_test_str(good, "state"), "finished");
 	alerts = alerts_of(dir);
-	assert_int_equal(count_rule(alerts, "diverged", str(bad, "id")), 1);
-	assert_int_equal(count_rule(alerts, "diverged", str(good, "id")), 0);
-	assert_true(count_rule(alerts, "best", str(good, "id")) >= 1);
+	assert_int_equal(count_rule(alerts, "diverged", sw_test_str(bad, "id")), 1);
+	assert_int_equal(count_rule(alerts, "diverged", sw_test_str(good, "id")), 0);
+	assert_true(count_rule(alerts, "best", sw_test_str(good, "id")) >= 1);
 	json_array_foreach(alerts, i, a) {
-		if (strcmp(str(a, "rule"), "diverged"))
+		if (strcmp(sw_test_str(a, "rule"), "diverged"))
 			continue;
-		assert_string_equal(str(a, "level"), "WARN");
+		assert_string_equal(sw_test_str(a, "level"), "WARN");
 		assert_int_equal(json_integer_value(json_object_get(a, "epoch")), 2);
 		assert_true(json_is_true(json_object_get(a, "stop_run")));
 		assert_true(num(a, "value") > 10);
@@ -968,8 +868,8 @@ static void test_alert_rule_stops_run_and_webhook(void **state)
 		j = json_loads(body + 2, 0, NULL);
 		assert_non_null(j);
 		assert_true(json_is_string(json_object_get(j, "text")));
-		assert_non_null(strstr(str(j, "text"), "alerting"));
-		saw_low += strstr(str(j, "text"), "diverged") != NULL;
+		assert_non_null(strstr(sw_test_str(j, "text"), "alerting"));
+		saw_low += strstr(sw_test_str(j, "text"), "diverged") != NULL;
 		json_decref(j);
 		free(req);
 	}
@@ -1014,23 +914,23 @@ static void test_alert_nan_and_run_failed(void **state)
 	(void)state;
 	RUN(&pr, "run", y, "--data", data, "--results", root, "--seed", "8",
 	    "--parallel", "2", "--threads", "1");
-	expect_status(&pr, 0);
+	sw_test_expect_status(&pr, 0);
 	assert_non_null(strstr(pr.err, "[ERROR] failed"));
 	sw_test_proc_release(&pr);
-	dir = sweep_dir(root);
+	dir = sw_test_sweep_dir(root);
 	runs = check_store(dir, 1);
 	alerts = alerts_of(dir);
 	assert_int_equal(json_array_size(runs), 4);
 	json_array_foreach(runs, i, r) {
-		if (strcmp(str(r, "state"), "failed")) {
+		if (strcmp(sw_test_str(r, "state"), "failed")) {
 			/* did not diverge within its epochs: no alert about it */
-			assert_int_equal(count_rule(alerts, "failed", str(r, "id")), 0);
+			assert_int_equal(count_rule(alerts, "failed", sw_test_str(r, "id")), 0);
 			continue;
 		}
 		n_failed++;
-		assert_non_null(strstr(str(r, "reason"), "diverged"));
-		assert_int_equal(count_rule(alerts, "failed", str(r, "id")), 1);
-		n_nan += count_rule(alerts, "diverged", str(r, "id"));
+		assert_non_null(strstr(sw_test_str(r, "reason"), "diverged"));
+		assert_int_equal(count_rule(alerts, "failed", sw_test_str(r, "id")), 1);
+		n_nan += count_rule(alerts, "diverged", sw_test_str(r, "id"));
 	}
 	/* usually NaN reaches the validation loss first (one batch per epoch,
 	 * seen by the nan rule); else the training loss (failed only) */
@@ -1088,8 +988,8 @@ static int signal_after_first_epoch(const char *const *args, const char *out,
 static void test_ctrl_c_once_then_resume(void **state)
 {
 	char *y = write_yaml("ctrlc1", slow_grid);
-	char *root = results_root("ctrlc1"), *out = pathf("%s/ctrlc1.out", tmp);
-	char *err = pathf("%s/ctrlc1.err", tmp), *dir, *p, *text, *after;
+	char *root = results_root("ctrlc1"), *out = sw_test_strf("%s/ctrlc1.out", tmp);
+	char *err = sw_test_strf("%s/ctrlc1.err", tmp), *dir, *p, *text, *after;
 	const char *const args[] = { "run", y, "--data", data, "--results", root,
 				     "--seed", "9", "--parallel", "2", "--threads", "1", NULL };
 	struct sw_test_proc pr;
@@ -1110,7 +1010,7 @@ static void test_ctrl_c_once_then_resume(void **state)
 	assert_non_null(strstr(text, "sweep resume"));
 	free(text);
 
-	dir = sweep_dir(root);
+	dir = sw_test_sweep_dir(root);
 	assert_non_null(dir);
 	/* running ones ended after their epoch and stay in flight for resume
 	 * (a run that reached its last epoch is finished) */
@@ -1118,17 +1018,17 @@ static void test_ctrl_c_once_then_resume(void **state)
 	assert_true(json_array_size(runs) < 4);
 	assert_true(count_inflight(dir) >= 1);
 	json_array_foreach(runs, i, r)
-		assert_string_equal(str(r, "state"), "finished");
+		assert_string_equal(sw_test_str(r, "state"), "finished");
 	json_decref(runs);
-	p = pathf("%s/meta.json", dir);
+	p = sw_test_strf("%s/meta.json", dir);
 	meta = load_json(p);
-	assert_string_equal(str(meta, "state"), "interrupted");
+	assert_string_equal(sw_test_str(meta, "state"), "interrupted");
 	json_decref(meta);
 
 	/* resume finishes the grid, the interrupted runs from their last
 	 * epoch; nothing recorded runs again */
 	RUN(&pr, "resume", dir);
-	expect_status(&pr, 0);
+	sw_test_expect_status(&pr, 0);
 	assert_non_null(strstr(pr.err, "from its checkpoint"));
 	sw_test_proc_release(&pr);
 	runs = check_store(dir, 1);
@@ -1136,7 +1036,7 @@ static void test_ctrl_c_once_then_resume(void **state)
 	assert_int_equal(count_state(runs, "finished"), 4);
 	json_decref(runs);
 	meta = load_json(p);
-	assert_string_equal(str(meta, "state"), "finished");
+	assert_string_equal(sw_test_str(meta, "state"), "finished");
 	json_decref(meta);
 	free(p);
 	free(dir);
@@ -1152,8 +1052,8 @@ static void test_hangup(void **state)
 {
 	char *y = write_yaml("hup", slow_grid);
 	char *root = results_root("hup"), *quiet = results_root("nohup");
-	char *out = pathf("%s/hup.out", tmp), *err = pathf("%s/hup.err", tmp);
-	char *err2 = pathf("%s/nohup.err", tmp), *dir, *p, *text;
+	char *out = sw_test_strf("%s/hup.out", tmp), *err = sw_test_strf("%s/hup.err", tmp);
+	char *err2 = sw_test_strf("%s/nohup.err", tmp), *dir, *p, *text;
 	const char *const args[] = { "run", y, "--data", data, "--results", root,
 				     "--seed", "9", "--parallel", "2", "--threads", "1", NULL };
 	const char *const args2[] = { "run", y, "--data", data, "--results", quiet,
@@ -1163,15 +1063,15 @@ static void test_hangup(void **state)
 
 	(void)state;
 	assert_int_equal(signal_after_first_epoch(args, out, err, SIGHUP, 120), 130);
-	dir = sweep_dir(root);
+	dir = sw_test_sweep_dir(root);
 	assert_non_null(dir);
 	runs = check_store(dir, 0);
 	assert_true(json_array_size(runs) < 4);
 	assert_true(count_inflight(dir) >= 1);
 	json_decref(runs);
-	p = pathf("%s/meta.json", dir);
+	p = sw_test_strf("%s/meta.json", dir);
 	meta = load_json(p);
-	assert_string_equal(str(meta, "state"), "interrupted");
+	assert_string_equal(sw_test_str(meta, "state"), "interrupted");
 	json_decref(meta);
 	free(p);
 	free(dir);
@@ -1183,7 +1083,7 @@ static void test_hangup(void **state)
 	text = sw_test_read_file(err2, NULL);
 	assert_null(strstr(text, "interrupted"));
 	free(text);
-	dir = sweep_dir(quiet);
+	dir = sw_test_sweep_dir(quiet);
 	assert_non_null(dir);
 	runs = check_store(dir, 1);
 	assert_int_equal(json_array_size(runs), 4);
@@ -1200,8 +1100,8 @@ static void test_hangup(void **state)
 static void test_ctrl_c_twice_aborts(void **state)
 {
 	char *y = write_yaml("ctrlc2", slower_grid);
-	char *root = results_root("ctrlc2"), *out = pathf("%s/ctrlc2.out", tmp);
-	char *err = pathf("%s/ctrlc2.err", tmp), *dir;
+	char *root = results_root("ctrlc2"), *out = sw_test_strf("%s/ctrlc2.out", tmp);
+	char *err = sw_test_strf("%s/ctrlc2.err", tmp), *dir;
 	const char *const args[] = { "run", y, "--data", data, "--results", root,
 				     "--seed", "10", "--parallel", "2", "--threads", "1", NULL };
 	json_t *runs;
@@ -1212,13 +1112,13 @@ static void test_ctrl_c_twice_aborts(void **state)
 	pid = spawn(args, out, err);
 	assert_true(wait_for_lines(err, " started: ", 2, 120));
 	/* a sweep that is running cannot be resumed at the same time */
-	dir = sweep_dir(root);
+	dir = sw_test_sweep_dir(root);
 	assert_non_null(dir);
 	{
 		struct sw_test_proc pr;
 
 		RUN(&pr, "resume", dir);
-		expect_status(&pr, 1);
+		sw_test_expect_status(&pr, 1);
 		assert_non_null(strstr(pr.err, "in use"));
 		assert_null(strstr(pr.err, " started: "));
 		sw_test_proc_release(&pr);
@@ -1260,7 +1160,7 @@ static void test_sigkill_and_resume_rounds(void **state)
 		"  - {name: best, when: new_best, level: INFO}\n"
 		"run_cap: 6\n");
 	char *root = results_root("crash"), *ref_root = results_root("crash-ref");
-	char *out = pathf("%s/crash.out", tmp), *err = pathf("%s/crash.err", tmp);
+	char *out = sw_test_strf("%s/crash.out", tmp), *err = sw_test_strf("%s/crash.err", tmp);
 	char *dir = NULL, *ref_dir, *p;
 	const char *const run_args_[] = { "run", y, "--data", data, "--results", root,
 					  "--seed", "11", "--parallel", "2", "--threads", "1",
@@ -1286,19 +1186,19 @@ static void test_sigkill_and_resume_rounds(void **state)
 			double end = now_s() + 60;
 
 			while (now_s() < end && !dir) {
-				char *d = sweep_dir(root);
+				char *d = sw_test_sweep_dir(root);
 
-				p = d ? pathf("%s/alerts.jsonl", d) : NULL;
+				p = d ? sw_test_strf("%s/alerts.jsonl", d) : NULL;
 				if (p && access(p, F_OK) == 0)
 					dir = d;
 				else
 					free(d);
 				free(p);
-				sleep_s(0.005);
+				sw_test_sleep(0.005);
 			}
 			assert_non_null(dir);
 		}
-		sleep_s((rand() % 1000) / 1000.0 * (UNDER_SAN ? 2.0 : 0.8));
+		sw_test_sleep((rand() % 1000) / 1000.0 * (UNDER_SAN ? 2.0 : 0.8));
 		kill(pid, SIGKILL);
 		rc = wait_exit(pid, 60);
 		if (rc != 128 + SIGKILL && rc != 0) {
@@ -1317,7 +1217,7 @@ static void test_sigkill_and_resume_rounds(void **state)
 		json_decref(runs);
 	}
 	RUN(&pr, "resume", dir);
-	expect_status(&pr, 0);
+	sw_test_expect_status(&pr, 0);
 	sw_test_proc_release(&pr);
 	runs = check_store(dir, 1);
 	assert_int_equal(json_array_size(runs), 6);
@@ -1337,9 +1237,9 @@ static void test_sigkill_and_resume_rounds(void **state)
 	/* the same sweep without crashes proposes the same runs */
 	RUN(&pr, "run", y, "--data", data, "--results", ref_root, "--seed", "11",
 	    "--parallel", "2", "--threads", "1");
-	expect_status(&pr, 0);
+	sw_test_expect_status(&pr, 0);
 	sw_test_proc_release(&pr);
-	ref_dir = sweep_dir(ref_root);
+	ref_dir = sw_test_sweep_dir(ref_root);
 	ref = check_store(ref_dir, 1);
 	assert_int_equal(json_array_size(ref), 6);
 	json_array_foreach(ref, i, r) {
@@ -1348,7 +1248,7 @@ static void test_sigkill_and_resume_rounds(void **state)
 		int found = 0;
 
 		json_array_foreach(runs, j, q) {
-			if (strcmp(str(q, "id"), str(r, "id")))
+			if (strcmp(sw_test_str(q, "id"), sw_test_str(r, "id")))
 				continue;
 			found = 1;
 			assert_true(json_equal(json_object_get(q, "params"),
@@ -1440,13 +1340,13 @@ static const char small_grid[] =
 static void test_unwritable_results(void **state)
 {
 	char *y = write_yaml("unwritable", small_grid);
-	char *file = pathf("%s/a-file", tmp), *under = pathf("%s/a-file/results", tmp);
+	char *file = sw_test_strf("%s/a-file", tmp), *under = sw_test_strf("%s/a-file/results", tmp);
 	struct sw_test_proc pr;
 
 	(void)state;
 	assert_int_equal(sw_test_write_file(file, "x\n", 2), 0);
 	RUN(&pr, "run", y, "--data", data, "--results", under, "--seed", "1");
-	expect_status(&pr, 1);
+	sw_test_expect_status(&pr, 1);
 	assert_non_null(strstr(pr.err, "sweep: error: "));
 	assert_non_null(strstr(pr.err, under));
 	assert_null(strstr(pr.err, " started: "));
@@ -1454,17 +1354,17 @@ static void test_unwritable_results(void **state)
 	sw_test_proc_release(&pr);
 
 	RUN(&pr, "run", y, "--data", data, "--results", file, "--seed", "1");
-	expect_status(&pr, 1);
+	sw_test_expect_status(&pr, 1);
 	assert_non_null(strstr(pr.err, file));
 	assert_null(strstr(pr.err, " started: "));
 	sw_test_proc_release(&pr);
 
 	if (geteuid() != 0) {
-		char *ro = pathf("%s/read-only", tmp);
+		char *ro = sw_test_strf("%s/read-only", tmp);
 
 		assert_int_equal(mkdir(ro, 0555), 0);
 		RUN(&pr, "run", y, "--data", data, "--results", ro, "--seed", "1");
-		expect_status(&pr, 1);
+		sw_test_expect_status(&pr, 1);
 		assert_non_null(strstr(pr.err, ro));
 		assert_null(strstr(pr.err, " started: "));
 		assert_int_equal(dir_entries(ro), 0);
@@ -1480,14 +1380,14 @@ static void test_unwritable_results(void **state)
 static void test_missing_data(void **state)
 {
 	char *y = write_yaml("nodata", small_grid);
-	char *root = results_root("nodata"), *missing = pathf("%s/no-such-data", tmp);
+	char *root = results_root("nodata"), *missing = sw_test_strf("%s/no-such-data", tmp);
 	struct sw_test_proc pr;
 
 	(void)state;
 	/* --data names a directory that does not exist (the download it tries
 	 * goes to a refused loopback port) */
 	RUN(&pr, "run", y, "--data", missing, "--results", root, "--seed", "1");
-	expect_status(&pr, 1);
+	sw_test_expect_status(&pr, 1);
 	assert_non_null(strstr(pr.err, "sweep: error: "));
 	assert_non_null(strstr(pr.err, missing));
 	assert_non_null(strstr(pr.err, "--data"));
@@ -1499,7 +1399,7 @@ static void test_missing_data(void **state)
 
 	/* no --data, no SWEEP_DATA: the cache under XDG_CACHE_HOME is empty */
 	RUN(&pr, "run", y, "--results", root, "--seed", "1");
-	expect_status(&pr, 1);
+	sw_test_expect_status(&pr, 1);
 	assert_non_null(strstr(pr.err, "--data"));
 	assert_non_null(strstr(pr.err, "SWEEP_DATA"));
 	assert_non_null(strstr(pr.err, "cifar-10-batches-bin"));
@@ -1509,14 +1409,14 @@ static void test_missing_data(void **state)
 
 	/* a data directory with a broken file */
 	{
-		char *bad = pathf("%s/bad-data", tmp), *f;
+		char *bad = sw_test_strf("%s/bad-data", tmp), *f;
 
 		assert_int_equal(mkdir(bad, 0755), 0);
-		f = pathf("%s/batches.meta.txt", bad);
+		f = sw_test_strf("%s/batches.meta.txt", bad);
 		assert_int_equal(sw_test_write_file(f, "a\n", 2), 0);
 		free(f);
 		RUN(&pr, "run", y, "--data", bad, "--results", root, "--seed", "1");
-		expect_status(&pr, 1);
+		sw_test_expect_status(&pr, 1);
 		assert_non_null(strstr(pr.err, bad));
 		assert_null(strstr(pr.err, " started: "));
 		sw_test_proc_release(&pr);
@@ -1597,12 +1497,12 @@ static void test_invalid_yaml(void **state)
 	char *own = write_yaml("own_code", "# for wandb.agent(function=train)\n"
 			       "method: random\nmetric: {name: validation/loss}\n"
 			       "parameters:\n  lr: {min: 0.001, max: 0.1}\n");
-	char *missing = pathf("%s/missing.yaml", tmp), *root = results_root("invalid");
+	char *missing = sw_test_strf("%s/missing.yaml", tmp), *root = results_root("invalid");
 	struct sw_test_proc pr, pv;
 
 	(void)state;
 	RUN(&pr, "run", y, "--data", data, "--results", root);
-	expect_status(&pr, 2);
+	sw_test_expect_status(&pr, 2);
 	RUN(&pv, "validate", y);
 	assert_int_equal(pv.status, 2);
 	/* the same located diagnostics as sweep validate; the built-in
@@ -1624,7 +1524,7 @@ static void test_invalid_yaml(void **state)
 	RUN(&pv, "validate", own);
 	assert_int_equal(pv.status, 0);
 	RUN(&pr, "run", own, "--data", data, "--results", root);
-	expect_status(&pr, 2);
+	sw_test_expect_status(&pr, 2);
 	assert_non_null(strstr(pr.err, "own_code.yaml:3:9: error: metric 'validation/loss' "
 			       "is not logged by the built-in trainer"));
 	assert_non_null(strstr(pr.err, "own_code.yaml:5:3: error: unknown hyperparameter "
@@ -1659,7 +1559,7 @@ static void test_endless_sweep_refused(void **state)
 
 	(void)state;
 	RUN(&pr, "run", yr, "--data", data, "--results", root);
-	expect_status(&pr, 2);
+	sw_test_expect_status(&pr, 2);
 	assert_non_null(strstr(pr.err, "--count"));
 	assert_non_null(strstr(pr.err, "run_cap"));
 	sw_test_proc_release(&pr);
@@ -1672,12 +1572,12 @@ static void test_endless_sweep_refused(void **state)
 
 static void test_resume_not_a_sweep(void **state)
 {
-	char *missing = pathf("%s/no-such-sweep", tmp);
+	char *missing = sw_test_strf("%s/no-such-sweep", tmp);
 	struct sw_test_proc pr;
 
 	(void)state;
 	RUN(&pr, "resume", data);
-	expect_status(&pr, 1);
+	sw_test_expect_status(&pr, 1);
 	assert_non_null(strstr(pr.err, "sweep: error: "));
 	assert_non_null(strstr(pr.err, data));
 	assert_non_null(strstr(pr.err, "sweep run"));
@@ -1685,20 +1585,20 @@ static void test_resume_not_a_sweep(void **state)
 	sw_test_proc_release(&pr);
 
 	RUN(&pr, "resume", missing);
-	expect_status(&pr, 1);
+	sw_test_expect_status(&pr, 1);
 	assert_non_null(strstr(pr.err, missing));
 	sw_test_proc_release(&pr);
 	free(missing);
 
 	/* a damaged meta.json: resuming with seed 0 would be another search */
 	{
-		char *dir = pathf("%s/damaged-meta", tmp), *meta = pathf("%s/meta.json", dir);
+		char *dir = sw_test_strf("%s/damaged-meta", tmp), *meta = sw_test_strf("%s/meta.json", dir);
 		const char *text = "{\"format\": 1, \"seed\": \"x\"}\n";
 
 		assert_int_equal(mkdir(dir, 0755), 0);
 		assert_int_equal(sw_test_write_file(meta, text, strlen(text)), 0);
 		RUN(&pr, "resume", dir);
-		expect_status(&pr, 1);
+		sw_test_expect_status(&pr, 1);
 		assert_non_null(strstr(pr.err, "meta.json' is damaged: 'seed' is not a whole "
 				       "number 0 or more"));
 		assert_int_equal(n_lines(pr.err), 1);

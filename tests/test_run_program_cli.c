@@ -65,27 +65,6 @@ static const char train_py[] =
 "        os.replace(ck + '.tmp', ck)\n"
 "print('trained with lr', lr)\n";
 
-static char *pathf(const char *fmt, ...)
-{
-	va_list ap;
-	char *rel = NULL, *p = NULL;
-
-	va_start(ap, fmt);
-	assert_true(vasprintf(&rel, fmt, ap) > 0);
-	va_end(ap);
-	assert_true(asprintf(&p, "%s/%s", tmp, rel) > 0);
-	free(rel);
-	return p;
-}
-
-static void put(const char *name, const char *text)
-{
-	char *p = pathf("%s", name);
-
-	assert_int_equal(sw_test_write_file(p, text, strlen(text)), 0);
-	free(p);
-}
-
 static int run_sweep(struct sw_test_proc *p, const char *a1, const char *a2,
 		     const char *a3, const char *a4, const char *a5, const char *a6)
 {
@@ -97,7 +76,7 @@ static int run_sweep(struct sw_test_proc *p, const char *a1, const char *a2,
 /* The one results directory under tmp/<sub> (a new string). */
 static char *results_dir(const char *sub)
 {
-	char *pat = pathf("%s/*/meta.json", sub), *dir;
+	char *pat = sw_test_pathf(tmp, "%s/*/meta.json", sub), *dir;
 	glob_t g;
 
 	assert_int_equal(glob(pat, 0, NULL, &g), 0);
@@ -134,16 +113,16 @@ static json_t *load_runs(const char *dir)
 static void test_grid_three_points(void **state)
 {
 	struct sw_test_proc p;
-	char *dir, *hist = NULL, *text, *sweep = pathf("grid.yaml");
+	char *dir, *hist = NULL, *text, *sweep = sw_test_pathf(tmp, "grid.yaml");
 	json_t *runs;
 	size_t i;
 
 	(void)state;
-	put("grid.yaml",
+	sw_test_put(tmp, "grid.yaml",
 	    "name: prog-grid\nprogram: train.py\nmethod: grid\n"
 	    "metric: {name: val_loss, goal: minimize}\n"
 	    "parameters:\n  lr: {values: [0.1, 0.01, 0.001]}\n  epochs: {value: 3}\n");
-	char *res = pathf("res-grid");
+	char *res = sw_test_pathf(tmp, "res-grid");
 
 	assert_int_equal(run_sweep(&p, "run", sweep, "--seed", "5", "--results", res), 0);
 	free(res);
@@ -187,7 +166,7 @@ static void test_grid_three_points(void **state)
 static void test_hyperband_sigterm(void **state)
 {
 	struct sw_test_proc p;
-	char *dir, *sweep = pathf("hb.yaml");
+	char *dir, *sweep = sw_test_pathf(tmp, "hb.yaml");
 	json_t *runs;
 	size_t i;
 	int stopped = 0, finished = 0;
@@ -195,13 +174,13 @@ static void test_hyperband_sigterm(void **state)
 	(void)state;
 	/* sequential: the first (best) run sets the threshold at epoch 1, the
 	 * worse ones are stopped there with SIGTERM and say so */
-	put("hb.yaml",
+	sw_test_put(tmp, "hb.yaml",
 	    "name: prog-hb\nprogram: train.py\nmethod: grid\n"
 	    "metric: {name: val_loss, goal: minimize}\n"
 	    "early_terminate: {type: hyperband, min_iter: 1, eta: 3}\n"
 	    "parameters:\n  lr: {values: [0.001, 0.5, 1.0]}\n  epochs: {value: 6}\n"
 	    "  sleep: {value: 0.3}\n");
-	char *res = pathf("res-hb");
+	char *res = sw_test_pathf(tmp, "res-hb");
 
 	assert_int_equal(run_sweep(&p, "run", sweep, "--parallel", "1", "--results", res), 0);
 	free(res);
@@ -213,7 +192,7 @@ static void test_hyperband_sigterm(void **state)
 		json_t *r = json_array_get(runs, i);
 		const char *id = json_string_value(json_object_get(r, "id"));
 		const char *st = json_string_value(json_object_get(r, "state"));
-		char *term = pathf("term-%s.txt", id);
+		char *term = sw_test_pathf(tmp, "term-%s.txt", id);
 		struct stat sb;
 
 		if (!strcmp(st, "stopped")) {
@@ -265,19 +244,19 @@ static void sleep_ms(int ms)
 static void sigkill_then_resume(int own_ckpt)
 {
 	struct sw_test_proc p;
-	char *sweep = pathf("crash.yaml"), *res = pathf(own_ckpt ? "res-own" : "res-crash");
+	char *sweep = sw_test_pathf(tmp, "crash.yaml"), *res = sw_test_pathf(tmp, own_ckpt ? "res-own" : "res-crash");
 	char *dir = NULL;
-	char *starts_path = pathf("starts.log"), *starts, *runs_path = NULL, *text;
+	char *starts_path = sw_test_pathf(tmp, "starts.log"), *starts, *runs_path = NULL, *text;
 	char inflight[64] = "", *line;
-	const char *argv[] = { sw_test_bin(), "run", sweep, "--parallel", "1", "--seed",
-			       "9", "--results", res, NULL };
+	const char *args[] = { "run", sweep, "--parallel", "1", "--seed", "9",
+			       "--results", res, NULL };
 	json_t *runs, *ids = json_object();
 	pid_t pid, child_pid = 0;
 	int i, status;
 	size_t k;
 
 	unlink(starts_path);
-	put("crash.yaml", own_ckpt ?
+	sw_test_put(tmp, "crash.yaml", own_ckpt ?
 	    "name: prog-crash\nprogram: train.py\nmethod: grid\n"
 	    "metric: {name: val_loss, goal: minimize}\n"
 	    "parameters:\n  lr: {values: [0.3, 0.2, 0.1]}\n  epochs: {value: 4}\n"
@@ -286,18 +265,7 @@ static void sigkill_then_resume(int own_ckpt)
 	    "metric: {name: val_loss, goal: minimize}\n"
 	    "parameters:\n  lr: {values: [0.3, 0.2, 0.1]}\n  epochs: {value: 4}\n"
 	    "  sleep: {value: 0.25}\n");
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		for (i = 0; env[i]; i++)
-			putenv((char *)env[i]);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
+	pid = sw_test_spawn_files(args, env, NULL, "/dev/null", "/dev/null");
 	/* wait until run 1 ended and run 2 is in flight with an epoch */
 	for (i = 0; i < 600; i++) {
 		json_t *r;
@@ -305,7 +273,7 @@ static void sigkill_then_resume(int own_ckpt)
 		sleep_ms(50);
 		if (!dir) {
 			glob_t g;
-			char *pat = pathf("%s/*/runs.jsonl", own_ckpt ? "res-own" : "res-crash");
+			char *pat = sw_test_pathf(tmp, "%s/*/runs.jsonl", own_ckpt ? "res-own" : "res-crash");
 
 			memset(&g, 0, sizeof(g));
 			if (glob(pat, 0, NULL, &g) == 0 && g.gl_pathc == 1) {
@@ -345,7 +313,7 @@ static void sigkill_then_resume(int own_ckpt)
 	}
 	assert_true(i < 600);
 	if (own_ckpt) {     /* its own checkpoint of epoch 1 at least */
-		char *ck = pathf("ckpt-%s.txt", inflight);
+		char *ck = sw_test_pathf(tmp, "ckpt-%s.txt", inflight);
 
 		for (i = 0; i < 100 && access(ck, F_OK) < 0; i++)
 			sleep_ms(20);
@@ -396,7 +364,7 @@ static void sigkill_then_resume(int own_ckpt)
 		json_decref(hist);
 	}
 	if (own_ckpt) {     /* it went on from its own checkpoint */
-		char *from = pathf("from-%s.txt", inflight), *f = sw_test_read_file(from, NULL);
+		char *from = sw_test_pathf(tmp, "from-%s.txt", inflight), *f = sw_test_read_file(from, NULL);
 		char *last;
 
 		/* its starts (earlier tests of this seed had the same run ids):
@@ -446,30 +414,16 @@ static void test_sigkill_then_resume_own_checkpoint(void **state)
 /* Starts `sweep run` of name.yaml in the background; returns its pid. */
 static pid_t start_sweep(const char *yaml_path, const char *res)
 {
-	const char *argv[] = { sw_test_bin(), "run", yaml_path, "--parallel", "1",
-			       "--results", res, NULL };
-	pid_t pid = fork();
-	int i;
+	const char *args[] = { "run", yaml_path, "--parallel", "1", "--results", res, NULL };
 
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		for (i = 0; env[i]; i++)
-			putenv((char *)env[i]);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
+	return sw_test_spawn_files(args, env, NULL, "/dev/null", "/dev/null");
 }
 
 /* Waits until some history.jsonl under tmp/sub has n epochs; returns the
  * run id (a new string). */
 static char *wait_epochs(const char *sub, int n)
 {
-	char *pat = pathf("%s/*/runs/*/history.jsonl", sub), *id = NULL;
+	char *pat = sw_test_pathf(tmp, "%s/*/runs/*/history.jsonl", sub), *id = NULL;
 	int i;
 
 	for (i = 0; i < 600 && !id; i++) {
@@ -497,17 +451,32 @@ static char *wait_epochs(const char *sub, int n)
 	return id;
 }
 
+/* The one run of the sweep under results name was interrupted: nothing
+ * recorded in runs.jsonl, its running.json left for resume. */
+static void expect_in_flight(const char *name, const char *id)
+{
+	char *dir = results_dir(name), *p = NULL;
+	json_t *runs = load_runs(dir);
+	struct stat sb;
+
+	assert_int_equal(json_array_size(runs), 0);
+	json_decref(runs);
+	assert_true(asprintf(&p, "%s/runs/%s/running.json", dir, id) > 0);
+	assert_int_equal(stat(p, &sb), 0);
+	free(p);
+	free(dir);
+}
+
 static void test_ctrl_c(void **state)
 {
-	char *yaml = pathf("ctrlc.yaml"), *res = pathf("res-ctrlc"), *res2 = pathf("res-ctrlc2");
-	char *id, *term, *dir;
-	json_t *runs;
+	char *yaml = sw_test_pathf(tmp, "ctrlc.yaml"), *res = sw_test_pathf(tmp, "res-ctrlc"), *res2 = sw_test_pathf(tmp, "res-ctrlc2");
+	char *id, *term;
 	pid_t pid;
 	int status;
 	struct stat sb;
 
 	(void)state;
-	put("ctrlc.yaml",
+	sw_test_put(tmp, "ctrlc.yaml",
 	    "name: prog-ctrlc\nprogram: train.py\nmethod: grid\n"
 	    "metric: {name: val_loss, goal: minimize}\n"
 	    "parameters:\n  lr: {values: [0.3, 0.2]}\n  epochs: {value: 40}\n"
@@ -520,29 +489,21 @@ static void test_ctrl_c(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 130);
-	term = pathf("term-%s.txt", id);
+	term = sw_test_pathf(tmp, "term-%s.txt", id);
 	assert_int_equal(stat(term, &sb), 0);
 	free(term);
-	dir = results_dir("res-ctrlc");
-	runs = load_runs(dir);
-	assert_int_equal(json_array_size(runs), 0);
-	json_decref(runs);
-	term = NULL;
-	assert_true(asprintf(&term, "%s/runs/%s/running.json", dir, id) > 0);
-	assert_int_equal(stat(term, &sb), 0);
-	free(term);
-	free(dir);
+	expect_in_flight("res-ctrlc", id);
 	free(id);
 
 	/* twice: SIGTERM at once, in flight too (epochs 2 s apart, so both
 	 * interrupts land between two epochs) */
-	put("ctrlc2.yaml",
+	sw_test_put(tmp, "ctrlc2.yaml",
 	    "name: prog-ctrlc2\nprogram: train.py\nmethod: grid\n"
 	    "metric: {name: val_loss, goal: minimize}\n"
 	    "parameters:\n  lr: {values: [0.3, 0.2]}\n  epochs: {value: 40}\n"
 	    "  sleep: {value: 2.0}\n");
 	free(yaml);
-	yaml = pathf("ctrlc2.yaml");
+	yaml = sw_test_pathf(tmp, "ctrlc2.yaml");
 	pid = start_sweep(yaml, res2);
 	id = wait_epochs("res-ctrlc2", 1);
 	assert_int_equal(kill(pid, SIGINT), 0);
@@ -550,15 +511,7 @@ static void test_ctrl_c(void **state)
 	assert_int_equal(kill(pid, SIGINT), 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_int_equal(WEXITSTATUS(status), 130);
-	dir = results_dir("res-ctrlc2");
-	runs = load_runs(dir);
-	assert_int_equal(json_array_size(runs), 0);
-	json_decref(runs);
-	term = NULL;
-	assert_true(asprintf(&term, "%s/runs/%s/running.json", dir, id) > 0);
-	assert_int_equal(stat(term, &sb), 0);
-	free(term);
-	free(dir);
+	expect_in_flight("res-ctrlc2", id);
 	free(id);
 	free(yaml);
 	free(res);
@@ -568,12 +521,12 @@ static void test_ctrl_c(void **state)
 static void test_errors(void **state)
 {
 	struct sw_test_proc p;
-	char *sweep = pathf("missing.yaml"), *bad = pathf("badinterp.yaml");
+	char *sweep = sw_test_pathf(tmp, "missing.yaml"), *bad = sw_test_pathf(tmp, "badinterp.yaml");
 
 	(void)state;
-	put("missing.yaml", "program: nowhere.py\nmethod: grid\n"
+	sw_test_put(tmp, "missing.yaml", "program: nowhere.py\nmethod: grid\n"
 	    "parameters:\n  lr: {values: [0.1]}\n");
-	char *res = pathf("res-err"), *res2 = pathf("res-bad");
+	char *res = sw_test_pathf(tmp, "res-err"), *res2 = sw_test_pathf(tmp, "res-bad");
 
 	assert_int_equal(run_sweep(&p, "run", sweep, "--results", res, NULL, NULL), 0);
 	assert_int_equal(p.status, 1);
@@ -583,7 +536,7 @@ static void test_errors(void **state)
 	sw_test_proc_release(&p);
 
 	/* a command naming a missing interpreter: each run fails, saying so */
-	put("badinterp.yaml", "program: train.py\nmethod: grid\n"
+	sw_test_put(tmp, "badinterp.yaml", "program: train.py\nmethod: grid\n"
 	    "command: [\"${env}\", \"no-such-python-xyz\", \"${program}\", \"${args}\"]\n"
 	    "parameters:\n  lr: {values: [0.1, 0.2]}\n  epochs: {value: 1}\n");
 	assert_int_equal(run_sweep(&p, "run", bad, "--results", res2, NULL, NULL), 0);
@@ -606,7 +559,7 @@ static int setup(void **state)
 		return -1;
 	snprintf(env_home, sizeof(env_home), "HOME=%s", tmp);
 	snprintf(env_xdg, sizeof(env_xdg), "XDG_CACHE_HOME=%s/cache", tmp);
-	put("train.py", train_py);
+	sw_test_put(tmp, "train.py", train_py);
 	return 0;
 }
 

@@ -55,32 +55,11 @@ static const char train_py[] =
 "run.summary['final_note'] = 7\n"
 "wandb.finish()\n";
 
-static char *pathf(const char *fmt, ...)
-{
-	va_list ap;
-	char *rel = NULL, *p = NULL;
-
-	va_start(ap, fmt);
-	assert_true(vasprintf(&rel, fmt, ap) > 0);
-	va_end(ap);
-	assert_true(asprintf(&p, "%s/%s", tmp, rel) > 0);
-	free(rel);
-	return p;
-}
-
-static void put(const char *name, const char *text)
-{
-	char *p = pathf("%s", name);
-
-	assert_int_equal(sw_test_write_file(p, text, strlen(text)), 0);
-	free(p);
-}
-
 /* sweep run YAML --parallel 1 --results RES [--alert-webhook URL] */
 static int run_sweep_hook(struct sw_test_proc *p, const char *yaml, const char *res,
 			  const char *webhook)
 {
-	char *sweep = pathf("%s", yaml), *results = pathf("%s", res);
+	char *sweep = sw_test_pathf(tmp, "%s", yaml), *results = sw_test_pathf(tmp, "%s", res);
 	const char *argv[] = { sw_test_bin(), "run", sweep, "--parallel", "1",
 			       "--results", results, webhook ? "--alert-webhook" : NULL,
 			       webhook, NULL };
@@ -98,7 +77,7 @@ static int run_sweep(struct sw_test_proc *p, const char *yaml, const char *res)
 
 static char *results_dir(const char *sub)
 {
-	char *pat = pathf("%s/*/meta.json", sub), *dir;
+	char *pat = sw_test_pathf(tmp, "%s/*/meta.json", sub), *dir;
 	glob_t g;
 
 	assert_int_equal(glob(pat, 0, NULL, &g), 0);
@@ -182,7 +161,7 @@ static void test_grid_offline_with_closed_server(void **state)
 
 	(void)state;
 	assert_non_null(hook);
-	put("grid.yaml",
+	sw_test_put(tmp, "grid.yaml",
 	    "name: wb-grid\nprogram: train.py\nmethod: grid\n"
 	    "metric: {name: val_loss, goal: minimize}\n"
 	    "parameters:\n  lr: {values: [0.1, 0.03, 0.01]}\n  epochs: {value: 3}\n");
@@ -261,7 +240,7 @@ static void test_hyperband_stops_wandb_runs_while_they_train(void **state)
 	(void)state;
 	/* one at a time: the best run goes first and sets the bands; the
 	 * worse ones are stopped early, mid-training */
-	put("hb.yaml",
+	sw_test_put(tmp, "hb.yaml",
 	    "name: wb-hb\nprogram: train.py\nmethod: grid\n"
 	    "metric: {name: val_loss, goal: minimize}\n"
 	    "early_terminate: {type: hyperband, min_iter: 1, eta: 3}\n"
@@ -307,8 +286,8 @@ static void test_crash_before_init_fails_the_run(void **state)
 	json_t *runs, *r;
 
 	(void)state;
-	put("crash.py", "import wandb\nraise SystemExit('no data here')\n");
-	put("crash.yaml",
+	sw_test_put(tmp, "crash.py", "import wandb\nraise SystemExit('no data here')\n");
+	sw_test_put(tmp, "crash.yaml",
 	    "name: wb-crash\nprogram: crash.py\nmethod: grid\n"
 	    "metric: {name: val_loss, goal: minimize}\n"
 	    "parameters:\n  lr: {values: [0.1]}\n");
@@ -341,7 +320,7 @@ static void test_run_file_is_the_record(void **state)
 
 	(void)state;
 	/* "cut": many_steps cut mid-record at byte 100,003, a killed run's */
-	put("copy.sh",
+	sw_test_put(tmp, "copy.sh",
 	    "f=${1#fixture=}\n"
 	    "d=\"$WANDB_DIR/wandb/offline-run-20260101_000000-$WANDB_RUN_ID\"\n"
 	    "mkdir -p \"$d\" || exit 1\n"
@@ -355,7 +334,7 @@ static void test_run_file_is_the_record(void **state)
 			     "metric: {name: val_loss, goal: minimize}\n"
 			     "parameters:\n  fixture: {values: [basic_epochs, crash, cut]}\n",
 			     tmp) > 0);
-	put("file.yaml", yaml);
+	sw_test_put(tmp, "file.yaml", yaml);
 	free(yaml);
 	assert_int_equal(run_sweep(&p, "file.yaml", "res-file"), 0);
 	if (p.status != 0)
@@ -445,8 +424,8 @@ static int setup(void **state)
 	snprintf(env_pp, sizeof(env_pp), "PYTHONPATH=%s", standin);
 	snprintf(env_url, sizeof(env_url), "WANDB_BASE_URL=http://127.0.0.1:%d",
 		 closed_port());
-	put("train.py", train_py);
-	put(".netrc", "machine 127.0.0.1\n  login user\n  password 0123456789\n");
+	sw_test_put(tmp, "train.py", train_py);
+	sw_test_put(tmp, ".netrc", "machine 127.0.0.1\n  login user\n  password 0123456789\n");
 	return 0;
 }
 

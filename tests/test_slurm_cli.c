@@ -46,26 +46,6 @@ static int started_cluster;
 
 /* ==== Helpers ==== */
 
-static char *pathf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0);
-	return s;
-}
-
-static void sleep_s(double s)
-{
-	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Whether `sinfo` answers for the cluster $SLURM_CONF names. */
 static int cluster_answers(void)
 {
@@ -89,7 +69,7 @@ static int start_cluster(void)
 	char *out = NULL, *conf;
 	int status = 1;
 
-	cluster_dir = pathf("%s/cluster", tmp);
+	cluster_dir = sw_test_strf("%s/cluster", tmp);
 	argv[1] = cluster_dir;
 	if (sw_slurm_exec(argv, &out, &status, &err) < 0 || status != 0) {
 		snprintf(skip_reason, sizeof(skip_reason), "%s",
@@ -115,11 +95,11 @@ static int write_data(void)
 		"test_batch.bin" };
 	size_t i;
 
-	data = pathf("%s/data", tmp);
+	data = sw_test_strf("%s/data", tmp);
 	if (mkdir(data, 0755) < 0 || sw_test_cifar_write(data, 1000) < 0)
 		return -1;
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		char *p = pathf("%s/%s", data, files[i]);
+		char *p = sw_test_strf("%s/%s", data, files[i]);
 		int rc = truncate(p, 10000L * 3073);
 
 		free(p);
@@ -188,62 +168,16 @@ static void need_cluster(void)
 
 static char *write_text(const char *name, const char *text)
 {
-	char *path = pathf("%s/%s", tmp, name);
+	char *path = sw_test_strf("%s/%s", tmp, name);
 
 	assert_int_equal(sw_test_write_file(path, text, strlen(text)), 0);
 	return path;
 }
 
-static void run_args(struct sw_test_proc *p, const char *const *args,
-		     const char *const *env, int timeout_s)
-{
-	const char *argv[40];
-	int i = 0;
-
-	argv[i++] = sw_test_bin();
-	for (; *args && i < 39; args++)
-		argv[i++] = *args;
-	argv[i] = NULL;
-	assert_int_equal(sw_test_run(p, argv, NULL, env, timeout_s), 0);
-}
-
 #define RUN(p, ...) do { \
 	const char *const args_[] = { __VA_ARGS__, NULL }; \
-	run_args((p), args_, NULL, 300); \
+	sw_test_run_args((p), args_, NULL, 300); \
 } while (0)
-
-static void expect_status(const struct sw_test_proc *p, int status)
-{
-	if (p->status != status)
-		fprintf(stderr, "exit %d, expected %d\n--- stdout\n%s--- stderr\n%s\n",
-			p->status, status, p->out, p->err);
-	assert_int_equal(p->status, status);
-}
-
-/* The one sweep directory under root (caller frees), or NULL. */
-static char *sweep_dir(const char *root)
-{
-	DIR *d = opendir(root);
-	struct dirent *e;
-	char *found = NULL;
-	int n = 0;
-
-	if (!d)
-		return NULL;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		n++;
-		free(found);
-		found = pathf("%s/%s", root, e->d_name);
-	}
-	closedir(d);
-	if (n != 1) {
-		free(found);
-		return NULL;
-	}
-	return found;
-}
 
 static json_t *load_jsonl(const char *path)
 {
@@ -255,19 +189,12 @@ static json_t *load_jsonl(const char *path)
 	return a;
 }
 
-static const char *str(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
-
 /* runs.jsonl of dir, each run checked: recorded once, a Slurm job id, one
  * history line per epoch, the job named sweep-DIRNAME-ID and submitted
  * once (resubmitted: that many submissions). */
 static json_t *check_runs(const char *dir, size_t n_runs)
 {
-	char *p = pathf("%s/runs.jsonl", dir);
+	char *p = sw_test_strf("%s/runs.jsonl", dir);
 	json_t *runs = load_jsonl(p), *rec, *ids = json_object();
 	const char *base = strrchr(dir, '/') + 1;
 	size_t i;
@@ -275,27 +202,27 @@ static json_t *check_runs(const char *dir, size_t n_runs)
 	free(p);
 	assert_int_equal(json_array_size(runs), n_runs);
 	json_array_foreach(runs, i, rec) {
-		const char *id = str(rec, "id");
-		char *name = pathf("sweep-%s-%s", base, id);
+		const char *id = sw_test_str(rec, "id");
+		char *name = sw_test_strf("sweep-%s-%s", base, id);
 		json_t *h, *subs;
 
 		assert_null(json_object_get(ids, id));
 		json_object_set_new(ids, id, json_true());
-		assert_true(strlen(str(rec, "slurm_job_id")) > 0);
-		p = pathf("%s/runs/%s/history.jsonl", dir, id);
+		assert_true(strlen(sw_test_str(rec, "slurm_job_id")) > 0);
+		p = sw_test_strf("%s/runs/%s/history.jsonl", dir, id);
 		h = load_jsonl(p);
 		free(p);
 		assert_int_equal(json_array_size(h),
 				 json_integer_value(json_object_get(rec, "epochs")));
 		json_decref(h);
-		p = pathf("%s/runs/%s/slurm.jsonl", dir, id);
+		p = sw_test_strf("%s/runs/%s/slurm.jsonl", dir, id);
 		subs = load_jsonl(p);
 		free(p);
 		assert_true(json_array_size(subs) >= 1);
-		assert_string_equal(str(json_array_get(subs, json_array_size(subs) - 1),
+		assert_string_equal(sw_test_str(json_array_get(subs, json_array_size(subs) - 1),
 					"job_name"), name);
-		assert_string_equal(str(json_array_get(subs, json_array_size(subs) - 1),
-					"job_id"), str(rec, "slurm_job_id"));
+		assert_string_equal(sw_test_str(json_array_get(subs, json_array_size(subs) - 1),
+					"job_id"), sw_test_str(rec, "slurm_job_id"));
 		json_decref(subs);
 		free(name);
 	}
@@ -305,7 +232,7 @@ static json_t *check_runs(const char *dir, size_t n_runs)
 
 static size_t submissions(const char *dir, const char *id)
 {
-	char *p = pathf("%s/runs/%s/slurm.jsonl", dir, id);
+	char *p = sw_test_strf("%s/runs/%s/slurm.jsonl", dir, id);
 	json_t *subs = load_jsonl(p);
 	size_t n = json_array_size(subs);
 
@@ -359,7 +286,7 @@ static const char program[] =
 
 static void test_builtin_grid(void **state)
 {
-	char *y, *root = pathf("%s/res-builtin", tmp), *dir;
+	char *y, *root = sw_test_strf("%s/res-builtin", tmp), *dir;
 	struct sw_test_proc p;
 	json_t *runs, *rec;
 	size_t i;
@@ -380,25 +307,25 @@ static void test_builtin_grid(void **state)
 		"  val_limit: {value: 200}\n");
 	RUN(&p, "run", y, "--launcher", "slurm", "--parallel", "2", "--data", data,
 	    "--results", root, "--seed", "3");
-	expect_status(&p, 0);
+	sw_test_expect_status(&p, 0);
 	/* the default and the settings are said at start */
 	assert_non_null(strstr(p.err, "on Slurm: up to 2 jobs at once (--parallel), "
 			       "1 CPU each (--threads)"));
 	sw_test_proc_release(&p);
-	dir = sweep_dir(root);
+	dir = sw_test_sweep_dir(root);
 	assert_non_null(dir);
 	runs = check_runs(dir, 2);
 	json_array_foreach(runs, i, rec) {
-		char *out = pathf("%s/runs/%s/slurm.out", dir, str(rec, "id"));
+		char *out = sw_test_strf("%s/runs/%s/slurm.out", dir, sw_test_str(rec, "id"));
 
-		assert_string_equal(str(rec, "state"), "finished");
+		assert_string_equal(sw_test_str(rec, "state"), "finished");
 		assert_int_equal(json_integer_value(json_object_get(rec, "epochs")), 2);
 		assert_true(json_is_number(json_object_get(json_object_get(rec, "summary"),
 							   "val_accuracy")));
 		assert_true(file_exists(out));   /* job output in the run's dir */
 		free(out);
 		/* the in-epoch position for the live view ends at the last batch */
-		out = pathf("%s/runs/%s/progress", dir, str(rec, "id"));
+		out = sw_test_strf("%s/runs/%s/progress", dir, sw_test_str(rec, "id"));
 		{
 			char *text = sw_test_read_file(out, NULL);
 			long long e = 0, b = 0, n = -1;
@@ -413,25 +340,25 @@ static void test_builtin_grid(void **state)
 	}
 	/* the sweep's best model comes from the node that trained it */
 	{
-		char *best = pathf("%s/best.safetensors", dir);
+		char *best = sw_test_strf("%s/best.safetensors", dir);
 		struct stat sb;
 
 		assert_int_equal(stat(best, &sb), 0);
 		assert_true(sb.st_size > 1000);
 		RUN(&p, "eval", best, "--data", data);
-		expect_status(&p, 0);
+		sw_test_expect_status(&p, 0);
 		sw_test_proc_release(&p);
 		free(best);
 	}
 	/* show displays the job ids */
 	RUN(&p, "show", dir);
-	expect_status(&p, 0);
+	sw_test_expect_status(&p, 0);
 	assert_non_null(strstr(p.out, "SLURM_JOB"));
-	assert_non_null(strstr(p.out, str(json_array_get(runs, 0), "slurm_job_id")));
+	assert_non_null(strstr(p.out, sw_test_str(json_array_get(runs, 0), "slurm_job_id")));
 	sw_test_proc_release(&p);
 	/* the report reads it as any sweep */
 	RUN(&p, "report", dir);
-	expect_status(&p, 0);
+	sw_test_expect_status(&p, 0);
 	sw_test_proc_release(&p);
 	json_decref(runs);
 	free(dir);
@@ -441,7 +368,7 @@ static void test_builtin_grid(void **state)
 
 static void test_program_sweep(void **state)
 {
-	char *y, *root = pathf("%s/res-program", tmp), *dir, *cwd;
+	char *y, *root = sw_test_strf("%s/res-program", tmp), *dir, *cwd;
 	struct sw_test_proc p;
 	json_t *runs, *rec;
 	size_t i;
@@ -461,14 +388,14 @@ static void test_program_sweep(void **state)
 	    "--results", root, "--sbatch", "--time=10 --job-name=ignored-is-overridden");
 	assert_int_equal(chdir(cwd), 0);
 	free(cwd);
-	expect_status(&p, 0);
+	sw_test_expect_status(&p, 0);
 	sw_test_proc_release(&p);
-	dir = sweep_dir(root);
+	dir = sw_test_sweep_dir(root);
 	runs = check_runs(dir, 3);
 	json_array_foreach(runs, i, rec) {
 		json_t *s = json_object_get(rec, "summary");
 
-		assert_string_equal(str(rec, "state"), "finished");
+		assert_string_equal(sw_test_str(rec, "state"), "finished");
 		assert_int_equal(json_integer_value(json_object_get(rec, "epochs")), 3);
 		assert_true(json_number_value(json_object_get(s, "local")) == 1);
 	}
@@ -486,7 +413,7 @@ static void test_program_sweep(void **state)
 
 static void test_hyperband_cancels_job(void **state)
 {
-	char *y, *root = pathf("%s/res-hb", tmp), *dir, *cwd, *marker;
+	char *y, *root = sw_test_strf("%s/res-hb", tmp), *dir, *cwd, *marker;
 	struct sw_test_proc p;
 	struct sw_slurm_job job;
 	struct sw_err err = SW_ERR_INIT;
@@ -512,23 +439,23 @@ static void test_hyperband_cancels_job(void **state)
 	RUN(&p, "run", y, "--launcher", "slurm", "--parallel", "1", "--results", root);
 	assert_int_equal(chdir(cwd), 0);
 	free(cwd);
-	expect_status(&p, 0);
+	sw_test_expect_status(&p, 0);
 	sw_test_proc_release(&p);
-	dir = sweep_dir(root);
+	dir = sw_test_sweep_dir(root);
 	runs = check_runs(dir, 3);
 	good = find_param(runs, "lr", 0.1);
 	bad = find_param(runs, "lr", 50);
 	assert_non_null(good);
 	assert_non_null(bad);
-	assert_string_equal(str(good, "state"), "finished");
-	assert_string_equal(str(bad, "state"), "stopped");
-	assert_non_null(strstr(str(bad, "reason"), "hyperband"));
+	assert_string_equal(sw_test_str(good, "state"), "finished");
+	assert_string_equal(sw_test_str(bad, "state"), "stopped");
+	assert_non_null(strstr(sw_test_str(bad, "reason"), "hyperband"));
 	assert_true(json_integer_value(json_object_get(bad, "epochs")) < 4);
 	/* the program got SIGTERM, and the job is over */
-	marker = pathf("%s/runs/%s/got-term", dir, str(bad, "id"));
+	marker = sw_test_strf("%s/runs/%s/got-term", dir, sw_test_str(bad, "id"));
 	assert_true(file_exists(marker));
 	free(marker);
-	if (sw_slurm_job_query(str(bad, "slurm_job_id"), &job, &err) == 1)
+	if (sw_slurm_job_query(sw_test_str(bad, "slurm_job_id"), &job, &err) == 1)
 		assert_true(sw_slurm_state_terminal(job.state) ||
 			    !strcmp(job.state, "COMPLETING"));
 	json_decref(runs);
@@ -539,7 +466,7 @@ static void test_hyperband_cancels_job(void **state)
 
 static void test_time_limit(void **state)
 {
-	char *y, *root = pathf("%s/res-timeout", tmp), *dir, *cwd;
+	char *y, *root = sw_test_strf("%s/res-timeout", tmp), *dir, *cwd;
 	struct sw_test_proc p;
 	json_t *runs;
 	const json_t *rec;
@@ -562,14 +489,14 @@ static void test_time_limit(void **state)
 	    "--time=1");
 	assert_int_equal(chdir(cwd), 0);
 	free(cwd);
-	expect_status(&p, 0);
+	sw_test_expect_status(&p, 0);
 	sw_test_proc_release(&p);
-	dir = sweep_dir(root);
+	dir = sw_test_sweep_dir(root);
 	runs = check_runs(dir, 1);
 	rec = json_array_get(runs, 0);
-	assert_string_equal(str(rec, "state"), "failed");
-	assert_non_null(strstr(str(rec, "reason"), "TIMEOUT"));
-	assert_non_null(strstr(str(rec, "reason"), "time limit"));
+	assert_string_equal(sw_test_str(rec, "state"), "failed");
+	assert_non_null(strstr(sw_test_str(rec, "reason"), "TIMEOUT"));
+	assert_non_null(strstr(sw_test_str(rec, "reason"), "time limit"));
 	assert_true(json_integer_value(json_object_get(rec, "epochs")) > 10);
 	json_decref(runs);
 	free(dir);
@@ -580,30 +507,9 @@ static void test_time_limit(void **state)
 /* Starts `sweep run ...` in the background (output to files in tmp). */
 static pid_t spawn_sweep(const char *const *args)
 {
-	const char *argv[40];
-	char *out = pathf("%s/spawn.out", tmp), *errp = pathf("%s/spawn.err", tmp);
-	pid_t pid;
-	int i = 0;
+	char *out = sw_test_strf("%s/spawn.out", tmp), *errp = sw_test_strf("%s/spawn.err", tmp);
+	pid_t pid = sw_test_spawn_files(args, NULL, tmp, out, errp);
 
-	argv[i++] = sw_test_bin();
-	for (; *args && i < 39; args++)
-		argv[i++] = *args;
-	argv[i] = NULL;
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		int e = open(errp, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		int n = open("/dev/null", O_RDONLY);
-
-		if (o < 0 || e < 0 || n < 0 || chdir(tmp) < 0)
-			_exit(127);
-		dup2(n, 0);
-		dup2(o, 1);
-		dup2(e, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
 	free(out);
 	free(errp);
 	return pid;
@@ -612,13 +518,13 @@ static pid_t spawn_sweep(const char *const *args)
 /* Number of runs of dir whose trial started on the node. */
 static int started_runs(const char *dir)
 {
-	char *runs = pathf("%s/runs", dir);
+	char *runs = sw_test_strf("%s/runs", dir);
 	DIR *d = opendir(runs);
 	struct dirent *e;
 	int n = 0;
 
 	while (d && (e = readdir(d))) {
-		char *p = pathf("%s/%s/node.json", runs, e->d_name);
+		char *p = sw_test_strf("%s/%s/node.json", runs, e->d_name);
 
 		n += e->d_name[0] != '.' && file_exists(p);
 		free(p);
@@ -629,12 +535,52 @@ static int started_runs(const char *dir)
 	return n;
 }
 
+/* Lines in runs/<id>/epochs.jsonl of the one run of dir (0 before). */
+static int node_epochs(const char *dir)
+{
+	char *runs = sw_test_strf("%s/runs", dir), *text = NULL;
+	DIR *d = opendir(runs);
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d))) {
+		char *p = sw_test_strf("%s/%s/epochs.jsonl", runs, e->d_name);
+
+		if (e->d_name[0] != '.' && (text = sw_test_read_file(p, NULL)))
+			n = sw_test_count_lines(text, "\"_epoch\"");
+		free(text);
+		text = NULL;
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	free(runs);
+	return n;
+}
+
+/* Waits (up to timeout_s, looking every poll_s) for the one sweep
+ * directory under root to have at least n of count(dir); returns the
+ * directory (caller frees), or NULL when none appeared. */
+static char *await_sweep(const char *root, int (*count)(const char *), int n,
+			 double timeout_s, double poll_s)
+{
+	double end = sw_test_now() + timeout_s;
+	char *dir = NULL;
+
+	while (sw_test_now() < end && (!dir || count(dir) < n)) {
+		if (!dir)
+			dir = sw_test_sweep_dir(root);
+		sw_test_sleep(poll_s);
+	}
+	return dir;
+}
+
 /* The last job id recorded for run id (new string). */
 static char *last_job(const char *dir, const char *id)
 {
-	char *p = pathf("%s/runs/%s/slurm.jsonl", dir, id);
+	char *p = sw_test_strf("%s/runs/%s/slurm.jsonl", dir, id);
 	json_t *subs = load_jsonl(p);
-	char *job = strdup(str(json_array_get(subs, json_array_size(subs) - 1), "job_id"));
+	char *job = strdup(sw_test_str(json_array_get(subs, json_array_size(subs) - 1), "job_id"));
 
 	json_decref(subs);
 	free(p);
@@ -643,7 +589,7 @@ static char *last_job(const char *dir, const char *id)
 
 static void test_sigkill_resume_reattaches(void **state)
 {
-	char *y, *root = pathf("%s/res-kill", tmp), *dir = NULL, *p;
+	char *y, *root = sw_test_strf("%s/res-kill", tmp), *dir = NULL, *p;
 	const char *const args[] = { "run", "kill.yaml", "--launcher", "slurm",
 				     "--parallel", "2", "--results", root, NULL };
 	const char *argv[8];
@@ -669,12 +615,7 @@ static void test_sigkill_resume_reattaches(void **state)
 		"  sleep: {value: 1}\n");
 	pid = spawn_sweep(args);
 	/* SIGKILL once two jobs run on the node */
-	end = sw_test_now() + 60;
-	while (sw_test_now() < end && (!dir || started_runs(dir) < 2)) {
-		if (!dir)
-			dir = sweep_dir(root);
-		sleep_s(0.05);
-	}
+	dir = await_sweep(root, started_runs, 2, 60, 0.05);
 	assert_non_null(dir);
 	assert_true(started_runs(dir) >= 2);
 	kill(pid, SIGKILL);
@@ -682,14 +623,14 @@ static void test_sigkill_resume_reattaches(void **state)
 
 	/* one job vanishes meanwhile (lost by a slurmctld crash): its job is
 	 * cancelled and its files and recorded id no longer lead to it */
-	p = pathf("%s/runs", dir);
+	p = sw_test_strf("%s/runs", dir);
 	{
 		DIR *d = opendir(p);
 		struct dirent *e;
 
 		while (d && (e = readdir(d)))
 			if (e->d_name[0] != '.' && !vanished[0]) {
-				char *rf = pathf("%s/%s/node.json", p, e->d_name);
+				char *rf = sw_test_strf("%s/%s/node.json", p, e->d_name);
 
 				if (file_exists(rf))
 					snprintf(vanished, sizeof(vanished), "%s", e->d_name);
@@ -710,40 +651,36 @@ static void test_sigkill_resume_reattaches(void **state)
 	for (;;) {
 		char id[32];
 
-		p = pathf("sweep-%s-%s", strrchr(dir, '/') + 1, vanished);
+		p = sw_test_strf("sweep-%s-%s", strrchr(dir, '/') + 1, vanished);
 		status = sw_slurm_find_by_name(p, id, sizeof(id), &err);
 		free(p);
 		if (status == 0 || sw_test_now() > end)
 			break;
-		sleep_s(0.2);
+		sw_test_sleep(0.2);
 	}
 	assert_int_equal(status, 0);
-	p = pathf("%s/runs/%s/slurm.jsonl", dir, vanished);
-	line = pathf("{\"job_id\":\"987654\",\"job_name\":\"sweep-%s-%s\",\"time\":0}\n",
+	p = sw_test_strf("%s/runs/%s/slurm.jsonl", dir, vanished);
+	line = sw_test_strf("{\"job_id\":\"987654\",\"job_name\":\"sweep-%s-%s\",\"time\":0}\n",
 		     strrchr(dir, '/') + 1, vanished);
 	assert_int_equal(sw_test_write_file(p, line, strlen(line)), 0);
 	free(p);
 	free(line);
-	p = pathf("%s/runs/%s/result.json", dir, vanished);
+	p = sw_test_strf("%s/runs/%s/result.json", dir, vanished);
 	unlink(p);
 	free(p);
 	free(job);
 
 	/* resume: the running job is followed, not submitted again */
-	argv[0] = sw_test_bin();
-	argv[1] = "resume";
-	argv[2] = dir;
-	argv[3] = NULL;
-	assert_int_equal(sw_test_run(&pr, argv, NULL, NULL, 300), 0);
-	expect_status(&pr, 0);
+	RUN(&pr, "resume", dir);
+	sw_test_expect_status(&pr, 0);
 	sw_test_proc_release(&pr);
 	runs = check_runs(dir, 4);
 	json_array_foreach(runs, i, rec) {
-		assert_string_equal(str(rec, "state"), "finished");
+		assert_string_equal(sw_test_str(rec, "state"), "finished");
 		assert_int_equal(json_integer_value(json_object_get(rec, "epochs")), 4);
 		/* one job per run; the vanished one a second (the fake id first) */
-		assert_int_equal(submissions(dir, str(rec, "id")),
-				 strcmp(str(rec, "id"), vanished) ? 1 : 2);
+		assert_int_equal(submissions(dir, sw_test_str(rec, "id")),
+				 strcmp(sw_test_str(rec, "id"), vanished) ? 1 : 2);
 	}
 	json_decref(runs);
 	json_decref(inflight);
@@ -757,7 +694,7 @@ static int jobs_in_queue(const char *dir)
 {
 	const char *argv[] = { "squeue", "--me", "-h", "-o", "%j", NULL };
 	struct sw_err err = SW_ERR_INIT;
-	char *out = NULL, *prefix = pathf("sweep-%s-", strrchr(dir, '/') + 1);
+	char *out = NULL, *prefix = sw_test_strf("sweep-%s-", strrchr(dir, '/') + 1);
 	int status, n = 0;
 
 	if (sw_slurm_exec(argv, &out, &status, &err) == 0 && status == 0)
@@ -769,7 +706,7 @@ static int jobs_in_queue(const char *dir)
 
 static void test_cancelled_by_someone_else(void **state)
 {
-	char *y, *root = pathf("%s/res-cancel", tmp), *dir = NULL, *job = NULL;
+	char *y, *root = sw_test_strf("%s/res-cancel", tmp), *dir = NULL, *job = NULL;
 	const char *const args[] = { "run", "cancel.yaml", "--launcher", "slurm",
 				     "--parallel", "2", "--results", root, NULL };
 	const char *argv[] = { "scancel", NULL, NULL };
@@ -799,15 +736,15 @@ static void test_cancelled_by_someone_else(void **state)
 		char *p;
 
 		if (!dir)
-			dir = sweep_dir(root);
+			dir = sw_test_sweep_dir(root);
 		if (dir && started_runs(dir) >= 1) {
 			DIR *d;
 			struct dirent *e;
 
-			p = pathf("%s/runs", dir);
+			p = sw_test_strf("%s/runs", dir);
 			d = opendir(p);
 			while (d && (e = readdir(d)) && !job) {
-				char *nf = pathf("%s/%s/node.json", p, e->d_name);
+				char *nf = sw_test_strf("%s/%s/node.json", p, e->d_name);
 
 				if (e->d_name[0] != '.' && file_exists(nf))
 					job = last_job(dir, e->d_name);
@@ -817,7 +754,7 @@ static void test_cancelled_by_someone_else(void **state)
 				closedir(d);
 			free(p);
 		}
-		sleep_s(0.05);
+		sw_test_sleep(0.05);
 	}
 	assert_non_null(job);
 	argv[1] = job;
@@ -828,7 +765,7 @@ static void test_cancelled_by_someone_else(void **state)
 		int n = jobs_in_queue(dir);
 
 		most = n > most ? n : most;
-		sleep_s(0.1);
+		sw_test_sleep(0.1);
 	}
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	assert_true(most >= 1 && most <= 2);
@@ -839,18 +776,18 @@ static void test_cancelled_by_someone_else(void **state)
 		const json_t *r;
 
 		json_array_foreach(runs, i, r)
-			if (!strcmp(str(r, "slurm_job_id"), job))
+			if (!strcmp(sw_test_str(r, "slurm_job_id"), job))
 				rec = r;
 	}
 	assert_non_null(rec);
-	assert_string_equal(str(rec, "state"), "failed");
-	assert_non_null(strstr(str(rec, "reason"), "cancelled by someone else"));
+	assert_string_equal(sw_test_str(rec, "state"), "failed");
+	assert_non_null(strstr(sw_test_str(rec, "reason"), "cancelled by someone else"));
 	{
 		size_t i, finished = 0;
 		const json_t *r;
 
 		json_array_foreach(runs, i, r)
-			finished += !strcmp(str(r, "state"), "finished");
+			finished += !strcmp(sw_test_str(r, "state"), "finished");
 		assert_int_equal(finished, 2);
 	}
 	json_decref(runs);
@@ -862,18 +799,17 @@ static void test_cancelled_by_someone_else(void **state)
 
 static void test_ctrl_c_leaves_runs_for_resume(void **state)
 {
-	char *y, *root = pathf("%s/res-ctrlc", tmp), *dir = NULL;
+	char *y, *root = sw_test_strf("%s/res-ctrlc", tmp), *dir = NULL;
 	/* two CPUs a job on a two-CPU node: one runs, three wait */
 	const char *const args[] = { "run", "ctrlc.yaml", "--launcher", "slurm",
 				     "--parallel", "4", "--threads", "2",
 				     "--results", root, NULL };
-	const char *argv[4];
 	struct sw_test_proc pr;
 	json_t *runs;
 	const json_t *r;
 	char *p, *text;
 	size_t i;
-	double end, lr;
+	double lr;
 	pid_t pid;
 	int status;
 
@@ -889,12 +825,7 @@ static void test_ctrl_c_leaves_runs_for_resume(void **state)
 		"  epochs: {value: 5}\n"
 		"  sleep: {value: 1}\n");
 	pid = spawn_sweep(args);
-	end = sw_test_now() + 60;
-	while (sw_test_now() < end && (!dir || started_runs(dir) < 1)) {
-		if (!dir)
-			dir = sweep_dir(root);
-		sleep_s(0.05);
-	}
+	dir = await_sweep(root, started_runs, 1, 60, 0.05);
 	assert_non_null(dir);
 	kill(pid, SIGINT);
 	waitpid(pid, &status, 0);
@@ -902,7 +833,7 @@ static void test_ctrl_c_leaves_runs_for_resume(void **state)
 	/* Ctrl-C is an interruption (issue 15): the queued jobs were cancelled
 	 * at once, the running one after its epoch, and every run stays in
 	 * flight for resume: nothing recorded, nothing left in Slurm's queue */
-	p = pathf("%s/runs.jsonl", dir);
+	p = sw_test_strf("%s/runs.jsonl", dir);
 	text = sw_test_read_file(p, NULL);
 	assert_true(!text || !text[0]);
 	free(text);
@@ -911,19 +842,15 @@ static void test_ctrl_c_leaves_runs_for_resume(void **state)
 	assert_true(started_runs(dir) >= 1);
 	/* resume: the jobs we cancelled are ours, not "cancelled by someone
 	 * else": each is submitted again and every grid point finishes */
-	argv[0] = sw_test_bin();
-	argv[1] = "resume";
-	argv[2] = dir;
-	argv[3] = NULL;
-	assert_int_equal(sw_test_run(&pr, argv, NULL, NULL, 300), 0);
-	expect_status(&pr, 0);
+	RUN(&pr, "resume", dir);
+	sw_test_expect_status(&pr, 0);
 	sw_test_proc_release(&pr);
 	runs = check_runs(dir, 4);      /* each recorded once */
 	json_array_foreach(runs, i, r) {
-		assert_string_equal(str(r, "state"), "finished");
+		assert_string_equal(sw_test_str(r, "state"), "finished");
 		assert_int_equal(json_integer_value(json_object_get(r, "epochs")), 5);
-		assert_true(submissions(dir, str(r, "id")) >= 1 &&
-			    submissions(dir, str(r, "id")) <= 2);
+		assert_true(submissions(dir, sw_test_str(r, "id")) >= 1 &&
+			    submissions(dir, sw_test_str(r, "id")) <= 2);
 	}
 	for (lr = 1; lr <= 4; lr++)
 		assert_non_null(find_param(runs, "lr", lr));
@@ -933,38 +860,15 @@ static void test_ctrl_c_leaves_runs_for_resume(void **state)
 	free(y);
 }
 
-/* Lines in runs/<id>/epochs.jsonl of the one run of dir (0 before). */
-static int node_epochs(const char *dir)
-{
-	char *runs = pathf("%s/runs", dir), *text = NULL;
-	DIR *d = opendir(runs);
-	struct dirent *e;
-	int n = 0;
-
-	while (d && (e = readdir(d))) {
-		char *p = pathf("%s/%s/epochs.jsonl", runs, e->d_name);
-
-		if (e->d_name[0] != '.' && (text = sw_test_read_file(p, NULL)))
-			n = sw_test_count_lines(text, "\"_epoch\"");
-		free(text);
-		text = NULL;
-		free(p);
-	}
-	if (d)
-		closedir(d);
-	free(runs);
-	return n;
-}
-
 /* The history of dir's one run (runs.jsonl has exactly one). */
 static json_t *only_history(const char *dir, char *id, size_t size)
 {
 	json_t *runs = check_runs(dir, 1), *h;
 	char *p;
 
-	snprintf(id, size, "%s", str(json_array_get(runs, 0), "id"));
-	assert_string_equal(str(json_array_get(runs, 0), "state"), "finished");
-	p = pathf("%s/runs/%s/history.jsonl", dir, id);
+	snprintf(id, size, "%s", sw_test_str(json_array_get(runs, 0), "id"));
+	assert_string_equal(sw_test_str(json_array_get(runs, 0), "state"), "finished");
+	p = sw_test_strf("%s/runs/%s/history.jsonl", dir, id);
 	h = load_jsonl(p);
 	free(p);
 	json_decref(runs);
@@ -991,6 +895,39 @@ static void same_history(const json_t *ha, const json_t *hb)
 	}
 }
 
+/* One built-in run of six short epochs, seed 5 (the Slurm resume tests). */
+static const char six_epochs[] =
+	"method: grid\n"
+	"metric: {name: val_accuracy, goal: maximize}\n"
+	"parameters:\n"
+	"  learning_rate: {value: 0.01}\n"
+	"  batch_size: {value: 32}\n"
+	"  epochs: {value: 6}\n"
+	"  conv1_filters: {value: 4}\n"
+	"  conv2_filters: {value: 8}\n"
+	"  dense_units: {value: 16}\n"
+	"  train_limit: {value: 2000}\n"
+	"  val_limit: {value: 200}\n";
+
+/* Runs the sweep y on Slurm without a break into root; its directory in
+ * *dir, its one run's id in id and its history (6 epochs) returned. */
+static json_t *uninterrupted(const char *y, const char *root, char **dir,
+			     char *id, size_t size)
+{
+	struct sw_test_proc pr;
+	json_t *h;
+
+	RUN(&pr, "run", y, "--launcher", "slurm", "--data", data, "--results", root,
+	    "--seed", "5");
+	sw_test_expect_status(&pr, 0);
+	sw_test_proc_release(&pr);
+	*dir = sw_test_sweep_dir(root);
+	assert_non_null(*dir);
+	h = only_history(*dir, id, size);
+	assert_int_equal(json_array_size(h), 6);
+	return h;
+}
+
 /* A built-in run whose job Slurm requeues (as PreemptMode=REQUEUE does;
  * `scontrol requeue`, for real, after its second epoch) is not failed and
  * does not start over: the controller cancels the requeued job, submits a
@@ -999,53 +936,28 @@ static void same_history(const json_t *ha, const json_t *hb)
  * each epoch recorded once. */
 static void test_requeued_job_continues(void **state)
 {
-	char *y, *root_a = pathf("%s/res-rq-a", tmp), *root_b = pathf("%s/res-rq-b", tmp);
+	char *y, *root_a = sw_test_strf("%s/res-rq-a", tmp), *root_b = sw_test_strf("%s/res-rq-b", tmp);
 	char *dir_a, *dir_b = NULL, *p, *text, *job, *out = NULL, id_a[64], id_b[64];
 	const char *const args[] = { "run", "requeue.yaml", "--launcher", "slurm",
 				     "--data", data, "--results", root_b, "--seed", "5",
 				     NULL };
 	const char *rq[] = { "scontrol", "requeue", NULL, NULL };
 	struct sw_err err = SW_ERR_INIT;
-	struct sw_test_proc pr;
 	json_t *ha, *hb, *subs, *runs;
-	double end;
 	pid_t pid;
 	int status;
 
 	(void)state;
 	need_cluster();
-	y = write_text("requeue.yaml",
-		"method: grid\n"
-		"metric: {name: val_accuracy, goal: maximize}\n"
-		"parameters:\n"
-		"  learning_rate: {value: 0.01}\n"
-		"  batch_size: {value: 32}\n"
-		"  epochs: {value: 6}\n"
-		"  conv1_filters: {value: 4}\n"
-		"  conv2_filters: {value: 8}\n"
-		"  dense_units: {value: 16}\n"
-		"  train_limit: {value: 2000}\n"
-		"  val_limit: {value: 200}\n");
-	RUN(&pr, "run", y, "--launcher", "slurm", "--data", data, "--results", root_a,
-	    "--seed", "5");
-	expect_status(&pr, 0);
-	sw_test_proc_release(&pr);
-	dir_a = sweep_dir(root_a);
-	assert_non_null(dir_a);
-	ha = only_history(dir_a, id_a, sizeof(id_a));
-	assert_int_equal(json_array_size(ha), 6);
+	y = write_text("requeue.yaml", six_epochs);
+	ha = uninterrupted(y, root_a, &dir_a, id_a, sizeof(id_a));
 
 	pid = spawn_sweep(args);
-	end = sw_test_now() + 120;
-	while (sw_test_now() < end && (!dir_b || node_epochs(dir_b) < 2)) {
-		if (!dir_b)
-			dir_b = sweep_dir(root_b);
-		sleep_s(0.02);
-	}
+	dir_b = await_sweep(root_b, node_epochs, 2, 120, 0.02);
 	assert_non_null(dir_b);
 	assert_true(node_epochs(dir_b) < 6);
 	{
-		char *rp = pathf("%s/runs", dir_b);
+		char *rp = sw_test_strf("%s/runs", dir_b);
 		DIR *d = opendir(rp);
 		struct dirent *e;
 
@@ -1065,11 +977,11 @@ static void test_requeued_job_continues(void **state)
 	free(out);
 	waitpid(pid, &status, 0);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	p = pathf("%s/spawn.err", tmp);
+	p = sw_test_strf("%s/spawn.err", tmp);
 	text = sw_test_read_file(p, NULL);
 	free(p);
 	assert_non_null(text);
-	p = pathf("Slurm job %s was requeued by Slurm (REQUEUED)", job);
+	p = sw_test_strf("Slurm job %s was requeued by Slurm (REQUEUED)", job);
 	if (!strstr(text, p))
 		fail_msg("no line '%s' in:\n%s", p, text);
 	free(p);
@@ -1080,16 +992,16 @@ static void test_requeued_job_continues(void **state)
 	same_history(ha, hb);
 	/* two jobs: the second replaced the requeued one and ran the run */
 	assert_int_equal(submissions(dir_b, id_b), 2);
-	p = pathf("%s/runs/%s/slurm.jsonl", dir_b, id_b);
+	p = sw_test_strf("%s/runs/%s/slurm.jsonl", dir_b, id_b);
 	subs = load_jsonl(p);
 	free(p);
-	assert_string_equal(str(json_array_get(subs, 1), "after"), "REQUEUED");
+	assert_string_equal(sw_test_str(json_array_get(subs, 1), "after"), "REQUEUED");
 	assert_null(json_object_get(json_array_get(subs, 0), "after"));
 	json_decref(subs);
 	runs = check_runs(dir_b, 1);
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(runs, 0),
 							    "slurm_resubmits")), 1);
-	assert_string_not_equal(str(json_array_get(runs, 0), "slurm_job_id"), job);
+	assert_string_not_equal(sw_test_str(json_array_get(runs, 0), "slurm_job_id"), job);
 	json_decref(runs);
 	assert_int_equal(jobs_in_queue(dir_b), 0);
 	json_decref(ha);
@@ -1110,7 +1022,7 @@ static void test_requeued_job_continues(void **state)
  * first on PATH (caller frees). */
 static char *fake_scontrol(const char *marks)
 {
-	char *bin = pathf("%s/fakebin", tmp), *path, *real = NULL, *script = NULL;
+	char *bin = sw_test_strf("%s/fakebin", tmp), *path, *real = NULL, *script = NULL;
 	const char *argv[] = { "sh", "-c", "command -v scontrol", NULL };
 	struct sw_err err = SW_ERR_INIT;
 	int status;
@@ -1137,7 +1049,7 @@ static char *fake_scontrol(const char *marks)
 		"\tout=$(printf '%%s' \"$out\" | sed \"s/JobState=CANCELLED/JobState=$FAKE_TAKEN_STATE/\")\n"
 		"fi\n"
 		"printf '%%s\\n' \"$out\"\n", real, marks) > 0);
-	path = pathf("%s/scontrol", bin);
+	path = sw_test_strf("%s/scontrol", bin);
 	assert_int_equal(sw_test_write_file(path, script, strlen(script)), 0);
 	assert_int_equal(chmod(path, 0755), 0);
 	free(path);
@@ -1153,8 +1065,8 @@ static char *fake_scontrol(const char *marks)
  * stay failures (test_time_limit, and the fate unit test). */
 static void test_preempted_and_node_fail_resubmitted(void **state)
 {
-	char *y, *root = pathf("%s/res-pre", tmp), *root2 = pathf("%s/res-nf", tmp);
-	char *marks = pathf("%s/marks-pre", tmp), *marks2 = pathf("%s/marks-nf", tmp);
+	char *y, *root = sw_test_strf("%s/res-pre", tmp), *root2 = sw_test_strf("%s/res-nf", tmp);
+	char *marks = sw_test_strf("%s/marks-pre", tmp), *marks2 = sw_test_strf("%s/marks-nf", tmp);
 	char *bin, *path_env = NULL, *dir, *p, *cwd;
 	const char *env[4];
 	struct sw_test_proc pr;
@@ -1183,25 +1095,25 @@ static void test_preempted_and_node_fail_resubmitted(void **state)
 		const char *const args[] = { "run", "preempt.yaml", "--launcher", "slurm",
 					     "--results", root, NULL };
 
-		run_args(&pr, args, env, 300);
+		sw_test_run_args(&pr, args, env, 300);
 	}
-	expect_status(&pr, 0);
+	sw_test_expect_status(&pr, 0);
 	if (sw_test_count_lines(pr.err, "was preempted (PREEMPTED) after epoch") != 3)
 		fail_msg("not 3 lines of preemption in:\n%s", pr.err);
 	assert_non_null(strstr(pr.err, "(3 of at most 3)"));
 	sw_test_proc_release(&pr);
-	dir = sweep_dir(root);
+	dir = sw_test_sweep_dir(root);
 	runs = check_runs(dir, 1);
 	rec = json_array_get(runs, 0);
-	assert_string_equal(str(rec, "state"), "failed");
-	assert_non_null(strstr(str(rec, "reason"), "was preempted (PREEMPTED), and the run "
+	assert_string_equal(sw_test_str(rec, "state"), "failed");
+	assert_non_null(strstr(sw_test_str(rec, "reason"), "was preempted (PREEMPTED), and the run "
 			       "was submitted again 3 times already"));
-	assert_int_equal(submissions(dir, str(rec, "id")), 4);
-	p = pathf("%s/runs/%s/slurm.jsonl", dir, str(rec, "id"));
+	assert_int_equal(submissions(dir, sw_test_str(rec, "id")), 4);
+	p = sw_test_strf("%s/runs/%s/slurm.jsonl", dir, sw_test_str(rec, "id"));
 	subs = load_jsonl(p);
 	free(p);
 	for (i = 1; i < 4; i++)
-		assert_string_equal(str(json_array_get(subs, i), "after"), "PREEMPTED");
+		assert_string_equal(sw_test_str(json_array_get(subs, i), "after"), "PREEMPTED");
 	json_decref(subs);
 	json_decref(runs);
 	assert_int_equal(jobs_in_queue(dir), 0);
@@ -1217,21 +1129,21 @@ static void test_preempted_and_node_fail_resubmitted(void **state)
 		const char *const args[] = { "run", "preempt.yaml", "--launcher", "slurm",
 					     "--results", root2, NULL };
 
-		run_args(&pr, args, env, 300);
+		sw_test_run_args(&pr, args, env, 300);
 	}
-	expect_status(&pr, 0);
+	sw_test_expect_status(&pr, 0);
 	if (sw_test_count_lines(pr.err, "failed with its node (NODE_FAIL) after epoch") != 1)
 		fail_msg("not 1 line of node failure in:\n%s", pr.err);
 	sw_test_proc_release(&pr);
 	assert_int_equal(chdir(cwd), 0);
 	free(cwd);
-	dir = sweep_dir(root2);
+	dir = sw_test_sweep_dir(root2);
 	runs = check_runs(dir, 1);
 	rec = json_array_get(runs, 0);
-	assert_string_equal(str(rec, "state"), "finished");
+	assert_string_equal(sw_test_str(rec, "state"), "finished");
 	assert_int_equal(json_integer_value(json_object_get(rec, "epochs")), 3);
-	assert_int_equal(submissions(dir, str(rec, "id")), 2);
-	p = pathf("%s/runs/%s/history.jsonl", dir, str(rec, "id"));
+	assert_int_equal(submissions(dir, sw_test_str(rec, "id")), 2);
+	p = sw_test_strf("%s/runs/%s/history.jsonl", dir, sw_test_str(rec, "id"));
 	h = load_jsonl(p);
 	free(p);
 	assert_int_equal(json_array_size(h), 3);
@@ -1261,12 +1173,11 @@ static void test_preempted_and_node_fail_resubmitted(void **state)
  * controller that lost the job too. */
 static void test_builtin_resume_from_node_checkpoint(void **state)
 {
-	char *y, *root_a = pathf("%s/res-ck-a", tmp), *root_b = pathf("%s/res-ck-b", tmp);
+	char *y, *root_a = sw_test_strf("%s/res-ck-a", tmp), *root_b = sw_test_strf("%s/res-ck-b", tmp);
 	char *dir_a, *dir_b = NULL, *p, *text, id_a[64], id_b[64];
 	const char *const args[] = { "run", "ckpt.yaml", "--launcher", "slurm",
 				     "--data", data, "--results", root_b, "--seed", "5",
 				     NULL };
-	const char *argv[4];
 	struct sw_test_proc pr;
 	json_t *ha, *hb;
 	char *ma, *mb;
@@ -1277,41 +1188,18 @@ static void test_builtin_resume_from_node_checkpoint(void **state)
 
 	(void)state;
 	need_cluster();
-	y = write_text("ckpt.yaml",
-		"method: grid\n"
-		"metric: {name: val_accuracy, goal: maximize}\n"
-		"parameters:\n"
-		"  learning_rate: {value: 0.01}\n"
-		"  batch_size: {value: 32}\n"
-		"  epochs: {value: 6}\n"
-		"  conv1_filters: {value: 4}\n"
-		"  conv2_filters: {value: 8}\n"
-		"  dense_units: {value: 16}\n"
-		"  train_limit: {value: 2000}\n"
-		"  val_limit: {value: 200}\n");
+	y = write_text("ckpt.yaml", six_epochs);
 	/* uninterrupted */
-	RUN(&pr, "run", y, "--launcher", "slurm", "--data", data, "--results", root_a,
-	    "--seed", "5");
-	expect_status(&pr, 0);
-	sw_test_proc_release(&pr);
-	dir_a = sweep_dir(root_a);
-	assert_non_null(dir_a);
-	ha = only_history(dir_a, id_a, sizeof(id_a));
-	assert_int_equal(json_array_size(ha), 6);
+	ha = uninterrupted(y, root_a, &dir_a, id_a, sizeof(id_a));
 
 	/* interrupted after its second epoch */
 	pid = spawn_sweep(args);
-	end = sw_test_now() + 120;
-	while (sw_test_now() < end && (!dir_b || node_epochs(dir_b) < 2)) {
-		if (!dir_b)
-			dir_b = sweep_dir(root_b);
-		sleep_s(0.02);
-	}
+	dir_b = await_sweep(root_b, node_epochs, 2, 120, 0.02);
 	assert_non_null(dir_b);
 	kill(pid, SIGINT);
 	waitpid(pid, &status, 0);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 130);
-	p = pathf("%s/runs.jsonl", dir_b);
+	p = sw_test_strf("%s/runs.jsonl", dir_b);
 	text = sw_test_read_file(p, NULL);
 	assert_true(!text || !text[0]);          /* still in flight */
 	free(text);
@@ -1319,12 +1207,8 @@ static void test_builtin_resume_from_node_checkpoint(void **state)
 	assert_int_equal(jobs_in_queue(dir_b), 0);
 	assert_true(node_epochs(dir_b) >= 2 && node_epochs(dir_b) < 6);
 
-	argv[0] = sw_test_bin();
-	argv[1] = "resume";
-	argv[2] = dir_b;
-	argv[3] = NULL;
-	assert_int_equal(sw_test_run(&pr, argv, NULL, NULL, 300), 0);
-	expect_status(&pr, 0);
+	RUN(&pr, "resume", dir_b);
+	sw_test_expect_status(&pr, 0);
 	/* continued from the node's checkpoint, not retrained */
 	assert_non_null(strstr(pr.err, "from its checkpoint"));
 	assert_null(strstr(pr.err, "from the start"));
@@ -1333,17 +1217,17 @@ static void test_builtin_resume_from_node_checkpoint(void **state)
 	same_history(ha, hb);
 	assert_int_equal(submissions(dir_b, id_b), 2);
 	/* the same best model, byte for byte; the checkpoint gone with the run */
-	p = pathf("%s/best.safetensors", dir_a);
+	p = sw_test_strf("%s/best.safetensors", dir_a);
 	ma = sw_test_read_file(p, &la);
 	free(p);
-	p = pathf("%s/best.safetensors", dir_b);
+	p = sw_test_strf("%s/best.safetensors", dir_b);
 	mb = sw_test_read_file(p, &lb);
 	free(p);
 	assert_non_null(ma);
 	assert_non_null(mb);
 	assert_int_equal(la, lb);
 	assert_memory_equal(ma, mb, la);
-	p = pathf("%s/runs/%s/checkpoint.bin", dir_b, id_b);
+	p = sw_test_strf("%s/runs/%s/checkpoint.bin", dir_b, id_b);
 	assert_false(file_exists(p));
 	free(p);
 	free(ma);
@@ -1354,7 +1238,7 @@ static void test_builtin_resume_from_node_checkpoint(void **state)
 	 * result and recorded id gone): resume submits it again and the node
 	 * continues from its last checkpoint */
 	{
-		char *root_c = pathf("%s/res-ck-c", tmp), *dir_c = NULL, *job, *out = NULL;
+		char *root_c = sw_test_strf("%s/res-ck-c", tmp), *dir_c = NULL, *job, *out = NULL;
 		char *line, *jname, id_c[300], found[32];
 		const char *const args_c[] = { "run", "ckpt.yaml", "--launcher", "slurm",
 					       "--data", data, "--results", root_c,
@@ -1365,16 +1249,11 @@ static void test_builtin_resume_from_node_checkpoint(void **state)
 		struct dirent *e;
 
 		pid = spawn_sweep(args_c);
-		end = sw_test_now() + 120;
-		while (sw_test_now() < end && (!dir_c || node_epochs(dir_c) < 2)) {
-			if (!dir_c)
-				dir_c = sweep_dir(root_c);
-			sleep_s(0.02);
-		}
+		dir_c = await_sweep(root_c, node_epochs, 2, 120, 0.02);
 		assert_non_null(dir_c);
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
-		p = pathf("%s/runs", dir_c);
+		p = sw_test_strf("%s/runs", dir_c);
 		d = opendir(p);
 		id_c[0] = '\0';
 		while (d && (e = readdir(d)))
@@ -1388,26 +1267,25 @@ static void test_builtin_resume_from_node_checkpoint(void **state)
 		sc[1] = job;
 		assert_int_equal(sw_slurm_exec(sc, &out, &status, &err), 0);
 		free(out);
-		jname = pathf("sweep-%s-%s", strrchr(dir_c, '/') + 1, id_c);
+		jname = sw_test_strf("sweep-%s-%s", strrchr(dir_c, '/') + 1, id_c);
 		end = sw_test_now() + 30;
 		while (sw_slurm_find_by_name(jname, found, sizeof(found), &err) != 0 &&
 		       sw_test_now() < end)
-			sleep_s(0.2);
-		p = pathf("%s/runs/%s/slurm.jsonl", dir_c, id_c);
-		line = pathf("{\"job_id\":\"987655\",\"job_name\":\"%s\",\"time\":0}\n",
+			sw_test_sleep(0.2);
+		p = sw_test_strf("%s/runs/%s/slurm.jsonl", dir_c, id_c);
+		line = sw_test_strf("{\"job_id\":\"987655\",\"job_name\":\"%s\",\"time\":0}\n",
 			     jname);
 		assert_int_equal(sw_test_write_file(p, line, strlen(line)), 0);
 		free(p);
 		free(line);
-		p = pathf("%s/runs/%s/result.json", dir_c, id_c);
+		p = sw_test_strf("%s/runs/%s/result.json", dir_c, id_c);
 		unlink(p);
 		free(p);
-		p = pathf("%s/runs/%s/checkpoint.bin", dir_c, id_c);
+		p = sw_test_strf("%s/runs/%s/checkpoint.bin", dir_c, id_c);
 		assert_true(file_exists(p));
 		free(p);
-		argv[2] = dir_c;
-		assert_int_equal(sw_test_run(&pr, argv, NULL, NULL, 300), 0);
-		expect_status(&pr, 0);
+		RUN(&pr, "resume", dir_c);
+		sw_test_expect_status(&pr, 0);
 		assert_non_null(strstr(pr.err, "from its checkpoint"));
 		sw_test_proc_release(&pr);
 		hb = only_history(dir_c, id_c, sizeof(id_c));
@@ -1452,15 +1330,13 @@ static const char wandb_train_py[] =
 
 static void test_wandb_script(void **state)
 {
-	char *y, *y2, *root = pathf("%s/res-wandb", tmp), *root2 = pathf("%s/res-wandb2", tmp);
+	char *y, *y2, *root = sw_test_strf("%s/res-wandb", tmp), *root2 = sw_test_strf("%s/res-wandb2", tmp);
 	char *dir, *dir2 = NULL, *p, *text, standin[4096];
 	const char *const args[] = { "run", "wandb2.yaml", "--launcher", "slurm",
 				     "--results", root2, NULL };
-	const char *argv[4];
 	struct sw_test_proc pr;
 	json_t *runs, *rec, *alerts, *h;
 	size_t i, n_alerts = 0;
-	double end;
 	pid_t pid;
 	int status;
 
@@ -1480,22 +1356,22 @@ static void test_wandb_script(void **state)
 		"  lr: {values: [0.1, 0.03]}\n"
 		"  epochs: {value: 3}\n");
 	RUN(&pr, "run", y, "--launcher", "slurm", "--parallel", "2", "--results", root);
-	expect_status(&pr, 0);
+	sw_test_expect_status(&pr, 0);
 	assert_null(strstr(pr.err, "timed out"));
 	sw_test_proc_release(&pr);
-	dir = sweep_dir(root);
+	dir = sw_test_sweep_dir(root);
 	assert_non_null(dir);
 	runs = check_runs(dir, 2);
 	json_array_foreach(runs, i, rec) {
 		const json_t *sum = json_object_get(rec, "summary");
 		double lr = json_number_value(json_object_get(json_object_get(rec, "params"),
 							      "lr"));
-		char *pat = pathf("%s/runs/%s/wandb", dir, str(rec, "id"));
+		char *pat = sw_test_strf("%s/runs/%s/wandb", dir, sw_test_str(rec, "id"));
 		DIR *d;
 		struct dirent *e;
 		int found = 0;
 
-		assert_string_equal(str(rec, "state"), "finished");
+		assert_string_equal(sw_test_str(rec, "state"), "finished");
 		assert_int_equal(json_integer_value(json_object_get(rec, "epochs")), 3);
 		assert_true(json_number_value(json_object_get(sum, "val_loss")) == lr * 10 / 3);
 		/* only the run file has these: it was read as the record */
@@ -1503,7 +1379,7 @@ static void test_wandb_script(void **state)
 		assert_int_equal(json_integer_value(json_object_get(sum, "hooked")), 1);
 		assert_int_equal(json_integer_value(json_object_get(sum, "resumed")), 0);
 		/* the run file's history: integer epochs at _step 0..2 */
-		p = pathf("%s/runs/%s/history.jsonl", dir, str(rec, "id"));
+		p = sw_test_strf("%s/runs/%s/history.jsonl", dir, sw_test_str(rec, "id"));
 		h = load_jsonl(p);
 		free(p);
 		assert_int_equal(json_array_size(h), 3);
@@ -1520,12 +1396,12 @@ static void test_wandb_script(void **state)
 		assert_int_equal(found, 1);
 		free(pat);
 	}
-	p = pathf("%s/alerts.jsonl", dir);
+	p = sw_test_strf("%s/alerts.jsonl", dir);
 	alerts = load_jsonl(p);
 	free(p);
 	json_array_foreach(alerts, i, rec)
-		n_alerts += !strcmp(str(rec, "when"), "wandb.alert") &&
-			    !strcmp(str(rec, "rule"), "halfway");
+		n_alerts += !strcmp(sw_test_str(rec, "when"), "wandb.alert") &&
+			    !strcmp(sw_test_str(rec, "rule"), "halfway");
 	assert_int_equal(n_alerts, 2);
 	json_decref(alerts);
 	json_decref(runs);
@@ -1540,36 +1416,27 @@ static void test_wandb_script(void **state)
 		"  epochs: {value: 6}\n"
 		"  sleep: {value: 1}\n");
 	pid = spawn_sweep(args);
-	end = sw_test_now() + 60;
-	while (sw_test_now() < end && (!dir2 || started_runs(dir2) < 1)) {
-		if (!dir2)
-			dir2 = sweep_dir(root2);
-		sleep_s(0.05);
-	}
+	dir2 = await_sweep(root2, started_runs, 1, 60, 0.05);
 	assert_non_null(dir2);
-	sleep_s(1.5);
+	sw_test_sleep(1.5);
 	kill(pid, SIGINT);
 	waitpid(pid, &status, 0);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 130);
-	p = pathf("%s/runs.jsonl", dir2);
+	p = sw_test_strf("%s/runs.jsonl", dir2);
 	text = sw_test_read_file(p, NULL);
 	assert_true(!text || !text[0]);
 	free(text);
 	free(p);
-	argv[0] = sw_test_bin();
-	argv[1] = "resume";
-	argv[2] = dir2;
-	argv[3] = NULL;
-	assert_int_equal(sw_test_run(&pr, argv, NULL, NULL, 300), 0);
-	expect_status(&pr, 0);
+	RUN(&pr, "resume", dir2);
+	sw_test_expect_status(&pr, 0);
 	sw_test_proc_release(&pr);
 	runs = check_runs(dir2, 1);
 	rec = json_array_get(runs, 0);
-	assert_string_equal(str(rec, "state"), "finished");
+	assert_string_equal(sw_test_str(rec, "state"), "finished");
 	assert_int_equal(json_integer_value(json_object_get(rec, "epochs")), 6);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(rec, "summary"),
 							    "resumed")), 1);
-	assert_int_equal(submissions(dir2, str(rec, "id")), 2);
+	assert_int_equal(submissions(dir2, sw_test_str(rec, "id")), 2);
 	json_decref(runs);
 	unsetenv("PYTHONPATH");
 	unsetenv("WANDB_BASE_URL");
@@ -1585,7 +1452,7 @@ static void test_wandb_script(void **state)
 
 static void test_errors(void **state)
 {
-	char *y, *root = pathf("%s/res-errors", tmp), *dir, *cwd, *bin_env;
+	char *y, *root = sw_test_strf("%s/res-errors", tmp), *dir, *cwd, *bin_env;
 	const char *env_nopath[] = { "PATH=/nonexistent", NULL };
 	const char *env_bin[] = { "SWEEP_SLURM_BIN=/nonexistent/sweep", NULL };
 	const char *env_false[] = { "SWEEP_SLURM_BIN=/bin/false", NULL };
@@ -1609,41 +1476,41 @@ static void test_errors(void **state)
 	assert_int_equal(chdir(tmp), 0);
 
 	/* no sbatch on PATH: said, and no sweep directory made */
-	run_args(&p, args_run, env_nopath, 60);
-	expect_status(&p, 1);
+	sw_test_run_args(&p, args_run, env_nopath, 60);
+	sw_test_expect_status(&p, 1);
 	assert_non_null(strstr(p.err, "sbatch not found on PATH"));
 	sw_test_proc_release(&p);
-	assert_null(sweep_dir(root));
+	assert_null(sw_test_sweep_dir(root));
 
 	/* sbatch refusing an argument: its own message is shown */
 	args_run[6] = "--sbatch";
 	args_run[7] = "--partition=no_such_partition";
-	run_args(&p, args_run, NULL, 60);
-	expect_status(&p, 1);
+	sw_test_run_args(&p, args_run, NULL, 60);
+	sw_test_expect_status(&p, 1);
 	assert_non_null(strstr(p.err, "sbatch refused"));
 	assert_non_null(strstr(p.err, "artition"));
 	sw_test_proc_release(&p);
-	assert_null(sweep_dir(root));
+	assert_null(sw_test_sweep_dir(root));
 
 	/* an unclosed quote in --sbatch */
 	args_run[7] = "--comment='x";
-	run_args(&p, args_run, NULL, 60);
-	expect_status(&p, 2);
+	sw_test_run_args(&p, args_run, NULL, 60);
+	sw_test_expect_status(&p, 2);
 	assert_non_null(strstr(p.err, "unclosed"));
 	sw_test_proc_release(&p);
 
 	/* the sweep binary not reachable on the node: a failed run saying so */
 	args_run[6] = NULL;
-	run_args(&p, args_run, env_bin, 120);
-	expect_status(&p, 0);
+	sw_test_run_args(&p, args_run, env_bin, 120);
+	sw_test_expect_status(&p, 0);
 	sw_test_proc_release(&p);
 	assert_int_equal(chdir(cwd), 0);
 	free(cwd);
-	dir = sweep_dir(root);
+	dir = sw_test_sweep_dir(root);
 	assert_non_null(dir);
 	runs = check_runs(dir, 1);
-	assert_string_equal(str(json_array_get(runs, 0), "state"), "failed");
-	bin_env = (char *)str(json_array_get(runs, 0), "reason");
+	assert_string_equal(sw_test_str(json_array_get(runs, 0), "state"), "failed");
+	bin_env = (char *)sw_test_str(json_array_get(runs, 0), "reason");
 	assert_non_null(strstr(bin_env, "/nonexistent/sweep"));
 	assert_non_null(strstr(bin_env, "not reachable on node"));
 	json_decref(runs);
@@ -1651,21 +1518,21 @@ static void test_errors(void **state)
 
 	/* a job that ends before `sweep trial` could write anything in the run's
 	 * directory (as when the nodes do not see it): the reason says so */
-	root2 = pathf("%s/res-errors2", tmp);
+	root2 = sw_test_strf("%s/res-errors2", tmp);
 	args_run[5] = root2;
 	cwd = getcwd(NULL, 0);
 	assert_int_equal(chdir(tmp), 0);
-	run_args(&p, args_run, env_false, 120);
+	sw_test_run_args(&p, args_run, env_false, 120);
 	assert_int_equal(chdir(cwd), 0);
 	free(cwd);
-	expect_status(&p, 0);
+	sw_test_expect_status(&p, 0);
 	sw_test_proc_release(&p);
-	dir = sweep_dir(root2);
+	dir = sw_test_sweep_dir(root2);
 	runs = check_runs(dir, 1);
-	assert_string_equal(str(json_array_get(runs, 0), "state"), "failed");
-	assert_non_null(strstr(str(json_array_get(runs, 0), "reason"),
+	assert_string_equal(sw_test_str(json_array_get(runs, 0), "state"), "failed");
+	assert_non_null(strstr(sw_test_str(json_array_get(runs, 0), "reason"),
 			       "may not see the results directory"));
-	assert_non_null(strstr(str(json_array_get(runs, 0), "reason"), "--results"));
+	assert_non_null(strstr(sw_test_str(json_array_get(runs, 0), "reason"), "--results"));
 	json_decref(runs);
 	free(dir);
 	free(root2);

@@ -56,14 +56,34 @@ static int teardown(void **state)
 /* Runs the sweep binary with args (NULL-terminated) and the test env. */
 static void run(struct sw_test_proc *p, const char *const *args)
 {
-	const char *argv[32];
-	int i = 0;
+	sw_test_run_args(p, args, env, 120);
+}
 
-	argv[i++] = sw_test_bin();
-	for (; *args && i < 31; args++)
-		argv[i++] = *args;
-	argv[i] = NULL;
-	assert_int_equal(sw_test_run(p, argv, NULL, env, 120), 0);
+/* Runs args expecting success and one JSON object on stdout; returns it
+ * (caller frees). */
+static json_t *run_json(const char *const *args)
+{
+	struct sw_test_proc p;
+	json_error_t jerr;
+	json_t *o;
+
+	run(&p, args);
+	sw_test_expect_status(&p, 0);
+	o = json_loads(p.out, 0, &jerr);
+	assert_non_null(o);
+	sw_test_proc_release(&p);
+	return o;
+}
+
+/* Runs args expecting the exit status and an error holding needle. */
+static void expect_error(const char *const *args, int status, const char *needle)
+{
+	struct sw_test_proc p;
+
+	run(&p, args);
+	assert_int_equal(p.status, status);
+	assert_non_null(strstr(p.err, needle));
+	sw_test_proc_release(&p);
 }
 
 #define TINY "epochs=2", "conv1_filters=4", "conv2_filters=4", "dense_units=8", \
@@ -130,16 +150,10 @@ static void test_train_json_save_eval(void **state)
 	sw_test_proc_release(&p);
 
 	/* the saved model evaluates to the last epoch's validation loss */
-	run(&p, eargs);
-	if (p.status != 0)
-		printf("%s", p.err);
-	assert_int_equal(p.status, 0);
-	ep = json_loads(p.out, 0, &jerr);
-	assert_non_null(ep);
+	ep = run_json(eargs);
 	assert_float_equal(json_real_value(json_object_get(ep, "test_loss")), val_loss, 1e-4);
 	assert_int_equal(json_integer_value(json_object_get(ep, "images")), RECORDS);
 	json_decref(ep);
-	sw_test_proc_release(&p);
 }
 
 static void test_bad_hyperparameters(void **state)
@@ -158,26 +172,11 @@ static void test_bad_hyperparameters(void **state)
 	assert_non_null(strstr(p.err, "unknown hyperparameter 'lerning_rate'; did you mean 'learning_rate'?"));
 	assert_string_equal(p.out, "");
 	sw_test_proc_release(&p);
-	run(&p, a2);
-	assert_int_equal(p.status, 2);
-	assert_non_null(strstr(p.err, "batch_size"));
-	sw_test_proc_release(&p);
-	run(&p, a3);
-	assert_int_equal(p.status, 2);
-	assert_non_null(strstr(p.err, "optimizer"));
-	sw_test_proc_release(&p);
-	run(&p, a4);
-	assert_int_equal(p.status, 2);
-	assert_non_null(strstr(p.err, "expected key=value, got 'epochs'"));
-	sw_test_proc_release(&p);
-	run(&p, a5);
-	assert_int_equal(p.status, 2);
-	assert_non_null(strstr(p.err, "--threads"));
-	sw_test_proc_release(&p);
-	run(&p, a6);
-	assert_int_equal(p.status, 2);
-	assert_non_null(strstr(p.err, "--bogus"));
-	sw_test_proc_release(&p);
+	expect_error(a2, 2, "batch_size");
+	expect_error(a3, 2, "optimizer");
+	expect_error(a4, 2, "expected key=value, got 'epochs'");
+	expect_error(a5, 2, "--threads");
+	expect_error(a6, 2, "--bogus");
 }
 
 static void test_bad_data(void **state)
@@ -210,7 +209,6 @@ static void test_bad_data(void **state)
 
 static void test_eval_bad_model(void **state)
 {
-	struct sw_test_proc p;
 	char model[4096];
 	const char *a1[] = { "eval", model, "--data", data, NULL };
 	const char *a2[] = { "eval", NULL };
@@ -218,30 +216,19 @@ static void test_eval_bad_model(void **state)
 	(void)state;
 	snprintf(model, sizeof(model), "%s/junk.safetensors", dir);
 	assert_int_equal(sw_test_write_file(model, "not a model", 11), 0);
-	run(&p, a1);
-	assert_int_equal(p.status, 1);
-	assert_non_null(strstr(p.err, "junk.safetensors"));
-	sw_test_proc_release(&p);
-	run(&p, a2);
-	assert_int_equal(p.status, 2);
-	assert_non_null(strstr(p.err, "missing the model file"));
-	sw_test_proc_release(&p);
+	expect_error(a1, 1, "junk.safetensors");
+	expect_error(a2, 2, "missing the model file");
 }
 
 static void test_bench_json(void **state)
 {
-	struct sw_test_proc p;
 	const char *a1[] = { "bench", "--batch", "8", "--threads", "1", "--seconds",
 			     "0.05", "--json", NULL };
 	const char *a2[] = { "bench", "--seconds", "-1", NULL };
-	json_error_t jerr;
 	json_t *o;
 
 	(void)state;
-	run(&p, a1);
-	assert_int_equal(p.status, 0);
-	o = json_loads(p.out, 0, &jerr);
-	assert_non_null(o);
+	o = run_json(a1);
 	const char *keys[] = { "train_images_per_sec", "infer_images_per_sec", "gflops",
 			       "peak_rss_mb" };
 	for (int i = 0; i < 4; i++)
@@ -249,11 +236,7 @@ static void test_bench_json(void **state)
 	assert_int_equal(json_integer_value(json_object_get(o, "batch")), 8);
 	assert_int_equal(json_integer_value(json_object_get(o, "threads")), 1);
 	json_decref(o);
-	sw_test_proc_release(&p);
-	run(&p, a2);
-	assert_int_equal(p.status, 2);
-	assert_non_null(strstr(p.err, "--seconds"));
-	sw_test_proc_release(&p);
+	expect_error(a2, 2, "--seconds");
 }
 
 /* The values of every epoch line {"epoch": N, ...} of a --json output, by
@@ -369,31 +352,19 @@ static void test_train_killed_and_resumed(void **state)
 /* model sizes as key=value, as sweep train takes them */
 static void test_bench_model_sizes(void **state)
 {
-	struct sw_test_proc p;
 	const char *a1[] = { "bench", "--batch", "4", "--threads", "1", "--seconds",
 			     "0.05", "--json", "conv1_filters=16", "conv2_filters=24", NULL };
 	const char *a2[] = { "bench", "conv1_filters", NULL };
 	const char *a3[] = { "bench", "conv1_filter=8", NULL };
-	json_error_t jerr;
 	json_t *o;
 
 	(void)state;
-	run(&p, a1);
-	assert_int_equal(p.status, 0);
-	o = json_loads(p.out, 0, &jerr);
-	assert_non_null(o);
+	o = run_json(a1);
 	assert_int_equal(json_integer_value(json_object_get(o, "conv1_filters")), 16);
 	assert_int_equal(json_integer_value(json_object_get(o, "conv2_filters")), 24);
 	json_decref(o);
-	sw_test_proc_release(&p);
-	run(&p, a2);
-	assert_int_equal(p.status, 2);
-	assert_non_null(strstr(p.err, "expected key=value, got 'conv1_filters'"));
-	sw_test_proc_release(&p);
-	run(&p, a3);
-	assert_int_equal(p.status, 2);
-	assert_non_null(strstr(p.err, "conv1_filter"));
-	sw_test_proc_release(&p);
+	expect_error(a2, 2, "expected key=value, got 'conv1_filters'");
+	expect_error(a3, 2, "conv1_filter");
 }
 
 int main(void)

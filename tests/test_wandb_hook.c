@@ -26,33 +26,12 @@
 
 static char *tmp, *hook_dir, *standin;
 
-static char *pathf(const char *fmt, ...)
-{
-	va_list ap;
-	char *rel = NULL, *p = NULL;
-
-	va_start(ap, fmt);
-	assert_true(vasprintf(&rel, fmt, ap) > 0);
-	va_end(ap);
-	assert_true(asprintf(&p, "%s/%s", tmp, rel) > 0);
-	free(rel);
-	return p;
-}
-
-static void put(const char *name, const char *text)
-{
-	char *p = pathf("%s", name);
-
-	assert_int_equal(sw_test_write_file(p, text, strlen(text)), 0);
-	free(p);
-}
-
 /* Runs `python3 script` in tmp with PYTHONPATH=pythonpath (NULL: unset)
  * and SWEEP_METRICS_FILE=tmp/metrics.jsonl; returns stdout (owned). */
 static char *python(const char *script, const char *pythonpath, int want_status)
 {
 	struct sw_test_proc p;
-	char *sp = pathf("%s", script), *mf = pathf("metrics.jsonl"), *out;
+	char *sp = sw_test_pathf(tmp, "%s", script), *mf = sw_test_pathf(tmp, "metrics.jsonl"), *out;
 	char *e_pp = NULL, *e_mf = NULL, *e_dir = NULL;
 	const char *argv[] = { "/bin/sh", "-c", NULL, NULL };
 	char *cmd = NULL;
@@ -90,7 +69,7 @@ static char *python(const char *script, const char *pythonpath, int want_status)
 
 static char *metrics(void)
 {
-	char *mf = pathf("metrics.jsonl"), *text = sw_test_read_file(mf, NULL);
+	char *mf = sw_test_pathf(tmp, "metrics.jsonl"), *text = sw_test_read_file(mf, NULL);
 
 	free(mf);
 	return text ? text : strdup("");
@@ -98,7 +77,7 @@ static char *metrics(void)
 
 static void reset_metrics(void)
 {
-	char *mf = pathf("metrics.jsonl");
+	char *mf = sw_test_pathf(tmp, "metrics.jsonl");
 
 	unlink(mf);
 	free(mf);
@@ -132,7 +111,7 @@ static void test_written_module_is_the_embedded_source(void **state)
 {
 	size_t len, n = 0;
 	const char *src = sw_wandb_hook_source(&len);
-	char *p = pathf("hook/sitecustomize.py"), *text = sw_test_read_file(p, &n);
+	char *p = sw_test_pathf(tmp, "hook/sitecustomize.py"), *text = sw_test_read_file(p, &n);
 	struct sw_err err = SW_ERR_INIT;
 
 	(void)state;
@@ -145,16 +124,16 @@ static void test_written_module_is_the_embedded_source(void **state)
 	free(p);
 	src = sw_wandb_report_source(&len);
 	assert_non_null(strstr(src, "def install(wandb, path)"));
-	p = pathf("hook/sweep_wandb_report.py");
+	p = sw_test_pathf(tmp, "hook/sweep_wandb_report.py");
 	text = sw_test_read_file(p, &n);
 	assert_int_equal(n, len);
 	assert_memory_equal(text, src, len);
 	/* writing again over the same content is fine */
 	assert_int_equal(sw_wandb_hook_write(hook_dir, &err), 0);
 	/* a file in the way of the directory is an error naming it */
-	put("blocker", "x");
+	sw_test_put(tmp, "blocker", "x");
 	free(p);
-	p = pathf("blocker/sub");
+	p = sw_test_pathf(tmp, "blocker/sub");
 	assert_int_equal(sw_wandb_hook_write(p, &err), -1);
 	assert_non_null(strstr(err.msg, "blocker"));
 	free(text);
@@ -181,10 +160,10 @@ static void test_pythonpath_keeps_the_users_entries(void **state)
  * the same with the hook first on the path as without it. */
 static void test_sys_path_and_system_sitecustomize_unchanged(void **state)
 {
-	char *with, *without, *pp = NULL, *user = pathf("user");
+	char *with, *without, *pp = NULL, *user = sw_test_pathf(tmp, "user");
 
 	(void)state;
-	put("probe.py",
+	sw_test_put(tmp, "probe.py",
 	    "import sys, json\n"
 	    "f = getattr(sys.modules.get('sitecustomize'), '__file__', None)\n"
 	    "if f and f.endswith('/hook/sitecustomize.py'):\n"
@@ -206,15 +185,15 @@ static void test_sys_path_and_system_sitecustomize_unchanged(void **state)
 
 static void test_chains_to_the_users_sitecustomize(void **state)
 {
-	char *out, *pp = NULL, *user = pathf("user2");
-	char *sc = pathf("user2/sitecustomize.py");
+	char *out, *pp = NULL, *user = sw_test_pathf(tmp, "user2");
+	char *sc = sw_test_pathf(tmp, "user2/sitecustomize.py");
 
 	(void)state;
 	assert_int_equal(mkdir(user, 0755), 0);
 	static const char user_sc[] = "import os\nos.environ['USER_SC'] = 'ran'\n";
 
 	assert_int_equal(sw_test_write_file(sc, user_sc, strlen(user_sc)), 0);
-	put("probe2.py",
+	sw_test_put(tmp, "probe2.py",
 	    "import os, sys\n"
 	    "print(os.environ.get('USER_SC'), sys.modules['sitecustomize'].__file__)\n");
 	assert_true(asprintf(&pp, "%s:%s", hook_dir, user) > 0);
@@ -233,7 +212,7 @@ static void test_no_op_without_wandb(void **state)
 
 	(void)state;
 	reset_metrics();
-	put("plain.py",
+	sw_test_put(tmp, "plain.py",
 	    "import json, sys\n"
 	    "print('wandb' in sys.modules, json.dumps({'x': 1}))\n");
 	assert_true(asprintf(&pp, "%s:%s", hook_dir, standin) > 0);
@@ -269,7 +248,7 @@ static void test_rows_and_alerts_as_wandb_records_them(void **state)
 
 	(void)state;
 	reset_metrics();
-	put("rows.py", rows_py);
+	sw_test_put(tmp, "rows.py", rows_py);
 	assert_true(asprintf(&pp, "%s:%s", hook_dir, standin) > 0);
 	out = python("rows.py", pp, 0);
 	m = metrics();
@@ -303,7 +282,7 @@ static void test_what_wandb_records_is_unchanged(void **state)
 			     "src = glob.glob('wandb/offline-run-*-hookrun1/run-hookrun1.wandb')\n"
 			     "shutil.move(src[0], os.environ['OUT_NAME'])\n"
 			     "shutil.rmtree('wandb')\n", rows_py) > 0);
-	put("frozen.py", frozen);
+	sw_test_put(tmp, "frozen.py", frozen);
 	setenv("OUT_NAME", "with.wandb", 1);
 	assert_true(asprintf(&pp, "%s:%s", hook_dir, standin) > 0);
 	out = python("frozen.py", pp, 0);
@@ -312,8 +291,8 @@ static void test_what_wandb_records_is_unchanged(void **state)
 	out = python("frozen.py", standin, 0);
 	free(out);
 	unsetenv("OUT_NAME");
-	fa = pathf("with.wandb");
-	fb = pathf("without.wandb");
+	fa = sw_test_pathf(tmp, "with.wandb");
+	fb = sw_test_pathf(tmp, "without.wandb");
 	a = sw_test_read_file(fa, &na);
 	b = sw_test_read_file(fb, &nb);
 	assert_non_null(a);
@@ -337,7 +316,7 @@ static void test_online_mode_becomes_offline(void **state)
 
 	(void)state;
 	reset_metrics();
-	put("online.py",
+	sw_test_put(tmp, "online.py",
 	    "import wandb\n"
 	    "run = wandb.init(mode='online')\n"
 	    "wandb.log({'x': 1.5})\n"
@@ -399,7 +378,7 @@ static void test_every_online_request_stays_offline(void **state)
 				     "wandb.finish()\n"
 				     "print(len(glob.glob('wandb/offline-run-*/run-*.wandb')))\n",
 				     asks[i]) > 0);
-		put("ask.py", script);
+		sw_test_put(tmp, "ask.py", script);
 		out = python("ask.py", pp, 0);
 		if (strcmp(out, "1\n") && strcmp(out, "2\n"))
 			fail_msg("%s: %s", asks[i], out);
@@ -412,13 +391,13 @@ static void test_every_online_request_stays_offline(void **state)
 		free(out);
 	}
 	/* what wandb refuses stays refused: the hook makes no bad mode good */
-	put("ask.py", "import wandb\ntry:\n    wandb.init(mode='bogus')\n"
+	sw_test_put(tmp, "ask.py", "import wandb\ntry:\n    wandb.init(mode='bogus')\n"
 	    "except wandb.UsageError:\n    print('refused')\n");
 	out = python("ask.py", pp, 0);
 	assert_string_equal(out, "refused\n");
 	free(out);
 	/* offline, dryrun and disabled are the script's to choose */
-	put("ask.py", "import wandb, os\nos.environ['WANDB_MODE'] = 'online'\n"
+	sw_test_put(tmp, "ask.py", "import wandb, os\nos.environ['WANDB_MODE'] = 'online'\n"
 	    "for m in ('offline', 'dryrun', 'disabled'):\n"
 	    "    print(wandb.init(mode=m).settings.mode)\n"
 	    "    print(wandb.init(settings={'mode': m}).settings.mode)\n"
@@ -427,7 +406,7 @@ static void test_every_online_request_stays_offline(void **state)
 	assert_string_equal(out, "offline\noffline\ndryrun\ndryrun\ndisabled\ndisabled\n");
 	free(out);
 	/* newer SDKs' pydantic Settings: a mode counts when it was set */
-	put("ask.py", "import runpy\n"
+	sw_test_put(tmp, "ask.py", "import runpy\n"
 	    "f = runpy.run_path('hook/sweep_wandb_report.py')['_sweep_settings_mode']\n"
 	    "class S:\n"
 	    "    def __init__(self, given, **kw):\n"
@@ -459,7 +438,7 @@ static void test_rows_logged_from_threads(void **state)
 
 	(void)state;
 	reset_metrics();
-	put("threads.py",
+	sw_test_put(tmp, "threads.py",
 	    "import os, shutil, sys, threading\n"
 	    "shutil.rmtree('wandb', ignore_errors=True)\n"
 	    "import wandb\n"
@@ -513,7 +492,7 @@ static void test_rows_logged_from_threads(void **state)
 	/* a child forked while a thread is inside wandb.log can log too (the
 	 * stand-in's own lock is taken out of the way, and its log made slow) */
 	reset_metrics();
-	put("fork.py",
+	sw_test_put(tmp, "fork.py",
 	    "import contextlib, os, threading, time, wandb\n"
 	    "run = wandb.init()\n"
 	    "run._lock = contextlib.nullcontext()\n"

@@ -10,6 +10,7 @@
  * defines: enum sw_exit, struct sw_cmd, sw_cli_set_commands, sw_cmd_find,
  *          sw_cli_error, sw_cli_warning,
  *          sw_cli_usage_error, sw_cli_bad_option, sw_cli_parse_uint,
+ *          sw_cli_parse_threads,
  *          SW_VERSION
  */
 #ifndef SW_CLI_H
@@ -59,5 +60,9 @@ int sw_cli_bad_option(const char *cmd, int argc, char **argv, int rc);
  * spaces), at most max. Returns 0 with *out set, or -1. */
 int sw_cli_parse_uint(const char *s, unsigned long long max,
 		      unsigned long long *out);
+
+/* Parses the value of cmd's --threads option: a whole number from 1 to
+ * 256. Returns 0 with *out set, or the usage error's SW_EXIT_USAGE. */
+int sw_cli_parse_threads(const char *cmd, const char *s, long *out);
 
 #endif

@@ -87,9 +87,8 @@ int cmd_bench(int argc, char **argv)
 							  "from 1 to 4096, got '%s'", optarg);
 			break;
 		case 't':
-			if (parse_int(optarg, 1, 256, &threads) < 0)
-				return sw_cli_usage_error("bench", "--threads must be an integer "
-							  "from 1 to 256, got '%s'", optarg);
+			if (sw_cli_parse_threads("bench", optarg, &threads))
+				return SW_EXIT_USAGE;
 			break;
 		case 's':
 			seconds = strtod(optarg, &end);

@@ -37,7 +37,6 @@ int cmd_eval(int argc, char **argv)
 	struct cnn_dataset *ds = NULL;
 	struct sw_err err = SW_ERR_INIT;
 	double loss, acc;
-	unsigned long long v;
 
 	memset(&m, 0, sizeof(m));
 	optind = 1;
@@ -48,10 +47,8 @@ int cmd_eval(int argc, char **argv)
 			data = optarg;
 			break;
 		case 't':
-			if (sw_cli_parse_uint(optarg, 256, &v) < 0 || v < 1)
-				return sw_cli_usage_error("eval", "--threads must be an integer "
-							  "from 1 to 256, got '%s'", optarg);
-			threads = (long)v;
+			if (sw_cli_parse_threads("eval", optarg, &threads))
+				return SW_EXIT_USAGE;
 			break;
 		case 'j':
 			json = 1;

@@ -157,7 +157,6 @@ int cmd_train(int argc, char **argv)
 	struct sigaction sa, old_int, old_term;
 	int c, rc, ret = SW_EXIT_FAILURE, have_trainer = 0;
 	const char *status = "failed";
-	unsigned long long v;
 
 	memset(&last, 0, sizeof(last));
 	optind = 1;
@@ -168,10 +167,8 @@ int cmd_train(int argc, char **argv)
 			data = optarg;
 			break;
 		case 't':
-			if (sw_cli_parse_uint(optarg, 256, &v) < 0 || v < 1)
-				return sw_cli_usage_error("train", "--threads must be an integer "
-							  "from 1 to 256, got '%s'", optarg);
-			threads = (long)v;
+			if (sw_cli_parse_threads("train", optarg, &threads))
+				return SW_EXIT_USAGE;
 			break;
 		case 's':
 			save = optarg;

@@ -26,6 +26,7 @@
 #include "sweep/run/trial.h"
 #include "sweep/run/trial_slurm.h"
 #include "trainer/data.h"
+#include "sweep/offline/wandb_runfile.h"
 
 const char cmd_trial_usage[] =
 "usage: sweep trial SWEEP_DIR RUN_ID\n"
@@ -111,10 +112,7 @@ static void add_row(struct trial_ctx *c, int64_t epoch, const struct sw_kv *m,
 	size_t i;
 
 	for (i = 0; row && i < n; i++)
-		json_object_set_new(row, m[i].name, !isfinite(m[i].value) ?
-				    json_string(isnan(m[i].value) ? "NaN" : m[i].value > 0 ?
-						"Infinity" : "-Infinity") :
-				    json_real(m[i].value));
+		json_object_set_new(row, m[i].name, sw_wandb_number_json(m[i].value));
 	if (row)
 		json_array_append_new(c->rows, row);
 }

@@ -1194,6 +1194,15 @@ json_t *sw_wandb_row_flatten(const json_t *row)
 	return out;
 }
 
+json_t *sw_wandb_number_json(double v)
+{
+	if (isnan(v))
+		return json_string("NaN");
+	if (isinf(v))
+		return json_string(v > 0 ? "Infinity" : "-Infinity");
+	return json_real(v);
+}
+
 int sw_wandb_value_number(const json_t *v, double *out)
 {
 	const char *s;

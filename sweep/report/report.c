@@ -126,6 +126,26 @@ static void best_json_note(struct sw_rp_page *pg)
 	free(msg);
 }
 
+/* A table (class kv, the given id) of obj's members: the key, then the
+ * value as JSON. */
+static void kv_table(struct sw_html *h, const char *id, const json_t *obj)
+{
+	const char *key;
+	json_t *v;
+
+	sw_html_puts(h, "<table class=\"kv\" id=\"");
+	sw_html_puts(h, id);
+	sw_html_puts(h, "\">\n");
+	json_object_foreach((json_t *)obj, key, v) {
+		sw_html_puts(h, "<tr><td>");
+		sw_html_esc(h, key);
+		sw_html_puts(h, "</td><td>");
+		sw_rp_esc_json(h, v);
+		sw_html_puts(h, "</td></tr>\n");
+	}
+	sw_html_puts(h, "</table>\n");
+}
+
 static void outcome(struct sw_rp_page *pg)
 {
 	const struct sw_report *rep = pg->rep;
@@ -205,20 +225,9 @@ static void outcome(struct sw_rp_page *pg)
 	best_json_note(pg);
 
 	if (pg->best < rep->n_runs) {
-		const char *key;
-		json_t *v;
-
 		b = &rep->runs[pg->best];
-		sw_html_puts(h, "<h3>Best configuration</h3>\n<table class=\"kv\" "
-			     "id=\"best-config\">\n");
-		json_object_foreach(b->params, key, v) {
-			sw_html_puts(h, "<tr><td>");
-			sw_html_esc(h, key);
-			sw_html_puts(h, "</td><td>");
-			sw_rp_esc_json(h, v);
-			sw_html_puts(h, "</td></tr>\n");
-		}
-		sw_html_puts(h, "</table>\n");
+		sw_html_puts(h, "<h3>Best configuration</h3>\n");
+		kv_table(h, "best-config", b->params);
 	}
 	sw_html_puts(h, "</section>\n");
 }
@@ -461,20 +470,10 @@ static void definition(struct sw_rp_page *pg)
 {
 	const struct sw_report *rep = pg->rep;
 	struct sw_html *h = &pg->h;
-	const char *key;
-	json_t *v;
 
 	sw_rp_section_open(h, "definition", "Sweep definition");
 	if (rep->meta && json_is_object(rep->meta)) {
-		sw_html_puts(h, "<table class=\"kv\" id=\"meta\">\n");
-		json_object_foreach(rep->meta, key, v) {
-			sw_html_puts(h, "<tr><td>");
-			sw_html_esc(h, key);
-			sw_html_puts(h, "</td><td>");
-			sw_rp_esc_json(h, v);
-			sw_html_puts(h, "</td></tr>\n");
-		}
-		sw_html_puts(h, "</table>\n");
+		kv_table(h, "meta", rep->meta);
 	} else {
 		sw_rp_para(h, "empty", "meta.json is missing.");
 	}

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "sweep/run/alerts.h"
 #include "sweep/http/http.h"
+#include "sweep/offline/wandb_runfile.h"
 
 #include <errno.h>
 #include <math.h>
@@ -348,15 +349,6 @@ void sw_alerts_stats(struct sw_alerts *al, size_t *raised, size_t *sent,
 
 /* ==== Raising one alert ==== */
 
-static json_t *json_num(double v)
-{
-	if (isnan(v))
-		return json_string("NaN");
-	if (isinf(v))
-		return json_string(v > 0 ? "Infinity" : "-Infinity");
-	return json_real(v);
-}
-
 /* Delivers one alert: text is the part after "[LEVEL] ". */
 static void raise_alert(struct sw_alerts *al, const char *rule, const char *when,
 			enum sw_alert_level level, const char *run, int64_t epoch,
@@ -383,7 +375,7 @@ static void raise_alert(struct sw_alerts *al, const char *rule, const char *when
 		if (metric)
 			json_object_set_new(rec, "metric", json_string(metric));
 		if (value)
-			json_object_set_new(rec, "value", json_num(*value));
+			json_object_set_new(rec, "value", sw_wandb_number_json(*value));
 		json_object_set_new(rec, "stop_run", json_boolean(stop_run));
 		json_object_set_new(rec, "text", json_string(full));
 	}
@@ -545,26 +537,16 @@ int sw_alerts_epoch(struct sw_alerts *al, struct sw_alert_run *r, int64_t epoch,
  * non-finite values) as key/values borrowed from row; returns how many. */
 static size_t row_metrics(const json_t *row, struct sw_kv *kv, size_t max)
 {
-	const char *key, *sv;
+	const char *key;
 	json_t *v;
 	size_t n = 0;
 
 	json_object_foreach((json_t *)row, key, v) {
 		if (n == max || key[0] == '_' || !strcmp(key, "epoch"))
 			continue;
-		sv = json_string_value(v);
 		kv[n].name = key;
-		if (json_is_number(v))
-			kv[n].value = json_number_value(v);
-		else if (sv && !strcmp(sv, "NaN"))
-			kv[n].value = NAN;
-		else if (sv && !strcmp(sv, "Infinity"))
-			kv[n].value = INFINITY;
-		else if (sv && !strcmp(sv, "-Infinity"))
-			kv[n].value = -INFINITY;
-		else
-			continue;
-		n++;
+		if (sw_wandb_value_number(v, &kv[n].value))
+			n++;
 	}
 	return n;
 }

@@ -1119,6 +1119,59 @@ static int slurm_runner(const struct sw_run_config *cfg, const char *sweep_dir,
 	return sw_slurm_runner_start(slurm, &sc, check);
 }
 
+/* A new sweep directory under results_root for spec, its meta.json
+ * holding cfg's settings. Returns 0, or -1 with the error reported. */
+static int create_store(struct sw_store *store, const char *results_root,
+			const struct sw_spec *spec, const struct sw_run_config *cfg)
+{
+	struct sw_err err = SW_ERR_INIT;
+	json_t *extra = meta_extra(cfg);
+	int rc = sw_store_create(store, results_root, spec, extra, time(NULL), &err);
+
+	json_decref(extra);
+	if (rc < 0) {
+		sw_cli_error("%s", err.msg);
+		return -1;
+	}
+	store->keep_checkpoints = cfg->keep_checkpoints;
+	return 0;
+}
+
+/* With --launcher slurm, checks that sbatch takes jobs before a sweep
+ * directory is made (dir when resuming, else under results_root). */
+static int check_slurm(const struct sw_run_config *cfg, const char *dir,
+		       const char *results_root, const char *workdir)
+{
+	struct sw_trial_runner slurm;
+
+	if (!on_slurm(cfg))
+		return 0;
+	memset(&slurm, 0, sizeof(slurm));
+	if (slurm_runner(cfg, dir ? dir : results_root ? results_root : "results",
+			 NULL, workdir, 1, &slurm) < 0)
+		return -1;
+	sw_trial_runner_release(&slurm);
+	return 0;
+}
+
+/* With --launcher slurm: *slurm runs the trials of the sweep in store_dir
+ * (local gives planned epochs), cfg->runner points at it, and the start is
+ * announced. Returns 1 so, 0 when not on Slurm, -1 on error. */
+static int start_on_slurm(struct sw_run_config *cfg, const struct sw_spec *spec,
+			  const char *store_dir, int resuming,
+			  const struct sw_trial_runner *local, const char *workdir,
+			  struct sw_trial_runner *slurm)
+{
+	if (!on_slurm(cfg))
+		return 0;
+	if (slurm_runner(cfg, store_dir, local, workdir, 0, slurm) < 0)
+		return -1;
+	cfg->runner = slurm;
+	sw_slurm_print_start(stderr, spec->name ? spec->name : spec->path,
+			     resuming, cfg->parallel, cfg->seed, slurm);
+	return 1;
+}
+
 /* Makes sure a new sweep directory can be written under root (created with
  * its parents when missing) before any data is downloaded or loaded: a
  * probe file is created there and removed again. */
@@ -1152,6 +1205,22 @@ static int check_results_root(const char *root, struct sw_err *err)
 done:
 	free(path);
 	return ret;
+}
+
+/* Resuming (dir set): opens the sweep's store; else checks that a new
+ * sweep directory can be made under results_root. Returns 0, or -1 with
+ * the error reported. */
+static int open_or_check(struct sw_store *store, const char *dir,
+			 const char *results_root)
+{
+	struct sw_err err = SW_ERR_INIT;
+
+	if (dir ? sw_store_open(store, dir, &err) < 0 :
+		  check_results_root(results_root, &err) < 0) {
+		sw_cli_error("%s", err.msg);
+		return -1;
+	}
+	return 0;
 }
 
 /* Where the data is expected, for messages ("" when unknown). */
@@ -1251,21 +1320,14 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 	struct sw_store store = SW_STORE_INIT;
 	struct sw_trial_runner runner, slurm;
 	struct sw_err err = SW_ERR_INIT;
-	json_t *extra = NULL;
 	char *workdir = NULL, *runs_dir = NULL, *hook_dir = NULL;
 	const char *name;
-	int ret = SW_EXIT_FAILURE;
+	int ret = SW_EXIT_FAILURE, on;
 
 	memset(&runner, 0, sizeof(runner));
 	memset(&slurm, 0, sizeof(slurm));
-	if (dir && sw_store_open(&store, dir, &err) < 0) {
-		sw_cli_error("%s", err.msg);
+	if (open_or_check(&store, dir, results_root) < 0)
 		goto done;
-	}
-	if (!dir && check_results_root(results_root, &err) < 0) {
-		sw_cli_error("%s", err.msg);
-		goto done;
-	}
 	if (cfg->workdir) {
 		workdir = strdup(cfg->workdir);
 		if (workdir && spec->program && !exists_in(workdir, spec->program)) {
@@ -1287,20 +1349,10 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 	cfg->workdir = workdir;
 	cfg->data_dir = NULL;
 	/* sbatch must take the jobs before a sweep directory is made */
-	if (on_slurm(cfg)) {
-		if (slurm_runner(cfg, dir ? dir : results_root ? results_root : "results",
-				 NULL, workdir, 1, &slurm) < 0)
-			goto done;
-		sw_trial_runner_release(&slurm);
-	}
-	if (!dir) {
-		extra = meta_extra(cfg);
-		if (sw_store_create(&store, results_root, spec, extra, time(NULL), &err) < 0) {
-			sw_cli_error("%s", err.msg);
-			goto done;
-		}
-		store.keep_checkpoints = cfg->keep_checkpoints;
-	}
+	if (check_slurm(cfg, dir, results_root, workdir) < 0)
+		goto done;
+	if (!dir && create_store(&store, results_root, spec, cfg) < 0)
+		goto done;
 	if (asprintf(&runs_dir, "%s/runs", store.dir) < 0) {
 		runs_dir = NULL;
 		sw_cli_error("out of memory");
@@ -1325,13 +1377,10 @@ static int run_program_main(const struct sw_spec *spec, const char *dir,
 		goto done;
 	}
 	cfg->runner = &runner;
-	if (on_slurm(cfg)) {
-		if (slurm_runner(cfg, store.dir, &runner, workdir, 0, &slurm) < 0)
-			goto done;
-		cfg->runner = &slurm;
-		sw_slurm_print_start(stderr, spec->name ? spec->name : spec->path,
-				     dir != NULL, cfg->parallel, cfg->seed, &slurm);
-	} else {
+	on = start_on_slurm(cfg, spec, store.dir, dir != NULL, &runner, workdir, &slurm);
+	if (on < 0)
+		goto done;
+	if (!on) {
 		fprintf(stderr, "sweep: %s %s: %d program%s at once in %s, seed %llu, "
 			"results in %s\n", dir ? "resuming" : "running",
 			spec->name ? spec->name : spec->path, cfg->parallel,
@@ -1345,7 +1394,6 @@ done:
 		cfg->workdir = NULL;
 	sw_trial_runner_release(&slurm);
 	sw_trial_runner_release(&runner);
-	json_decref(extra);
 	sw_store_release(&store);
 	free(runs_dir);
 	free(hook_dir);
@@ -1361,29 +1409,18 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 	struct cnn_data_opts dopts;
 	struct cnn_dataset *ds = NULL;
 	struct sw_err err = SW_ERR_INIT;
-	json_t *extra = NULL;
 	char where[4096], *data_abs = NULL;
 	struct stat sb;
-	int rc, ret = SW_EXIT_FAILURE, data_missing;
+	int rc, ret = SW_EXIT_FAILURE, data_missing, on;
 
 	sw_interrupt_install();
 	if (spec->program || spec->command)
 		return run_program_main(spec, dir, results_root, cfg);
 	memset(&slurm, 0, sizeof(slurm));
-	if (dir && sw_store_open(&store, dir, &err) < 0) {
-		sw_cli_error("%s", err.msg);
+	if (open_or_check(&store, dir, results_root) < 0)
 		goto done;
-	}
-	if (!dir && check_results_root(results_root, &err) < 0) {
-		sw_cli_error("%s", err.msg);
+	if (check_slurm(cfg, dir, results_root, NULL) < 0)
 		goto done;
-	}
-	if (on_slurm(cfg)) {
-		if (slurm_runner(cfg, dir ? dir : results_root ? results_root : "results",
-				 NULL, NULL, 1, &slurm) < 0)
-			goto done;
-		sw_trial_runner_release(&slurm);
-	}
 	sw_run_data_opts(spec, &dopts);
 	/* tests use small generated files: records per file (official: 10,000) */
 	if (getenv("SWEEP_TEST_CIFAR_RECORDS"))
@@ -1413,23 +1450,14 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 	data_abs = ds->dir ? realpath(ds->dir, NULL) : NULL;
 	if (data_abs)
 		cfg->data_dir = data_abs;
-	if (!dir) {
-		extra = meta_extra(cfg);
-		if (sw_store_create(&store, results_root, spec, extra, time(NULL), &err) < 0) {
-			sw_cli_error("%s", err.msg);
-			goto done;
-		}
-		store.keep_checkpoints = cfg->keep_checkpoints;
-	}
-	if (on_slurm(cfg)) {
-		/* the data stays loaded only to have checked it (and fetched it
-		 * where the nodes will read it) */
-		if (slurm_runner(cfg, store.dir, &runner, NULL, 0, &slurm) < 0)
-			goto done;
-		cfg->runner = &slurm;
-		sw_slurm_print_start(stderr, spec->name ? spec->name : spec->path,
-				     dir != NULL, cfg->parallel, cfg->seed, &slurm);
-	} else {
+	if (!dir && create_store(&store, results_root, spec, cfg) < 0)
+		goto done;
+	/* on Slurm the data stays loaded only to have checked it (and fetched
+	 * it where the nodes will read it) */
+	on = start_on_slurm(cfg, spec, store.dir, dir != NULL, &runner, NULL, &slurm);
+	if (on < 0)
+		goto done;
+	if (!on) {
 		fprintf(stderr, "sweep: %s %s: %d trial%s at once x %d thread%s, seed %llu, "
 			"results in %s\n", dir ? "resuming" : "running",
 			spec->name ? spec->name : spec->path, cfg->parallel,
@@ -1440,7 +1468,6 @@ int sw_run_main(const struct sw_spec *spec, const char *dir,
 done:
 	cfg->runner = NULL;
 	sw_trial_runner_release(&slurm);
-	json_decref(extra);
 	sw_store_release(&store);
 	cnn_dataset_unref(ds);
 	if (data_abs && cfg->data_dir == data_abs)

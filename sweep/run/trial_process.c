@@ -24,6 +24,7 @@
 
 #include "base/buf.h"
 #include "sweep/spec/command_macros.h"
+#include "sweep/spec/flow_style.h"
 #include "sweep/offline/wandb_hook.h"
 #include "sweep/offline/wandb_runfile.h"
 
@@ -134,19 +135,16 @@ static int write_file(const char *path, const char *text)
 	return ok ? 0 : -1;
 }
 
-/* v in YAML flow style as PyYAML reads it back (floats keep a '.', so
- * 1e-05 is written 1.0e-05 as yaml.dump does). */
-static int yaml_value(struct sw_buf *b, const json_t *v)
+/* A scalar in YAML as PyYAML reads it back (floats keep a '.', so 1e-05
+ * is written 1.0e-05 as yaml.dump does; strings double-quoted, integers,
+ * true, null as JSON writes them). */
+static int yaml_scalar(struct sw_buf *b, const json_t *v)
 {
 	char num[48], *e, *s;
-	const char *key;
-	json_t *item;
-	size_t i;
-	int rc = 0, first = 1;
+	int rc;
 	double x;
 
-	switch (json_typeof(v)) {
-	case JSON_REAL:
+	if (json_is_real(v)) {
 		x = json_real_value(v);
 		if (isnan(x))
 			return sw_buf_appendf(b, ".nan");
@@ -157,39 +155,24 @@ static int yaml_value(struct sw_buf *b, const json_t *v)
 		if (e && !memchr(num, '.', (size_t)(e - num)))
 			return sw_buf_appendf(b, "%.*s.0%s", (int)(e - num), num, e);
 		return sw_buf_appendf(b, "%s", num);
-	case JSON_ARRAY:
-		rc = sw_buf_append(b, "[", 1);
-		json_array_foreach(v, i, item) {
-			if (rc == 0 && i)
-				rc = sw_buf_append(b, ", ", 2);
-			if (rc == 0)
-				rc = yaml_value(b, item);
-		}
-		return rc ? rc : sw_buf_append(b, "]", 1);
-	case JSON_OBJECT:
-		rc = sw_buf_append(b, "{", 1);
-		json_object_foreach((json_t *)v, key, item) {
-			json_t *k = json_string(key);
-
-			s = k ? json_dumps(k, JSON_ENCODE_ANY) : NULL;
-			json_decref(k);
-			if (rc == 0 && !first)
-				rc = sw_buf_append(b, ", ", 2);
-			first = 0;
-			if (rc == 0)
-				rc = s ? sw_buf_appendf(b, "%s: ", s) : -1;
-			free(s);
-			if (rc == 0)
-				rc = yaml_value(b, item);
-		}
-		return rc ? rc : sw_buf_append(b, "}", 1);
-	default:            /* strings double-quoted, integers, true, null */
-		s = json_dumps(v, JSON_ENCODE_ANY);
-		rc = s ? sw_buf_appendf(b, "%s", s) : -1;
-		free(s);
-		return rc;
 	}
+	s = json_dumps(v, JSON_ENCODE_ANY);
+	rc = s ? sw_buf_appendf(b, "%s", s) : -1;
+	free(s);
+	return rc;
 }
+
+static int yaml_key(struct sw_buf *b, const char *key)
+{
+	json_t *k = json_string(key);
+	int rc = k ? yaml_scalar(b, k) : -1;
+
+	json_decref(k);
+	return rc;
+}
+
+/* v in YAML flow style. */
+static const struct sw_flow_style yaml_style = { yaml_scalar, yaml_key };
 
 /* wandb's config-RUN.yaml: `wandb_version: 1`, a blank line, then
  * `k:\n  value: v` per argument. */
@@ -204,7 +187,7 @@ static char *param_yaml(const json_t *params)
 		if (rc == 0)
 			rc = sw_buf_appendf(&b, "%s:\n  value: ", key);
 		if (rc == 0)
-			rc = yaml_value(&b, v);
+			rc = sw_flow_write(&b, v, &yaml_style);
 		if (rc == 0)
 			rc = sw_buf_append(&b, "\n", 1);
 	}

@@ -24,6 +24,7 @@
 #include "base/file.h"
 #include "base/interrupt.h"
 #include "sweep/run/slurm.h"
+#include "sweep/offline/wandb_runfile.h"
 
 #define TMPFS_MAGIC_ 0x01021994
 
@@ -111,16 +112,6 @@ static void run_file_unlink(const struct job *j, const char *name)
 	free(p);
 }
 
-/* A JSON number, or the store's strings for non-finite values. */
-static json_t *number(double v)
-{
-	if (isnan(v))
-		return json_string("NaN");
-	if (isinf(v))
-		return json_string(v > 0 ? "Infinity" : "-Infinity");
-	return json_real(v);
-}
-
 void sw_slurm_job_name(char *out, size_t size, const char *sweep_dir,
 		       const char *run_id)
 {
@@ -142,7 +133,7 @@ char *sw_slurm_epoch_line(int64_t epoch, const struct sw_kv *m, size_t n)
 	/* "_epoch": no metric starts with '_', and a script may log "epoch" */
 	json_object_set_new(o, "_epoch", json_integer(epoch));
 	for (i = 0; i < n; i++)
-		json_object_set_new(o, m[i].name, number(m[i].value));
+		json_object_set_new(o, m[i].name, sw_wandb_number_json(m[i].value));
 	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (text && asprintf(&line, "%s\n", text) < 0)
 		line = NULL;
@@ -175,22 +166,11 @@ long sw_slurm_epoch_parse(const char *line, int64_t *epoch, struct sw_kv **m,
 		return -1;
 	}
 	json_object_foreach(o, key, v) {
-		const char *sv = json_string_value(v);
-
 		if (!strcmp(key, epoch_key))
 			continue;
 		kv[n].name = key;
-		if (json_is_number(v))
-			kv[n].value = json_number_value(v);
-		else if (sv && !strcmp(sv, "NaN"))
-			kv[n].value = NAN;
-		else if (sv && !strcmp(sv, "Infinity"))
-			kv[n].value = INFINITY;
-		else if (sv && !strcmp(sv, "-Infinity"))
-			kv[n].value = -INFINITY;
-		else
-			continue;
-		n++;
+		if (sw_wandb_value_number(v, &kv[n].value))
+			n++;
 	}
 	*m = kv;
 	*obj = o;

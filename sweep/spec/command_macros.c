@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "sweep/spec/flow_style.h"
 
 const char *const sw_command_default[4] = {
 	"${env}", "${interpreter}", "${program}", "${args}",
@@ -99,19 +100,13 @@ static int repr_str(struct sw_buf *b, const char *s)
 	return rc ? rc : sw_buf_append(b, &q, 1);
 }
 
-/* str(v) when top (strings bare), repr(v) inside containers. */
-static int py_format(struct sw_buf *b, const json_t *v, int top)
+/* Python's repr() of a scalar. */
+static int py_repr_scalar(struct sw_buf *b, const json_t *v)
 {
 	char num[48];
-	const char *key;
-	json_t *item;
-	size_t i;
-	int rc = 0, first = 1;
 
 	switch (json_typeof(v)) {
 	case JSON_STRING:
-		if (top)
-			return sw_buf_append(b, json_string_value(v), json_string_length(v));
 		return repr_str(b, json_string_value(v));
 	case JSON_INTEGER:
 		return sw_buf_appendf(b, "%lld", (long long)json_integer_value(v));
@@ -124,38 +119,26 @@ static int py_format(struct sw_buf *b, const json_t *v, int top)
 		return sw_buf_append(b, "False", 5);
 	case JSON_NULL:
 		return sw_buf_append(b, "None", 4);
-	case JSON_ARRAY:
-		rc = sw_buf_append(b, "[", 1);
-		json_array_foreach(v, i, item) {
-			if (rc == 0 && i)
-				rc = sw_buf_append(b, ", ", 2);
-			if (rc == 0)
-				rc = py_format(b, item, 0);
-		}
-		return rc ? rc : sw_buf_append(b, "]", 1);
-	case JSON_OBJECT:
-		rc = sw_buf_append(b, "{", 1);
-		json_object_foreach((json_t *)v, key, item) {
-			if (rc == 0 && !first)
-				rc = sw_buf_append(b, ", ", 2);
-			first = 0;
-			if (rc == 0)
-				rc = repr_str(b, key);
-			if (rc == 0)
-				rc = sw_buf_append(b, ": ", 2);
-			if (rc == 0)
-				rc = py_format(b, item, 0);
-		}
-		return rc ? rc : sw_buf_append(b, "}", 1);
+	default:
+		return -1;
 	}
-	return -1;
+}
+
+static const struct sw_flow_style py_repr_style = { py_repr_scalar, repr_str };
+
+/* str(v): a string bare, anything else as repr(v). */
+static int py_format(struct sw_buf *b, const json_t *v)
+{
+	if (json_is_string(v))
+		return sw_buf_append(b, json_string_value(v), json_string_length(v));
+	return sw_flow_write(b, v, &py_repr_style);
 }
 
 char *sw_py_str(const json_t *v)
 {
 	struct sw_buf b = SW_BUF_INIT;
 
-	if (py_format(&b, v, 1) < 0 || sw_buf_append(&b, "", 0) < 0) {
+	if (py_format(&b, v) < 0 || sw_buf_append(&b, "", 0) < 0) {
 		sw_buf_release(&b);
 		return NULL;
 	}
@@ -224,13 +207,10 @@ static int json_str(struct sw_buf *b, const char *s, size_t n)
 	return rc ? rc : sw_buf_append(b, "\"", 1);
 }
 
-static int py_json(struct sw_buf *b, const json_t *v)
+/* A scalar as Python's json.dumps() writes it (NaN and Infinity bare). */
+static int py_json_scalar(struct sw_buf *b, const json_t *v)
 {
 	char num[48];
-	const char *key;
-	json_t *item;
-	size_t i;
-	int rc = 0, first = 1;
 	double x;
 
 	switch (json_typeof(v)) {
@@ -253,38 +233,23 @@ static int py_json(struct sw_buf *b, const json_t *v)
 		return sw_buf_append(b, "false", 5);
 	case JSON_NULL:
 		return sw_buf_append(b, "null", 4);
-	case JSON_ARRAY:
-		rc = sw_buf_append(b, "[", 1);
-		json_array_foreach(v, i, item) {
-			if (rc == 0 && i)
-				rc = sw_buf_append(b, ", ", 2);
-			if (rc == 0)
-				rc = py_json(b, item);
-		}
-		return rc ? rc : sw_buf_append(b, "]", 1);
-	case JSON_OBJECT:
-		rc = sw_buf_append(b, "{", 1);
-		json_object_foreach((json_t *)v, key, item) {
-			if (rc == 0 && !first)
-				rc = sw_buf_append(b, ", ", 2);
-			first = 0;
-			if (rc == 0)
-				rc = json_str(b, key, strlen(key));
-			if (rc == 0)
-				rc = sw_buf_append(b, ": ", 2);
-			if (rc == 0)
-				rc = py_json(b, item);
-		}
-		return rc ? rc : sw_buf_append(b, "}", 1);
+	default:
+		return -1;
 	}
-	return -1;
 }
+
+static int py_json_key(struct sw_buf *b, const char *key)
+{
+	return json_str(b, key, strlen(key));
+}
+
+static const struct sw_flow_style py_json_style = { py_json_scalar, py_json_key };
 
 char *sw_py_json_dumps(const json_t *v)
 {
 	struct sw_buf b = SW_BUF_INIT;
 
-	if (py_json(&b, v) < 0 || sw_buf_append(&b, "", 0) < 0) {
+	if (sw_flow_write(&b, v, &py_json_style) < 0 || sw_buf_append(&b, "", 0) < 0) {
 		sw_buf_release(&b);
 		return NULL;
 	}

@@ -138,17 +138,6 @@ static char *run_path(const char *dir, const char *id, const char *file)
 	return p;
 }
 
-/* A number, or "NaN"/"Infinity"/"-Infinity" (JSON has no non-finite
- * numbers). */
-static json_t *json_metric(double v)
-{
-	if (isnan(v))
-		return json_string("NaN");
-	if (isinf(v))
-		return json_string(v > 0 ? "Infinity" : "-Infinity");
-	return json_real(v);
-}
-
 static int better(double a, double b, int maximize)
 {
 	return maximize ? a > b : a < b;
@@ -426,16 +415,12 @@ done:
 	return ret;
 }
 
-int sw_store_load_history(const char *dir, const char *id, json_t **out,
-			  struct sw_err *err)
+/* sw_jsonl_load of path (a missing file is no error); path is freed here
+ * (NULL: out of memory). */
+static int load_owned_jsonl(char *path, json_t **out, struct sw_err *err)
 {
-	char *path;
 	int ret;
 
-	*out = NULL;
-	if (!valid_id(id))
-		return sw_errorf(err, "invalid run id '%s'", id ? id : "");
-	path = run_path(dir, id, "history.jsonl");
 	if (!path)
 		return sw_errorf(err, "out of memory");
 	ret = sw_jsonl_load(path, 1, out, NULL, err);
@@ -443,17 +428,19 @@ int sw_store_load_history(const char *dir, const char *id, json_t **out,
 	return ret;
 }
 
+int sw_store_load_history(const char *dir, const char *id, json_t **out,
+			  struct sw_err *err)
+{
+	*out = NULL;
+	if (!valid_id(id))
+		return sw_errorf(err, "invalid run id '%s'", id ? id : "");
+	return load_owned_jsonl(run_path(dir, id, "history.jsonl"), out, err);
+}
+
 int sw_store_load_alerts(const char *dir, json_t **out, struct sw_err *err)
 {
-	char *path = path_join(dir, "alerts.jsonl");
-	int ret;
-
 	*out = NULL;
-	if (!path)
-		return sw_errorf(err, "out of memory");
-	ret = sw_jsonl_load(path, 1, out, NULL, err);
-	free(path);
-	return ret;
+	return load_owned_jsonl(path_join(dir, "alerts.jsonl"), out, err);
 }
 
 /* ==== Sorting and best values ==== */
@@ -588,6 +575,20 @@ static struct sw_store_run *find_active(struct sw_store *st, const char *id)
 		if (!strcmp(r->id, id))
 			return r;
 	return NULL;
+}
+
+/* Locks the store and finds the begun run id; NULL with err set when it
+ * was not begun. The store stays locked either way. */
+static struct sw_store_run *lock_begun(struct sw_store *st, const char *id,
+				       struct sw_err *err)
+{
+	struct sw_store_run *r;
+
+	pthread_mutex_lock(&st->lock);
+	r = id ? find_active(st, id) : NULL;
+	if (!r)
+		sw_errorf(err, "run '%s' was not begun", id ? id : "");
+	return r;
 }
 
 static void run_free(struct sw_store_run *r)
@@ -1100,12 +1101,9 @@ int sw_store_epoch(struct sw_store *st, const char *id, const struct sw_kv *m,
 
 	if (new_best)
 		*new_best = 0;
-	pthread_mutex_lock(&st->lock);
-	r = id ? find_active(st, id) : NULL;
-	if (!r) {
-		sw_errorf(err, "run '%s' was not begun", id ? id : "");
+	r = lock_begun(st, id, err);
+	if (!r)
 		goto done;
-	}
 	runtime = now_mono() - r->t0;
 	line = json_pack("{s:I, s:f, s:f, s:I}", "_step", (json_int_t)r->epochs,
 			 "_runtime", runtime, "_timestamp", now_wall(),
@@ -1114,7 +1112,7 @@ int sw_store_epoch(struct sw_store *st, const char *id, const struct sw_kv *m,
 	if (!line || !last)
 		goto oom;
 	for (i = 0; i < n; i++) {
-		json_t *v = json_metric(m[i].value);
+		json_t *v = sw_wandb_number_json(m[i].value);
 
 		if (!m[i].name || !*m[i].name || m[i].name[0] == '_') {
 			json_decref(v);
@@ -1382,12 +1380,9 @@ int sw_store_run_record(struct sw_store *st, const char *id, const json_t *histo
 	double x;
 	int ret = -1;
 
-	pthread_mutex_lock(&st->lock);
-	r = id ? find_active(st, id) : NULL;
-	if (!r) {
-		sw_errorf(err, "run '%s' was not begun", id ? id : "");
+	r = lock_begun(st, id, err);
+	if (!r)
 		goto done;
-	}
 	if (history) {
 		path = run_path(st->dir, id, "history.jsonl");
 		if (!path)
@@ -1553,12 +1548,9 @@ static int replace_history(struct sw_store *st, const char *id, const json_t *ro
 	char *path = NULL;
 	int ret = -1;
 
-	pthread_mutex_lock(&st->lock);
-	r = id ? find_active(st, id) : NULL;
-	if (!r) {
-		sw_errorf(err, "run '%s' was not begun", id ? id : "");
+	r = lock_begun(st, id, err);
+	if (!r)
 		goto done;
-	}
 	path = run_path(st->dir, id, "history.jsonl");
 	if (!path)
 		goto oom;
@@ -1605,12 +1597,9 @@ int sw_store_run_note(struct sw_store *st, const char *id, const json_t *fields,
 	struct sw_store_run *r;
 	int ret = -1;
 
-	pthread_mutex_lock(&st->lock);
-	r = id ? find_active(st, id) : NULL;
-	if (!r) {
-		sw_errorf(err, "run '%s' was not begun", id ? id : "");
+	r = lock_begun(st, id, err);
+	if (!r)
 		goto done;
-	}
 	if (!r->notes)
 		r->notes = json_object();
 	if (!r->notes || json_object_update(r->notes, (json_t *)fields) < 0) {

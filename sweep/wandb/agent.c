@@ -30,6 +30,7 @@
 #include "sweep/store/store.h"
 #include "sweep/run/trial.h"
 #include "sweep/wandb/wandb_api.h"
+#include "sweep/offline/wandb_runfile.h"
 
 /* ==== Signals ==== */
 
@@ -249,16 +250,6 @@ static void run_free(struct agent_run *r)
 	free(r);
 }
 
-/* A JSON number, or wandb's strings for what JSON cannot hold. */
-static json_t *num(double v)
-{
-	if (isnan(v))
-		return json_string("NaN");
-	if (isinf(v))
-		return json_string(v > 0 ? "Infinity" : "-Infinity");
-	return json_real(v);
-}
-
 /* Submits the run's state after this epoch, to replace its checkpoint in
  * its run directory, before its history row is queued for wandb. The
  * checkpoint writer does the write and fsync; a crash can cut off the last
@@ -392,7 +383,7 @@ static int on_epoch(void *ctx, struct sw_trial *t, int64_t epoch,
 		json_object_set_new(row, "_timestamp", json_real(now));
 		json_object_set_new(row, "epoch", json_integer(epoch));
 		for (i = 0; i < n; i++)
-			json_object_set_new(row, kv[i].name, num(kv[i].value));
+			json_object_set_new(row, kv[i].name, sw_wandb_number_json(kv[i].value));
 		line = json_dumps(row, JSON_COMPACT);
 		summary = json_deep_copy(row);
 		if (summary) {

@@ -32,34 +32,11 @@ fail=0
 cores=$(nproc)
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
-real=""
-for d in "${SWEEP_TEST_REAL_DATA:-}" ../shared/data/cifar-10-batches-bin \
-	/work/shared/data/cifar-10-batches-bin; do
-	if [ -n "$d" ] && [ -f "$d/data_batch_1.bin" ]; then real=$d; break; fi
-done
+. tests/bench/lib/cifar_data.sh
+bench_cifar_data "$tmp/data" 5000 || exit 1
 if [ -n "$real" ]; then
-	data=$real
 	echo "data: $real (real CIFAR-10); $cores cores; load $(load)"
 else
-	# official-size files (the loader wants 10,000 records each); only the
-	# first 5,000 records of data_batch_1 and test_batch hold images
-	data=$tmp/data
-	mkdir -p "$data"
-	python3 - "$data" <<'PY' || exit 1
-import os, sys
-d = sys.argv[1]
-R, N = 3073, 5000
-for name in ["data_batch_%d.bin" % i for i in range(1, 6)] + ["test_batch.bin"]:
-    with open(os.path.join(d, name), "wb") as f:
-        if name in ("data_batch_1.bin", "test_batch.bin"):
-            b = bytearray(os.urandom(N * R))
-            for r in range(N):
-                b[r * R] %= 10
-            f.write(b)
-        f.truncate(10000 * R)
-with open(os.path.join(d, "batches.meta.txt"), "w") as f:
-    f.write("\n".join("class%d" % i for i in range(10)) + "\n")
-PY
 	echo "data: generated (no real CIFAR-10 found); $cores cores; load $(load)"
 fi
 

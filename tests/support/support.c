@@ -2,6 +2,12 @@
 #define _GNU_SOURCE
 #include "support.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -234,4 +240,184 @@ int sw_test_count_lines(const char *s, const char *needle)
 		s += n + (nl ? 1 : 0);
 	}
 	return count;
+}
+
+void sw_test_run_args(struct sw_test_proc *p, const char *const *args,
+		      const char *const *env, int timeout_s)
+{
+	const char *argv[40];
+	int i = 0;
+
+	argv[i++] = sw_test_bin();
+	for (; *args && i < 39; args++)
+		argv[i++] = *args;
+	argv[i] = NULL;
+	assert_int_equal(sw_test_run(p, argv, NULL, env, timeout_s), 0);
+}
+
+void sw_test_expect_status(const struct sw_test_proc *p, int status)
+{
+	if (p->status != status)
+		fprintf(stderr, "exit %d, expected %d\n--- stdout\n%s--- stderr\n%s\n",
+			p->status, status, p->out, p->err);
+	assert_int_equal(p->status, status);
+}
+
+void sw_test_sleep(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+char *sw_test_sweep_dir(const char *root)
+{
+	DIR *d = opendir(root);
+	struct dirent *e;
+	char *found = NULL;
+	int n = 0;
+
+	if (!d)
+		return NULL;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		n++;
+		free(found);
+		found = NULL;
+		assert_true(asprintf(&found, "%s/%s", root, e->d_name) >= 0);
+	}
+	closedir(d);
+	if (n != 1) {
+		free(found);
+		return NULL;
+	}
+	return found;
+}
+
+const char *sw_test_str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+pid_t sw_test_spawn(const char *const *args, char *const *vars, int n,
+		    int *err_fd)
+{
+	const char *argv[40];
+	int fds[2], i = 0;
+	pid_t pid;
+
+	argv[i++] = sw_test_bin();
+	for (; *args && i < 39; args++)
+		argv[i++] = *args;
+	argv[i] = NULL;
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		close(fds[0]);
+		for (i = 0; i < n; i++)
+			putenv(vars[i]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	*err_fd = fds[0];
+	return pid;
+}
+
+pid_t sw_test_spawn_files(const char *const *args, const char *const *env,
+			  const char *cwd, const char *out_path, const char *err_path)
+{
+	const char *argv[40];
+	pid_t pid;
+	int i = 0;
+
+	argv[i++] = sw_test_bin();
+	for (; *args && i < 39; args++)
+		argv[i++] = *args;
+	argv[i] = NULL;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int o = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int e = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int n = open("/dev/null", O_RDONLY);
+
+		if (o < 0 || e < 0 || n < 0 || (cwd && chdir(cwd) < 0))
+			_exit(127);
+		dup2(n, 0);
+		dup2(o, 1);
+		dup2(e, 2);
+		for (i = 0; env && env[i]; i++)
+			putenv((char *)env[i]);
+		signal(SIGINT, SIG_DFL);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+pid_t sw_test_interrupt(pid_t pid, int err_fd, char *buf, size_t size,
+			int tenths, int *status)
+{
+	pid_t done = 0;
+	size_t len = 0;
+	ssize_t n;
+	int i;
+
+	*status = 0;
+	kill(pid, SIGINT);
+	for (i = 0; i < tenths && !done; i++) {
+		done = waitpid(pid, status, WNOHANG);
+		if (!done)
+			usleep(100 * 1000);
+	}
+	if (!done) {
+		kill(pid, SIGKILL);
+		waitpid(pid, status, 0);
+	}
+	while (len < size - 1 && (n = read(err_fd, buf + len, size - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(err_fd);
+	return done;
+}
+
+char *sw_test_strf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0);
+	return s;
+}
+
+char *sw_test_pathf(const char *dir, const char *fmt, ...)
+{
+	va_list ap;
+	char *rel = NULL, *p = NULL;
+
+	va_start(ap, fmt);
+	assert_true(vasprintf(&rel, fmt, ap) > 0);
+	va_end(ap);
+	assert_true(asprintf(&p, "%s/%s", dir, rel) > 0);
+	free(rel);
+	return p;
+}
+
+void sw_test_put(const char *dir, const char *name, const char *text)
+{
+	char *p = sw_test_pathf(dir, "%s", name);
+
+	assert_int_equal(sw_test_write_file(p, text, strlen(text)), 0);
+	free(p);
 }

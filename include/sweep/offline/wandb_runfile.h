@@ -34,7 +34,7 @@
  *          sw_wandb_runfile_read, sw_wandb_runfile_parse,
  *          sw_wandb_runfile_find, sw_wandb_runfiles_list,
  *          sw_wandb_runfiles_free, sw_wandb_json_parse,
- *          sw_wandb_row_flatten, sw_wandb_value_number
+ *          sw_wandb_row_flatten, sw_wandb_value_number, sw_wandb_number_json
  */
 #ifndef SW_WANDB_RUNFILE_H
 #define SW_WANDB_RUNFILE_H
@@ -130,5 +130,9 @@ json_t *sw_wandb_row_flatten(const json_t *row);
  * "NaN", "Infinity", "-Infinity" (booleans, other strings, null, lists
  * and objects are not). Returns 1 with *out set, or 0. */
 int sw_wandb_value_number(const json_t *v, double *out);
+
+/* The inverse: v as a JSON real, or as the string "NaN", "Infinity" or
+ * "-Infinity" (JSON has no non-finite numbers). NULL on OOM. */
+json_t *sw_wandb_number_json(double v);
 
 #endif
