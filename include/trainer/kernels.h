@@ -25,7 +25,8 @@
  *          cnn_conv_out, cnn_conv_ws_floats, cnn_conv_forward_ref,
  *          cnn_conv_forward, cnn_conv_backward_ref, cnn_conv_backward,
  *          cnn_winograd_applies, cnn_winograd_group, cnn_winograd_ws_floats,
- *          cnn_winograd_weights, cnn_winograd_conv, cnn_winograd_wgrad,
+ *          cnn_winograd_weights, cnn_winograd_weights_ref,
+ *          cnn_winograd_weights_rows, cnn_winograd_conv, cnn_winograd_wgrad,
  *          cnn_winograd_wgrad_finish,
  *          cnn_bn_stats_ref, cnn_bn_stats, cnn_bn_partials_ref,
  *          cnn_bn_stats_reduce, cnn_bn_affine, cnn_bn_backward_ref,
@@ -182,6 +183,11 @@ size_t cnn_winograd_ws_floats(int C, int H, int W, int M);
  * forward; with flip R=C, S=M and each kernel rotated by 180 degrees (the
  * correlation that maps an output gradient (M,H,W) to the input gradient). */
 void cnn_winograd_weights(float *U, const float *w, int M, int C, int flip);
+void cnn_winograd_weights_ref(float *U, const float *w, int M, int C, int flip);
+/* Rows r0..r1-1 of that U (R = M, or C with flip), so that threads can
+ * share the transform; the same bits as the whole. */
+void cnn_winograd_weights_rows(float *U, const float *w, int M, int C,
+			       int flip, int r0, int r1);
 /* y (nimg,M,H,W) = the 3x3 pad-1 correlation of x (nimg,C,H,W) (with the
  * optional affine) with the kernels U (36,M,C) from cnn_winograd_weights;
  * no bias. Any H, W >= 1 and 1 <= nimg <= cnn_winograd_group(H, W); ws:

@@ -213,6 +213,17 @@ static void chunk(int n, int tid, int nt, int *lo, int *hi)
 	*hi = (int)((long)n * (tid + 1) / nt);
 }
 
+// inside a parallel region: this thread's share of the rows of the
+// Winograd weights U, then a barrier (every thread reads all of U)
+static void weights_share(float *U, const float *w, int M, int C, int flip)
+{
+	int lo, hi;
+
+	chunk(flip ? C : M, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+	cnn_winograd_weights_rows(U, w, M, C, flip, lo, hi);
+#pragma omp barrier
+}
+
 void cnn_conv_forward(float *y, double *part, float *ws, const float *x,
 		      const float *scale, const float *shift, const float *w,
 		      const float *b, int N, int C, int H, int W, int M, int K,
@@ -231,8 +242,7 @@ void cnn_conv_forward(float *y, double *part, float *ws, const float *x,
 		{
 			float *wws = ws + per * omp_get_thread_num() + colsz;
 
-#pragma omp single
-			cnn_winograd_weights(U, w, M, C, 0);
+			weights_share(U, w, M, C, 0);
 #pragma omp for schedule(dynamic, 1)
 			for (int g = 0; g < ng; g++) {
 				int lo = g * G, cnt = N - lo < G ? N - lo : G;
@@ -342,10 +352,8 @@ void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
 		float *col = ws + per * tid, *dcol = col + colsz;
 		float *wws = col + 2 * colsz, *dU = wws + wsz;
 
-		if (wino) {
-#pragma omp single
-			cnn_winograd_weights(U, w, M, C, 1);
-		}
+		if (wino)
+			weights_share(U, w, M, C, 1);
 #pragma omp for schedule(dynamic, 1)
 		for (int ch = 0; ch < nch; ch++) {
 			float *dwl = slots + slot * ch, *dbl = dwl + dwoff;

@@ -80,8 +80,9 @@ static inline void g_apply(float *o, float g0, float g1, float g2)
 
 // U (36,R,S) = G g G^T, g = w[r][s] (forward: R=M outputs, S=C inputs), or
 // with flip g = w[s][r] rotated by 180 degrees (R=C, S=M: the correlation
-// that gives the input gradient)
-void cnn_winograd_weights(float *U, const float *w, int M, int C, int flip)
+// that gives the input gradient). The plain version: the fast one below
+// must give the same bits.
+void cnn_winograd_weights_ref(float *U, const float *w, int M, int C, int flip)
 {
 	int R = flip ? C : M, S = flip ? M : C;
 
@@ -107,6 +108,60 @@ void cnn_winograd_weights(float *U, const float *w, int M, int C, int flip)
 					U[((size_t)(i * 6 + j) * R + r) * S + s] = u[j];
 			}
 		}
+}
+
+// rows r0..r1-1 of U, vectorised over s: one kernel per lane, the same
+// operations in the same order as the reference
+CNN_SIMD_CLONES
+static void weights_rows(float *U, const float *w, int M, int C, int flip,
+			 int r0, int r1)
+{
+	int R = flip ? C : M, S = flip ? M : C;
+	size_t ks = flip ? (size_t)C * 9 : 9;  /* floats from kernel s to s+1 */
+
+	for (int r = r0; r < r1; r++) {
+		const float *k0 = flip ? w + (size_t)r * 9 : w + (size_t)r * C * 9;
+		float *ur = U + (size_t)r * S;
+
+#pragma omp simd
+		for (int s = 0; s < S; s++) {
+			const float *k = k0 + s * ks;
+			float g[3][3], t[6][3], u[6];
+
+#pragma GCC unroll 3
+			for (int i = 0; i < 3; i++)
+#pragma GCC unroll 3
+				for (int j = 0; j < 3; j++)
+					g[i][j] = flip ? k[(2 - i) * 3 + (2 - j)] : k[i * 3 + j];
+#pragma GCC unroll 3
+			for (int j = 0; j < 3; j++) {
+				float c[6];
+
+				g_apply(c, g[0][j], g[1][j], g[2][j]);
+#pragma GCC unroll 6
+				for (int i = 0; i < 6; i++)
+					t[i][j] = c[i];
+			}
+#pragma GCC unroll 6
+			for (int i = 0; i < 6; i++) {
+				g_apply(u, t[i][0], t[i][1], t[i][2]);
+#pragma GCC unroll 6
+				for (int j = 0; j < 6; j++)
+					ur[(size_t)(i * 6 + j) * R * S + s] = u[j];
+			}
+		}
+	}
+}
+
+void cnn_winograd_weights_rows(float *U, const float *w, int M, int C,
+			       int flip, int r0, int r1)
+{
+	weights_rows(U, w, M, C, flip, r0, r1);
+}
+
+void cnn_winograd_weights(float *U, const float *w, int M, int C, int flip)
+{
+	weights_rows(U, w, M, C, flip, 0, flip ? C : M);
 }
 
 // B^T d: 6 -> 6 (input tiles), as a macro so it stays in registers inside
