@@ -115,6 +115,25 @@ static const struct conv_case conv_cases[] = {
 	{ 5, 1, 3, 4, 7, 3, 1, 0, 1, 0 },
 };
 
+/* the transpose (AVX-512 16x16 blocks and edges) against the plain one */
+static void test_transpose(void **state)
+{
+	static const int sh[][2] = { { 1, 1 }, { 16, 16 }, { 27, 1024 }, { 33, 70 }, { 64, 17 } };
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(sh) / sizeof(sh[0]); k++) {
+		int R = sh[k][0], C = sh[k][1], lds = C + 3, ldd = R + 5;
+		float *src = rnd((size_t)R * lds, -1, 1);
+		float *a = rnd((size_t)C * ldd, 0, 1), *b = dup(a, (size_t)C * ldd);
+
+		cnn_transpose_ref(a, ldd, src, lds, R, C);
+		cnn_transpose(b, ldd, src, lds, R, C);
+		assert_memory_equal(a, b, sizeof(float) * C * ldd);
+		assert_true(a[ldd * (C - 1) + R - 1] == src[(size_t)(R - 1) * lds + C - 1]);
+		free(src); free(a); free(b);
+	}
+}
+
 static void test_im2col_col2im(void **state)
 {
 	(void)state;
@@ -540,6 +559,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gemm),
 		cmocka_unit_test(test_gemm_nopack),
+		cmocka_unit_test(test_transpose),
 		cmocka_unit_test(test_im2col_col2im),
 		cmocka_unit_test(test_conv),
 		cmocka_unit_test(test_conv_threads_bit_identical),

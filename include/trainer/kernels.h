@@ -20,6 +20,7 @@
  *     Their results are bit-identical for the same nthreads.
  *
  * defines: cnn_gemm_ref, cnn_gemm, cnn_gemm_nopack, cnn_gemm_nopack_fast,
+ *          cnn_transpose_ref, cnn_transpose,
  *          cnn_blas_single_thread,
  *          cnn_im2col_ref, cnn_im2col, cnn_col2im_ref, cnn_col2im,
  *          cnn_conv_out, cnn_conv_ws_floats, cnn_conv_forward_ref,
@@ -89,6 +90,13 @@ void cnn_gemm_nopack(int M, int N, int K, const float *A, int lda,
 		     const float *B, int ldb, float beta, float *C, int ldc);
 /* Non-zero when cnn_gemm_nopack runs its AVX-512 path on this CPU. */
 int cnn_gemm_nopack_fast(void);
+/* dst (cols,rows) = src (rows,cols)^T, rows ldd / lds floats apart: the
+ * operand cnn_gemm_nopack needs for an A B^T product (16x16 AVX-512
+ * blocks where cnn_gemm_nopack_fast). */
+void cnn_transpose_ref(float *dst, int ldd, const float *src, int lds,
+		       int rows, int cols);
+void cnn_transpose(float *dst, int ldd, const float *src, int lds, int rows,
+		   int cols);
 
 /* ==== im2col / col2im (im2col.c) ==== */
 

@@ -303,9 +303,7 @@ static void wgrad_gemm(float *dw, const float *dy, const float *col,
 		cnn_gemm(0, 1, M, ckk, ohw, 1.0f, dy, ohw, col, ohw, 1.0f, dw, ckk);
 		return;
 	}
-	for (int r = 0; r < ckk; r++)
-		for (int p = 0; p < ohw; p++)
-			colt[(size_t)p * ckk + r] = col[(size_t)r * ohw + p];
+	cnn_transpose(colt, ckk, col, ohw, ckk, ohw);
 	cnn_gemm_nopack(M, ckk, ohw, dy, ohw, colt, ckk, 1.0f, dw, ckk);
 }
 

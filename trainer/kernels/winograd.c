@@ -55,14 +55,16 @@ static size_t padded_floats(int TH, int TW)
 	return round16((size_t)(4 * TH + 2) * 4 * (TW + 1));
 }
 
-// V (36,C,nT) | Mo (36,M,nT) | padded plane | output plane
+// V (36,C,nT) | Mo (36,M,nT) | padded plane | output plane, or for the
+// weight gradient V | D (36,M,nT) | padded plane | one V plane transposed
 size_t cnn_winograd_ws_floats(int C, int H, int W, int M)
 {
 	int TH = (H + 3) / 4, TW = (W + 3) / 4;
 	size_t nT = (size_t)TH * TW * cnn_winograd_group(H, W);
+	size_t out = round16((size_t)(4 * TH) * (4 * TW)), vt = round16((size_t)C * nT);
 
 	return NT * plane(C, nT) + NT * plane(M, nT) + padded_floats(TH, TW) +
-	       round16((size_t)(4 * TH) * (4 * TW));
+	       (out > vt ? out : vt);
 }
 
 /* ==== The transforms on six (or four) values ==== */
@@ -463,6 +465,7 @@ void cnn_winograd_wgrad(float *dU, float *ws, const float *dy, const float *x,
 	size_t nT = (size_t)T * nimg, hw = (size_t)H * W, rs = (size_t)4 * TW;
 	size_t pv = plane(C, nT), pm = plane(M, nT);
 	float *V = ws, *D = V + NT * pv, *P = D + NT * pm;
+	float *Vt = P + padded_floats(TH, TW);
 
 	input_tiles(V, pv, P, x, scale, shift, nimg, C, H, W);
 	/* dy planes padded to 4TH x 4TW with zeros (the cropped outputs) */
@@ -473,9 +476,21 @@ void cnn_winograd_wgrad(float *dU, float *ws, const float *dy, const float *x,
 
 			grad_plane(D + (size_t)m * nT + (size_t)n * T, pm, P, g, H, W, TH, TW);
 		}
-	for (int k = 0; k < NT; k++)
-		cnn_gemm(0, 1, M, C, (int)nT, 1.0f, D + k * pm, (int)nT, V + k * pv,
-			 (int)nT, 1.0f, dU + (size_t)k * M * C, C);
+	/* dU += D V^T: with AVX-512 each V plane transposed (16x16 blocks, in
+	 * L1) for the no-pack kernel, which then reads D in place; measured
+	 * faster than OpenBLAS's NT sgemm, which packs both and runs its AVX2
+	 * kernel here */
+	for (int k = 0; k < NT; k++) {
+		float *dUk = dU + (size_t)k * M * C;
+
+		if (!cnn_gemm_nopack_fast()) {
+			cnn_gemm(0, 1, M, C, (int)nT, 1.0f, D + k * pm, (int)nT, V + k * pv,
+				 (int)nT, 1.0f, dUk, C);
+			continue;
+		}
+		cnn_transpose(Vt, C, V + k * pv, (int)nT, C, (int)nT);
+		cnn_gemm_nopack(M, C, (int)nT, D + k * pm, (int)nT, Vt, C, 1.0f, dUk, C);
+	}
 }
 
 // G^T d: 6 -> 3
