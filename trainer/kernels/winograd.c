@@ -112,6 +112,18 @@ void cnn_winograd_weights_ref(float *U, const float *w, int M, int C, int flip)
 		}
 }
 
+// G g: 3 -> 6, the same operations as g_apply, on scalars (no arrays in
+// the vectorised loop below: GCC leaves it scalar with them)
+#define G6(o0, o1, o2, o3, o4, o5, a, b, c)                                   \
+	do {                                                                  \
+		o0 = 0.25f * (a);                                             \
+		o1 = -((a) + (b) + (c)) / 6.0f;                               \
+		o2 = -((a) - (b) + (c)) / 6.0f;                               \
+		o3 = (a) / 24.0f + (b) / 12.0f + (c) / 6.0f;                  \
+		o4 = (a) / 24.0f - (b) / 12.0f + (c) / 6.0f;                  \
+		o5 = (c);                                                     \
+	} while (0)
+
 // rows r0..r1-1 of U, vectorised over s: one kernel per lane, the same
 // operations in the same order as the reference
 CNN_SIMD_CLONES
@@ -120,6 +132,7 @@ static void weights_rows(float *U, const float *w, int M, int C, int flip,
 {
 	int R = flip ? C : M, S = flip ? M : C;
 	size_t ks = flip ? (size_t)C * 9 : 9;  /* floats from kernel s to s+1 */
+	size_t RS = (size_t)R * S;
 
 	for (int r = r0; r < r1; r++) {
 		const float *k0 = flip ? w + (size_t)r * 9 : w + (size_t)r * C * 9;
@@ -128,29 +141,60 @@ static void weights_rows(float *U, const float *w, int M, int C, int flip,
 #pragma omp simd
 		for (int s = 0; s < S; s++) {
 			const float *k = k0 + s * ks;
-			float g[3][3], t[6][3], u[6];
+			float k0_ = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4];
+			float k5 = k[5], k6 = k[6], k7 = k[7], k8 = k[8];
+			/* with flip the kernel rotated by 180 degrees */
+			float g00 = flip ? k8 : k0_, g01 = flip ? k7 : k1, g02 = flip ? k6 : k2;
+			float g10 = flip ? k5 : k3, g11 = k4, g12 = flip ? k3 : k5;
+			float g20 = flip ? k2 : k6, g21 = flip ? k1 : k7, g22 = flip ? k0_ : k8;
+			float t00, t10, t20, t30, t40, t50, t01, t11, t21, t31, t41, t51;
+			float t02, t12, t22, t32, t42, t52, u0, u1, u2, u3, u4, u5;
 
-#pragma GCC unroll 3
-			for (int i = 0; i < 3; i++)
-#pragma GCC unroll 3
-				for (int j = 0; j < 3; j++)
-					g[i][j] = flip ? k[(2 - i) * 3 + (2 - j)] : k[i * 3 + j];
-#pragma GCC unroll 3
-			for (int j = 0; j < 3; j++) {
-				float c[6];
-
-				g_apply(c, g[0][j], g[1][j], g[2][j]);
-#pragma GCC unroll 6
-				for (int i = 0; i < 6; i++)
-					t[i][j] = c[i];
-			}
-#pragma GCC unroll 6
-			for (int i = 0; i < 6; i++) {
-				g_apply(u, t[i][0], t[i][1], t[i][2]);
-#pragma GCC unroll 6
-				for (int j = 0; j < 6; j++)
-					ur[(size_t)(i * 6 + j) * R * S + s] = u[j];
-			}
+			G6(t00, t10, t20, t30, t40, t50, g00, g10, g20);
+			G6(t01, t11, t21, t31, t41, t51, g01, g11, g21);
+			G6(t02, t12, t22, t32, t42, t52, g02, g12, g22);
+			G6(u0, u1, u2, u3, u4, u5, t00, t01, t02);
+			ur[(size_t)(0) * RS + s] = u0;
+			ur[(size_t)(1) * RS + s] = u1;
+			ur[(size_t)(2) * RS + s] = u2;
+			ur[(size_t)(3) * RS + s] = u3;
+			ur[(size_t)(4) * RS + s] = u4;
+			ur[(size_t)(5) * RS + s] = u5;
+			G6(u0, u1, u2, u3, u4, u5, t10, t11, t12);
+			ur[(size_t)(6) * RS + s] = u0;
+			ur[(size_t)(7) * RS + s] = u1;
+			ur[(size_t)(8) * RS + s] = u2;
+			ur[(size_t)(9) * RS + s] = u3;
+			ur[(size_t)(10) * RS + s] = u4;
+			ur[(size_t)(11) * RS + s] = u5;
+			G6(u0, u1, u2, u3, u4, u5, t20, t21, t22);
+			ur[(size_t)(12) * RS + s] = u0;
+			ur[(size_t)(13) * RS + s] = u1;
+			ur[(size_t)(14) * RS + s] = u2;
+			ur[(size_t)(15) * RS + s] = u3;
+			ur[(size_t)(16) * RS + s] = u4;
+			ur[(size_t)(17) * RS + s] = u5;
+			G6(u0, u1, u2, u3, u4, u5, t30, t31, t32);
+			ur[(size_t)(18) * RS + s] = u0;
+			ur[(size_t)(19) * RS + s] = u1;
+			ur[(size_t)(20) * RS + s] = u2;
+			ur[(size_t)(21) * RS + s] = u3;
+			ur[(size_t)(22) * RS + s] = u4;
+			ur[(size_t)(23) * RS + s] = u5;
+			G6(u0, u1, u2, u3, u4, u5, t40, t41, t42);
+			ur[(size_t)(24) * RS + s] = u0;
+			ur[(size_t)(25) * RS + s] = u1;
+			ur[(size_t)(26) * RS + s] = u2;
+			ur[(size_t)(27) * RS + s] = u3;
+			ur[(size_t)(28) * RS + s] = u4;
+			ur[(size_t)(29) * RS + s] = u5;
+			G6(u0, u1, u2, u3, u4, u5, t50, t51, t52);
+			ur[(size_t)(30) * RS + s] = u0;
+			ur[(size_t)(31) * RS + s] = u1;
+			ur[(size_t)(32) * RS + s] = u2;
+			ur[(size_t)(33) * RS + s] = u3;
+			ur[(size_t)(34) * RS + s] = u4;
+			ur[(size_t)(35) * RS + s] = u5;
 		}
 	}
 }
