@@ -115,6 +115,25 @@ static const struct conv_case conv_cases[] = {
 	{ 5, 1, 3, 4, 7, 3, 1, 0, 1, 0 },
 };
 
+/* the transpose (AVX-512 16x16 blocks and edges) against the plain one */
+static void test_transpose(void **state)
+{
+	static const int sh[][2] = { { 1, 1 }, { 16, 16 }, { 27, 1024 }, { 33, 70 }, { 64, 17 } };
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(sh) / sizeof(sh[0]); k++) {
+		int R = sh[k][0], C = sh[k][1], lds = C + 3, ldd = R + 5;
+		float *src = rnd((size_t)R * lds, -1, 1);
+		float *a = rnd((size_t)C * ldd, 0, 1), *b = dup(a, (size_t)C * ldd);
+
+		cnn_transpose_ref(a, ldd, src, lds, R, C);
+		cnn_transpose(b, ldd, src, lds, R, C);
+		assert_memory_equal(a, b, sizeof(float) * C * ldd);
+		assert_true(a[ldd * (C - 1) + R - 1] == src[(size_t)(R - 1) * lds + C - 1]);
+		free(src); free(a); free(b);
+	}
+}
+
 static void test_im2col_col2im(void **state)
 {
 	(void)state;
@@ -287,6 +306,80 @@ static void test_bn(void **state)
 		free(part);
 		free(dx3);
 		free(x); free(dy); free(g); free(dx1); free(dx2);
+	}
+}
+
+/* conv -> ReLU -> BatchNorm -> 2x2 max-pool, backward with the pool
+ * folded in (cnn_bn_backward_affine_pooled, cnn_conv_backward_unpool)
+ * against the plain kernels one after another (cnn_maxpool_backward_ref,
+ * cnn_bn_backward_ref, cnn_conv_backward_ref); im2col and Winograd
+ * convolutions, pooled rows shorter and longer than 16, 1 and 3 threads
+ * bit-identical */
+static void test_pool_folded_backward(void **state)
+{
+	static const int sh[][3] = { /* C, M, side */
+		{ 3, 5, 8 }, { 16, 6, 16 }, { 17, 4, 32 }, { 4, 3, 6 }, { 16, 2, 36 },
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(sh) / sizeof(sh[0]); k++) {
+		int N = 3, C = sh[k][0], M = sh[k][1], H = sh[k][2], W = sh[k][2];
+		size_t nx = (size_t)N * C * H * W, ny = (size_t)N * M * H * W, np = ny / 4;
+		float *x = rnd(nx, -1, 1), *w = rnd((size_t)M * C * 9, -0.5f, 0.5f);
+		float *b = rnd(M, -0.2f, 0.2f), *y = rnd(ny, 0, 1), *gp = rnd(np, -1, 1);
+		float *gamma = rnd(M, 0.5f, 2), *beta = rnd(M, -1, 1);
+		float *mean = rnd(M, 0, 1), *var = rnd(M, 0, 1), *sc = rnd(M, 0, 1);
+		float *shf = rnd(M, 0, 1), *yp = rnd(np, 0, 1), *dyf = rnd(ny, 0, 1);
+		float *dybn = rnd(ny, 0, 1), *dx1 = rnd(nx, 0, 1);
+		float *dw1 = calloc((size_t)M * C * 9, sizeof(float)), *db1 = calloc(M, sizeof(float));
+		float *dg1 = calloc(M, sizeof(float)), *dbt1 = calloc(M, sizeof(float));
+		uint8_t *idx = malloc(np);
+		float *got[2][5];
+
+		assert_non_null(idx);
+		cnn_conv_forward_ref(y, NULL, x, NULL, NULL, w, b, N, C, H, W, M, 3, 1, 1, 1);
+		cnn_bn_stats_ref(mean, var, y, N, M, H * W);
+		cnn_bn_affine(sc, shf, gamma, beta, mean, var, 1e-3f, M);
+		cnn_maxpool_forward_ref(yp, idx, y, sc, shf, N, M, H, W);
+		/* the reference: each backward on its own */
+		cnn_maxpool_backward_ref(dyf, gp, idx, N, M, H, W);
+		cnn_bn_backward_ref(dybn, dg1, dbt1, dyf, y, mean, var, gamma, 1e-3f, N, M,
+				    H * W);
+		cnn_conv_backward_ref(dx1, dw1, db1, dybn, NULL, NULL, NULL, y, x, NULL,
+				      NULL, w, N, C, H, W, M, 3, 1, 1, 1);
+		for (int t = 0; t < 2; t++) {
+			int nt = t ? 3 : 1;
+			float ga[8], gb[8], gd[8], *dy = rnd(ny, 0, 1);
+			float *ws = rnd(cnn_conv_ws_floats(N, C, H, W, M, 3, 1, 1, nt), 0, 1);
+			float **o = got[t];
+
+			o[0] = rnd(nx, 0, 1);
+			for (int j = 1; j < 5; j++)
+				o[j] = calloc(j == 1 ? (size_t)M * C * 9 : (size_t)M, sizeof(float));
+			cnn_bn_backward_affine_pooled(ga, gb, gd, o[3], o[4], gp, idx, y, mean,
+						      var, gamma, 1e-3f, N, M, H, W, nt);
+			cnn_conv_backward_unpool(o[0], o[1], o[2], ws, dy, gp, idx, ga, gb, gd,
+						 y, x, NULL, NULL, w, N, C, H, W, M, 3, 1, 1, 1,
+						 nt);
+			assert_true(check_tensor("folded dx", o[0], dx1, nx, 1e-3f));
+			assert_true(check_tensor("folded dw", o[1], dw1, (size_t)M * C * 9, 1e-3f));
+			assert_true(check_tensor("folded db", o[2], db1, M, 1e-3f));
+			assert_true(check_tensor("folded dgamma", o[3], dg1, M, 1e-3f));
+			assert_true(check_tensor("folded dbeta", o[4], dbt1, M, 1e-3f));
+			free(dy);
+			free(ws);
+		}
+		assert_memory_equal(got[0][0], got[1][0], sizeof(float) * nx);
+		assert_memory_equal(got[0][1], got[1][1], sizeof(float) * M * C * 9);
+		assert_memory_equal(got[0][2], got[1][2], sizeof(float) * M);
+		assert_memory_equal(got[0][3], got[1][3], sizeof(float) * M);
+		for (int t = 0; t < 2; t++)
+			for (int j = 0; j < 5; j++)
+				free(got[t][j]);
+		free(x); free(w); free(b); free(y); free(gp); free(gamma); free(beta);
+		free(mean); free(var); free(sc); free(shf); free(yp); free(dyf);
+		free(dybn); free(dx1); free(dw1); free(db1); free(dg1); free(dbt1);
+		free(idx);
 	}
 }
 
@@ -466,11 +559,13 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gemm),
 		cmocka_unit_test(test_gemm_nopack),
+		cmocka_unit_test(test_transpose),
 		cmocka_unit_test(test_im2col_col2im),
 		cmocka_unit_test(test_conv),
 		cmocka_unit_test(test_conv_threads_bit_identical),
 		cmocka_unit_test(test_bn),
 		cmocka_unit_test(test_bn_affine),
+		cmocka_unit_test(test_pool_folded_backward),
 		cmocka_unit_test(test_relu),
 		cmocka_unit_test(test_maxpool),
 		cmocka_unit_test(test_dropout),

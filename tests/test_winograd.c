@@ -135,6 +135,30 @@ static void test_winograd_conv_vs_reference(void **state)
 		}
 }
 
+/* the vectorised weight transform, whole and in row ranges, gives the
+ * reference's bits */
+static void test_winograd_weights_vs_reference(void **state)
+{
+	static const int mc[][2] = { { 1, 1 }, { 3, 70 }, { 64, 32 }, { 17, 64 } };
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(mc) / sizeof(mc[0]); k++)
+		for (int flip = 0; flip < 2; flip++) {
+			int M = mc[k][0], C = mc[k][1], R = flip ? C : M;
+			size_t nu = (size_t)CNN_WINOGRAD_TILE * M * C;
+			float *w = rnd((size_t)M * C * 9, -1, 1), *want = rnd(nu, 0, 1);
+			float *got = rnd(nu, 0, 1), *rows = rnd(nu, 0, 1);
+
+			cnn_winograd_weights_ref(want, w, M, C, flip);
+			cnn_winograd_weights(got, w, M, C, flip);
+			cnn_winograd_weights_rows(rows, w, M, C, flip, 0, R / 3);
+			cnn_winograd_weights_rows(rows, w, M, C, flip, R / 3, R);
+			assert_memory_equal(got, want, sizeof(float) * nu);
+			assert_memory_equal(rows, want, sizeof(float) * nu);
+			free(w), free(want), free(got), free(rows);
+		}
+}
+
 /* the weight gradient: dU summed over image groups, mapped back to dw */
 static void test_winograd_wgrad_vs_reference(void **state)
 {
@@ -253,6 +277,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_winograd_conv_vs_reference),
+		cmocka_unit_test(test_winograd_weights_vs_reference),
 		cmocka_unit_test(test_winograd_wgrad_vs_reference),
 		cmocka_unit_test(test_conv_winograd_path),
 	};

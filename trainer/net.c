@@ -71,10 +71,18 @@ static void conv_backward(struct cnn_layer *l, struct cnn_net *net, int n)
 	struct cnn_layer *bn = l->fused_bn;
 
 	/* the BatchNorm after left its backward as a map for us to apply */
-	cnn_conv_backward(in->g, l->dw, l->db, net->ws, out->g,
-			  bn ? bn->ga : NULL, bn ? bn->gb : NULL, bn ? bn->gd : NULL,
-			  out->x, in->x, in->scale, in->shift, l->w, n, in->C, in->H,
-			  in->W, out->C, 3, 1, 1, l->relu, net->nthreads);
+	if (l->pool_after)      /* and the pool after it its gradient */
+		cnn_conv_backward_unpool(in->g, l->dw, l->db, net->ws, out->g,
+					 l->pool_after->out->g, l->pool_after->bytes,
+					 bn->ga, bn->gb, bn->gd, out->x, in->x, in->scale,
+					 in->shift, l->w, n, in->C, in->H, in->W, out->C,
+					 3, 1, 1, l->relu, net->nthreads);
+	else
+		cnn_conv_backward(in->g, l->dw, l->db, net->ws, out->g,
+				  bn ? bn->ga : NULL, bn ? bn->gb : NULL,
+				  bn ? bn->gd : NULL, out->x, in->x, in->scale,
+				  in->shift, l->w, n, in->C, in->H, in->W, out->C, 3, 1,
+				  1, l->relu, net->nthreads);
 }
 
 static void conv_params(struct cnn_layer *l, struct cnn_net *net)
@@ -129,7 +137,13 @@ static void bn_backward(struct cnn_layer *l, struct cnn_net *net, int n)
 {
 	struct cnn_act *in = l->in, *out = l->out;
 
-	if (l->fused_conv)      /* the conv before applies ga*dy + gb*x + gd */
+	if (l->pool_after)      /* dy is the pool's gradient, not yet routed */
+		cnn_bn_backward_affine_pooled(l->ga, l->gb, l->gd, l->dgamma,
+					      l->dbeta, l->pool_after->out->g,
+					      l->pool_after->bytes, in->x, l->mean,
+					      l->var, l->gamma, CNN_BN_EPS, n, in->C,
+					      in->H, in->W, net->nthreads);
+	else if (l->fused_conv) /* the conv before applies ga*dy + gb*x + gd */
 		cnn_bn_backward_affine(l->ga, l->gb, l->gd, l->dgamma, l->dbeta,
 				       out->g, in->x, l->mean, l->var, l->gamma,
 				       CNN_BN_EPS, n, in->C, in->H * in->W,
@@ -171,6 +185,8 @@ static void pool_backward(struct cnn_layer *l, struct cnn_net *net, int n)
 {
 	struct cnn_act *in = l->in;
 
+	if (l->pool_folded)     /* the BatchNorm and conv before route it */
+		return;
 	cnn_maxpool_backward(in->g, l->out->g, l->bytes, n, in->C, in->H, in->W,
 			     net->nthreads);
 }
@@ -434,6 +450,23 @@ int cnn_net_init(struct cnn_net *net, const struct cnn_net_config *cfg,
 		}
 	}
 
+	/* a max-pool right after a conv's BatchNorm (even sides) leaves its
+	 * backward to them: the conv builds its full-size output gradient from
+	 * the pooled one image by image, so the pooled gradient needs a third
+	 * buffer (the conv writes its input gradient while still reading it) */
+	size_t pmax = 0;
+	for (int i = 2; i < net->n_layers; i++) {
+		struct cnn_layer *P = &net->layers[i], *B = &net->layers[i - 1];
+
+		if (P->ops != &pool_ops || B->ops != &bn_ops || !B->fused_conv ||
+		    (P->in->H & 1) || (P->in->W & 1))
+			continue;
+		P->pool_folded = 1;
+		B->pool_after = B->fused_conv->pool_after = P;
+		if (act_size(P->out) > pmax)
+			pmax = act_size(P->out);
+	}
+
 	/* gradient ping-pong: a layer that cannot work in place writes its
 	 * input gradient into the buffer its output gradient is not in */
 	pp[0] = net_alloc(net, gmax * max_batch);
@@ -451,6 +484,22 @@ int cnn_net_init(struct cnn_net *net, const struct cnn_net_config *cfg,
 		} else {
 			cur = 1 - cur;
 			L->in->g = pp[cur];
+		}
+	}
+
+	/* a folded pool's output gradient (and the dropouts sharing it) in
+	 * the third buffer */
+	if (pmax) {
+		float *p3 = net_alloc(net, pmax * max_batch);
+
+		for (int i = 0; i < net->n_layers; i++) {
+			float *old;
+
+			if (!net->layers[i].pool_folded)
+				continue;
+			old = net->acts[i + 1].g;
+			for (int j = i + 1; j <= net->n_layers && net->acts[j].g == old; j++)
+				net->acts[j].g = p3;
 		}
 	}
 
@@ -599,6 +648,7 @@ double cnn_net_bytes(const struct cnn_net_config *cfg, int max_batch,
 	acts += (2 * cfg->dense + 2 * cfg->dense + cfg->classes) * fl;
 	acts += (2 * c1 + 2 * c2) * 2 * 8;             /* per-image BN sums */
 	grads = 2 * (big > mid ? big : mid) * fl;
+	grads += (big / 4 > mid / 4 ? big / 4 : mid / 4) * fl; /* pooled, folded */
 	params = 3 * 4.0 * (9 * (3 * c1 + c1 * c1 + c1 * c2 + c2 * c2) +
 			    mid / 4 * cfg->dense + cfg->dense * cfg->classes);
 	ws = nthreads * 2.0 * 9 * (c1 > c2 ? c1 : c2) * S * S * fl;

@@ -20,16 +20,20 @@
  *     Their results are bit-identical for the same nthreads.
  *
  * defines: cnn_gemm_ref, cnn_gemm, cnn_gemm_nopack, cnn_gemm_nopack_fast,
+ *          cnn_transpose_ref, cnn_transpose,
  *          cnn_blas_single_thread,
  *          cnn_im2col_ref, cnn_im2col, cnn_col2im_ref, cnn_col2im,
  *          cnn_conv_out, cnn_conv_ws_floats, cnn_conv_forward_ref,
  *          cnn_conv_forward, cnn_conv_backward_ref, cnn_conv_backward,
+ *          cnn_conv_backward_unpool,
  *          cnn_winograd_applies, cnn_winograd_group, cnn_winograd_ws_floats,
- *          cnn_winograd_weights, cnn_winograd_conv, cnn_winograd_wgrad,
+ *          cnn_winograd_weights, cnn_winograd_weights_ref,
+ *          cnn_winograd_weights_rows, cnn_winograd_conv, cnn_winograd_wgrad,
  *          cnn_winograd_wgrad_finish,
  *          cnn_bn_stats_ref, cnn_bn_stats, cnn_bn_partials_ref,
  *          cnn_bn_stats_reduce, cnn_bn_affine, cnn_bn_backward_ref,
- *          cnn_bn_backward, cnn_bn_backward_affine, cnn_relu_forward_ref,
+ *          cnn_bn_backward, cnn_bn_backward_affine,
+ *          cnn_bn_backward_affine_pooled, cnn_relu_forward_ref,
  *          cnn_relu_forward,
  *          cnn_relu_backward_ref, cnn_relu_backward, cnn_maxpool_forward_ref,
  *          cnn_maxpool_forward, cnn_maxpool_backward_ref, cnn_maxpool_backward,
@@ -86,6 +90,13 @@ void cnn_gemm_nopack(int M, int N, int K, const float *A, int lda,
 		     const float *B, int ldb, float beta, float *C, int ldc);
 /* Non-zero when cnn_gemm_nopack runs its AVX-512 path on this CPU. */
 int cnn_gemm_nopack_fast(void);
+/* dst (cols,rows) = src (rows,cols)^T, rows ldd / lds floats apart: the
+ * operand cnn_gemm_nopack needs for an A B^T product (16x16 AVX-512
+ * blocks where cnn_gemm_nopack_fast). */
+void cnn_transpose_ref(float *dst, int ldd, const float *src, int lds,
+		       int rows, int cols);
+void cnn_transpose(float *dst, int ldd, const float *src, int lds, int rows,
+		   int cols);
 
 /* ==== im2col / col2im (im2col.c) ==== */
 
@@ -155,6 +166,19 @@ void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
 		       const float *shift, const float *w, int N, int C, int H,
 		       int W, int M, int K, int stride, int pad, int relu,
 		       int nthreads);
+/* cnn_conv_backward when a BatchNorm and a 2x2 max-pool follow the conv
+ * (conv -> ReLU -> BatchNorm -> pool): dy is not read but written, each
+ * image's planes built from the pool's output gradient dyp (N,M,OH/2,OW/2)
+ * and argmax idx just before they are used, then mapped as above. Gives
+ * what cnn_maxpool_backward into dy then cnn_conv_backward give, up to the
+ * rounding of db. OH and OW even; dyp must not overlap dx or dy. */
+void cnn_conv_backward_unpool(float *dx, float *dw, float *db, float *ws,
+			      float *dy, const float *dyp, const uint8_t *idx,
+			      const float *ga, const float *gb, const float *gd,
+			      const float *y, const float *x, const float *scale,
+			      const float *shift, const float *w, int N, int C,
+			      int H, int W, int M, int K, int stride, int pad,
+			      int relu, int nthreads);
 
 /* ==== Winograd F(4x4,3x3) convolution (winograd.c) ==== */
 
@@ -182,6 +206,11 @@ size_t cnn_winograd_ws_floats(int C, int H, int W, int M);
  * forward; with flip R=C, S=M and each kernel rotated by 180 degrees (the
  * correlation that maps an output gradient (M,H,W) to the input gradient). */
 void cnn_winograd_weights(float *U, const float *w, int M, int C, int flip);
+void cnn_winograd_weights_ref(float *U, const float *w, int M, int C, int flip);
+/* Rows r0..r1-1 of that U (R = M, or C with flip), so that threads can
+ * share the transform; the same bits as the whole. */
+void cnn_winograd_weights_rows(float *U, const float *w, int M, int C,
+			       int flip, int r0, int r1);
 /* y (nimg,M,H,W) = the 3x3 pad-1 correlation of x (nimg,C,H,W) (with the
  * optional affine) with the kernels U (36,M,C) from cnn_winograd_weights;
  * no bias. Any H, W >= 1 and 1 <= nimg <= cnn_winograd_group(H, W); ws:
@@ -246,6 +275,18 @@ void cnn_bn_backward_affine(float *ga, float *gb, float *gd, float *dgamma,
 			    const float *mean, const float *var,
 			    const float *gamma, float eps, int N, int C, int HW,
 			    int nthreads);
+/* The same when a 2x2 max-pool follows the BatchNorm: dy is never
+ * stored, only the pool's output gradient dyp (N,C,H/2,W/2) and its argmax
+ * idx (cnn_maxpool_forward), so that x is read only at each window's max;
+ * H and W even. Equals cnn_maxpool_backward followed by
+ * cnn_bn_backward_affine up to rounding (the zeros are not summed). */
+void cnn_bn_backward_affine_pooled(float *ga, float *gb, float *gd,
+				   float *dgamma, float *dbeta,
+				   const float *dyp, const uint8_t *idx,
+				   const float *x, const float *mean,
+				   const float *var, const float *gamma,
+				   float eps, int N, int C, int H, int W,
+				   int nthreads);
 
 /* ==== ReLU (act.c) ==== */
 

@@ -110,6 +110,10 @@ struct cnn_layer {
 	double *part;                        /* conv: per-image sums (N,M,2) */
 	struct cnn_layer *fused_bn;          /* conv: the BatchNorm right after */
 	struct cnn_layer *fused_conv;        /* BatchNorm: the conv right before */
+	/* conv and BatchNorm: the max-pool after the BatchNorm, whose backward
+	 * they fold into theirs; the pool: set when its backward is so done */
+	struct cnn_layer *pool_after;
+	int pool_folded;
 	double *acc_mean, *acc_var;          /* precise BN accumulators */
 	uint8_t *bytes;                      /* pool argmax / dropout mask */
 };

@@ -5,6 +5,7 @@
 #include "trainer/kernels.h"
 
 #include <math.h>
+#include <string.h>
 
 void cnn_bn_stats_ref(float *mean, float *var, const float *x, int N, int C,
 		      int HW)
@@ -232,6 +233,93 @@ void cnn_bn_backward_affine(float *ga, float *gb, float *gd, float *dgamma,
 		dgamma[c] += (float)sdyx;
 		dbeta[c] += (float)sdy;
 		/* dx = k1*(dy - sdy/cnt - xhat*sdyx/cnt), xhat = (x-mu)*istd */
+		double k1 = gamma[c] * istd, k2 = sdyx / cnt * istd;
+		ga[c] = (float)k1;
+		gb[c] = (float)(-k1 * k2);
+		gd[c] = (float)(k1 * (k2 * mu - sdy / cnt));
+	}
+}
+
+// sums of dy and dy*(x-mu) over one pooled plane: dy is p (PH,PW) routed
+// to each 2x2 window's max (k: 0..3), so only those x values count. One
+// dispatched call per plane. Vectorised over pooled columns: all four
+// values loaded and picked without a branch, the bytes widened first (a
+// byte load would set the vector length to 64 lanes), and rows shorter
+// than 16 taken several at a time (their x rows copied side by side) so
+// that a 16-lane vector fills.
+CNN_SIMD_CLONES
+static void pooled_sums(const float *p, const uint8_t *k, const float *xr,
+			float mu, int PH, int PW, int W, double *sdy,
+			double *sdyx)
+{
+	int R = PW < 16 ? 16 / PW : 1;
+	float a = 0, b = 0, T0[32], T1[32];
+
+	for (int ph0 = 0; ph0 < PH; ph0 += R) {
+		int r = PH - ph0 < R ? PH - ph0 : R, len = r * PW;
+		const float *g = p + (size_t)ph0 * PW, *x0 = xr + (size_t)2 * ph0 * W;
+		const float *x1 = x0 + W;
+		const uint8_t *kk = k + (size_t)ph0 * PW;
+
+		if (R > 1) {
+			for (int j = 0; j < r; j++) {
+				memcpy(T0 + 2 * j * PW, xr + (size_t)(2 * (ph0 + j)) * W,
+				       sizeof(float) * 2 * PW);
+				memcpy(T1 + 2 * j * PW, xr + (size_t)(2 * (ph0 + j) + 1) * W,
+				       sizeof(float) * 2 * PW);
+			}
+			x0 = T0;
+			x1 = T1;
+		}
+		for (int pw0 = 0; pw0 < len; pw0 += 64) {
+			int kq[64], n = len - pw0 < 64 ? len - pw0 : 64;
+
+			for (int i = 0; i < n; i++)
+				kq[i] = kk[pw0 + i];
+#pragma omp simd reduction(+:a, b)
+			for (int i = 0; i < n; i++) {
+				int pw = pw0 + i, q = kq[i];
+				float z0 = x0[2 * pw], z1 = x0[2 * pw + 1];
+				float z2 = x1[2 * pw], z3 = x1[2 * pw + 1];
+				float v = q == 1 ? z1 : z0;
+
+				v = q == 2 ? z2 : v;
+				v = q == 3 ? z3 : v;
+				a += g[pw];
+				b += g[pw] * (v - mu);
+			}
+		}
+	}
+	*sdy += a;
+	*sdyx += b;
+}
+
+void cnn_bn_backward_affine_pooled(float *ga, float *gb, float *gd,
+				   float *dgamma, float *dbeta,
+				   const float *dyp, const uint8_t *idx,
+				   const float *x, const float *mean,
+				   const float *var, const float *gamma,
+				   float eps, int N, int C, int H, int W,
+				   int nthreads)
+{
+	int PH = H / 2, PW = W / 2;
+	size_t php = (size_t)PH * PW, hw = (size_t)H * W;
+	double cnt = (double)N * hw;
+
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+	for (int c = 0; c < C; c++) {
+		float mu = mean[c];
+		double istd = 1.0 / sqrt((double)var[c] + eps), sdy = 0, sdyx = 0;
+
+		for (int n = 0; n < N; n++) {
+			size_t nc = (size_t)n * C + c;
+
+			pooled_sums(dyp + nc * php, idx + nc * php, x + nc * hw, mu, PH, PW,
+				    W, &sdy, &sdyx);
+		}
+		sdyx *= istd;
+		dgamma[c] += (float)sdyx;
+		dbeta[c] += (float)sdy;
 		double k1 = gamma[c] * istd, k2 = sdyx / cnt * istd;
 		ga[c] = (float)k1;
 		gb[c] = (float)(-k1 * k2);

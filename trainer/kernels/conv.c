@@ -190,6 +190,108 @@ static void epilogue_backward(float *dyn, float *dbl, const float *yn,
 	}
 }
 
+// one plane of epilogue_unpool: rows 2ph, 2ph+1 of dy from row ph of the
+// pooled gradient p and argmax k, through the map and the ReLU mask;
+// returns the plane's sum. Vectorised over pooled columns like
+// pooled_sums in bn.c (values loaded unconditionally, the mask without a
+// branch, bytes widened first, rows shorter than 16 several at a time
+// through side-by-side copies), the sum in 16 explicit lanes (an OpenMP
+// reduction in an inlined function does not vectorise).
+static inline __attribute__((always_inline)) float
+unpool_plane_body(float *g, const float *ym, const float *p, const uint8_t *k,
+		  float a, float bb, float d, int PH, int PW, int W, int relu)
+{
+	int R = PW < 16 ? 16 / PW : 1;
+	float acc[16] = { 0 }, s = 0, Y0[32], Y1[32], G0[32], G1[32];
+
+	for (int ph0 = 0; ph0 < PH; ph0 += R) {
+		int r = PH - ph0 < R ? PH - ph0 : R, len = r * PW;
+		float *g0 = g + (size_t)2 * ph0 * W, *g1 = g0 + W;
+		const float *y0 = ym + (size_t)2 * ph0 * W, *y1 = y0 + W;
+		const float *pr = p + (size_t)ph0 * PW;
+		const uint8_t *kr = k + (size_t)ph0 * PW;
+
+		if (R > 1) {
+			for (int j = 0; j < r; j++) {
+				memcpy(Y0 + 2 * j * PW, ym + (size_t)(2 * (ph0 + j)) * W,
+				       sizeof(float) * 2 * PW);
+				memcpy(Y1 + 2 * j * PW, ym + (size_t)(2 * (ph0 + j) + 1) * W,
+				       sizeof(float) * 2 * PW);
+			}
+			y0 = Y0, y1 = Y1, g0 = G0, g1 = G1;
+		}
+		for (int pw0 = 0; pw0 < len; pw0 += 64) {
+			int kq[64], n = len - pw0 < 64 ? len - pw0 : 64;
+
+			for (int i = 0; i < n; i++)
+				kq[i] = kr[pw0 + i];
+#pragma omp simd
+			for (int i = 0; i < n; i++) {
+				int pw = pw0 + i, q = kq[i];
+				float v = pr[pw];
+				float z0 = y0[2 * pw], z1 = y0[2 * pw + 1];
+				float z2 = y1[2 * pw], z3 = y1[2 * pw + 1];
+				float o0 = a * (q == 0 ? v : 0.0f) + bb * z0 + d;
+				float o1 = a * (q == 1 ? v : 0.0f) + bb * z1 + d;
+				float o2 = a * (q == 2 ? v : 0.0f) + bb * z2 + d;
+				float o3 = a * (q == 3 ? v : 0.0f) + bb * z3 + d;
+
+				o0 = !relu || z0 > 0 ? o0 : 0.0f;
+				o1 = !relu || z1 > 0 ? o1 : 0.0f;
+				o2 = !relu || z2 > 0 ? o2 : 0.0f;
+				o3 = !relu || z3 > 0 ? o3 : 0.0f;
+				g0[2 * pw] = o0;
+				g0[2 * pw + 1] = o1;
+				g1[2 * pw] = o2;
+				g1[2 * pw + 1] = o3;
+			}
+		}
+		if (R > 1)
+			for (int j = 0; j < r; j++) {
+				memcpy(g + (size_t)(2 * (ph0 + j)) * W, G0 + 2 * j * PW,
+				       sizeof(float) * 2 * PW);
+				memcpy(g + (size_t)(2 * (ph0 + j) + 1) * W, G1 + 2 * j * PW,
+				       sizeof(float) * 2 * PW);
+			}
+
+		/* the 2r rows just written */
+		const float *w0 = g + (size_t)2 * ph0 * W;
+		int i = 0, nw = 2 * r * W;
+
+		for (; i + 16 <= nw; i += 16)
+#pragma GCC unroll 16
+			for (int l = 0; l < 16; l++)
+				acc[l] += w0[i + l];
+		for (; i < nw; i++)
+			s += w0[i];
+	}
+	for (int l = 0; l < 16; l++)
+		s += acc[l];
+	return s;
+}
+
+// one image: dy (M,OH,OW) = the map (identity without ga) of the pooled
+// gradient dyp routed to the argmax idx, masked by ReLU; db += its sums.
+// One dispatched call per image.
+CNN_SIMD_CLONES
+static void epilogue_unpool(float *dyn, float *dbl, const float *yn,
+			    const float *pn, const uint8_t *kn, const float *ga,
+			    const float *gb, const float *gd, int M, int OH,
+			    int OW, int relu)
+{
+	int PH = OH / 2, PW = OW / 2;
+	size_t ohw = (size_t)OH * OW, php = (size_t)PH * PW;
+
+	for (int m = 0; m < M; m++) {
+		float a = ga ? ga[m] : 1.0f, bb = ga ? gb[m] : 0.0f, d = ga ? gd[m] : 0.0f;
+		float *g = dyn + m * ohw;
+		const float *ym = yn + m * ohw, *p = pn + m * php;
+		const uint8_t *k = kn + m * php;
+
+		dbl[m] += unpool_plane_body(g, ym, p, k, a, bb, d, PH, PW, OW, relu);
+	}
+}
+
 // dw (M,ckk) += dy (M,ohw) col (ckk,ohw)^T. With AVX-512, col is first
 // transposed into colt (ohw,ckk) so that the product runs in
 // cnn_gemm_nopack (no packing, k in order; with the transpose measured
@@ -201,9 +303,7 @@ static void wgrad_gemm(float *dw, const float *dy, const float *col,
 		cnn_gemm(0, 1, M, ckk, ohw, 1.0f, dy, ohw, col, ohw, 1.0f, dw, ckk);
 		return;
 	}
-	for (int r = 0; r < ckk; r++)
-		for (int p = 0; p < ohw; p++)
-			colt[(size_t)p * ckk + r] = col[(size_t)r * ohw + p];
+	cnn_transpose(colt, ckk, col, ohw, ckk, ohw);
 	cnn_gemm_nopack(M, ckk, ohw, dy, ohw, colt, ckk, 1.0f, dw, ckk);
 }
 
@@ -211,6 +311,17 @@ static void chunk(int n, int tid, int nt, int *lo, int *hi)
 {
 	*lo = (int)((long)n * tid / nt);
 	*hi = (int)((long)n * (tid + 1) / nt);
+}
+
+// inside a parallel region: this thread's share of the rows of the
+// Winograd weights U, then a barrier (every thread reads all of U)
+static void weights_share(float *U, const float *w, int M, int C, int flip)
+{
+	int lo, hi;
+
+	chunk(flip ? C : M, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+	cnn_winograd_weights_rows(U, w, M, C, flip, lo, hi);
+#pragma omp barrier
 }
 
 void cnn_conv_forward(float *y, double *part, float *ws, const float *x,
@@ -231,8 +342,7 @@ void cnn_conv_forward(float *y, double *part, float *ws, const float *x,
 		{
 			float *wws = ws + per * omp_get_thread_num() + colsz;
 
-#pragma omp single
-			cnn_winograd_weights(U, w, M, C, 0);
+			weights_share(U, w, M, C, 0);
 #pragma omp for schedule(dynamic, 1)
 			for (int g = 0; g < ng; g++) {
 				int lo = g * G, cnt = N - lo < G ? N - lo : G;
@@ -316,12 +426,13 @@ void cnn_conv_backward_ref(float *dx, float *dw, float *db, float *dy,
 				}
 }
 
-void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
-		       const float *ga, const float *gb, const float *gd,
-		       const float *y, const float *x, const float *scale,
-		       const float *shift, const float *w, int N, int C, int H,
-		       int W, int M, int K, int stride, int pad, int relu,
-		       int nthreads)
+// cnn_conv_backward, and with dyp cnn_conv_backward_unpool
+static void conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
+			  const float *dyp, const uint8_t *idx, const float *ga,
+			  const float *gb, const float *gd, const float *y,
+			  const float *x, const float *scale, const float *shift,
+			  const float *w, int N, int C, int H, int W, int M,
+			  int K, int stride, int pad, int relu, int nthreads)
 {
 	int OH = cnn_conv_out(H, K, stride, pad), OW = cnn_conv_out(W, K, stride, pad);
 	int ckk = C * K * K, ohw = OH * OW;
@@ -342,10 +453,8 @@ void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
 		float *col = ws + per * tid, *dcol = col + colsz;
 		float *wws = col + 2 * colsz, *dU = wws + wsz;
 
-		if (wino) {
-#pragma omp single
-			cnn_winograd_weights(U, w, M, C, 1);
-		}
+		if (wino)
+			weights_share(U, w, M, C, 1);
 #pragma omp for schedule(dynamic, 1)
 		for (int ch = 0; ch < nch; ch++) {
 			float *dwl = slots + slot * ch, *dbl = dwl + dwoff;
@@ -362,7 +471,12 @@ void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
 					float *dyn = dy + (size_t)n * M * ohw;
 					const float *yn = y + (size_t)n * M * ohw;
 
-					epilogue_backward(dyn, dbl, yn, ga, gb, gd, M, ohw, relu);
+					if (dyp)
+						epilogue_unpool(dyn, dbl, yn, dyp + (size_t)n * M * (ohw / 4),
+								idx + (size_t)n * M * (ohw / 4), ga, gb,
+								gd, M, OH, OW, relu);
+					else
+						epilogue_backward(dyn, dbl, yn, ga, gb, gd, M, ohw, relu);
 					if (wgw)
 						continue;
 					cnn_im2col(col, x + (size_t)n * C * H * W, scale, shift, C, H,
@@ -405,4 +519,27 @@ void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
 				dw[e] += s;
 		}
 	}
+}
+
+void cnn_conv_backward(float *dx, float *dw, float *db, float *ws, float *dy,
+		       const float *ga, const float *gb, const float *gd,
+		       const float *y, const float *x, const float *scale,
+		       const float *shift, const float *w, int N, int C, int H,
+		       int W, int M, int K, int stride, int pad, int relu,
+		       int nthreads)
+{
+	conv_backward(dx, dw, db, ws, dy, NULL, NULL, ga, gb, gd, y, x, scale,
+		      shift, w, N, C, H, W, M, K, stride, pad, relu, nthreads);
+}
+
+void cnn_conv_backward_unpool(float *dx, float *dw, float *db, float *ws,
+			      float *dy, const float *dyp, const uint8_t *idx,
+			      const float *ga, const float *gb, const float *gd,
+			      const float *y, const float *x, const float *scale,
+			      const float *shift, const float *w, int N, int C,
+			      int H, int W, int M, int K, int stride, int pad,
+			      int relu, int nthreads)
+{
+	conv_backward(dx, dw, db, ws, dy, dyp, idx, ga, gb, gd, y, x, scale,
+		      shift, w, N, C, H, W, M, K, stride, pad, relu, nthreads);
 }

@@ -79,7 +79,75 @@ static AVX512 void gemm_avx512(int M, int N, int K, const float *A, int lda,
 		}
 	}
 }
+
+// dst (16,16) = src (16,16)^T, rows lds / ldd floats apart: unpack pairs,
+// then 64- and 128-bit lane shuffles
+static AVX512 void transpose16(float *dst, size_t ldd, const float *src,
+			       size_t lds)
+{
+	__m512 r[16], t[16];
+
+	for (int i = 0; i < 16; i++)
+		r[i] = _mm512_loadu_ps(src + i * lds);
+	for (int i = 0; i < 16; i += 2) {
+		t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+		t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+	}
+	for (int i = 0; i < 16; i += 4) {
+		r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+		r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xee);
+		r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+		r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+	}
+	for (int i = 0; i < 4; i++) {
+		t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+		t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+		t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+		t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+	}
+	for (int i = 0; i < 8; i++) {
+		r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+		r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+	}
+	for (int i = 0; i < 16; i++)
+		_mm512_storeu_ps(dst + i * ldd, r[i]);
+}
+
+static AVX512 void transpose_avx512(float *dst, int ldd, const float *src,
+				    int lds, int rows, int cols)
+{
+	int r16 = rows & ~15, c16 = cols & ~15;
+
+	for (int i = 0; i < r16; i += 16)
+		for (int j = 0; j < c16; j += 16)
+			transpose16(dst + (size_t)j * ldd + i, (size_t)ldd,
+				    src + (size_t)i * lds + j, (size_t)lds);
+	/* the edges */
+	for (int i = 0; i < rows; i++)
+		for (int j = i < r16 ? c16 : 0; j < cols; j++)
+			dst[(size_t)j * ldd + i] = src[(size_t)i * lds + j];
+}
 #endif
+
+void cnn_transpose_ref(float *dst, int ldd, const float *src, int lds,
+		       int rows, int cols)
+{
+	for (int i = 0; i < rows; i++)
+		for (int j = 0; j < cols; j++)
+			dst[(size_t)j * ldd + i] = src[(size_t)i * lds + j];
+}
+
+void cnn_transpose(float *dst, int ldd, const float *src, int lds, int rows,
+		   int cols)
+{
+#ifdef HAVE_AVX512_PATH
+	if (cnn_gemm_nopack_fast()) {
+		transpose_avx512(dst, ldd, src, lds, rows, cols);
+		return;
+	}
+#endif
+	cnn_transpose_ref(dst, ldd, src, lds, rows, cols);
+}
 
 int cnn_gemm_nopack_fast(void)
 {

@@ -55,14 +55,16 @@ static size_t padded_floats(int TH, int TW)
 	return round16((size_t)(4 * TH + 2) * 4 * (TW + 1));
 }
 
-// V (36,C,nT) | Mo (36,M,nT) | padded plane | output plane
+// V (36,C,nT) | Mo (36,M,nT) | padded plane | output plane, or for the
+// weight gradient V | D (36,M,nT) | padded plane | one V plane transposed
 size_t cnn_winograd_ws_floats(int C, int H, int W, int M)
 {
 	int TH = (H + 3) / 4, TW = (W + 3) / 4;
 	size_t nT = (size_t)TH * TW * cnn_winograd_group(H, W);
+	size_t out = round16((size_t)(4 * TH) * (4 * TW)), vt = round16((size_t)C * nT);
 
 	return NT * plane(C, nT) + NT * plane(M, nT) + padded_floats(TH, TW) +
-	       round16((size_t)(4 * TH) * (4 * TW));
+	       (out > vt ? out : vt);
 }
 
 /* ==== The transforms on six (or four) values ==== */
@@ -80,8 +82,9 @@ static inline void g_apply(float *o, float g0, float g1, float g2)
 
 // U (36,R,S) = G g G^T, g = w[r][s] (forward: R=M outputs, S=C inputs), or
 // with flip g = w[s][r] rotated by 180 degrees (R=C, S=M: the correlation
-// that gives the input gradient)
-void cnn_winograd_weights(float *U, const float *w, int M, int C, int flip)
+// that gives the input gradient). The plain version: the fast one below
+// must give the same bits.
+void cnn_winograd_weights_ref(float *U, const float *w, int M, int C, int flip)
 {
 	int R = flip ? C : M, S = flip ? M : C;
 
@@ -107,6 +110,104 @@ void cnn_winograd_weights(float *U, const float *w, int M, int C, int flip)
 					U[((size_t)(i * 6 + j) * R + r) * S + s] = u[j];
 			}
 		}
+}
+
+// G g: 3 -> 6, the same operations as g_apply, on scalars (no arrays in
+// the vectorised loop below: GCC leaves it scalar with them)
+#define G6(o0, o1, o2, o3, o4, o5, a, b, c)                                   \
+	do {                                                                  \
+		o0 = 0.25f * (a);                                             \
+		o1 = -((a) + (b) + (c)) / 6.0f;                               \
+		o2 = -((a) - (b) + (c)) / 6.0f;                               \
+		o3 = (a) / 24.0f + (b) / 12.0f + (c) / 6.0f;                  \
+		o4 = (a) / 24.0f - (b) / 12.0f + (c) / 6.0f;                  \
+		o5 = (c);                                                     \
+	} while (0)
+
+// rows r0..r1-1 of U, vectorised over s: one kernel per lane, the same
+// operations in the same order as the reference
+CNN_SIMD_CLONES
+static void weights_rows(float *U, const float *w, int M, int C, int flip,
+			 int r0, int r1)
+{
+	int R = flip ? C : M, S = flip ? M : C;
+	size_t ks = flip ? (size_t)C * 9 : 9;  /* floats from kernel s to s+1 */
+	size_t RS = (size_t)R * S;
+
+	for (int r = r0; r < r1; r++) {
+		const float *k0 = flip ? w + (size_t)r * 9 : w + (size_t)r * C * 9;
+		float *ur = U + (size_t)r * S;
+
+#pragma omp simd
+		for (int s = 0; s < S; s++) {
+			const float *k = k0 + s * ks;
+			float k0_ = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4];
+			float k5 = k[5], k6 = k[6], k7 = k[7], k8 = k[8];
+			/* with flip the kernel rotated by 180 degrees */
+			float g00 = flip ? k8 : k0_, g01 = flip ? k7 : k1, g02 = flip ? k6 : k2;
+			float g10 = flip ? k5 : k3, g11 = k4, g12 = flip ? k3 : k5;
+			float g20 = flip ? k2 : k6, g21 = flip ? k1 : k7, g22 = flip ? k0_ : k8;
+			float t00, t10, t20, t30, t40, t50, t01, t11, t21, t31, t41, t51;
+			float t02, t12, t22, t32, t42, t52, u0, u1, u2, u3, u4, u5;
+
+			G6(t00, t10, t20, t30, t40, t50, g00, g10, g20);
+			G6(t01, t11, t21, t31, t41, t51, g01, g11, g21);
+			G6(t02, t12, t22, t32, t42, t52, g02, g12, g22);
+			G6(u0, u1, u2, u3, u4, u5, t00, t01, t02);
+			ur[(size_t)(0) * RS + s] = u0;
+			ur[(size_t)(1) * RS + s] = u1;
+			ur[(size_t)(2) * RS + s] = u2;
+			ur[(size_t)(3) * RS + s] = u3;
+			ur[(size_t)(4) * RS + s] = u4;
+			ur[(size_t)(5) * RS + s] = u5;
+			G6(u0, u1, u2, u3, u4, u5, t10, t11, t12);
+			ur[(size_t)(6) * RS + s] = u0;
+			ur[(size_t)(7) * RS + s] = u1;
+			ur[(size_t)(8) * RS + s] = u2;
+			ur[(size_t)(9) * RS + s] = u3;
+			ur[(size_t)(10) * RS + s] = u4;
+			ur[(size_t)(11) * RS + s] = u5;
+			G6(u0, u1, u2, u3, u4, u5, t20, t21, t22);
+			ur[(size_t)(12) * RS + s] = u0;
+			ur[(size_t)(13) * RS + s] = u1;
+			ur[(size_t)(14) * RS + s] = u2;
+			ur[(size_t)(15) * RS + s] = u3;
+			ur[(size_t)(16) * RS + s] = u4;
+			ur[(size_t)(17) * RS + s] = u5;
+			G6(u0, u1, u2, u3, u4, u5, t30, t31, t32);
+			ur[(size_t)(18) * RS + s] = u0;
+			ur[(size_t)(19) * RS + s] = u1;
+			ur[(size_t)(20) * RS + s] = u2;
+			ur[(size_t)(21) * RS + s] = u3;
+			ur[(size_t)(22) * RS + s] = u4;
+			ur[(size_t)(23) * RS + s] = u5;
+			G6(u0, u1, u2, u3, u4, u5, t40, t41, t42);
+			ur[(size_t)(24) * RS + s] = u0;
+			ur[(size_t)(25) * RS + s] = u1;
+			ur[(size_t)(26) * RS + s] = u2;
+			ur[(size_t)(27) * RS + s] = u3;
+			ur[(size_t)(28) * RS + s] = u4;
+			ur[(size_t)(29) * RS + s] = u5;
+			G6(u0, u1, u2, u3, u4, u5, t50, t51, t52);
+			ur[(size_t)(30) * RS + s] = u0;
+			ur[(size_t)(31) * RS + s] = u1;
+			ur[(size_t)(32) * RS + s] = u2;
+			ur[(size_t)(33) * RS + s] = u3;
+			ur[(size_t)(34) * RS + s] = u4;
+			ur[(size_t)(35) * RS + s] = u5;
+		}
+	}
+}
+
+void cnn_winograd_weights_rows(float *U, const float *w, int M, int C,
+			       int flip, int r0, int r1)
+{
+	weights_rows(U, w, M, C, flip, r0, r1);
+}
+
+void cnn_winograd_weights(float *U, const float *w, int M, int C, int flip)
+{
+	weights_rows(U, w, M, C, flip, 0, flip ? C : M);
 }
 
 // B^T d: 6 -> 6 (input tiles), as a macro so it stays in registers inside
@@ -408,6 +509,7 @@ void cnn_winograd_wgrad(float *dU, float *ws, const float *dy, const float *x,
 	size_t nT = (size_t)T * nimg, hw = (size_t)H * W, rs = (size_t)4 * TW;
 	size_t pv = plane(C, nT), pm = plane(M, nT);
 	float *V = ws, *D = V + NT * pv, *P = D + NT * pm;
+	float *Vt = P + padded_floats(TH, TW);
 
 	input_tiles(V, pv, P, x, scale, shift, nimg, C, H, W);
 	/* dy planes padded to 4TH x 4TW with zeros (the cropped outputs) */
@@ -418,9 +520,21 @@ void cnn_winograd_wgrad(float *dU, float *ws, const float *dy, const float *x,
 
 			grad_plane(D + (size_t)m * nT + (size_t)n * T, pm, P, g, H, W, TH, TW);
 		}
-	for (int k = 0; k < NT; k++)
-		cnn_gemm(0, 1, M, C, (int)nT, 1.0f, D + k * pm, (int)nT, V + k * pv,
-			 (int)nT, 1.0f, dU + (size_t)k * M * C, C);
+	/* dU += D V^T: with AVX-512 each V plane transposed (16x16 blocks, in
+	 * L1) for the no-pack kernel, which then reads D in place; measured
+	 * faster than OpenBLAS's NT sgemm, which packs both and runs its AVX2
+	 * kernel here */
+	for (int k = 0; k < NT; k++) {
+		float *dUk = dU + (size_t)k * M * C;
+
+		if (!cnn_gemm_nopack_fast()) {
+			cnn_gemm(0, 1, M, C, (int)nT, 1.0f, D + k * pm, (int)nT, V + k * pv,
+				 (int)nT, 1.0f, dUk, C);
+			continue;
+		}
+		cnn_transpose(Vt, C, V + k * pv, (int)nT, C, (int)nT);
+		cnn_gemm_nopack(M, C, (int)nT, D + k * pm, (int)nT, Vt, C, 1.0f, dUk, C);
+	}
 }
 
 // G^T d: 6 -> 3
