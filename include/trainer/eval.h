@@ -1,0 +1,56 @@
+/*
+ * eval.h - the fused evaluation forward pass of the CIFAR-10 CNN (what
+ * cnn_net_forward runs in CNN_EVAL mode): the conv trunk runs depth first on
+ * chunks of images, channels last, each conv applying its ReLU, the
+ * BatchNorm after it (moving statistics) and the max-pool in its epilogue
+ * (conv_nhwc.c), so the activations of a chunk stay in cache and the threads
+ * meet only at the end of the trunk. Dropout is the identity in evaluation
+ * and costs nothing. The transformed kernels (and dense1's kernel, its rows
+ * reordered for the channels-last features) are kept between calls and
+ * rebuilt when the parameters or moving statistics differ from those they
+ * were built from (a compare of the two slabs per call), so repeated
+ * evaluation with the same weights transforms them once.
+ *
+ * The layer-by-layer pass through the training kernels (net->eval_layerwise
+ * set) is the reference: tests/test_eval.c bounds the difference. For the
+ * same thread count results are bit-identical; each image's logits do not
+ * depend on the batch it came in (up to dense1's GEMM).
+ *
+ * After a fused pass the activation buffers between the layers do not hold
+ * that pass's values (only the logits do).
+ *
+ * defines: CNN_EVAL_CHUNK, enum cnn_eval_stage, cnn_eval_forward,
+ *          cnn_eval_release, cnn_eval_times
+ */
+#ifndef CNN_EVAL_H
+#define CNN_EVAL_H
+
+#include "trainer/net.h"
+
+/* Images per work unit of the fused trunk. */
+#define CNN_EVAL_CHUNK 4
+
+enum cnn_eval_stage {
+	CNN_EVAL_CONV1,         /* conv1 + bn1 */
+	CNN_EVAL_CONV2,         /* conv2 + bn2 + pool1 (+ dropout1) */
+	CNN_EVAL_CONV3,         /* conv3 + bn3 */
+	CNN_EVAL_CONV4,         /* conv4 + bn4 + pool2 (+ dropout2) */
+	CNN_EVAL_DENSE,         /* dense1, bn5, dropout3, dense2 */
+	CNN_EVAL_PREPARE,       /* rebuilding the transformed kernels */
+	CNN_EVAL_STAGES
+};
+
+/* The logits (n, classes) of x (n, in_c, S, S) in evaluation mode, or NULL
+ * when net is not the layer sequence the fused pass knows (the caller then
+ * runs the layers one by one). Allocates its state on first use (aborts
+ * on OOM, as cnn_net_init). */
+const float *cnn_eval_forward(struct cnn_net *net, const float *x, int n);
+
+/* Frees the state of net's fused pass (NULL is fine). */
+void cnn_eval_release(struct cnn_eval *e);
+
+/* CPU seconds (all threads) each stage took since the last call, then
+ * zeroes them; zeros before the first fused pass. */
+void cnn_eval_times(struct cnn_net *net, double sec[CNN_EVAL_STAGES]);
+
+#endif
