@@ -235,8 +235,10 @@ void cnn_conv_nhwc_ref(float *y, size_t ys, size_t yrow, const float *x,
 		       const float *w, const struct cnn_conv_epilogue *ep, int N,
 		       int C, int H, int W, int M);
 
-/* The first layer (few channels): x (N,C,H,W) channels first through a
- * transposed im2col (H*W, 9*C) and cnn_gemm_nopack with wt (9*C, M) from
+/* The first layer (few channels): x (N,C,H,W) channels first, copied
+ * channels last with a border of zeros, then per output row three
+ * cnn_gemm_nopack products (one per kernel row, the image rows read in
+ * place as overlapping patch rows) with wt (9*C, M) from
  * cnn_conv_nhwc_direct_weights; no pool. ws:
  * cnn_conv_nhwc_direct_ws_floats. */
 void cnn_conv_nhwc_direct_weights(float *wt, const float *w, int M, int C);

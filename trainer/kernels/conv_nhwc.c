@@ -87,9 +87,10 @@ void cnn_conv_nhwc_ref(float *y, size_t ys, size_t yrow, const float *x,
 				}
 }
 
-/* ==== First layer: transposed im2col + GEMM ==== */
+/* ==== First layer: direct, three GEMMs per output row ==== */
 
-// wt ((ki,kj,c), M) from w (M,C,3,3): the order of im2col_t's rows
+// wt ((ki,kj,c), M) from w (M,C,3,3): the order of a patch's values in
+// a channels-last image
 void cnn_conv_nhwc_direct_weights(float *wt, const float *w, int M, int C)
 {
 	for (int m = 0; m < M; m++)
@@ -100,15 +101,13 @@ void cnn_conv_nhwc_direct_weights(float *wt, const float *w, int M, int C)
 
 size_t cnn_conv_nhwc_direct_ws_floats(int C, int H, int W)
 {
-	return round16((size_t)H * W * C * 9) + round16((size_t)(H + 2) * (W + 2) * C);
+	return round16((size_t)(H + 2) * (W + 2) * C);
 }
 
-// colT (H*W, 9*C): the 3x3 patch of every pixel of x (C,H,W), zero outside,
-// in (ki, kj, c) order: three runs of 3*C values of xp, x channels last with
-// a border of zeros (the caller's kernels are ordered to match)
-static void im2col_t(float *colT, float *xp, const float *x, int C, int H, int W)
+// xp ((H+2), (W+2), C) = x (C,H,W) channels last inside a border of zeros
+static void pad_nhwc(float *xp, const float *x, int C, int H, int W)
 {
-	int K = C * 9, PW = W + 2;
+	int PW = W + 2;
 
 	memset(xp, 0, sizeof(float) * (size_t)(H + 2) * PW * C);
 	for (int c = 0; c < C; c++)
@@ -116,12 +115,6 @@ static void im2col_t(float *colT, float *xp, const float *x, int C, int H, int W
 			for (int w = 0; w < W; w++)
 				xp[((size_t)(h + 1) * PW + w + 1) * C + c] =
 					x[((size_t)c * H + h) * W + w];
-	for (int h = 0; h < H; h++)
-		for (int w = 0; w < W; w++)
-			for (int ki = 0; ki < 3; ki++)
-				memcpy(colT + ((size_t)h * W + w) * K + (size_t)ki * 3 * C,
-				       xp + ((size_t)(h + ki) * PW + w) * C,
-				       sizeof(float) * 3 * C);
 }
 
 // one output row (W pixels of M channels, in place) through the epilogue
@@ -143,16 +136,23 @@ void cnn_conv_nhwc_direct(float *y, size_t ys, size_t yrow, float *ws,
 			  const struct cnn_conv_epilogue *ep, int N, int C, int H,
 			  int W, int M)
 {
-	int K = C * 9, aff = ep->scale != NULL;
+	int aff = ep->scale != NULL;
 	const float *s = aff ? ep->scale : ep->b, *t = aff ? ep->shift : ep->b;
 
+	/* the patch rows of pixel w in input row h+ki are the 3*C values
+	 * from xp[h+ki][w]: the rows of a (W, 3*C) matrix C floats apart.
+	 * Three products per output row, the second and third accumulating,
+	 * sum each output's 9*C terms in one chain ((ki,kj,c) order), as
+	 * one product over an im2col would. */
 	for (int n = 0; n < N; n++) {
-		im2col_t(ws, ws + round16((size_t)H * W * K), x + (size_t)n * C * H * W, C,
-			 H, W);
+		pad_nhwc(ws, x + (size_t)n * C * H * W, C, H, W);
 		for (int h = 0; h < H; h++) {
 			float *yr = y + n * ys + (size_t)h * yrow;
 
-			cnn_gemm_nopack(W, M, K, ws + (size_t)h * W * K, K, wt, M, 0.0f, yr, M);
+			for (int ki = 0; ki < 3; ki++)
+				cnn_gemm_nopack(W, M, 3 * C, ws + (size_t)(h + ki) * (W + 2) * C, C,
+						wt + (size_t)ki * 3 * C * M, M, ki ? 1.0f : 0.0f, yr,
+						M);
 			epilogue_row(yr, ep->b, s, t, ep->relu, aff, W, M);
 		}
 	}
