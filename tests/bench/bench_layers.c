@@ -98,13 +98,13 @@ static double conv_backward_ms(struct cnn_net *net, struct cnn_layer *l, int n,
  * layer by layer through the training kernels (net->eval_layerwise, the
  * pass before the fused one) with each layer's median ms, then the fused
  * pass (eval.h) with its stages' CPU ms per pass (summed over the passes
- * and threads, divided by STEPS; the dense tail on the calling thread). */
+ * and threads, divided by STEPS). */
 static void eval_layers(struct cnn_net *net, const float *x, int batch,
 			int steps)
 {
 	static const char *const stage[CNN_EVAL_STAGES] = {
 		"conv1+bn1", "conv2+bn2+pool1", "conv3+bn3", "conv4+bn4+pool2",
-		"dense1..dense2 (calling thread)", "kernel transforms",
+		"dense1, bn5, dropout3, dense2", "kernel transforms (or compare)",
 	};
 	static double t[CNN_MAX_LAYERS][MAX_STEPS];
 	double med[CNN_MAX_LAYERS], total = 0, sec[CNN_EVAL_STAGES], tf[MAX_STEPS];
