@@ -252,10 +252,11 @@ static const float *layerwise(struct cnn_net *net, const float *x, int n, float 
 struct netshape { int S, c1, c2, batch, n; };
 
 /* 32: the default model; 12 and 20: tiles reaching past 6x6 and 10x10
- * planes; 8 filters: below the training path's Winograd threshold */
+ * planes; 8, 1 and 2 filters: below the training path's Winograd
+ * threshold */
 static const struct netshape nets[] = {
 	{ 32, 32, 64, 9, 9 }, { 12, 16, 20, 7, 5 }, { 20, 8, 24, 6, 6 },
-	{ 16, 17, 33, 3, 1 },
+	{ 16, 17, 33, 3, 1 }, { 8, 1, 2, 3, 3 },
 };
 
 static void test_fused_vs_layerwise(void **state)
