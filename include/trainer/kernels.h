@@ -26,11 +26,7 @@
  *          cnn_conv_forward, cnn_conv_backward_ref, cnn_conv_backward,
  *          cnn_winograd_applies, cnn_winograd_group, cnn_winograd_ws_floats,
  *          cnn_winograd_weights, cnn_winograd_conv, cnn_winograd_wgrad,
- *          cnn_winograd_wgrad_finish, struct cnn_conv_epilogue,
- *          cnn_nhwc_pad, cnn_conv_nhwc_ref, cnn_conv_nhwc_direct_weights,
- *          cnn_conv_nhwc_direct_ws_floats,
- *          cnn_conv_nhwc_direct, cnn_wino_nhwc_weights, cnn_wino_nhwc_group,
- *          cnn_wino_nhwc_ws_floats, cnn_wino_nhwc_conv,
+ *          cnn_winograd_wgrad_finish,
  *          cnn_bn_stats_ref, cnn_bn_stats, cnn_bn_partials_ref,
  *          cnn_bn_stats_reduce, cnn_bn_affine, cnn_bn_backward_ref,
  *          cnn_bn_backward, cnn_bn_backward_affine, cnn_relu_forward_ref,
@@ -42,7 +38,11 @@
  *          cnn_dense_forward_ref, cnn_dense_forward, cnn_dense_backward_ref,
  *          cnn_dense_backward, cnn_softmax_xent_ref,
  *          cnn_softmax_xent, cnn_adam_ref, cnn_adam, cnn_sgd_ref, cnn_sgd,
- *          cnn_rmsprop_ref, cnn_rmsprop
+ *          cnn_rmsprop_ref, cnn_rmsprop,
+ *          struct cnn_conv_epilogue, cnn_nhwc_pad, cnn_conv_nhwc_ref,
+ *          cnn_conv_nhwc_direct_weights, cnn_conv_nhwc_direct_ws_floats,
+ *          cnn_conv_nhwc_direct, cnn_wino_nhwc_weights, cnn_wino_nhwc_group,
+ *          cnn_wino_nhwc_ws_floats, cnn_wino_nhwc_conv
  */
 #ifndef CNN_KERNELS_H
 #define CNN_KERNELS_H
