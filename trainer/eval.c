@@ -31,6 +31,7 @@ struct cnn_eval {
 	float *d1w;                 /* dense1 kernel, rows in (H,W,C) order */
 	float *tmp;                 /* for cnn_wino_nhwc_weights */
 	float *aff;                 /* scale, shift of bn1..bn4 */
+	float *s5, *t5;             /* scale, shift of bn5 */
 	float *scale[4], *shift[4];
 	float *scratch;             /* per thread: per floats */
 	size_t per, off_col, off_b2, off_c3, off_ws;
@@ -49,17 +50,12 @@ static void *xcalloc(size_t n)
 	return p;
 }
 
-static double cpu_clock(clockid_t id)
+static double thread_cpu(void)
 {
 	struct timespec ts;
 
-	clock_gettime(id, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static double thread_cpu(void)
-{
-	return cpu_clock(CLOCK_THREAD_CPUTIME_ID);
 }
 
 static size_t max_sz(size_t a, size_t b)
@@ -104,6 +100,8 @@ static struct cnn_eval *eval_new(const struct cnn_net *net)
 	e->tmp = xcalloc((size_t)CNN_WINOGRAD_TILE * big * big);
 	e->d1w = xcalloc((size_t)e->I * e->O);
 	e->aff = xcalloc(4 * (size_t)big * 2);
+	e->s5 = xcalloc(2 * (size_t)e->O);
+	e->t5 = e->s5 + e->O;
 	for (int i = 0; i < 4; i++) {
 		e->scale[i] = e->aff + (size_t)i * 2 * big;
 		e->shift[i] = e->scale[i] + big;
@@ -138,6 +136,7 @@ void cnn_eval_release(struct cnn_eval *e)
 	free(e->tmp);
 	free(e->d1w);
 	free(e->aff);
+	free(e->s5);
 	free(e->scratch);
 	free(e);
 }
@@ -164,6 +163,8 @@ static void prepare(struct cnn_eval *e, struct cnn_net *net)
 		cnn_bn_affine(e->scale[i], e->shift[i], b->gamma, b->beta, b->mmean,
 			      b->mvar, CNN_BN_EPS, b->in->C);
 	}
+	cnn_bn_affine(e->s5, e->t5, L[13].gamma, L[13].beta, L[13].mmean, L[13].mvar,
+		      CNN_BN_EPS, e->O);
 	/* dense1's rows from (C,H,W) to the trunk's (H,W,C) order */
 	for (int c = 0; c < e->c2; c++)
 		for (int h = 0; h < Q; h++)
@@ -215,27 +216,38 @@ static void trunk_chunk(struct cnn_eval *e, const struct cnn_net *net,
 	t[CNN_EVAL_CONV4] += thread_cpu() - t1;
 }
 
-// y (n,O) = relu?(feat (n,I) d1w (I,O) + b): dense1 in cnn_gemm_nopack,
-// each thread its rows (no packing of the 1 MB kernel per thread, as
-// OpenBLAS's sgemm does; each output sums its I products in order)
-static void dense1(float *y, const float *feat, const float *w, const float *b,
-		   int n, int I, int O, int relu, int nthreads)
+// rows lo..hi-1 of the dense tail: dense1 (ReLU) with its reordered rows,
+// bn5's affine, dropout3 (the identity), dense2, in cnn_gemm_nopack (no
+// packing of the 1 MB kernel in every thread, as OpenBLAS's sgemm does;
+// each output sums its products in order, so a row's logits do not depend
+// on how the rows are split)
+static void tail_rows(struct cnn_eval *e, struct cnn_net *net, const float *feat,
+		      int lo, int hi)
 {
-#pragma omp parallel num_threads(nthreads)
-	{
-		int tid = omp_get_thread_num(), nt = omp_get_num_threads();
-		int lo = (int)((long)n * tid / nt), hi = (int)((long)n * (tid + 1) / nt);
+	const struct cnn_layer *L = net->layers;
+	int O = e->O, K = net->cfg.classes;
+	float *h = L[12].out->x, *hb = L[14].out->x, *logits = L[15].out->x;
 
-		if (hi > lo)
-			cnn_gemm_nopack(hi - lo, O, I, feat + (size_t)lo * I, I, w, O, 0.0f,
-					y + (size_t)lo * O, O);
-		for (int r = lo; r < hi; r++)
-			for (int o = 0; o < O; o++) {
-				float v = y[(size_t)r * O + o] + b[o];
+	if (hi <= lo)
+		return;
+	cnn_gemm_nopack(hi - lo, O, e->I, feat + (size_t)lo * e->I, e->I, e->d1w, O,
+			0.0f, h + (size_t)lo * O, O);
+	for (int r = lo; r < hi; r++)
+		for (int o = 0; o < O; o++) {
+			float v = h[(size_t)r * O + o] + L[12].b[o];
 
-				y[(size_t)r * O + o] = relu && v < 0 ? 0.0f : v;
-			}
-	}
+			v = L[12].relu && v < 0 ? 0.0f : v;
+			h[(size_t)r * O + o] = v;
+			hb[(size_t)r * O + o] = v * e->s5[o] + e->t5[o];
+		}
+	cnn_gemm_nopack(hi - lo, K, O, hb + (size_t)lo * O, O, L[15].w, K, 0.0f,
+			logits + (size_t)lo * K, K);
+	for (int r = lo; r < hi; r++)
+		for (int k = 0; k < K; k++) {
+			float v = logits[(size_t)r * K + k] + L[15].b[k];
+
+			logits[(size_t)r * K + k] = L[15].relu && v < 0 ? 0.0f : v;
+		}
 }
 
 const float *cnn_eval_forward(struct cnn_net *net, const float *x, int n)
@@ -261,26 +273,26 @@ const float *cnn_eval_forward(struct cnn_net *net, const float *x, int n)
 		float *sc = e->scratch + e->per * omp_get_thread_num();
 		double t[CNN_EVAL_STAGES] = { 0 };
 
+		int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+		double tt;
+
 #pragma omp for schedule(dynamic, 1)
 		for (int ch = 0; ch < nch; ch++) {
 			int lo = ch * CH, cnt = n - lo < CH ? n - lo : CH;
 
 			trunk_chunk(e, net, sc, feat, x, lo, cnt, t);
 		}
+		/* (after the barrier of the for) each thread its rows of the
+		 * dense tail, in this same region */
+		tt = thread_cpu();
+		tail_rows(e, net, feat, (int)((long)n * tid / nt),
+			  (int)((long)n * (tid + 1) / nt));
+		t[CNN_EVAL_DENSE] += thread_cpu() - tt;
 #pragma omp critical
 		for (int s = 0; s < CNN_EVAL_STAGES; s++)
 			e->sec[s] += t[s];
 	}
 
-	/* the dense tail: dense1 with its reordered rows, then bn5 (moving
-	 * statistics), dropout3 (the identity) and dense2 as in training; timed
-	 * for the process, as its kernels open regions of their own */
-	t0 = cpu_clock(CLOCK_PROCESS_CPUTIME_ID);
-	dense1(L[12].out->x, feat, e->d1w, L[12].b, n, e->I, e->O, L[12].relu,
-	       net->nthreads);
-	for (int i = 13; i < N_KINDS; i++)
-		L[i].ops->forward(&L[i], net, n, CNN_EVAL, 0);
-	e->sec[CNN_EVAL_DENSE] += cpu_clock(CLOCK_PROCESS_CPUTIME_ID) - t0;
 	return net->acts[net->n_layers].x;
 }
 
