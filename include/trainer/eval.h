@@ -4,7 +4,8 @@
  * chunks of images, channels last, each conv applying its ReLU, the
  * BatchNorm after it (moving statistics) and the max-pool in its epilogue
  * (conv_nhwc.c), so the activations of a chunk stay in cache and the threads
- * meet only at the end of the trunk. Dropout is the identity in evaluation
+ * meet only at the end of the trunk; the dense tail runs in the same
+ * parallel region, each thread its images. Dropout is the identity in evaluation
  * and costs nothing. The transformed kernels (and dense1's kernel, its rows
  * reordered for the channels-last features) are kept between calls and
  * rebuilt when the parameters or moving statistics differ from those they
@@ -12,9 +13,10 @@
  * evaluation with the same weights transforms them once.
  *
  * The layer-by-layer pass through the training kernels (net->eval_layerwise
- * set) is the reference: tests/test_eval.c bounds the difference. For the
- * same thread count results are bit-identical; each image's logits do not
- * depend on the batch it came in (up to dense1's GEMM).
+ * set) is the reference: tests/test_eval.c bounds the difference. Every
+ * sum runs in cnn_gemm_nopack, in order, per image: on its AVX-512 path an
+ * image's logits are the same bits for any thread count and whatever batch
+ * it came in (elsewhere, for the same thread count).
  *
  * After a fused pass the activation buffers between the layers do not hold
  * that pass's values (only the logits do).
