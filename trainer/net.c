@@ -12,6 +12,7 @@
 
 #include "base/blas.h"
 #include "base/rng.h"
+#include "trainer/eval.h"
 #include "trainer/kernels.h"
 
 #define CNN_CHECK(cond)                                                       \
@@ -528,6 +529,7 @@ void cnn_net_release(struct cnn_net *net)
 		free(net->layers[i].acc_mean);
 		free(net->layers[i].part);
 	}
+	cnn_eval_release(net->eval_);
 	memset(net, 0, sizeof(*net));
 }
 
@@ -580,6 +582,12 @@ const float *cnn_net_forward(struct cnn_net *net, const float *x, int n,
 	/* OpenBLAS follows this default when a region has one thread */
 	omp_set_num_threads(net->nthreads);
 	net->acts[0].x = (float *)x;  /* read only: nothing writes acts[0] */
+	if (mode == CNN_EVAL && !net->eval_layerwise) {
+		const float *y = cnn_eval_forward(net, x, n);
+
+		if (y)
+			return y;
+	}
 	for (int i = 0; i < net->n_layers; i++)
 		net->layers[i].ops->forward(&net->layers[i], net, n, mode, seed);
 	if (mode == CNN_BN_STATS)

@@ -42,7 +42,11 @@
  *          cnn_dense_forward_ref, cnn_dense_forward, cnn_dense_backward_ref,
  *          cnn_dense_backward, cnn_softmax_xent_ref,
  *          cnn_softmax_xent, cnn_adam_ref, cnn_adam, cnn_sgd_ref, cnn_sgd,
- *          cnn_rmsprop_ref, cnn_rmsprop
+ *          cnn_rmsprop_ref, cnn_rmsprop,
+ *          struct cnn_conv_epilogue, cnn_nhwc_pad, cnn_conv_nhwc_ref,
+ *          cnn_conv_nhwc_direct_weights, cnn_conv_nhwc_direct_ws_floats,
+ *          cnn_conv_nhwc_direct, cnn_wino_nhwc_weights, cnn_wino_nhwc_group,
+ *          cnn_wino_nhwc_ws_floats, cnn_wino_nhwc_conv
  */
 #ifndef CNN_KERNELS_H
 #define CNN_KERNELS_H
@@ -230,6 +234,61 @@ void cnn_winograd_wgrad(float *dU, float *ws, const float *dy, const float *x,
 /* dw (M,C,3,3) += G^T dU G: the 3x3 weight gradient from the summed dU
  * (36,M,C). */
 void cnn_winograd_wgrad_finish(float *dw, const float *dU, int M, int C);
+
+/* ==== Evaluation convolutions, channels last (conv_nhwc.c) ==== */
+
+/* The fused evaluation pass (trainer/eval.c) keeps each image channels
+ * last, (H,W,C), and applies what follows a conv in its epilogue. Serial
+ * kernels: the caller runs them on its threads' chunks of images; each
+ * image's result does not depend on the chunking.
+ *
+ * A "padded" image is (cnn_nhwc_pad(H), cnn_nhwc_pad(W), C): the values at
+ * rows 1..H and columns 1..W, zeros elsewhere (the 3x3 'same' padding, and
+ * up to whole 4x4 Winograd tiles). Outputs: image n's value (h,w,m)
+ * (pooled coordinates with pool) at y[n*ys + h*yrow + w*M + m], so a conv
+ * can write into the inside of the next one's padded input. */
+int cnn_nhwc_pad(int H);        /* 4*ceil(H/4) + 2 */
+
+/* Per output channel m: v = acc + b[m]; max(v, 0) when relu; then
+ * v*scale[m] + shift[m] (the BatchNorm after, with moving statistics;
+ * scale NULL for none); with pool, the max over each 2x2 window (odd
+ * trailing rows/columns dropped) - the order of the training layers. */
+struct cnn_conv_epilogue {
+	const float *b, *scale, *shift;
+	int relu, pool;
+};
+
+/* Reference of both: the direct 3x3 pad-1 correlation of x (N,C,H,W)
+ * (channels first) with w (M,C,3,3), summed in double, then the epilogue. */
+void cnn_conv_nhwc_ref(float *y, size_t ys, size_t yrow, const float *x,
+		       const float *w, const struct cnn_conv_epilogue *ep, int N,
+		       int C, int H, int W, int M);
+
+/* The first layer (few channels): x (N,C,H,W) channels first, copied
+ * channels last with a border of zeros, then per output row three
+ * cnn_gemm_nopack products (one per kernel row, the image rows read in
+ * place as overlapping patch rows) with wt (9*C, M) from
+ * cnn_conv_nhwc_direct_weights; no pool. ws:
+ * cnn_conv_nhwc_direct_ws_floats. */
+void cnn_conv_nhwc_direct_weights(float *wt, const float *w, int M, int C);
+size_t cnn_conv_nhwc_direct_ws_floats(int C, int H, int W);
+void cnn_conv_nhwc_direct(float *y, size_t ys, size_t yrow, float *ws,
+			  const float *x, const float *wt,
+			  const struct cnn_conv_epilogue *ep, int N, int C, int H,
+			  int W, int M);
+
+/* Winograd F(4x4,3x3) on padded channels-last images (image n at
+ * xp + n*xs) with UT (36,C,M) from cnn_wino_nhwc_weights (tmp: 36*M*C
+ * floats); tiles of all N images in groups of cnn_wino_nhwc_group(C, M).
+ * ws: cnn_wino_nhwc_ws_floats(C, M). Rounds as cnn_winograd_conv does. */
+void cnn_wino_nhwc_weights(float *UT, float *tmp, const float *w, int M,
+			   int C);
+int cnn_wino_nhwc_group(int C, int M);
+size_t cnn_wino_nhwc_ws_floats(int C, int M);
+void cnn_wino_nhwc_conv(float *y, size_t ys, size_t yrow, float *ws,
+			const float *xp, size_t xs, const float *UT,
+			const struct cnn_conv_epilogue *ep, int N, int C, int H,
+			int W, int M);
 
 /* ==== BatchNorm (bn.c) ==== */
 

@@ -81,6 +81,7 @@ enum cnn_mode {
 
 struct cnn_net;
 struct cnn_layer;
+struct cnn_eval;
 
 struct cnn_layer_ops {
 	const char *kind;
@@ -138,6 +139,10 @@ struct cnn_net {
 	float *ws;                  /* shared conv workspace, nthreads slices */
 	float *logits_g;            /* (max_batch, classes) */
 	int precise_batches;        /* batches accumulated in CNN_BN_STATS */
+	/* CNN_EVAL runs the fused pass of eval.h unless eval_layerwise is set
+	 * (then layer by layer through the training kernels: its reference) */
+	int eval_layerwise;
+	struct cnn_eval *eval_;     /* its state, owned */
 	/* private */
 	int declaring_;             /* 1 while pointing views into slabs */
 	size_t param_off_, stat_off_;

@@ -33,8 +33,9 @@ const char cmd_bench_usage[] =
 "  --json          one JSON object instead of text: train_images_per_sec,\n"
 "                  train_images_per_cpu_sec (CPU time of all threads: a\n"
 "                  figure a busy machine disturbs less), infer_images_per_sec,\n"
-"                  gflops (training), infer_gflops, batch, threads, seconds,\n"
-"                  peak_rss_mb, conv1_filters, conv2_filters\n";
+"                  infer_images_per_cpu_sec, gflops (training), infer_gflops,\n"
+"                  batch, threads, seconds, peak_rss_mb, conv1_filters,\n"
+"                  conv2_filters\n";
 
 static double cpu_seconds(void)
 {
@@ -137,7 +138,7 @@ int cmd_bench(int argc, char **argv)
 		labels[i] = (uint8_t)sw_rng_bounded(&rng, 10);
 
 	/* training: one warm-up step, then steps until `seconds` passed */
-	double t0 = 0, c0 = 0, train_ips, infer_ips, train_cpu_ips;
+	double t0 = 0, c0 = 0, train_ips, infer_ips, train_cpu_ips, infer_cpu_ips;
 	long steps = 0;
 	for (long s = 0;; s++) {
 		if (s == 1) {
@@ -161,8 +162,10 @@ int cmd_bench(int argc, char **argv)
 
 	steps = 0;
 	for (long s = 0;; s++) {
-		if (s == 1)
+		if (s == 1) {
 			t0 = omp_get_wtime();
+			c0 = cpu_seconds();
+		}
 		cnn_net_forward(&net, x, (int)batch, CNN_EVAL, 0);
 		if (s >= 1) {
 			steps = s;
@@ -171,6 +174,7 @@ int cmd_bench(int argc, char **argv)
 		}
 	}
 	infer_ips = steps * batch / (omp_get_wtime() - t0);
+	infer_cpu_ips = steps * batch / (cpu_seconds() - c0);
 
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
@@ -179,10 +183,11 @@ int cmd_bench(int argc, char **argv)
 	double igflops = infer_ips * cnn_net_flops(&net, 0) / 1e9;
 
 	if (json) {
-		json_t *o = json_pack("{s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:f, s:f, s:f, s:I, s:I}",
+		json_t *o = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:f, s:f, s:f, s:I, s:I}",
 				      "train_images_per_sec", train_ips,
 				      "train_images_per_cpu_sec", train_cpu_ips,
 				      "infer_images_per_sec", infer_ips,
+				      "infer_images_per_cpu_sec", infer_cpu_ips,
 				      "gflops", gflops, "infer_gflops", igflops,
 				      "batch", (json_int_t)batch,
 				      "threads", (json_int_t)threads,
@@ -206,7 +211,8 @@ int cmd_bench(int argc, char **argv)
 		printf("train: %.1f images/s (%.1f GFLOP/s, %.1f MFLOP per image; "
 		       "%.1f images per CPU-second)\n", train_ips, gflops,
 		       cnn_net_flops(&net, 1) / 1e6, train_cpu_ips);
-		printf("infer: %.1f images/s (%.1f GFLOP/s)\n", infer_ips, igflops);
+		printf("infer: %.1f images/s (%.1f GFLOP/s; %.1f images per CPU-second)\n",
+		       infer_ips, igflops, infer_cpu_ips);
 		printf("peak RSS: %.1f MB\n", rss_mb);
 	}
 	fflush(stdout);

@@ -11,7 +11,11 @@
  * direct-convolution FLOPs imply. Times are CPU time of the process (all
  * threads), which other processes on a shared machine disturb far less than
  * the wall clock; BENCH_WALL=1 reads the wall clock instead. With several
- * threads CPU time includes OpenMP's spin-waits at barriers. */
+ * threads CPU time includes OpenMP's spin-waits at barriers.
+ *
+ * Then the same for the evaluation forward pass (CNN_EVAL, what `sweep
+ * eval`, validation and `sweep bench`'s inference figure run), layer by
+ * layer; BENCH_EVAL_ONLY=1 skips the training step. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +23,7 @@
 #include <time.h>
 
 #include "base/rng.h"
+#include "trainer/eval.h"
 #include "trainer/hparams.h"
 #include "trainer/kernels.h"
 #include "trainer/net.h"
@@ -89,6 +94,73 @@ static double conv_backward_ms(struct cnn_net *net, struct cnn_layer *l, int n,
 	return median(t, reps);
 }
 
+/* The CNN_EVAL forward pass over STEPS passes (two warm-up passes first):
+ * layer by layer through the training kernels (net->eval_layerwise, the
+ * pass before the fused one) with each layer's median ms, then the fused
+ * pass (eval.h) with its stages' CPU ms per pass (summed over the passes
+ * and threads, divided by STEPS). */
+static void eval_layers(struct cnn_net *net, const float *x, int batch,
+			int steps)
+{
+	static const char *const stage[CNN_EVAL_STAGES] = {
+		"conv1+bn1", "conv2+bn2+pool1", "conv3+bn3", "conv4+bn4+pool2",
+		"dense1, bn5, dropout3, dense2", "kernel transforms (or compare)",
+	};
+	static double t[CNN_MAX_LAYERS][MAX_STEPS];
+	double med[CNN_MAX_LAYERS], total = 0, sec[CNN_EVAL_STAGES], tf[MAX_STEPS];
+
+	for (int s = -2; s < steps; s++) {
+		net->acts[0].x = (float *)x;
+		for (int i = 0; i < net->n_layers; i++) {
+			double t0 = now();
+
+			net->layers[i].ops->forward(&net->layers[i], net, batch, CNN_EVAL, 0);
+			if (s >= 0)
+				t[i][s] = (now() - t0) * 1e3;
+		}
+	}
+	for (int i = 0; i < net->n_layers; i++) {
+		med[i] = median(t[i], steps);
+		total += med[i];
+	}
+	printf("eval forward layer by layer (before): %.2f %s ms per batch of %d "
+	       "(%.0f images per %s second), median of %d passes\n", total,
+	       now == cpu_now ? "CPU" : "wall", batch, batch / total * 1e3,
+	       now == cpu_now ? "CPU" : "wall", steps);
+	for (int i = 0; i < net->n_layers; i++) {
+		struct cnn_layer *l = &net->layers[i];
+		double mm = 0;
+
+		if (!strcmp(l->ops->kind, "conv"))
+			mm = 2.0 * l->out->C * l->in->C * 9 * l->out->H * l->out->W * batch;
+		else if (!strcmp(l->ops->kind, "dense"))
+			mm = 2.0 * l->in->C * l->in->H * l->in->W * l->out->C * batch;
+		printf("%-9s %-9s %9.2f %5.1f%%", l->name, "eval", med[i],
+		       100 * med[i] / total);
+		if (mm > 0 && med[i] > 0)
+			printf(" %10.1f", mm / med[i] / 1e6);
+		printf("\n");
+	}
+
+	for (int s = -2; s < steps; s++) {
+		double t0 = now();
+
+		if (s == 0)
+			cnn_eval_times(net, sec);       /* drop the warm-up's */
+		cnn_net_forward(net, x, batch, CNN_EVAL, 0);
+		if (s >= 0)
+			tf[s] = (now() - t0) * 1e3;
+	}
+	cnn_eval_times(net, sec);
+	total = median(tf, steps);
+	printf("eval forward fused (after): %.2f %s ms per batch of %d (%.0f images "
+	       "per %s second), median of %d passes; stages in CPU ms per pass:\n",
+	       total, now == cpu_now ? "CPU" : "wall", batch, batch / total * 1e3,
+	       now == cpu_now ? "CPU" : "wall", steps);
+	for (int i = 0; i < CNN_EVAL_STAGES; i++)
+		printf("  %-32s %9.2f\n", stage[i], sec[i] * 1e3 / steps);
+}
+
 int main(int argc, char **argv)
 {
 	int batch = argc > 1 ? atoi(argv[1]) : 256;
@@ -136,8 +208,12 @@ int main(int argc, char **argv)
 	for (int i = 0; i < batch; i++)
 		labels[i] = (uint8_t)sw_rng_bounded(&rng, 10);
 
-	/* the steps of cnn_net_forward/loss/backward + Adam, layer by layer */
 	omp_set_num_threads(threads);
+	if (getenv("BENCH_EVAL_ONLY") && !strcmp(getenv("BENCH_EVAL_ONLY"), "1")) {
+		eval_layers(&net, x, batch, steps);
+		goto out;
+	}
+	/* the steps of cnn_net_forward/loss/backward + Adam, layer by layer */
 	for (int s = -2; s < steps; s++) {
 		double t0 = now(), t1;
 
@@ -216,6 +292,8 @@ int main(int argc, char **argv)
 		double b = conv_backward_ms(&net, l, batch, 1, steps);
 		printf("%-9s wgrad %.2f ms, dgrad %.2f ms\n", l->name, a, b - a);
 	}
+	eval_layers(&net, x, batch, steps);
+out:
 	free(x);
 	free(labels);
 	free(m);

@@ -52,7 +52,7 @@ for conf in $configs; do
 	default=0
 	[ "$batch" = 256 ] && [ "$c1" = 32 ] && [ "$c2" = 64 ] && default=1
 	echo "== batch $batch, conv $c1/$c2, $threads threads, $rounds rounds of ${seconds}s; load $(cut -d' ' -f1-3 /proc/loadavg)"
-	ours_t="" ours_c="" ours_i="" ours_g="" ours_r="" peer_t="" peer_c="" peer_i="" peer_r=""
+	ours_t="" ours_c="" ours_i="" ours_ic="" ours_g="" ours_r="" peer_t="" peer_c="" peer_i="" peer_ic="" peer_r=""
 	for r in $(seq "$rounds"); do
 		# shellcheck disable=SC2086
 		o=$("$bin" bench --batch "$batch" --threads "$threads" --seconds "$seconds" --json $model)
@@ -60,6 +60,7 @@ for conf in $configs; do
 		ours_t="$ours_t $(echo "$o" | field train_images_per_sec)"
 		ours_c="$ours_c $(echo "$o" | field train_images_per_cpu_sec)"
 		ours_i="$ours_i $(echo "$o" | field infer_images_per_sec)"
+		ours_ic="$ours_ic $(echo "$o" | field infer_images_per_cpu_sec)"
 		ours_g="$ours_g $(echo "$o" | field gflops)"
 		ours_r="$ours_r $(echo "$o" | field peak_rss_mb)"
 		if [ -n "$py" ]; then
@@ -69,25 +70,28 @@ for conf in $configs; do
 			peer_t="$peer_t $(echo "$p" | field train_images_per_sec)"
 			peer_c="$peer_c $(echo "$p" | field train_images_per_cpu_sec)"
 			peer_i="$peer_i $(echo "$p" | field infer_images_per_sec)"
+			peer_ic="$peer_ic $(echo "$p" | field infer_images_per_cpu_sec)"
 			peer_r="$peer_r $(echo "$p" | field peak_rss_mb)"
 		fi
 	done
 	mt=$(echo $ours_t | tr ' ' '\n' | median)
 	mc=$(echo $ours_c | tr ' ' '\n' | median)
 	mi=$(echo $ours_i | tr ' ' '\n' | median)
+	mic=$(echo $ours_ic | tr ' ' '\n' | median)
 	mg=$(echo $ours_g | tr ' ' '\n' | median)
 	mr=$(echo $ours_r | tr ' ' '\n' | sort -g | tail -1)
-	echo "sweep:   train $mt img/s (rounds $(echo $ours_t | tr ' ' '\n' | spread); $mc per CPU-second), infer $mi img/s, $mg GFLOP/s, peak RSS $mr MB (batch $batch, conv $c1/$c2, median of $rounds)"
+	echo "sweep:   train $mt img/s (rounds $(echo $ours_t | tr ' ' '\n' | spread); $mc per CPU-second), infer $mi img/s (rounds $(echo $ours_i | tr ' ' '\n' | spread); $mic per CPU-second), $mg GFLOP/s, peak RSS $mr MB (batch $batch, conv $c1/$c2, median of $rounds)"
 	if [ -n "$py" ]; then
 		pt=$(echo $peer_t | tr ' ' '\n' | median)
 		pc=$(echo $peer_c | tr ' ' '\n' | median)
 		pi=$(echo $peer_i | tr ' ' '\n' | median)
+		pic=$(echo $peer_ic | tr ' ' '\n' | median)
 		pr=$(echo $peer_r | tr ' ' '\n' | sort -g | tail -1)
 		goal=2.5
 		[ "$default" = 1 ] && goal=3
-		echo "pytorch: train $pt img/s (rounds $(echo $peer_t | tr ' ' '\n' | spread); $pc per CPU-second), infer $pi img/s, peak RSS $pr MB"
-		awk -v a="$mt" -v b="$pt" -v c="$mi" -v d="$pi" -v e="$mc" -v f="$pc" -v g="$goal" \
-			'BEGIN {printf "ratio sweep/pytorch: train %.2fx, per CPU-second %.2fx, infer %.2fx (goal: train >= %sx, infer >= 2x)\n", a/b, e/f, c/d, g}'
+		echo "pytorch: train $pt img/s (rounds $(echo $peer_t | tr ' ' '\n' | spread); $pc per CPU-second), infer $pi img/s (rounds $(echo $peer_i | tr ' ' '\n' | spread); $pic per CPU-second), peak RSS $pr MB"
+		awk -v a="$mt" -v b="$pt" -v c="$mi" -v d="$pi" -v e="$mc" -v f="$pc" -v g="$goal" -v h="$mic" -v k="$pic" \
+			'BEGIN {printf "ratio sweep/pytorch: train %.2fx, per CPU-second %.2fx, infer %.2fx, per CPU-second %.2fx (goal: train >= %sx, infer >= 2x)\n", a/b, e/f, c/d, h/k, g}'
 		if ! awk -v a="$mt" -v b="$pt" -v g="$goal" 'BEGIN { exit !(a >= g * b) }'; then
 			echo "trainer.sh: below the goal: training is not ${goal}x PyTorch's (batch $batch, conv $c1/$c2)"
 			fail=1
