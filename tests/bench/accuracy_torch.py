@@ -31,6 +31,48 @@ def load(path, limit):
     return raw[:, 1:].reshape(-1, 3, 32, 32), raw[:, 0].astype(np.int64)
 
 
+BN = dict(eps=1e-3, momentum=0.01)   # Keras momentum 0.99, epsilon 1e-3
+
+
+def build_model(dropout_1=0.3, dropout=0.5):
+    """The notebook's CNN with Keras initialisation (Glorot-uniform kernels,
+    zero biases); equivalence_torch.py builds it with rates 0."""
+    bn = BN
+    model = nn.Sequential(
+        nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(32, **bn),
+        nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(32, **bn),
+        nn.MaxPool2d(2), nn.Dropout(dropout_1),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(64, **bn),
+        nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(64, **bn),
+        nn.MaxPool2d(2), nn.Dropout(dropout),
+        nn.Flatten(), nn.Linear(64 * 8 * 8, 64), nn.ReLU(),
+        nn.BatchNorm1d(64, **bn), nn.Dropout(dropout), nn.Linear(64, 10))
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+    return model
+
+
+def precise_bn(model, batches):
+    """Recomputes BatchNorm statistics as the plain average of the batch
+    statistics of `batches` (tensors), with dropout off, as sweep's
+    precise_bn."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    model.eval()
+    for m in bns:
+        m.train()
+    with torch.no_grad():
+        for x in batches:
+            model(x)
+    for m in bns:
+        m.momentum = BN["momentum"]
+    model.eval()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("data")
@@ -59,20 +101,7 @@ def main():
     xte_t = torch.from_numpy(xte.astype(np.float32) / 255.0)
     yte_t = torch.from_numpy(yte)
 
-    bn = dict(eps=1e-3, momentum=0.01)
-    model = nn.Sequential(
-        nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(32, **bn),
-        nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(32, **bn),
-        nn.MaxPool2d(2), nn.Dropout(0.3),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(64, **bn),
-        nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(64, **bn),
-        nn.MaxPool2d(2), nn.Dropout(0.5),
-        nn.Flatten(), nn.Linear(64 * 8 * 8, 64), nn.ReLU(),
-        nn.BatchNorm1d(64, **bn), nn.Dropout(0.5), nn.Linear(64, 10))
-    for m in model.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            nn.init.xavier_uniform_(m.weight)
-            nn.init.zeros_(m.bias)
+    model = build_model()
     opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.999), eps=1e-7)
     loss_fn = nn.CrossEntropyLoss()
     n = len(ytr)
@@ -95,21 +124,11 @@ def main():
             ok += (out.argmax(1) == y).sum().item()
         train_s = time.perf_counter() - t0
         if a.precise_bn:
-            # batch statistics of 16 batches, averaged (momentum None), with
-            # dropout off, as sweep's precise_bn
-            bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-            for m in bns:
-                m.reset_running_stats()
-                m.momentum = None
-            model.eval()
-            for m in bns:
-                m.train()
-            with torch.no_grad():
-                for i in range(0, min(n, 4096), a.batch):
-                    idx = perm[i:min(i + a.batch, 4096)]
-                    model(torch.from_numpy(xtr[idx].astype(np.float32) / 255.0))
-            for m in bns:
-                m.momentum = 0.01
+            # batch statistics of 16 batches, averaged, with dropout off
+            top = min(n, 4096)
+            precise_bn(model, (torch.from_numpy(xtr[perm[i:min(i + a.batch, top)]]
+                                                .astype(np.float32) / 255.0)
+                               for i in range(0, top, a.batch)))
         model.eval()
         vl, vok = 0.0, 0
         with torch.no_grad():
