@@ -6,8 +6,13 @@
 # Fails when a difference goes beyond float rounding. Needs python3 with
 # torch and numpy, and the data (DATA, default $SWEEP_DATA, then
 # /work/shared/data/cifar-10-batches-bin); skipped without them.
-# EQ_SEEDS (default "0") runs several initialisations.
+# EQ_SEEDS (default "0") runs several initialisations. Runs only with
+# BENCH_EQUIVALENCE=1 (a diagnostic, not a floor).
 set -eu
+if [ "${BENCH_EQUIVALENCE:-0}" != 1 ]; then
+	echo "equivalence.sh: skipped (set BENCH_EQUIVALENCE=1; about a minute per seed)"
+	exit 0
+fi
 here=$(cd "$(dirname "$0")" && pwd)
 data=${DATA:-${SWEEP_DATA:-/work/shared/data/cifar-10-batches-bin}}
 if [ ! -f "$data/data_batch_1.bin" ]; then

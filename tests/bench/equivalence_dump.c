@@ -10,6 +10,7 @@
  *   init.<view>          every weight and moving statistic at initialisation
  *   input, labels        the batch as the network sees it (labels as floats)
  *   fwd.logits, fwd.loss one training-mode forward pass of the batch
+ *   fwd.pool1, fwd.pool2 the element (0..3) each 2x2 max pooling chose
  *   grad.<param>         the gradients of the mean loss after one backward
  *   fwd.<stat>           the moving statistics after that one forward
  *   step1.<view>, stepK.<view>  weights and statistics after 1 and STEPS
@@ -70,6 +71,27 @@ static void put_views(struct dump *d, const char *prefix, struct cnn_net *net,
 		if (grads && !v->is_param)
 			continue;
 		put(d, prefix, v->name, grads ? v->g : v->p, v->ndim, v->shape);
+	}
+}
+
+/* which element of each 2x2 window each pooling layer passed on (0..3, as
+ * floats): a near tie rounding decides routes a whole gradient value
+ * elsewhere, so the comparison replays these choices */
+static void put_pool_choices(struct dump *d, struct cnn_net *net, int N)
+{
+	for (int i = 0; i < net->n_layers; i++) {
+		struct cnn_layer *l = &net->layers[i];
+		int64_t s[4] = { N, l->out->C, l->out->H, l->out->W };
+		size_t n = (size_t)N * l->out->C * l->out->H * l->out->W;
+		float *f;
+
+		if (strncmp(l->name, "pool", 4))
+			continue;
+		f = malloc(sizeof(float) * n);
+		for (size_t k = 0; k < n; k++)
+			f[k] = l->bytes[k];
+		put(d, "fwd", l->name, f, 4, s);
+		free(f);
 	}
 }
 
@@ -142,6 +164,7 @@ int main(int argc, char **argv)
 	put(d, "fwd", "logits", cnn_net_forward(net, t.batch, N, CNN_TRAIN, 0), 2, lg);
 	float loss = (float)cnn_net_loss(net, t.labels, N, &correct, 1);
 	put(d, "fwd", "loss", &loss, 1, one);
+	put_pool_choices(d, net, N);
 	cnn_net_backward(net, N);
 	put_views(d, "grad", net, 1);
 	for (int i = 0; i < net->n_views; i++)

@@ -114,6 +114,38 @@ def keras_adam_step(params, grads, state, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-7
             p.sub_(np.float32(alpha) * m / (v.sqrt() + eps))
 
 
+def windows(h):
+    """(N,C,H,W) -> (N,C,H/2,W/2,4), window element r*2+c as sweep numbers them"""
+    n, c, hh, ww = h.shape
+    return h.reshape(n, c, hh // 2, 2, ww // 2, 2).permute(0, 1, 2, 4, 3, 5) \
+        .reshape(n, c, hh // 2, ww // 2, 4)
+
+
+def routed_gradients(d, x, y, dtype):
+    """Gradients with max pooling replaced by sweep's choices (fwd.pool1/2):
+    a tie (uniform image regions give exactly equal values, which Winograd's
+    rounding tells apart) or near tie then routes the gradient where sweep
+    routed it. Also returns how many of sweep's choices differ from the
+    argmax in dtype."""
+    model = build_model(0.0, 0.0)
+    load_into(model, d, "init")
+    model = model.to(dtype)
+    model.train()
+    h, k, flips = x.to(dtype), 0, 0
+    for layer in model:
+        if isinstance(layer, nn.MaxPool2d):
+            k += 1
+            idx = torch.from_numpy(d[f"fwd.pool{k}"].astype(np.int64))
+            w = windows(h)
+            flips += int((w.argmax(-1) != idx).sum())
+            h = w.gather(-1, idx.unsqueeze(-1)).squeeze(-1)
+        else:
+            h = layer(h)
+    nn.CrossEntropyLoss()(h, y).backward()
+    return {key[5:]: tensor_of(model, key[5:]).grad.numpy()
+            for key in d if key.startswith("grad.")}, flips
+
+
 def train_steps(model, x, y, steps, optimizer, pbn, table_cb):
     """steps optimizer steps on the whole batch (one per sweep epoch), precise
     BN after each when pbn; table_cb(step) after each."""
@@ -188,11 +220,25 @@ def main():
     loss.backward()
     table.add("forward (train)", "logits", d["fwd.logits"], out.detach().numpy())
     table.add("forward (train)", "loss", d["fwd.loss"], [loss.item()])
+    # against torch's float32 gradients: a pooling near tie that rounding
+    # resolves the other way moves one gradient value (a whole output
+    # channel of the conv before shows it), so these may differ by 1e-3;
+    # against float64 with sweep's own pooling choices they must not
     for key, a_ in d.items():
         if key.startswith("grad."):
             name = key[5:]
             table.add("gradient", name, to_torch_layout(name, a_),
-                      tensor_of(model, name).grad.numpy())
+                      tensor_of(model, name).grad.numpy(), False)
+    # float64 shows how well conditioned each gradient is (a BatchNorm
+    # channel with a variance near 0 makes float32 lose digits on both sides)
+    for dtype, tag, strict in ((torch.float32, "f32", True), (torch.float64, "f64", False)):
+        routed, flips = routed_gradients(d, x, y, dtype)
+        print(f"pooling choices of sweep that differ from the {tag} argmax (ties): {flips}")
+        for key, a_ in d.items():
+            if key.startswith("grad."):
+                name = key[5:]
+                table.add(f"gradient, {tag} routed", name, to_torch_layout(name, a_),
+                          routed[name], strict)
     for key, a_ in d.items():
         if key.startswith("fwd.") and "moving" in key:
             name = key[4:]
