@@ -8,7 +8,7 @@ batch after every epoch.
 
 usage: accuracy_torch.py DATA_DIR [--epochs 5] [--batch 256] [--lr 1e-3]
                          [--train-limit N] [--val-limit N] [--threads T] [--seed S]
-                         [--precise-bn]
+                         [--precise-bn] [--adam torch|keras]
 prints one JSON object per epoch (epoch, loss, accuracy, val_loss,
 val_accuracy, seconds) and a final {"summary": {...}}.
 """
@@ -54,6 +54,35 @@ def build_model(dropout_1=0.3, dropout=0.5):
     return model
 
 
+class KerasAdam(torch.optim.Optimizer):
+    """Adam as Keras (and sweep) computes it: epsilon added to the raw
+    sqrt(v), the bias correction carried by the step size
+    lr*sqrt(1-b2^t)/(1-b1^t). torch.optim.Adam adds epsilon to the
+    bias-corrected sqrt(v) instead, a larger effective epsilon early on."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-7):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            b1, b2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                st = self.state[p]
+                if not st:
+                    st["t"] = 0
+                    st["m"] = torch.zeros_like(p)
+                    st["v"] = torch.zeros_like(p)
+                st["t"] += 1
+                t = st["t"]
+                alpha = group["lr"] * (1 - b2 ** t) ** 0.5 / (1 - b1 ** t)
+                st["m"].mul_(b1).add_(p.grad, alpha=1 - b1)
+                st["v"].mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+                p.sub_(np.float32(alpha) * st["m"] / (st["v"].sqrt() + group["eps"]))
+
+
 def precise_bn(model, batches):
     """Recomputes BatchNorm statistics as the plain average of the batch
     statistics of `batches` (tensors), with dropout off, as sweep's
@@ -86,6 +115,8 @@ def main():
     ap.add_argument("--precise-bn", action="store_true",
                     help="before each evaluation, recompute BatchNorm statistics "
                          "over 4096 training images (as sweep's precise_bn)")
+    ap.add_argument("--adam", choices=("torch", "keras"), default="torch",
+                    help="torch.optim.Adam, or Keras's formula (sweep's)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -102,7 +133,10 @@ def main():
     yte_t = torch.from_numpy(yte)
 
     model = build_model()
-    opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.999), eps=1e-7)
+    if a.adam == "keras":
+        opt = KerasAdam(model.parameters(), lr=a.lr, betas=(0.9, 0.999), eps=1e-7)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.999), eps=1e-7)
     loss_fn = nn.CrossEntropyLoss()
     n = len(ytr)
     last = {}

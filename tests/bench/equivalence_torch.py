@@ -34,7 +34,7 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from accuracy_torch import build_model, precise_bn  # noqa: E402
+from accuracy_torch import KerasAdam, build_model, precise_bn  # noqa: E402
 
 # sweep layer name -> index in accuracy_torch's nn.Sequential
 LAYERS = {"conv1": 0, "bn1": 2, "conv2": 3, "bn2": 5, "conv3": 8, "bn3": 10,
@@ -103,17 +103,6 @@ class Table:
         return next(r for q, n, _, r, _ in self.rows if q == quantity and n == name)
 
 
-def keras_adam_step(params, grads, state, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-7):
-    """Keras's Adam (what sweep's cnn_adam implements), in float32."""
-    alpha = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
-    with torch.no_grad():
-        for p, g in zip(params, grads):
-            m, v = state.setdefault(id(p), (torch.zeros_like(p), torch.zeros_like(p)))
-            m.mul_(b1).add_(g, alpha=1 - b1)
-            v.mul_(b2).addcmul_(g, g, value=1 - b2)
-            p.sub_(np.float32(alpha) * m / (v.sqrt() + eps))
-
-
 def windows(h):
     """(N,C,H,W) -> (N,C,H/2,W/2,4), window element r*2+c as sweep numbers them"""
     n, c, hh, ww = h.shape
@@ -151,19 +140,15 @@ def train_steps(model, x, y, steps, optimizer, pbn, table_cb):
     BN after each when pbn; table_cb(step) after each."""
     loss_fn = nn.CrossEntropyLoss()
     params = list(model.parameters())
-    opt = torch.optim.Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-7) \
-        if optimizer == "torch" else None
-    state = {}
+    opt = (torch.optim.Adam if optimizer == "torch" else KerasAdam)(
+        params, lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
     for t in range(1, steps + 1):
         model.train()
         for p in params:
             p.grad = None
         loss = loss_fn(model(x), y)
         loss.backward()
-        if opt:
-            opt.step()
-        else:
-            keras_adam_step(params, [p.grad for p in params], state, t)
+        opt.step()
         if pbn:
             precise_bn(model, [x])
         table_cb(t)
