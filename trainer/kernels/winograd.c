@@ -9,6 +9,7 @@
  * index i) so that every transform walks the tiles of a row with unit
  * stride and vectorises. See kernels.h. */
 #include "trainer/kernels.h"
+#include "winograd_tf.h"
 
 #include <string.h>
 
@@ -210,28 +211,9 @@ void cnn_winograd_weights(float *U, const float *w, int M, int C, int flip)
 	weights_rows(U, w, M, C, flip, 0, flip ? C : M);
 }
 
-// B^T d: 6 -> 6 (input tiles), as a macro so it stays in registers inside
-// the vectorised loops
-#define BT6(o0, o1, o2, o3, o4, o5, d0, d1, d2, d3, d4, d5)                  \
-	do {                                                                  \
-		o0 = 4 * (d0) - 5 * (d2) + (d4);                              \
-		o1 = (d3) + (d4) - 4 * ((d1) + (d2));                         \
-		o2 = 4 * ((d1) - (d2)) + (d4) - (d3);                         \
-		o3 = 2 * ((d3) - (d1)) + (d4) - (d2);                         \
-		o4 = 2 * ((d1) - (d3)) + (d4) - (d2);                         \
-		o5 = 4 * (d1) - 5 * (d3) + (d5);                              \
-	} while (0)
-
-// A^T m: 6 -> 4 (output tiles)
-#define AT6(o0, o1, o2, o3, m0, m1, m2, m3, m4, m5)                          \
-	do {                                                                  \
-		float p_ = (m1) + (m2), q_ = (m1) - (m2);                     \
-		float r_ = (m3) + (m4), s_ = (m3) - (m4);                     \
-		o0 = (m0) + p_ + r_;                                          \
-		o1 = q_ + 2 * s_;                                             \
-		o2 = p_ + 4 * r_;                                             \
-		o3 = q_ + 8 * s_ + (m5);                                      \
-	} while (0)
+// B^T d and A^T m come from winograd_tf.h (shared with conv_nhwc.c)
+#define BT6 WTF_BT6
+#define AT6 WTF_AT6
 
 // A y: 4 -> 6 (output-gradient tiles)
 #define A4(o0, o1, o2, o3, o4, o5, y0, y1, y2, y3)                            \

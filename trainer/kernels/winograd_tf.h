@@ -1,8 +1,8 @@
 /*
  * winograd_tf.h - private to trainer/kernels: the F(4x4,3x3) input and
  * output transforms on six values, as macros so that they stay in registers
- * inside vectorised loops (used by winograd_nhwc.c; winograd.c holds the
- * same three formulas for the channels-first layout).
+ * inside vectorised loops; shared by winograd.c (channels first) and
+ * conv_nhwc.c (channels last).
  */
 #ifndef CNN_WINOGRAD_TF_H
 #define CNN_WINOGRAD_TF_H
