@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "base/rng.h"
+#include "support/support.h"
 #include "trainer/eval.h"
 #include "trainer/kernels.h"
 #include "trainer/net.h"
@@ -29,12 +30,7 @@ static struct sw_rng rng;
 
 static float *rnd(size_t n, float lo, float hi)
 {
-	float *p = malloc(sizeof(float) * (n ? n : 1));
-
-	assert_non_null(p);
-	for (size_t i = 0; i < n; i++)
-		p[i] = lo + (hi - lo) * (float)sw_rng_double(&rng);
-	return p;
+	return sw_test_uniform_floats(&rng, n, lo, hi);
 }
 
 static void assert_close(const char *label, const float *got, const float *want,

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/rng.h"
+#include "support/support.h"
 #include "trainer/kernels.h"
 #include "trainer/net.h"
 
@@ -20,12 +21,7 @@ static struct sw_rng rng;
 
 static float *rnd(size_t n, float lo, float hi)
 {
-	float *p = malloc(sizeof(float) * (n ? n : 1));
-
-	assert_non_null(p);
-	for (size_t i = 0; i < n; i++)
-		p[i] = lo + (hi - lo) * (float)sw_rng_double(&rng);
-	return p;
+	return sw_test_uniform_floats(&rng, n, lo, hi);
 }
 
 /* A scalar function of the float array `v` (which it may read through any

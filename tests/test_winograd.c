@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "base/rng.h"
+#include "support/support.h"
 #include "trainer/kernels.h"
 
 #define TOL 1e-4f
@@ -27,12 +28,7 @@ static struct sw_rng rng;
 
 static float *rnd(size_t n, float lo, float hi)
 {
-	float *p = malloc(sizeof(float) * (n ? n : 1));
-
-	assert_non_null(p);
-	for (size_t i = 0; i < n; i++)
-		p[i] = lo + (hi - lo) * (float)sw_rng_double(&rng);
-	return p;
+	return sw_test_uniform_floats(&rng, n, lo, hi);
 }
 
 /* normwise: every |got - want| <= TOL * (1 + max |want|); prints the

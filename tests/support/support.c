@@ -1,6 +1,7 @@
 /* support.c - see tests/support/support.h */
 #define _GNU_SOURCE
 #include "support.h"
+#include "base/rng.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -420,4 +421,14 @@ void sw_test_put(const char *dir, const char *name, const char *text)
 
 	assert_int_equal(sw_test_write_file(p, text, strlen(text)), 0);
 	free(p);
+}
+
+float *sw_test_uniform_floats(struct sw_rng *rng, size_t n, float lo, float hi)
+{
+	float *p = malloc(sizeof(float) * (n ? n : 1));
+
+	assert_non_null(p);
+	for (size_t i = 0; i < n; i++)
+		p[i] = lo + (hi - lo) * (float)sw_rng_double(rng);
+	return p;
 }

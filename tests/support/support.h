@@ -10,7 +10,8 @@
  *          sw_test_tmpdir, sw_test_write_file, sw_test_read_file, sw_test_bin,
  *          sw_test_run_args, sw_test_expect_status, sw_test_sleep,
  *          sw_test_sweep_dir, sw_test_str, sw_test_spawn, sw_test_interrupt,
- *          sw_test_pathf, sw_test_put, sw_test_strf, sw_test_spawn_files
+ *          sw_test_pathf, sw_test_put, sw_test_strf, sw_test_spawn_files,
+ *          sw_test_uniform_floats
  */
 #ifndef SW_TEST_SUPPORT_H
 #define SW_TEST_SUPPORT_H
@@ -42,6 +43,11 @@ int sw_test_run_for(struct sw_test_proc *p, const char *const argv[],
 
 /* Monotonic seconds. */
 double sw_test_now(void);
+
+struct sw_rng;
+/* n floats uniform in [lo, hi) from rng (at least one allocated; the caller
+ * frees them; fails the test when out of memory). */
+float *sw_test_uniform_floats(struct sw_rng *rng, size_t n, float lo, float hi);
 
 /* Convenience: runs the sweep binary with the given arguments (NULL-terminated
  * list after p), 120 s timeout. */
