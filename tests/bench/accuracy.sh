@@ -26,13 +26,8 @@ pbns=${ACC_PRECISE_BN:-true}
 out=${ACC_OUT:-/tmp/sweep-accuracy}
 mkdir -p "$out"
 
-py=""
-for cand in python3 /usr/bin/python3; do
-	if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import torch, numpy' 2>/dev/null; then
-		py=$cand
-		break
-	fi
-done
+. "$here/lib/torch_python.sh"
+bench_torch_python
 [ -n "$py" ] || echo "accuracy.sh: no python3 with torch: PyTorch side skipped (apt-get install python3-torch)"
 
 recipe="learning_rate=1e-3 batch_size=256 epochs=$epochs train_limit=$tl val_limit=$vl"

@@ -19,13 +19,8 @@ if [ ! -f "$data/data_batch_1.bin" ]; then
 	echo "equivalence.sh: skipped (no CIFAR-10 binary files in $data)"
 	exit 0
 fi
-py=""
-for cand in python3 /usr/bin/python3; do
-	if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import torch, numpy' 2>/dev/null; then
-		py=$cand
-		break
-	fi
-done
+. "$here/lib/torch_python.sh"
+bench_torch_python
 if [ -z "$py" ]; then
 	echo "equivalence.sh: skipped (no python3 with torch; apt-get install python3-torch)"
 	exit 0

@@ -23,13 +23,8 @@ else
 	configs=${BENCH_CONFIGS:-"256 64 256:conv1_filters=64:conv2_filters=128"}
 fi
 
-py=""
-for cand in python3 /usr/bin/python3; do
-	if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import torch' 2>/dev/null; then
-		py=$cand
-		break
-	fi
-done
+. "$here/lib/torch_python.sh"
+bench_torch_python
 [ -n "$py" ] || echo "trainer.sh: no python3 with torch: PyTorch peer skipped (apt-get install python3-torch)"
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
