@@ -213,6 +213,22 @@ static void plane_sums(const float *g, const float *xr, float mu, int HW,
 	*sdyx += b;
 }
 
+/* From channel c's sums of dy and dy*(x-mu): its dgamma and dbeta, and the
+ * map dx = ga*dy + gb*x + gd the conv backward applies,
+ * dx = k1*(dy - sdy/cnt - xhat*sdyx/cnt) with xhat = (x-mu)*istd. */
+static void affine_from_sums(float *ga, float *gb, float *gd, float *dgamma,
+			     float *dbeta, int c, float gamma, float mu,
+			     double istd, double cnt, double sdy, double sdyx)
+{
+	sdyx *= istd;           /* sum of dy * xhat */
+	dgamma[c] += (float)sdyx;
+	dbeta[c] += (float)sdy;
+	double k1 = gamma * istd, k2 = sdyx / cnt * istd;
+	ga[c] = (float)k1;
+	gb[c] = (float)(-k1 * k2);
+	gd[c] = (float)(k1 * (k2 * mu - sdy / cnt));
+}
+
 void cnn_bn_backward_affine(float *ga, float *gb, float *gd, float *dgamma,
 			    float *dbeta, const float *dy, const float *x,
 			    const float *mean, const float *var,
@@ -229,14 +245,8 @@ void cnn_bn_backward_affine(float *ga, float *gb, float *gd, float *dgamma,
 		for (int n = 0; n < N; n++)
 			plane_sums(dy + ((size_t)n * C + c) * HW, x + ((size_t)n * C + c) * HW,
 				   mu, HW, &sdy, &sdyx);
-		sdyx *= istd;           /* sum of dy * xhat */
-		dgamma[c] += (float)sdyx;
-		dbeta[c] += (float)sdy;
-		/* dx = k1*(dy - sdy/cnt - xhat*sdyx/cnt), xhat = (x-mu)*istd */
-		double k1 = gamma[c] * istd, k2 = sdyx / cnt * istd;
-		ga[c] = (float)k1;
-		gb[c] = (float)(-k1 * k2);
-		gd[c] = (float)(k1 * (k2 * mu - sdy / cnt));
+		affine_from_sums(ga, gb, gd, dgamma, dbeta, c, gamma[c], mu, istd,
+				 cnt, sdy, sdyx);
 	}
 }
 
@@ -317,12 +327,7 @@ void cnn_bn_backward_affine_pooled(float *ga, float *gb, float *gd,
 			pooled_sums(dyp + nc * php, idx + nc * php, x + nc * hw, mu, PH, PW,
 				    W, &sdy, &sdyx);
 		}
-		sdyx *= istd;
-		dgamma[c] += (float)sdyx;
-		dbeta[c] += (float)sdy;
-		double k1 = gamma[c] * istd, k2 = sdyx / cnt * istd;
-		ga[c] = (float)k1;
-		gb[c] = (float)(-k1 * k2);
-		gd[c] = (float)(k1 * (k2 * mu - sdy / cnt));
+		affine_from_sums(ga, gb, gd, dgamma, dbeta, c, gamma[c], mu, istd,
+				 cnt, sdy, sdyx);
 	}
 }
