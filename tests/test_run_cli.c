@@ -945,14 +945,16 @@ static void test_alert_nan_and_run_failed(void **state)
 
 /* ==== Interrupts and crashes ==== */
 
+/* Epochs long enough (a few tenths of a second with the fast trainer) that
+ * runs are still training when a signal follows a first epoch's line. */
 static const char slow_grid[] =
 	"method: grid\n" METRIC
 	"parameters:\n"
 	"  learning_rate: {values: [0.002, 0.004, 0.006, 0.008]}\n"
 	"  batch_size: {value: 64}\n"
 	"  epochs: {value: 3}\n"
-	"  conv1_filters: {value: 4}\n"
-	"  conv2_filters: {value: 8}\n"
+	"  conv1_filters: {value: 16}\n"
+	"  conv2_filters: {value: 32}\n"
 	"  dense_units: {value: 16}\n"
 	"  train_limit: {value: 1000}\n"
 	"  val_limit: {value: 200}\n"
