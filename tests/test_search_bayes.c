@@ -337,14 +337,15 @@ static void test_round_is_spread(void **state)
 	fx_spec_free(&spec);
 }
 
-/* While runs are pending, proposals are Thompson draws in the trust region
- * around the best run, kept sw_tr_separation away from the pending points:
- * after 40 runs of the quadratic toy (the region has shrunk to a fifth of
- * the cube's side) and with a running run beside the optimum, the seven
- * draws of a round (indices 41 to 47) lie in the box of the side the
- * history gives, around the best finished run, and none comes closer to
- * the running run than the separation. Index 48 (one in eight) maximises
- * EI over the whole cube instead; it may land anywhere. */
+/* While runs are pending, proposals are Thompson draws in the trust region,
+ * kept sw_tr_separation away from the pending points: after 40 runs of the
+ * quadratic toy (the region has shrunk to a fifth of the cube's side) and
+ * with a running run beside the optimum, the seven draws of a round
+ * (indices 41 to 47) lie in one box of the side the history gives, whose
+ * centre is within SW_TR_REACH / 2 sides of the best finished run, and
+ * none comes closer to the running run than the separation. Index 48 (one
+ * in eight) maximises EI over the whole cube instead; it may land
+ * anywhere. */
 static void test_trust_region_slots(void **state)
 {
 	struct sw_spec spec;
@@ -355,7 +356,9 @@ static void test_trust_region_slots(void **state)
 	json_t *out;
 	enum { NH = 40 };   /* a history long enough for the region to shrink */
 	double l[2], log_l[2], y[NH], c[2], lo[2], hi[2], side, sep, best = INFINITY;
+	double dmin[2] = { INFINITY, INFINITY }, dmax[2] = { -INFINITY, -INFINITY };
 	size_t i;
+	int k;
 
 	(void)state;
 	toy_spec(&spec, SW_GOAL_MINIMIZE);
@@ -383,17 +386,26 @@ static void test_trust_region_slots(void **state)
 		const json_t *p = json_array_get(out, i);
 		double u = (json_number_value(json_object_get(p, "x")) + 1) / 2;
 		double v = (json_number_value(json_object_get(p, "y")) + 1) / 2;
-		double r = hypot((u - 0.66) / l[0], (v - 0.41) / l[1]);
+		double r = hypot((u - 0.66) / l[0], (v - 0.41) / l[1]), uv[2] = { u, v };
 
-		if (!(u >= lo[0] - 1e-12 && u <= hi[0] + 1e-12 &&
-		      v >= lo[1] - 1e-12 && v <= hi[1] + 1e-12))
-			fail_msg("draw %zu (%.4f, %.4f) outside the trust region "
-				 "[%.4f, %.4f] x [%.4f, %.4f]", i, u, v, lo[0], hi[0],
-				 lo[1], hi[1]);
+		for (k = 0; k < 2; k++) {
+			double reach = 0.5 * (SW_TR_REACH + 1) * (hi[k] - lo[k]);
+
+			if (!(fabs(uv[k] - c[k]) <= reach + 1e-12))
+				fail_msg("draw %zu (%.4f, %.4f) farther than %.4f from "
+					 "the best run (%.4f, %.4f)", i, u, v, reach,
+					 c[0], c[1]);
+			dmin[k] = fmin(dmin[k], uv[k]);
+			dmax[k] = fmax(dmax[k], uv[k]);
+		}
 		if (!(r >= sep * (1 - 1e-9)))
 			fail_msg("draw %zu %.4f length scales from the running run "
 				 "(separation %.4f)", i, r, sep);
 	}
+	for (k = 0; k < 2; k++)
+		if (!(dmax[k] - dmin[k] <= hi[k] - lo[k] + 1e-12))
+			fail_msg("the draws span %.4f in dimension %d, more than the "
+				 "region's side %.4f", dmax[k] - dmin[k], k, hi[k] - lo[k]);
 	if (!(hi[0] - lo[0] < 0.5) || !(hi[1] - lo[1] < 0.5))
 		fail_msg("the trust region [%.4f, %.4f] x [%.4f, %.4f] has not "
 			 "shrunk", lo[0], hi[0], lo[1], hi[1]);

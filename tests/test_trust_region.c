@@ -73,19 +73,28 @@ static void test_side_follows_history(void **state)
 	NEAR(sw_tr_side(y, n, 7, 6), SW_TR_MIN);
 }
 
-/* An improvement smaller than 1e-3 of the best is a failure. */
-static void test_tiny_improvement_fails(void **state)
+/* An improvement smaller than SW_TR_GAIN standard deviations of the values
+ * is a failure, wherever the metric's zero is. */
+static void test_small_improvement_fails(void **state)
 {
-	double y[16] = { -3.0, -1.0, -2.0 };
-	int i;
+	double y[16], shift;
+	int i, k;
 
 	(void)state;
-	for (i = 3; i < 9; i++)
-		y[i] = -3.0 - 1e-4 * (i - 2);
-	NEAR(sw_tr_side(y, 9, 3, 2), SW_TR_INIT / 2);
-	for (i = 3; i < 9; i++)
-		y[i] = -3.0 - 0.1 * (i - 2);
-	NEAR(sw_tr_side(y, 9, 3, 2), SW_TR_MAX);
+	for (k = 0; k < 2; k++) {
+		shift = k ? 1000.0 : 0.0;
+		y[0] = shift - 3.0;
+		y[1] = shift - 1.0;
+		y[2] = shift - 2.0;
+		/* sd of the nine values about 0.8: steps of 0.05 fail */
+		for (i = 3; i < 9; i++)
+			y[i] = shift - 3.0 - 0.05 * (i - 2);
+		NEAR(sw_tr_side(y, 9, 3, 2), SW_TR_INIT / 2);
+		/* steps of 0.15 (sd about 0.9) succeed */
+		for (i = 3; i < 9; i++)
+			y[i] = shift - 3.0 - 0.15 * (i - 2);
+		NEAR(sw_tr_side(y, 9, 3, 2), SW_TR_MAX);
+	}
 }
 
 /* Sides scale with length scale over their geometric mean; the box is
@@ -112,7 +121,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_side_follows_history),
-		cmocka_unit_test(test_tiny_improvement_fails),
+		cmocka_unit_test(test_small_improvement_fails),
 		cmocka_unit_test(test_box_and_separation),
 	};
 

@@ -767,6 +767,26 @@ static double neg_log_ei(const double *x, double *grad, void *vctx)
 	return neg_log_ei_at(g, mu, sd, g->dmu, g->dsd, grad);
 }
 
+/* The posterior mean at x (and its gradient): O(n d), no solve. */
+static double post_mean(const double *x, double *grad, void *vctx)
+{
+	const struct gp *g = vctx;
+	double mu = 0.0;
+	int a, i;
+
+	for (i = 0; grad && i < g->d; i++)
+		grad[i] = 0.0;
+	for (a = 0; a < g->n; a++) {
+		const double *xa = g->X + (size_t)a * g->d;
+		double gf;
+
+		mu += g->A[a] * matern(&g->h, sqdist(&g->h, xa, x), grad ? &gf : NULL);
+		for (i = 0; grad && i < g->d; i++)
+			grad[i] -= g->A[a] * gf * (x[i] - xa[i]) * g->inv_l2[i];
+	}
+	return mu;
+}
+
 /* ==== Observations ==== */
 
 struct obs {
@@ -1341,6 +1361,29 @@ static const double *tr_centre(const struct obs *o, int best)
 	return c;
 }
 
+/* The trust region's box. Around the best run, it is centred on the
+ * posterior mean's lowest point within SW_TR_REACH sides of the region
+ * around that run, found by L-BFGS from it on the model of the real runs:
+ * while the model still slopes down beyond the best run, the region moves
+ * ahead with it rather than half a side a round; at the bottom of a basin
+ * the two coincide. Around a running run that has logged better than any
+ * finished one (tr_centre), it is centred on that run, which the model of
+ * the real runs knows nothing of. */
+static void tr_region(struct gp *g, const struct obs *o, int best,
+		      const double *theta, double side, double *blo, double *bhi)
+{
+	const double *start = tr_centre(o, best);
+	double c[64], lo[64], hi[64];
+	int d = o->d;
+
+	memcpy(c, start, (size_t)d * sizeof(double));
+	if (start == o->X + (size_t)best * d) {
+		sw_tr_box(theta, d, c, SW_TR_REACH * side, lo, hi);
+		lbfgs_box(post_mean, g, c, d, lo, hi, 60, 0.2, 1e-10);
+	}
+	sw_tr_box(theta, d, c, side, blo, bhi);
+}
+
 static int bayes(const struct sw_spec *spec, const struct sw_space *sp,
 		 const struct sw_runs *runs, size_t count, uint64_t seed,
 		 json_t *out, struct sw_err *err)
@@ -1412,7 +1455,7 @@ static int bayes(const struct sw_spec *spec, const struct sw_space *sp,
 			goto done;
 		}
 		side = sw_tr_side(o.y, o.n, n_initial(d), d);
-		sw_tr_box(theta, d, tr_centre(&o, top[0]), side, blo, bhi);
+		tr_region(&g, &o, top[0], theta, side, blo, bhi);
 		if (add_pending(&g, &o, mean, sdev) < 0) {
 			sw_errorf(err, "the Gaussian process could not take the "
 				  "pending runs");

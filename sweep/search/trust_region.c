@@ -4,16 +4,30 @@
 
 #include <math.h>
 
+/* The population standard deviation of the n values. */
+static double spread(const double *y, int n)
+{
+	double m = 0.0, v = 0.0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		m += y[i];
+	m /= n > 0 ? n : 1;
+	for (i = 0; i < n; i++)
+		v += (y[i] - m) * (y[i] - m);
+	return n > 0 ? sqrt(v / n) : 0.0;
+}
+
 double sw_tr_side(const double *y, int n, int n_init, int d)
 {
-	double side = SW_TR_INIT, best = INFINITY;
+	double side = SW_TR_INIT, best = INFINITY, gain = SW_TR_GAIN * spread(y, n);
 	int i, succ = 0, fail = 0, fail_tol = d > 4 ? d : 4;
 
 	for (i = 0; i < n && i < n_init; i++)
 		if (y[i] < best)
 			best = y[i];
 	for (i = n_init; i < n; i++) {
-		if (y[i] < best - 1e-3 * fabs(best)) {
+		if (y[i] < best - gain) {
 			succ++;
 			fail = 0;
 		} else {

@@ -19,13 +19,21 @@
 #define SW_TR_MIN (1.0 / 128)   /* bounds of the side */
 #define SW_TR_MAX 1.6
 #define SW_TR_SUCC 3            /* improvements in a row that double it */
+#define SW_TR_REACH 4.0         /* its centre: the model's lowest point
+				   within this many sides of the best run */
+#define SW_TR_GAIN 0.1          /* an improvement: by this many standard
+				   deviations of the values */
 
 /* The side of the region, in units of the length scales divided by their
  * geometric mean, from the n values y (minimised, in the order the runs
  * were made), the first n_init of them random: SW_TR_INIT, halved after
  * max(4, d) values in a row that did not improve on the best before them
- * by 1e-3 of its size, doubled after SW_TR_SUCC in a row that did, kept
- * within [SW_TR_MIN, SW_TR_MAX]. */
+ * by SW_TR_GAIN standard deviations of all n values, doubled after
+ * SW_TR_SUCC in a row that did, kept within [SW_TR_MIN, SW_TR_MAX]. A
+ * threshold in the values' own spread (TuRBO's is 1e-3 of the best's size)
+ * does not depend on where the metric's zero is, and counts the small
+ * gains of polishing a basin's bottom as failures, so the region shrinks
+ * there sooner. */
 double sw_tr_side(const double *y, int n, int n_init, int d);
 
 /* The box [lo, hi] of the given side around centre on the unit cube: side
