@@ -30,10 +30,12 @@
  * region (sweep/search/trust_region.h): one joint posterior draw, given the
  * real runs and the fantasies, over TS_CANDIDATES points (fewer, down to
  * 128, beyond 141 runs and fantasies, where the solves dominate) in a box
- * around the best run (or a running run that has logged better), whose side
- * follows the successes and failures of the runs in their order as TuRBO's
- * does (0.8 length scales over their geometric mean to start, halved after
- * max(4, d) runs in a row that did not improve, doubled after 3 that did);
+ * centred on the posterior mean's lowest point within SW_TR_REACH sides of
+ * the best run (or on a running run that has logged better; tr_region),
+ * whose side follows the successes and failures of the runs in their order
+ * as TuRBO's does (0.8 length scales over their geometric mean to start,
+ * halved after max(4, d) runs in a row that did not improve on the best by
+ * a tenth of the values' standard deviation, doubled after 3 that did);
  * the lowest draw that keeps sw_tr_separation (0.1 length scales, less once
  * the region is small) from every pending point is proposed. With the
  * incumbent moved by the fantasies, EI over the whole cube favours the least
@@ -93,6 +95,37 @@
  *       run more than 1 (2) length scales from the best: 112 / 29 (124 /
  *       30) of 320; with a side of 0.2: 117 / 27, -3.255 (-2.250) /
  *       -3.262 (-2.741).
+ *   - Session 5, on streams x = 1..32 (640 runs; runs worse than -3.1996 /
+ *     worse than -3.0), the region above around the best run with TuRBO's
+ *     success threshold (1e-3 of the best's size): 155 / 51. Its failures
+ *     are all unfinished descents: 73 in the global basin, 82 in the
+ *     -3.2032 one, none in a third. Measured:
+ *     - centred on the mean's lowest point within 1, 2, 4 or unbounded
+ *       sides of the best run: 136 / 44, 129 / 43, 120 / 41, 121 / 39;
+ *       on x = 33..56 (480 runs, 4 sides): 96 / 24 against 108 / 34;
+ *     - with it, the success threshold 3e-3, 1e-2, 2e-2, 3e-2, 5e-2 of
+ *       the best's size: 109 / 41, 94 / 38, 80 / 38, 77 / 39, 72 / 40; 0.05,
+ *       0.1, 0.2 standard deviations of the values (kept: 0.1, independent
+ *       of the metric's zero): 77 / 38, 74 / 41, 83 / 45; on x = 33..56:
+ *       53 / 26;
+ *     - failures tolerated 3, 4, 5, 7, 8 in a row instead of 6 (with the
+ *       centre, 1e-3 threshold): 179 / 71, 94 / 50, 86 / 45, -, 245 / 40;
+ *       TuRBO's batch rule (rounds of 8 as one success or failure, 3
+ *       successes double, 1 failure halves): 290 / 49 with the 1e-3
+ *       threshold, 213 / 40 with 0.1 sd: the region stays too large to
+ *       polish; 2 successes to double: 88 / 41;
+ *     - without the centre: a slot that extrapolates from the best run to
+ *       the mean's minimiser 1, 2, 4 times (slots 1-3) 168 / 62, one slot
+ *       x2 136 / 51; a pattern move from the previous round's best 155 /
+ *       44 to 226 / 58; 600 candidates in a draw instead of 200 (x =
+ *       1..16) 83 / 31 against 76 / 28; hyperparameters fitted on the 24 or
+ *       36 runs nearest the best 136 / 33, 98 / 31 (x = 1..16); log-warped
+ *       values 260 / 121, 158 / 57; EI for every proposal before 16 or 24
+ *       runs 171 / 58, 189 / 69; the first round a Latin hypercube: within
+ *       the noise (140 against 152 of 640 for random points from the same
+ *       generator);
+ *     - capping the noise variance at 1e-5 or 1e-6 (with the centre): 109 /
+ *       37, 110 / 27, but training metrics are noisy: not kept.
  * The sequential search over 2 streams x seeds 0-19: mean -3.200, 13 of
  * 40 worse than -3.1996, 4 worse than -3.0: the parallel rounds now fail
  * about as often as the sequential search. Figures of this method on the
