@@ -108,8 +108,8 @@
  *       0.1, 0.2 standard deviations of the values (kept: 0.1, independent
  *       of the metric's zero): 77 / 38, 74 / 41, 83 / 45; on x = 33..56:
  *       53 / 26;
- *     - failures tolerated 3, 4, 5, 7, 8 in a row instead of 6 (with the
- *       centre, 1e-3 threshold): 179 / 71, 94 / 50, 86 / 45, -, 245 / 40;
+ *     - failures tolerated 3, 4, 5, 8 in a row instead of 6 (with the
+ *       centre, 1e-3 threshold): 179 / 71, 94 / 50, 86 / 45, 245 / 40;
  *       TuRBO's batch rule (rounds of 8 as one success or failure, 3
  *       successes double, 1 failure halves): 290 / 49 with the 1e-3
  *       threshold, 213 / 40 with 0.1 sd: the region stays too large to
