@@ -421,6 +421,67 @@ static void test_every_online_request_stays_offline(void **state)
 	free(pp);
 }
 
+/* A wandb.login() that would go online (the script sets $WANDB_MODE to an
+ * online mode or removes it, which wandb.login reads when called, or asks
+ * for the key to be verified with the server) logs in offline under the
+ * hook and returns what an offline login returns (False), the run then
+ * records its row, and the script's $WANDB_MODE is what it set. Without the
+ * hook each fails: no key on a machine with no account, the server's port
+ * closed, or, for verify offline, wandb's own error. A login the script
+ * keeps offline or disabled is left alone. */
+static void test_login_stays_offline(void **state)
+{
+	static const char *const asks[] = {
+		"os.environ['WANDB_MODE'] = 'online'; r = wandb.login()",
+		"os.environ['WANDB_MODE'] = 'run'; r = wandb.login(anonymous='allow')",
+		"os.environ.pop('WANDB_MODE'); r = wandb.login(relogin=True)",
+		"r = wandb.login(key='k' * 40, verify=True)",
+		"os.environ['WANDB_MODE'] = 'online'; "
+		"r = wandb.login(None, 'k' * 40, None, None, None, None, True)",
+	};
+	char *pp = NULL, *out, *m, *script = NULL;
+	size_t i;
+
+	(void)state;
+	setenv("WANDB_BASE_URL", "http://127.0.0.1:9", 1);
+	unsetenv("WANDB_API_KEY");
+	assert_true(asprintf(&pp, "%s:%s", hook_dir, standin) > 0);
+	for (i = 0; i < sizeof(asks) / sizeof(asks[0]); i++) {
+		reset_metrics();
+		free(script);
+		assert_true(asprintf(&script,
+				     "import os, shutil\n"
+				     "shutil.rmtree('wandb', ignore_errors=True)\n"
+				     "import wandb\n"
+				     "%s\n"
+				     "mode = os.environ.get('WANDB_MODE')\n"
+				     "wandb.init(mode='offline')\n"
+				     "wandb.log({'x': 2.5})\n"
+				     "wandb.finish()\n"
+				     "print(r, mode)\n", asks[i]) > 0);
+		sw_test_put(tmp, "login.py", script);
+		out = python("login.py", pp, 0);
+		if (strncmp(out, "False ", 6) || (i != 3 && strstr(out, "offline")))
+			fail_msg("%s: %s", asks[i], out);
+		free(out);
+		m = metrics();
+		if (!strstr(m, "{\"_wandb\":\"log\",\"_step\":0,\"row\":{\"x\":2.5}}\n"))
+			fail_msg("%s: metrics %s", asks[i], m);
+		free(m);
+		out = python("login.py", standin, 1);
+		free(out);
+	}
+	sw_test_put(tmp, "login.py", "import wandb, os\nprint(wandb.login())\n"
+	    "os.environ['WANDB_MODE'] = 'disabled'\nprint(wandb.login(verify=True))\n"
+	    "print(os.environ['WANDB_MODE'])\n");
+	out = python("login.py", pp, 0);
+	assert_string_equal(out, "False\nTrue\ndisabled\n");
+	free(out);
+	unsetenv("WANDB_BASE_URL");
+	free(script);
+	free(pp);
+}
+
 /* wandb.log from several threads: every row reaches the metrics file once,
  * with the step wandb gave it (the run file's), none lost or mixed. A
  * switch interval of a microsecond makes Python change threads inside the
@@ -531,6 +592,7 @@ int main(void)
 		cmocka_unit_test(test_what_wandb_records_is_unchanged),
 		cmocka_unit_test(test_online_mode_becomes_offline),
 		cmocka_unit_test(test_every_online_request_stays_offline),
+		cmocka_unit_test(test_login_stays_offline),
 		cmocka_unit_test(test_rows_logged_from_threads),
 	};
 

@@ -14,7 +14,8 @@
 # lists and media are left to the run file, which sweep reads when the run
 # ends. It never changes the arguments wandb gets, except that a
 # wandb.init() that would run online gets mode="offline" (sweep runs wandb
-# offline; see _SweepModes), and it never raises into the script: a
+# offline; see _SweepModes) and a wandb.login() that would go online logs
+# in offline (_sweep_offline_login), and it never raises into the script: a
 # failure to report is silent.
 import os
 
@@ -258,6 +259,42 @@ def _sweep_wraps(f, orig):
     f.__name__, f.__doc__, f.__wrapped__ = orig.__name__, orig.__doc__, orig
 
 
+_SWEEP_UNSET = object()
+
+
+def _sweep_offline_login(args, kwargs, at):
+    """Makes a wandb.login() call that would go online (or verify its key
+    with the server) log in offline, as wandb.init() runs under sweep:
+    wandb.login reads $WANDB_MODE when it is called, so it is set to
+    offline for the call (and verify dropped: offline, wandb itself fails
+    on it). Changes args/kwargs in place; returns what to restore (None:
+    nothing changed)."""
+    try:
+        mode = os.environ.get("WANDB_MODE")
+        pos = at[0][0]
+        verify = _sweep_bound(args, kwargs, at)[0]
+        if mode == "disabled" or (mode not in (None,) + _SWEEP_ONLINE and
+                                  not verify):
+            return None
+        if len(args) > pos:
+            args[pos] = False
+        elif "verify" in kwargs:
+            kwargs["verify"] = False
+        os.environ["WANDB_MODE"] = "offline"
+        return _SWEEP_UNSET if mode is None else mode
+    except Exception:
+        return None
+
+
+def _sweep_restore_mode(saved):
+    if saved is None:
+        return
+    if saved is _SWEEP_UNSET:
+        os.environ.pop("WANDB_MODE", None)
+    else:
+        os.environ["WANDB_MODE"] = saved
+
+
 def _sweep_patch(wandb, rep):
     try:
         from json.encoder import encode_basestring_ascii
@@ -332,6 +369,19 @@ def _sweep_patch(wandb, rep):
             return setup(*args, **kwargs)
         _sweep_wraps(noted_setup, setup)
         wandb.setup = noted_setup
+    login = getattr(wandb, "login", None)
+    if callable(login):
+        at_login = _sweep_positions(login, ("verify",))
+
+        def offline_login(*args, **kwargs):
+            args = list(args)
+            saved = _sweep_offline_login(args, kwargs, at_login)
+            try:
+                return login(*args, **kwargs)
+            finally:
+                _sweep_restore_mode(saved)
+        _sweep_wraps(offline_login, login)
+        wandb.login = offline_login
     import atexit
     atexit.register(rep.finish_all)
 

@@ -96,6 +96,27 @@ def setup(settings=None):
     return _setup
 
 
+def login(anonymous=None, key=None, relogin=None, host=None, force=None, timeout=None,
+          verify=False):
+    """wandb.login at c7e38e8: the mode is the environment's when it is
+    called (not setup's); offline it returns False, and with verify=True
+    fails as the SDK does there; online it needs a key, and verify=True
+    asks the server."""
+    mode = _check_mode(os.environ.get("WANDB_MODE")) or "online"
+    if mode == "disabled":
+        return True
+    if mode in ("offline", "dryrun"):
+        if verify:
+            raise AttributeError("'NoneType' object has no attribute '_viewer'")
+        return False
+    if verify:
+        _online_check()
+    if key or os.environ.get("WANDB_API_KEY"):
+        return True
+    raise UsageError("api_key not configured (no-tty). call "
+                     "wandb.login(key=[your_api_key])")
+
+
 def _preinit(*a, **k):
     raise RuntimeError("You must call wandb.init() before wandb.log()")
 
