@@ -147,6 +147,38 @@ static void test_round_trip(void **state)
 	stop_fake(&fw, &e);
 }
 
+/* method: custom (an external scheduler searches; here with metrics) is
+ * what wandb accepts: create registers it, saying sweep's own search
+ * cannot run it. */
+static void test_custom_method_registered(void **state)
+{
+	static const char custom[] =
+		"program: train.py\nmethod: custom\n"
+		"metrics:\n  - {name: loss, goal: minimize}\n  - {name: acc, goal: maximize}\n"
+		"parameters:\n  lr: {min: 0.001, max: 0.1}\n";
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	json_t *rec, *parsed;
+
+	(void)state;
+	assert_int_equal(sw_fake_wandb_start(&fw, NULL), 0);
+	env_init(&e, fw.url, SW_FAKE_WANDB_KEY);
+	assert_int_equal(sw_test_write_file(e.yaml, custom, strlen(custom)), 0);
+	run_create(&p, &e, e.yaml, "--project", "proj", NULL);
+	assert_int_equal(p.status, 0);
+	assert_non_null(strstr(p.err, "sweep.yaml:2:9: warning: method 'custom' leaves "
+			       "the search to an external scheduler"));
+	rec = sw_fake_wandb_record(&fw);
+	parsed = json_object_get(only_sweep(rec), "config_parsed");
+	assert_string_equal(json_string_value(json_object_get(parsed, "method")), "custom");
+	assert_int_equal(json_array_size(json_object_get(parsed, "metrics")), 2);
+	assert_int_equal(json_array_size(json_object_get(rec, "violations")), 0);
+	json_decref(rec);
+	sw_test_proc_release(&p);
+	stop_fake(&fw, &e);
+}
+
 static void test_entity_precedence_and_warnings(void **state)
 {
 	struct sw_fake_wandb fw;
@@ -423,6 +455,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_custom_method_registered),
 		cmocka_unit_test(test_entity_precedence_and_warnings),
 		cmocka_unit_test(test_wrong_key),
 		cmocka_unit_test(test_server_errors_retried),

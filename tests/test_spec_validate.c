@@ -426,6 +426,59 @@ static void test_trainer_checks_by_use(void **state)
 			       "'learning_rat' for the built-in trainer; did you mean "
 			       "'learning_rate'?\n"));
 	free(file), free(run), free(search);
+	/* the online agent trains the built-in CNN: errors as for run */
+	assert_int_equal(check_for(text, SW_USE_TRAIN, &run), 2);
+	free(run);
+}
+
+/* method: custom leaves the search to an external scheduler: a warning for
+ * the file (wandb accepts it), nothing for the online agent, which trains
+ * what wandb sends, and an error where sweep's own search would run.
+ * metrics (several objectives) is taken only with custom and without
+ * metric, and its items are checked as metric is, as wandb's schema does. */
+static void test_custom_method_by_use(void **state)
+{
+	const char *text = "method: custom\nmetrics:\n  - {name: loss}\n"
+			   "  - {name: acc, goal: maximize}\nparameters:\n"
+			   "  learning_rate: {min: 0.001, max: 0.1}\n";
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(check_for(text, SW_USE_FILE, &out), 0);
+	assert_non_null(strstr(out, "t.yaml:1:9: warning: method 'custom' leaves the "
+			       "search to an external scheduler"));
+	free(out);
+	assert_int_equal(check_for(text, SW_USE_TRAIN, &out), 0);
+	assert_null(strstr(out, "custom"));
+	free(out);
+	assert_int_equal(check_for(text, SW_USE_SEARCH, &out), 1);
+	assert_non_null(strstr(out, "t.yaml:1:9: error: method 'custom' needs an "
+			       "external scheduler, which sweep does not run"));
+	free(out);
+	assert_int_equal(check_for(text, SW_USE_RUN, &out), 1);
+	free(out);
+	/* what wandb refuses about metrics */
+	assert_int_equal(check_for("method: random\nmetrics: [{name: a}, {name: b}]\n"
+				   "parameters: {x: {values: [1, 2]}}\n", SW_USE_FILE,
+				   &out), 1);
+	assert_non_null(strstr(out, "t.yaml:2:1: error: 'metrics' (several "
+			       "objectives) needs method: custom"));
+	free(out);
+	assert_int_equal(check_for("method: custom\nmetric: {name: a}\n"
+				   "metrics: [{name: a}, {name: b}]\n"
+				   "parameters: {x: {values: [1, 2]}}\n", SW_USE_FILE,
+				   &out), 1);
+	assert_non_null(strstr(out, "give 'metric' or 'metrics', not both"));
+	free(out);
+	assert_int_equal(check_for("method: custom\nmetrics: [{name: a}]\n"
+				   "parameters: {x: {values: [1, 2]}}\n", SW_USE_FILE,
+				   &out), 1);
+	assert_non_null(strstr(out, "'metrics' must be a list of at least two"));
+	free(out);
+	assert_int_equal(check_for("method: custom\nmetrics: [{name: a}, {goal: up}]\n"
+				   "parameters: {x: {values: [1, 2]}}\n", SW_USE_FILE,
+				   &out), 2);
+	free(out);
 }
 
 /* Duplicate keys: wandb (PyYAML) keeps the last value; so does every use. */
@@ -467,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_grid_value_key),
 		cmocka_unit_test(test_validate_reports_every_problem),
 		cmocka_unit_test(test_trainer_checks_by_use),
+		cmocka_unit_test(test_custom_method_by_use),
 		cmocka_unit_test(test_duplicate_key_last_wins),
 	};
 

@@ -81,7 +81,7 @@ static int validate_file(const char *path, int as_json)
 		sw_spec_validate(&spec, &diags);
 	sw_diags_sort(&diags);
 	valid = readable && diags.n_errors == 0;
-	if (valid && spec.method == SW_METHOD_GRID &&
+	if (valid && spec.has_method && spec.method == SW_METHOD_GRID &&
 	    sw_spec_grid_count(&spec, &points, &err) == 0)
 		have_points = 1;
 	n_warn = diags.n - diags.n_errors;
@@ -93,7 +93,9 @@ static int validate_file(const char *path, int as_json)
 			"errors", diag_list(&diags, 1),
 			"warnings", diag_list(&diags, 0),
 			"method", readable && spec.has_method ?
-				  json_string(method_names[spec.method]) : json_null(),
+				  json_string(method_names[spec.method]) :
+				  readable && spec.method_custom ? json_string("custom") :
+				  json_null(),
 			"parameters", readable && !spec.parse_failed ?
 				      json_integer((json_int_t)count_leaves(spec.params,
 								spec.n_params)) :
@@ -110,7 +112,7 @@ static int validate_file(const char *path, int as_json)
 		sw_diags_print(&diags, path, stderr);
 		if (valid) {
 			printf("%s: valid (%s, %zu parameter%s", path,
-			       method_names[spec.method],
+			       spec.method_custom ? "custom" : method_names[spec.method],
 			       count_leaves(spec.params, spec.n_params),
 			       count_leaves(spec.params, spec.n_params) == 1 ? "" : "s");
 			if (have_points)

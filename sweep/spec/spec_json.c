@@ -84,6 +84,8 @@ json_t *sw_spec_to_json(const struct sw_spec *s)
 		return NULL;
 	if (s->has_method)
 		set(o, "method", json_string(methods[s->method]));
+	else if (s->method_custom)
+		set(o, "method", json_string("custom"));
 	if (s->metric.present) {
 		sub = json_object();
 		set(sub, "name", s->metric.name ? json_string(s->metric.name) : NULL);

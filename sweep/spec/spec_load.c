@@ -608,14 +608,14 @@ static int load_params(struct lctx *c, const struct sw_ynode *map,
 
 /* ==== Sections ==== */
 
-static void load_metric(struct lctx *c, const struct sw_ynode *n)
+static void load_metric(struct lctx *c, const struct sw_ynode *n,
+			struct sw_metric *m)
 {
 	static const char *const keys[] = { "name", "goal", "target", "impute",
 		"impute_while_running", NULL };
 	static const char *const goals[] = { "minimize", "maximize", NULL };
 	static const char *const imputes[] = { "worst", "latest", "best", NULL };
 	static const char *const iwr[] = { "worst", "latest", "best", "false", NULL };
-	struct sw_metric *m = &c->spec->metric;
 	const struct sw_ynode *name = NULL;
 	size_t i;
 	int k;
@@ -661,6 +661,31 @@ static void load_metric(struct lctx *c, const struct sw_ynode *n)
 	if (!name)
 		error_at(c, n->loc, "metric needs a 'name' (the logged value to "
 			 "optimise, e.g. val_accuracy)");
+}
+
+/* metrics: two or more metrics, for method: custom's external scheduler
+ * (spec_validate.c checks the method); checked as wandb's schema does and
+ * not kept. */
+static void load_metrics(struct lctx *c, const struct sw_ynode *key,
+			 const struct sw_ynode *n)
+{
+	size_t i;
+
+	c->spec->has_metrics = 1;
+	c->spec->loc_metrics = key->loc;
+	if (n->bad)
+		return;
+	if (n->kind != SW_YNODE_SEQ || n->n < 2) {
+		error_at(c, n->loc, "'metrics' must be a list of at least two "
+			 "metrics, got %s", sw_ynode_describe(n));
+		return;
+	}
+	for (i = 0; i < n->n; i++) {
+		struct sw_metric m = { 0 };
+
+		load_metric(c, n->items[i], &m);
+		free(m.name);
+	}
 }
 
 static void load_hyperband(struct lctx *c, const struct sw_ynode *n)
@@ -990,16 +1015,14 @@ static void load_root(struct lctx *c, const struct sw_ynode *root)
 			s->loc_method = v->loc;
 			k = want_enum(c, v, "method", methods);
 			if (k == 3)
-				error_at(c, v->loc, "method 'custom' needs an external "
-					 "scheduler, which sweep does not run: use grid, "
-					 "random or bayes");
+				s->method_custom = 1;   /* spec_validate.c decides */
 			else if (k >= 0) {
 				s->method = k == 0 ? SW_METHOD_GRID : k == 1 ?
 					    SW_METHOD_RANDOM : SW_METHOD_BAYES;
 				s->has_method = 1;
 			}
 		} else if (strcmp(name, "metric") == 0) {
-			load_metric(c, v);
+			load_metric(c, v, &s->metric);
 		} else if (strcmp(name, "parameters") == 0) {
 			s->loc_parameters = v->loc;
 			if (want_map(c, v, "'parameters'") < 0)
@@ -1033,9 +1056,7 @@ static void load_root(struct lctx *c, const struct sw_ynode *root)
 		} else if (strcmp(name, "alerts") == 0) {
 			load_alerts(c, v);
 		} else if (strcmp(name, "metrics") == 0) {
-			error_at(c, key->loc, "'metrics' (several objectives) needs "
-				 "method: custom, which sweep does not run: give one "
-				 "'metric'");
+			load_metrics(c, key, v);
 		} else if (strcmp(name, "controller") == 0) {
 			load_controller(c, v);
 		} else if (strcmp(name, "kind") == 0) {

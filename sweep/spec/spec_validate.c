@@ -73,7 +73,7 @@ static void report_trainer(struct vctx *c, struct sw_loc loc, const char *fmt, .
 	if (c->use == SW_USE_SEARCH)
 		return;
 	va_start(ap, fmt);
-	vreport(c, c->use == SW_USE_RUN, loc, c->use == SW_USE_RUN ? "" : trainer_note,
+	vreport(c, c->use >= SW_USE_RUN, loc, c->use >= SW_USE_RUN ? "" : trainer_note,
 		fmt, ap);
 	va_end(ap);
 }
@@ -81,7 +81,7 @@ static void report_trainer(struct vctx *c, struct sw_loc loc, const char *fmt, .
 #define ERROR(loc, ...) report(c, 1, (loc), __VA_ARGS__)
 #define WARN(loc, ...) report(c, 0, (loc), __VA_ARGS__)
 /* checks beyond wandb that matter only when sweep starts the runs itself */
-#define RUN_ERROR(loc, ...) report(c, c->use == SW_USE_RUN, (loc), __VA_ARGS__)
+#define RUN_ERROR(loc, ...) report(c, c->use >= SW_USE_RUN, (loc), __VA_ARGS__)
 #define TRAINER(loc, ...) report_trainer(c, (loc), __VA_ARGS__)
 
 /* The shortest of %.15g/%.17g that reads back as v. */
@@ -272,6 +272,31 @@ static void stats_leaf(struct vctx *c, const struct sw_param *p, void *arg)
 		st->broken++;
 	else if (p->dist != SW_DIST_CONSTANT)
 		st->searchable++;
+}
+
+/* method: custom and metrics, as wandb takes them: a custom sweep is
+ * searched by an external scheduler (W&B Launch), which may read metrics;
+ * wandb refuses metrics without custom, and metric with metrics. */
+static void check_custom(struct vctx *c)
+{
+	const struct sw_spec *s = c->spec;
+
+	if (s->method_custom && (c->use == SW_USE_SEARCH || c->use == SW_USE_RUN))
+		ERROR(s->loc_method, "method 'custom' needs an external scheduler, "
+		      "which sweep does not run: use grid, random or bayes");
+	else if (s->method_custom && c->use == SW_USE_FILE)
+		WARN(s->loc_method, "method 'custom' leaves the search to an external "
+		     "scheduler: `sweep create` registers the sweep and `sweep agent` "
+		     "trains the runs it sends, but `sweep run` and `suggest` cannot "
+		     "search it");
+	if (!s->has_metrics)
+		return;
+	if (!s->method_custom)
+		ERROR(s->loc_metrics, "'metrics' (several objectives) needs method: "
+		      "custom (wandb refuses it otherwise): give one 'metric'");
+	else if (s->metric.present)
+		ERROR(s->loc_metrics, "give 'metric' or 'metrics', not both (wandb "
+		      "refuses the two together)");
 }
 
 static void check_method(struct vctx *c)
@@ -790,6 +815,7 @@ int sw_spec_validate_for(const struct sw_spec *spec, enum sw_spec_use use,
 	c.trainer = !spec->program && !spec->command && use != SW_USE_SEARCH;
 	for (i = 0; i < spec->n_params; i++)
 		check_param(&c, &spec->params[i]);
+	check_custom(&c);
 	check_method(&c);
 	check_hyperband(&c);
 	check_metric(&c);

@@ -1121,7 +1121,7 @@ static int fetch_spec(struct sw_http *http, const struct sw_agent_config *cfg,
 	}
 	program = spec->program || spec->command;
 	wandb_ok = diags.n_errors == 0 && sw_spec_validate(spec, &scratch) == 0;
-	if (sw_spec_validate_for(spec, program ? SW_USE_FILE : SW_USE_RUN, &diags) < 0) {
+	if (sw_spec_validate_for(spec, program ? SW_USE_FILE : SW_USE_TRAIN, &diags) < 0) {
 		sw_diags_sort(&diags);
 		sw_diags_print(&diags, name, stderr);
 		if (wandb_ok) {

@@ -174,6 +174,10 @@ struct sw_spec {
 		      loc_program, loc_command;
 	struct sw_loc *command_locs; /* location of each command item */
 	int has_method;             /* `method:` was given (and readable) */
+	int method_custom;          /* method: custom (has_method 0): an
+				       external scheduler searches */
+	int has_metrics;            /* `metrics:` (several objectives) given */
+	struct sw_loc loc_metrics;
 	int parse_failed;           /* the YAML could not be read at all: the
 				       spec is empty, validation adds nothing */
 };
@@ -222,8 +226,15 @@ int sw_spec_load_string(struct sw_spec *spec, const char *text, size_t len,
  *   SW_USE_RUN     `sweep run`, the offline agent: sweep starts the runs
  *                  itself, so the trainer's checks (no program/command) or
  *                  the command's (an empty command, ${program} without a
- *                  program) are errors. */
-enum sw_spec_use { SW_USE_FILE, SW_USE_SEARCH, SW_USE_RUN };
+ *                  program) are errors.
+ *   SW_USE_TRAIN   the online agent on a sweep without program/command:
+ *                  wandb proposes the runs and the built-in CNN trains
+ *                  them, so the trainer's checks are errors as for
+ *                  SW_USE_RUN, but the search's are not (method: custom).
+ * SW_USE_SEARCH and SW_USE_RUN run sweep's own search: method: custom,
+ * which leaves the search to an external scheduler, is an error there and
+ * a warning for a file. */
+enum sw_spec_use { SW_USE_FILE, SW_USE_SEARCH, SW_USE_RUN, SW_USE_TRAIN };
 
 /* Second pass: schema and engine rules (grid needs discrete parameters, bayes
  * needs a metric, hyperband brackets, min < max, probabilities sum to 1, the
