@@ -650,6 +650,37 @@ static void test_trainer_refuses_before_registering(void **state)
 	stop_fake(&fw, &e);
 }
 
+/* A method: custom sweep (an external scheduler proposes its runs through
+ * wandb): the agent trains what wandb sends, as for any other method, and
+ * finds nothing wrong with the definition. */
+static void test_custom_sweep_trains(void **state)
+{
+	struct sw_fake_wandb fw;
+	struct sw_test_proc p;
+	struct env e;
+	json_t *rec, *run;
+	char *a1 = run_args(0.005, 1), *extra = NULL;
+
+	(void)state;
+	extra = one_run("custom01", a1);
+	start_fake(&fw, &e, extra, "method: custom\nmetrics:\n  - {name: val_loss}\n"
+		   "  - {name: val_accuracy, goal: maximize}\nparameters:\n"
+		   "  learning_rate: {min: 0.001, max: 0.1}\n");
+	run_agent(&p, &e, SWEEP_NAME, "--count", "1", NULL);
+	sw_test_expect_status(&p, 0);
+	assert_null(strstr(p.err, "has problems"));
+	assert_null(strstr(p.err, "error"));
+	rec = checked_record(&fw);
+	run = json_object_get(json_object_get(rec, "runs"), "custom01");
+	assert_non_null(run);
+	check_run(run, 1, 0);
+	json_decref(rec);
+	sw_test_proc_release(&p);
+	stop_fake(&fw, &e);
+	free(extra);
+	free(a1);
+}
+
 /* wandb's agent does not gate on the sweep's state: a sweep that says it is
  * over (any case) gets a warning, and the heartbeat's commands decide. */
 static void test_sweep_state_does_not_gate(void **state)
@@ -1331,6 +1362,7 @@ int main(void)
 		cmocka_unit_test(test_sweep_state_does_not_gate),
 		cmocka_unit_test(test_runs_land_in_sweep_project),
 		cmocka_unit_test(test_trainer_refuses_before_registering),
+		cmocka_unit_test(test_custom_sweep_trains),
 		cmocka_unit_test(test_swept_seed_is_recorded),
 		cmocka_unit_test(test_interrupt),
 		cmocka_unit_test(test_resume_after_kill),
