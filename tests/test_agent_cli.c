@@ -599,19 +599,31 @@ static void test_wandb_mock_server(void **state)
 
 /* No project given (nor in WANDB_PROJECT): the runs land in the project
  * the server found the sweep in, never in a null or default project. */
+/* Starts the fake with one run, run_id (lr 0.005, 1 epoch), of the sweep
+ * yaml (NULL: the default one), and runs `sweep agent SWEEP --count 1`,
+ * which must exit 0; the caller reads p and the record, then stops the
+ * fake. */
+static void agent_one_run(struct sw_fake_wandb *fw, struct env *e,
+			  struct sw_test_proc *p, const char *run_id, const char *yaml)
+{
+	char *a1 = run_args(0.005, 1), *extra = one_run(run_id, a1);
+
+	start_fake(fw, e, extra, yaml);
+	run_agent(p, e, SWEEP_NAME, "--count", "1", NULL);
+	sw_test_expect_status(p, 0);
+	free(extra);
+	free(a1);
+}
+
 static void test_runs_land_in_sweep_project(void **state)
 {
 	struct sw_fake_wandb fw;
 	struct sw_test_proc p;
 	struct env e;
 	json_t *rec, *run;
-	char *a1 = run_args(0.005, 1), *extra = NULL;
 
 	(void)state;
-	extra = one_run("inproj01", a1);
-	start_fake(&fw, &e, extra, NULL);
-	run_agent(&p, &e, SWEEP_NAME, "--count", "1", NULL);
-	sw_test_expect_status(&p, 0);
+	agent_one_run(&fw, &e, &p, "inproj01", NULL);
 	rec = checked_record(&fw);
 	run = json_object_get(json_object_get(rec, "runs"), "inproj01");
 	assert_non_null(run);
@@ -621,8 +633,6 @@ static void test_runs_land_in_sweep_project(void **state)
 	json_decref(rec);
 	sw_test_proc_release(&p);
 	stop_fake(&fw, &e);
-	free(extra);
-	free(a1);
 }
 
 /* A sweep wandb accepts but whose runs the built-in CNN cannot train (no
@@ -659,15 +669,11 @@ static void test_custom_sweep_trains(void **state)
 	struct sw_test_proc p;
 	struct env e;
 	json_t *rec, *run;
-	char *a1 = run_args(0.005, 1), *extra = NULL;
 
 	(void)state;
-	extra = one_run("custom01", a1);
-	start_fake(&fw, &e, extra, "method: custom\nmetrics:\n  - {name: val_loss}\n"
-		   "  - {name: val_accuracy, goal: maximize}\nparameters:\n"
-		   "  learning_rate: {min: 0.001, max: 0.1}\n");
-	run_agent(&p, &e, SWEEP_NAME, "--count", "1", NULL);
-	sw_test_expect_status(&p, 0);
+	agent_one_run(&fw, &e, &p, "custom01", "method: custom\nmetrics:\n"
+		      "  - {name: val_loss}\n  - {name: val_accuracy, goal: maximize}\n"
+		      "parameters:\n  learning_rate: {min: 0.001, max: 0.1}\n");
 	assert_null(strstr(p.err, "has problems"));
 	assert_null(strstr(p.err, "error"));
 	rec = checked_record(&fw);
@@ -677,8 +683,6 @@ static void test_custom_sweep_trains(void **state)
 	json_decref(rec);
 	sw_test_proc_release(&p);
 	stop_fake(&fw, &e);
-	free(extra);
-	free(a1);
 }
 
 /* wandb's agent does not gate on the sweep's state: a sweep that says it is
