@@ -479,6 +479,15 @@ static void test_custom_method_by_use(void **state)
 				   "parameters: {x: {values: [1, 2]}}\n", SW_USE_FILE,
 				   &out), 2);
 	free(out);
+	/* a space that is only the scheduler's: a file wandb takes, nothing
+	 * sweep's own search can read */
+	text = "method: random\nprogram: t.py\n"
+	       "scheduler: {engine: wandb, source: s, search_space: sp}\n";
+	assert_int_equal(check_for(text, SW_USE_FILE, &out), 0);
+	free(out);
+	assert_int_equal(check_for(text, SW_USE_SEARCH, &out), 1);
+	assert_non_null(strstr(out, "t.yaml:3:12: error: the sweep has no 'parameters'"));
+	free(out);
 }
 
 /* Duplicate keys: wandb (PyYAML) keeps the last value; so does every use. */

@@ -944,13 +944,20 @@ static void load_scheduler(struct lctx *c, const struct sw_ynode *n)
 	    !sw_ymap_get(n, "source", NULL))
 		error_at(c, n->loc, "scheduler's optimizer and search_space need "
 			 "'source'");
-	if (engine == 0 || engine == 1)
-		error_at(c, n->loc, "scheduler engine '%s' needs method: custom, which "
-			 "sweep does not run: remove 'scheduler' to use sweep's own "
-			 "grid, random or bayes search", engines[engine]);
-	else if (engine == 2)
-		warn_at(c, n->loc, "'scheduler' is ignored: sweep runs its own "
-			"grid, random or bayes search");
+	/* which methods go with the engine: spec_validate.c */
+	c->spec->has_scheduler = 1;
+	c->spec->scheduler_engine = engine;
+	c->spec->loc_scheduler = n->loc;
+}
+
+/* wandb takes a sweep without parameters when scheduler.search_space is
+ * set (non-empty): the external scheduler has the space. */
+static int has_search_space(const struct sw_ynode *root)
+{
+	const struct sw_ynode *s = sw_ymap_get(sw_ymap_get(root, "scheduler", NULL),
+					       "search_space", NULL);
+
+	return s && !(s->kind == SW_YNODE_SCALAR && (!s->text || !s->text[0]));
 }
 
 static void load_controller(struct lctx *c, const struct sw_ynode *n)
@@ -1088,7 +1095,7 @@ static void load_root(struct lctx *c, const struct sw_ynode *root)
 	if (!sw_ymap_get(root, "method", NULL))
 		error_at(c, root->loc, "missing required key 'method' (grid, random "
 			 "or bayes)");
-	if (!sw_ymap_get(root, "parameters", NULL))
+	if (!sw_ymap_get(root, "parameters", NULL) && !has_search_space(root))
 		error_at(c, root->loc, "missing required key 'parameters' (the "
 			 "hyperparameters to search)");
 }

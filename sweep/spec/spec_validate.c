@@ -274,6 +274,35 @@ static void stats_leaf(struct vctx *c, const struct sw_param *p, void *arg)
 		st->searchable++;
 }
 
+/* The methods wandb takes with each scheduler engine: custom with optuna
+ * and ax, grid, random or bayes with its own (which sweep ignores); a
+ * sweep whose space is only the scheduler's cannot be searched here. */
+static void check_scheduler_method(struct vctx *c)
+{
+	static const char *const engines[] = { "optuna", "ax", "wandb" };
+	const struct sw_spec *s = c->spec;
+	int e = s->scheduler_engine;
+
+	if (s->has_scheduler && s->loc_parameters.line == 0 &&
+	    (c->use == SW_USE_SEARCH || c->use == SW_USE_RUN))
+		ERROR(s->loc_scheduler, "the sweep has no 'parameters': its space is "
+		      "scheduler.search_space, which sweep's own search does not read; "
+		      "add 'parameters'");
+	if (!s->has_scheduler || e < 0 || (!s->has_method && !s->method_custom))
+		return;
+	if (e == 2 && s->method_custom)
+		ERROR(s->loc_scheduler, "scheduler engine 'wandb' takes method grid, "
+		      "random or bayes (wandb refuses method: custom with it)");
+	else if (e == 2)
+		WARN(s->loc_scheduler, "'scheduler' is ignored: sweep runs its own "
+		     "grid, random or bayes search");
+	else if (!s->method_custom)
+		ERROR(s->loc_scheduler, "scheduler engine '%s' takes method: custom "
+		      "(wandb refuses any other method with it): set method: custom "
+		      "for the external scheduler, or remove 'scheduler' to use "
+		      "sweep's own grid, random or bayes search", engines[e]);
+}
+
 /* method: custom and metrics, as wandb takes them: a custom sweep is
  * searched by an external scheduler (W&B Launch), which may read metrics;
  * wandb refuses metrics without custom, and metric with metrics. */
@@ -289,6 +318,7 @@ static void check_custom(struct vctx *c)
 		     "scheduler: `sweep create` registers the sweep and `sweep agent` "
 		     "trains the runs it sends, but `sweep run` and `suggest` cannot "
 		     "search it");
+	check_scheduler_method(c);
 	if (!s->has_metrics)
 		return;
 	if (!s->method_custom)

@@ -178,6 +178,10 @@ struct sw_spec {
 				       external scheduler searches */
 	int has_metrics;            /* `metrics:` (several objectives) given */
 	struct sw_loc loc_metrics;
+	int has_scheduler;          /* `scheduler:` given (a mapping) */
+	int scheduler_engine;       /* its engine: 0 optuna, 1 ax, 2 wandb; -1
+				       missing or unreadable */
+	struct sw_loc loc_scheduler;
 	int parse_failed;           /* the YAML could not be read at all: the
 				       spec is empty, validation adds nothing */
 };
