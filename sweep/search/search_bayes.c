@@ -1394,7 +1394,8 @@ static const double *tr_centre(const struct obs *o, int best)
 	return c;
 }
 
-/* The trust region's box. Around the best run, it is centred on the
+/* The trust region's box [blo, bhi] and its inner box [ilo, ihi] (the
+ * same centre, SW_TR_INNER of the side). Around the best run, it is centred on the
  * posterior mean's lowest point within SW_TR_REACH sides of the region
  * around that run, found by L-BFGS from it on the model of the real runs:
  * while the model still slopes down beyond the best run, the region moves
@@ -1403,7 +1404,8 @@ static const double *tr_centre(const struct obs *o, int best)
  * finished one (tr_centre), it is centred on that run, which the model of
  * the real runs knows nothing of. */
 static void tr_region(struct gp *g, const struct obs *o, int best,
-		      const double *theta, double side, double *blo, double *bhi)
+		      const double *theta, double side, double *blo, double *bhi,
+		      double *ilo, double *ihi)
 {
 	const double *start = tr_centre(o, best);
 	double c[64], lo[64], hi[64];
@@ -1415,13 +1417,14 @@ static void tr_region(struct gp *g, const struct obs *o, int best,
 		lbfgs_box(post_mean, g, c, d, lo, hi, 60, 0.2, 1e-10);
 	}
 	sw_tr_box(theta, d, c, side, blo, bhi);
+	sw_tr_box(theta, d, c, SW_TR_INNER * side, ilo, ihi);
 }
 
 static int bayes(const struct sw_spec *spec, const struct sw_space *sp,
 		 const struct sw_runs *runs, size_t count, uint64_t seed,
 		 json_t *out, struct sw_err *err)
 {
-	double blo[64], bhi[64], side = SW_TR_INIT;
+	double blo[64], bhi[64], ilo[64], ihi[64], side = SW_TR_INIT;
 	const struct sw_dim **dims = NULL;
 	struct obs o;
 	struct gp g;
@@ -1488,7 +1491,7 @@ static int bayes(const struct sw_spec *spec, const struct sw_space *sp,
 			goto done;
 		}
 		side = sw_tr_side(o.y, o.n, n_initial(d), d);
-		tr_region(&g, &o, top[0], theta, side, blo, bhi);
+		tr_region(&g, &o, top[0], theta, side, blo, bhi, ilo, ihi);
 		if (add_pending(&g, &o, mean, sdev) < 0) {
 			sw_errorf(err, "the Gaussian process could not take the "
 				  "pending runs");
@@ -1521,7 +1524,7 @@ static int bayes(const struct sw_spec *spec, const struct sw_space *sp,
 
 			if (g.n > n_model && k % GLOBAL_EVERY != 0)
 				r = thompson(&g, dims, o.X, top, n_top, ts_candidates(g.n),
-					     blo, bhi, n_model,
+					     k % 2 ? ilo : blo, k % 2 ? ihi : bhi, n_model,
 					     sw_tr_separation(theta, d, side), &rng,
 					     &c, &block, &nc);
 			else
