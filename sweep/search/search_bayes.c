@@ -1394,8 +1394,9 @@ static const double *tr_centre(const struct obs *o, int best)
 	return c;
 }
 
-/* The trust region's box [blo, bhi] and its inner box [ilo, ihi] (the
- * same centre, SW_TR_INNER of the side). Around the best run, it is centred on the
+/* The trust region's box [blo, bhi] and its inner box [ilo, ihi], the
+ * middle SW_TR_INNER of the box (as clipped to the cube) in every
+ * dimension. Around the best run, the region is centred on the
  * posterior mean's lowest point within SW_TR_REACH sides of the region
  * around that run, found by L-BFGS from it on the model of the real runs:
  * while the model still slopes down beyond the best run, the region moves
@@ -1409,7 +1410,7 @@ static void tr_region(struct gp *g, const struct obs *o, int best,
 {
 	const double *start = tr_centre(o, best);
 	double c[64], lo[64], hi[64];
-	int d = o->d;
+	int d = o->d, i;
 
 	memcpy(c, start, (size_t)d * sizeof(double));
 	if (start == o->X + (size_t)best * d) {
@@ -1417,7 +1418,12 @@ static void tr_region(struct gp *g, const struct obs *o, int best,
 		lbfgs_box(post_mean, g, c, d, lo, hi, 60, 0.2, 1e-10);
 	}
 	sw_tr_box(theta, d, c, side, blo, bhi);
-	sw_tr_box(theta, d, c, SW_TR_INNER * side, ilo, ihi);
+	for (i = 0; i < d; i++) {
+		double cut = 0.5 * (1.0 - SW_TR_INNER) * (bhi[i] - blo[i]);
+
+		ilo[i] = blo[i] + cut;
+		ihi[i] = bhi[i] - cut;
+	}
 }
 
 static int bayes(const struct sw_spec *spec, const struct sw_space *sp,

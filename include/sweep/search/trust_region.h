@@ -21,8 +21,8 @@
 #define SW_TR_SUCC 3            /* improvements in a row that double it */
 #define SW_TR_REACH 4.0         /* its centre: the model's lowest point
 				   within this many sides of the best run */
-#define SW_TR_INNER (1.0 / 3)   /* every other draw: in a box of this
-				   part of the side, the same centre */
+#define SW_TR_INNER (1.0 / 3)   /* every other draw: in the middle third
+				   of the box, as clipped to the cube */
 #define SW_TR_GAIN 0.1          /* an improvement: by this many standard
 				   deviations of the values */
 
