@@ -342,8 +342,9 @@ static void test_round_is_spread(void **state)
  * quadratic toy (the region has shrunk to a fifth of the cube's side) and
  * with a running run beside the optimum, the seven draws of a round
  * (indices 41 to 47) lie in one box of the side the history gives, whose
- * centre is within SW_TR_REACH / 2 sides of the best finished run, and
- * none comes closer to the running run than the separation. Index 48 (one
+ * centre is within SW_TR_REACH / 2 sides of the best finished run, those
+ * at odd indices in its middle third, and none comes closer to the
+ * running run than the separation. Index 48 (one
  * in eight) maximises EI over the whole cube instead; it may land
  * anywhere. */
 static void test_trust_region_slots(void **state)
@@ -357,6 +358,7 @@ static void test_trust_region_slots(void **state)
 	enum { NH = 40 };   /* a history long enough for the region to shrink */
 	double l[2], log_l[2], y[NH], c[2], lo[2], hi[2], side, sep, best = INFINITY;
 	double dmin[2] = { INFINITY, INFINITY }, dmax[2] = { -INFINITY, -INFINITY };
+	double imin[2] = { INFINITY, INFINITY }, imax[2] = { -INFINITY, -INFINITY };
 	size_t i;
 	int k;
 
@@ -397,15 +399,24 @@ static void test_trust_region_slots(void **state)
 					 c[0], c[1]);
 			dmin[k] = fmin(dmin[k], uv[k]);
 			dmax[k] = fmax(dmax[k], uv[k]);
+			if (i % 2 == 0) {   /* indices 41, 43, 45, 47 */
+				imin[k] = fmin(imin[k], uv[k]);
+				imax[k] = fmax(imax[k], uv[k]);
+			}
 		}
 		if (!(r >= sep * (1 - 1e-9)))
 			fail_msg("draw %zu %.4f length scales from the running run "
 				 "(separation %.4f)", i, r, sep);
 	}
-	for (k = 0; k < 2; k++)
+	for (k = 0; k < 2; k++) {
 		if (!(dmax[k] - dmin[k] <= hi[k] - lo[k] + 1e-12))
 			fail_msg("the draws span %.4f in dimension %d, more than the "
 				 "region's side %.4f", dmax[k] - dmin[k], k, hi[k] - lo[k]);
+		if (!(imax[k] - imin[k] <= SW_TR_INNER * (hi[k] - lo[k]) + 1e-12))
+			fail_msg("the odd draws span %.4f in dimension %d, more than a "
+				 "third of the region's side %.4f", imax[k] - imin[k], k,
+				 hi[k] - lo[k]);
+	}
 	if (!(hi[0] - lo[0] < 0.5) || !(hi[1] - lo[1] < 0.5))
 		fail_msg("the trust region [%.4f, %.4f] x [%.4f, %.4f] has not "
 			 "shrunk", lo[0], hi[0], lo[1], hi[1]);

@@ -36,6 +36,9 @@
  * as TuRBO's does (0.8 length scales over their geometric mean to start,
  * halved after max(4, d) runs in a row that did not improve on the best by
  * a tenth of the values' standard deviation, doubled after 3 that did);
+ * proposals at odd indices draw in the middle third of the box (as clipped
+ * to the cube), so a round both explores the region and presses on its
+ * centre;
  * the lowest draw that keeps sw_tr_separation (0.1 length scales, less once
  * the region is small) from every pending point is proposed. With the
  * incumbent moved by the fantasies, EI over the whole cube favours the least
@@ -126,6 +129,21 @@
  *       generator);
  *     - capping the noise variance at 1e-5 or 1e-6 (with the centre): 109 /
  *       37, 110 / 27, but training metrics are noisy: not kept.
+ *     - with the centre and the 0.1 sd threshold (74 / 41; x = 33..56:
+ *       53 / 26), every other draw in an inner box: the middle third,
+ *       half, fifth of the clipped box 32 / 10 (kept; x = 33..56: 26 / 9),
+ *       29 / 13, 36 / 14; a third of the side around the centre, clipped
+ *       on its own (so squeezed against a face when the centre is near
+ *       one): 79 / 38; a box 3x larger instead: 98 / 37. On Hartmann-6
+ *       shifted so that its best points lie on faces (x' = 0.8 x + 0.2,
+ *       x = 1..8): mean best -2.959 with the middle third, -2.925
+ *       without, -2.866 with the centred third. Also not kept: the centre
+ *       at the lowest mean - 1 or 2 sd (87 / 41, 107 / 44), a second EI
+ *       slot (87-93), uniform or centre-near candidates (69-82 / 36-43),
+ *       the side raised to cover the centre's move (83-135), doubling
+ *       after 1-3 improving rounds (90-238), runs counted against the
+ *       best at the start of their round (219 / 49), failure tolerances
+ *       5, 8, 10 (98, 160, 165), length scales x 0.7 or x 1.4 (80, 126).
  * The sequential search over 2 streams x seeds 0-19: mean -3.200, 13 of
  * 40 worse than -3.1996, 4 worse than -3.0: the parallel rounds now fail
  * about as often as the sequential search. Figures of this method on the
