@@ -1316,9 +1316,14 @@ static void test_pick_parallel_and_data(void **state)
 	assert_int_equal(sw_run_pick_parallel(&small, 4, 0, 2, &p, &t, &err), 0);
 	assert_int_equal(p, 2);
 	assert_int_equal(t, 2);
-	assert_int_equal(sw_run_pick_parallel(&small, 2, 0, 4, &p, &t, &err), -1);
-	assert_int_equal(sw_run_pick_parallel(&small, 2, 3, 1, &p, &t, &err), -1);
-	assert_non_null(strstr(err.msg, "cores"));
+	/* more than the cores: kept, with a warning for the caller */
+	assert_int_equal(sw_run_pick_parallel(&small, 2, 0, 4, &p, &t, &err), 1);
+	assert_int_equal(p, 1);
+	assert_int_equal(t, 4);
+	assert_int_equal(sw_run_pick_parallel(&small, 2, 3, 1, &p, &t, &err), 1);
+	assert_int_equal(p, 3);
+	assert_int_equal(t, 1);
+	assert_non_null(strstr(err.msg, "more than the 2 cores"));
 	/* only as many images as the largest limit; 0 anywhere means all */
 	sw_run_data_opts(&small, &o);
 	assert_int_equal(o.train_limit, 2000);
@@ -1439,10 +1444,21 @@ static void test_bad_arguments(void **state)
 	EXPECT_USAGE("--parallel",
 		     "run", y, "--parallel", "0", "--data", data, "--results", root);
 
+	/* more trials than cores: they share the cores, with a warning (a
+	 * script may wait on a GPU or a server most of the time) */
 	snprintf(too_many, sizeof(too_many), "%ld", cores + 1);
-	EXPECT_USAGE("cores",
-		     "run", y, "--parallel", too_many, "--threads", "2", "--data", data,
-		     "--results", root);
+	{
+		struct sw_test_proc p_;
+		char *shared = results_root("args-shared");
+
+		RUN(&p_, "run", y, "--parallel", too_many, "--threads", "2", "--count", "1",
+		    "--data", data, "--results", shared);
+		sw_test_expect_status(&p_, 0);
+		assert_non_null(strstr(p_.err, "warning: --parallel "));
+		assert_non_null(strstr(p_.err, "the trials will share them"));
+		sw_test_proc_release(&p_);
+		free(shared);
+	}
 
 	EXPECT_USAGE("'abc'",
 		     "run", y, "--count", "abc", "--data", data, "--results", root);

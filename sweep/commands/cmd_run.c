@@ -172,9 +172,8 @@ int cmd_run(int argc, char **argv)
 		cfg.parallel = parallel ? (int)parallel : 4;
 		cfg.threads = threads ? (int)threads : 1;
 	} else if (sw_run_pick_parallel(&spec, cores > 0 ? (int)cores : 1, (int)parallel,
-				 (int)threads, &cfg.parallel, &cfg.threads, &err) < 0) {
-		sw_cli_usage_error("run", "%s", err.msg);
-		goto done;
+					(int)threads, &cfg.parallel, &cfg.threads, &err) > 0) {
+		sw_cli_warning("%s", err.msg);
 	}
 	if (!seed_set) {
 		struct timespec ts;

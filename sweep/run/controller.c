@@ -111,11 +111,14 @@ int sw_run_pick_parallel(const struct sw_spec *spec, int cores, int parallel,
 	} else if (t <= 0) {
 		t = cores / p > 0 ? cores / p : 1;
 	}
-	if ((long)p * t > cores)
-		return sw_errorf(err, "--parallel %d x --threads %d is more than the "
-				 "%d cores of this machine", p, t, cores);
 	*p_out = p;
 	*t_out = t;
+	if ((long)p * t > cores) {
+		sw_errorf(err, "--parallel %d x --threads %d is more than the %d "
+			  "cores of this machine: the trials will share them", p, t,
+			  cores);
+		return 1;
+	}
 	return 0;
 }
 

@@ -70,7 +70,10 @@ struct sw_run_config {
  * the largest model the sweep can propose (--parallel auto): models up to
  * about 200 MFLOP per training image use one core each (P = cores, T = 1),
  * larger ones use all cores for one trial. A given parallel or threads (> 0)
- * is kept and the other derived; P x T above the cores is an error. */
+ * is kept and the other derived. Returns 0, or 1 when the P x T given is
+ * more than the cores (the trials then share them: a warning for the
+ * caller, not an error, as scripts may wait on a GPU or a server); err
+ * then says so. */
 int sw_run_pick_parallel(const struct sw_spec *spec, int cores, int parallel,
 			 int threads, int *p_out, int *t_out, struct sw_err *err);
 
