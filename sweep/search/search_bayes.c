@@ -1295,7 +1295,6 @@ static int fit_model(const struct obs *o, uint64_t seed, double **ys, int **top,
 		     double **theta, double *mean, double *sdev)
 {
 	int d = o->d, n_init = n_initial(d), i;
-	double var = 0.0;
 	struct sw_rng rng;
 
 	*ys = *theta = NULL;
@@ -1303,12 +1302,7 @@ static int fit_model(const struct obs *o, uint64_t seed, double **ys, int **top,
 	*mean = *sdev = 0.0;
 	if (o->n < n_init)
 		return 0;
-	for (i = 0; i < o->n; i++)
-		*mean += o->y[i];
-	*mean /= o->n;
-	for (i = 0; i < o->n; i++)
-		var += (o->y[i] - *mean) * (o->y[i] - *mean);
-	*sdev = sqrt(var / o->n);
+	*sdev = sw_tr_spread(o->y, o->n, mean);
 	if (!(*sdev > 1e-12 * (1.0 + fabs(*mean))))
 		return 0;   /* nothing to learn from: random */
 	*ys = malloc((size_t)o->n * sizeof(double));

@@ -3,9 +3,9 @@
 #include "sweep/search/trust_region.h"
 
 #include <math.h>
+#include <stddef.h>
 
-/* The population standard deviation of the n values. */
-static double spread(const double *y, int n)
+double sw_tr_spread(const double *y, int n, double *mean)
 {
 	double m = 0.0, v = 0.0;
 	int i;
@@ -15,12 +15,14 @@ static double spread(const double *y, int n)
 	m /= n > 0 ? n : 1;
 	for (i = 0; i < n; i++)
 		v += (y[i] - m) * (y[i] - m);
+	if (mean)
+		*mean = m;
 	return n > 0 ? sqrt(v / n) : 0.0;
 }
 
 double sw_tr_side(const double *y, int n, int n_init, int d)
 {
-	double side = SW_TR_INIT, best = INFINITY, gain = SW_TR_GAIN * spread(y, n);
+	double side = SW_TR_INIT, best = INFINITY, gain = SW_TR_GAIN * sw_tr_spread(y, n, NULL);
 	int i, succ = 0, fail = 0, fail_tol = d > 4 ? d : 4;
 
 	for (i = 0; i < n && i < n_init; i++)

@@ -10,7 +10,7 @@
  * batch, single calls with the earlier proposals pending, and every
  * worker of a controller see the same one.
  *
- * defines: sw_tr_side, sw_tr_box, sw_tr_separation
+ * defines: sw_tr_spread, sw_tr_side, sw_tr_box, sw_tr_separation
  */
 #ifndef SW_TRUST_REGION_H
 #define SW_TRUST_REGION_H
@@ -25,6 +25,11 @@
 				   of the box, as clipped to the cube */
 #define SW_TR_GAIN 0.1          /* an improvement: by this many standard
 				   deviations of the values */
+
+/* The mean (*mean, when non-NULL) and population standard deviation of
+ * the n values: the bayes model standardises by them, and the region's
+ * success threshold is SW_TR_GAIN of the latter. */
+double sw_tr_spread(const double *y, int n, double *mean);
 
 /* The side of the region, in units of the length scales divided by their
  * geometric mean, from the n values y (minimised, in the order the runs
