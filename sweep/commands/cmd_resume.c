@@ -137,14 +137,14 @@ int cmd_resume(int argc, char **argv)
 	if (cfg.launcher && (cfg.parallel < 1 || cfg.threads < 1)) {
 		cfg.parallel = cfg.parallel < 1 ? 4 : cfg.parallel;
 		cfg.threads = cfg.threads < 1 ? 1 : cfg.threads;
-	} else if (!cfg.launcher && (cfg.parallel < 1 || cfg.threads < 1 ||
-	    (long)cfg.parallel * cfg.threads > (cores > 0 ? cores : 1))) {
-		/* recorded on a bigger machine, or not at all: choose again */
-		if (sw_run_pick_parallel(&spec, cores > 0 ? (int)cores : 1, 0, 0,
-					 &cfg.parallel, &cfg.threads, &err) < 0) {
-			sw_cli_error("%s", err.msg);
-			goto done;
-		}
+	} else if (!cfg.launcher &&
+		   sw_run_pick_parallel(&spec, cores > 0 ? (int)cores : 1,
+					cfg.parallel > 0 ? cfg.parallel : 0,
+					cfg.threads > 0 ? cfg.threads : 0,
+					&cfg.parallel, &cfg.threads, &err) > 0) {
+		/* as recorded (what is missing chosen again), as `run` takes
+		 * it: more than the cores here is a warning */
+		sw_cli_warning("%s", err.msg);
 	}
 	ret = sw_run_main(&spec, dir, NULL, &cfg);
 done:
